@@ -1,0 +1,106 @@
+package import OutpostCore
+package import OutpostSecrets
+
+/// Everything `outpost agent start` needs, validated. The CLI builds it from
+/// flags, the YAML file and `OUTPOST_AGENT_*` variables.
+package struct AgentConfiguration: Sendable {
+    /// Base URL of the hub, e.g. `http://127.0.0.1:8080`. Required.
+    package var hubURL: String
+    /// The agent type's registration token; sent only to `register`, never logged. Required.
+    package var registrationToken: String
+    /// Requested agent name (8–80 of `[A-Za-z0-9._-]`); `nil` picks a random readable one. Default `nil`.
+    package var name: String?
+    /// Routing tags the agent carries. Default: none (runs only untagged targets).
+    package var tags: TagSet
+    /// How many tasks run at once. Default 1.
+    package var concurrency: Int
+    /// Holds task directories, log spools and process records. Default `./outpost-agent`.
+    package var workDirectory: String
+    /// Time between SIGTERM and SIGKILL to a task's process group on cancel or timeout. Default 10 s.
+    package var killGrace: Duration
+    /// How long to keep reading output after the main process exited before SIGKILLing the group. Default 2 s.
+    package var drainTimeout: Duration
+    /// Send a log chunk once this many bytes are pending (also the largest chunk). Default 64 KiB.
+    package var logFlushBytes: Int
+    /// Send pending log bytes at the latest this long after the first unsent byte. Default 200 ms.
+    package var logFlushInterval: Duration
+    /// Per-task log cap; later output is dropped after one visible truncation line. Default 64 MiB.
+    package var maxLogBytes: Int64
+    /// First delay before retrying a failed hub call; doubles up to `retryMaxDelay`, with jitter. Default 200 ms.
+    package var retryInitialDelay: Duration
+    /// Longest delay between retries of a failed hub call. Default 10 s.
+    package var retryMaxDelay: Duration
+    /// After a second stop signal, how long to try reporting torn-down tasks before giving up. Default 5 s.
+    package var stopReportTimeout: Duration
+    /// The integrations this agent can run, by name. Default: `IntegrationCatalog.builtIn` (bash, sh, python, node).
+    package var integrations: IntegrationCatalog
+    /// Resolves targets' secret references. Default: `NoSecretProviders()` (issue 3 adds providers).
+    package var secrets: any SecretResolver
+
+    package init(
+        hubURL: String,
+        registrationToken: String,
+        name: String? = nil,
+        tags: TagSet = .empty,
+        concurrency: Int = 1,
+        workDirectory: String = "./outpost-agent",
+        killGrace: Duration = .seconds(10),
+        drainTimeout: Duration = .seconds(2),
+        logFlushBytes: Int = 64 << 10,
+        logFlushInterval: Duration = .milliseconds(200),
+        maxLogBytes: Int64 = 64 << 20,
+        retryInitialDelay: Duration = .milliseconds(200),
+        retryMaxDelay: Duration = .seconds(10),
+        stopReportTimeout: Duration = .seconds(5),
+        integrations: IntegrationCatalog = .builtIn,
+        secrets: any SecretResolver = NoSecretProviders()
+    ) {
+        self.hubURL = hubURL
+        self.registrationToken = registrationToken
+        self.name = name
+        self.tags = tags
+        self.concurrency = concurrency
+        self.workDirectory = workDirectory
+        self.killGrace = killGrace
+        self.drainTimeout = drainTimeout
+        self.logFlushBytes = logFlushBytes
+        self.logFlushInterval = logFlushInterval
+        self.maxLogBytes = maxLogBytes
+        self.retryInitialDelay = retryInitialDelay
+        self.retryMaxDelay = retryMaxDelay
+        self.stopReportTimeout = stopReportTimeout
+        self.integrations = integrations
+        self.secrets = secrets
+    }
+
+    /// Checks every field; the CLI calls this to fail fast (exit 2) before any network call.
+    /// - Throws: `AgentError` with code `.invalidConfiguration` whose message names the field.
+    package func validate() throws(AgentError) {
+        func invalid(_ field: String, _ message: String) -> AgentError {
+            AgentError(.invalidConfiguration, "agent \(field): \(message)")
+        }
+        let url = hubURL.lowercased()
+        guard url.hasPrefix("http://") || url.hasPrefix("https://"), hubURL.count > "http://".count else {
+            throw invalid("hub", "\"\(hubURL)\" is not an http:// or https:// URL")
+        }
+        guard !registrationToken.isEmpty else {
+            throw invalid("token", "a registration token is required (create one with `outpost agent-type create NAME`)")
+        }
+        if let name {
+            do { try Names.validateAgentName(name) } catch { throw invalid("name", error.message) }
+        }
+        for tag in tags.tags {
+            do { try Names.validateTag(tag) } catch { throw invalid("tags", error.message) }
+        }
+        guard (1...256).contains(concurrency) else { throw invalid("concurrency", "must be 1 to 256 (got \(concurrency))") }
+        guard !workDirectory.isEmpty else { throw invalid("work_dir", "must not be empty") }
+        guard killGrace >= .zero else { throw invalid("kill_grace", "must not be negative") }
+        guard drainTimeout >= .zero else { throw invalid("drain_timeout", "must not be negative") }
+        guard logFlushBytes >= 1 else { throw invalid("log_flush_bytes", "must be at least 1") }
+        guard logFlushInterval >= .zero else { throw invalid("log_flush_interval", "must not be negative") }
+        guard maxLogBytes >= 1024 else { throw invalid("max_log_bytes", "must be at least 1024 bytes") }
+        guard retryInitialDelay > .zero, retryMaxDelay >= retryInitialDelay else {
+            throw invalid("retry_max_delay", "retry delays must be positive and the maximum at least the initial delay")
+        }
+    }
+}

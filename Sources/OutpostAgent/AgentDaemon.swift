@@ -1,0 +1,104 @@
+import Foundation
+package import Logging
+import OutpostCore
+import ServiceLifecycle
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The agent daemon behind `outpost agent start`: registers with the hub,
+/// long-polls for work, runs tasks and ships their logs.
+///
+/// `run()`:
+/// - registers, retrying with exponential backoff and jitter while the hub is
+///   unreachable; a refused registration token throws `AgentError(.registrationRefused)`;
+/// - polls (the poll is also the heartbeat) and runs up to `concurrency` tasks,
+///   applying the hub's cancel and abandon messages; re-registers when the hub
+///   drops the session, while running tasks go on;
+/// - on graceful shutdown (SIGTERM/SIGINT through the `ServiceGroup`, or
+///   `beginGracefulShutdown()`): takes no more work but keeps polling with
+///   `draining: true`, waits until every running task finished and its log was
+///   delivered, deregisters and returns;
+/// - on task cancellation (the CLI cancels on a second signal): tears every
+///   running task down as on cancel (SIGTERM to the group, kill grace, SIGKILL),
+///   tries for `stopReportTimeout` to report them, deregisters if it can and returns.
+package struct AgentDaemon: Service {
+    private let configuration: AgentConfiguration
+    private let hub: any AgentHubAPI
+    private let clock: any AgentClock
+    private let environment: [String: String]
+    private let logger: Logger
+    private let control = DaemonControl()
+
+    /// The daemon that talks to `configuration.hubURL` over HTTP.
+    package init(configuration: AgentConfiguration, logger: Logger) {
+        self.init(
+            configuration: configuration,
+            hub: HubClientAgentHub(hubURL: configuration.hubURL, registrationToken: configuration.registrationToken),
+            logger: logger)
+    }
+
+    /// A daemon with an explicit hub connection, clock and inherited environment (tests, `outpost dev`).
+    package init(
+        configuration: AgentConfiguration,
+        hub: any AgentHubAPI,
+        clock: any AgentClock = SystemAgentClock(),
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.hub = hub
+        self.clock = clock
+        self.environment = environment
+        self.logger = logger
+    }
+
+    /// Runs until shut down; see the type's documentation.
+    /// - Throws: `AgentError` for invalid configuration, an unusable work directory
+    ///   or a registration the hub refuses. Never for a task's failure.
+    package func run() async throws {
+        try configuration.validate()
+        let control = self.control
+        try await withGracefulShutdownHandler {
+            try await withTaskCancellationHandler {
+                // The session runs in its own task so that cancelling `run()` turns into
+                // an orderly teardown (whose waits and last reports must not be cancelled)
+                // instead of aborting it. `run()` awaits it, so it never outlives `run()`.
+                // (An explicitly typed-throws closure here crashes the Swift 6.3 compiler.)
+                let session = Task<Void, any Error> { try await self.runSession() }
+                try await session.value
+            } onCancel: {
+                control.stopNow()
+            }
+        } onGracefulShutdown: {
+            control.drain()
+        }
+    }
+
+    /// Starts a graceful shutdown, as SIGTERM does through the service group.
+    package func beginGracefulShutdown() {
+        control.drain()
+    }
+
+    private func runSession() async throws(AgentError) {
+        let paths = WorkDirectory(path: configuration.workDirectory)
+        let lock = try paths.prepare()
+        defer { close(lock) }
+        paths.cleanUpLeftovers(logger: logger)
+
+        let credentials = SessionCredentials()
+        let context = RunnerContext(
+            configuration: configuration, hub: hub, credentials: credentials, clock: clock, paths: paths,
+            inheritedEnvironment: environment, logger: logger)
+        let session = SessionLoop(
+            configuration: configuration, hub: hub, clock: clock, control: control, credentials: credentials,
+            context: context, name: configuration.name ?? Identifiers.readableAgentName(), logger: logger)
+
+        let end = await session.run()
+        if end.deregister { await session.deregister() }
+        if let failure = end.failure { throw failure }
+        logger.info("agent stopped")
+    }
+}

@@ -1,0 +1,29 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Finds a program the way `execvp` would, on the PATH the task will get, so a
+/// missing program becomes a clear rejection instead of a failed launch.
+enum ExecutableLookup {
+    /// The absolute path of `program`, or `nil` when no executable file by that name is on `path`.
+    static func find(_ program: String, path: String) -> String? {
+        if program.contains("/") {
+            return isExecutableFile(program) ? program : nil
+        }
+        for directory in path.split(separator: ":", omittingEmptySubsequences: false) {
+            // An empty PATH entry means the current directory; a task never wants that.
+            guard !directory.isEmpty else { continue }
+            let candidate = directory.hasSuffix("/") ? "\(directory)\(program)" : "\(directory)/\(program)"
+            if isExecutableFile(candidate) { return candidate }
+        }
+        return nil
+    }
+
+    private static func isExecutableFile(_ path: String) -> Bool {
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return false }
+        return access(path, X_OK) == 0
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import Logging
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// What the agent records about a running task so that a restarted agent can
+/// end its process tree: `running/<task-id>.json`.
+struct RunningTaskRecord: Codable, Sendable, Equatable {
+    var taskID: String
+    /// The leader's pid (= process group id = session id).
+    var pid: pid_t
+    /// The leader's start time in clock ticks after boot (`/proc/PID/stat` field 22).
+    var startTime: UInt64
+
+    enum CodingKeys: String, CodingKey {
+        case taskID = "task_id"
+        case pid
+        case startTime = "start_time"
+    }
+
+    /// The environment entry every process of the task inherits.
+    var environmentMarker: String { "OUTPOST_TASK_ID=\(taskID)" }
+}
+
+/// Finds and kills processes of tasks the agent no longer owns.
+enum LeftoverProcesses {
+    /// Writes the record of a just-started task.
+    static func record(_ record: RunningTaskRecord, in directory: String) throws(AgentError) {
+        let path = "\(directory)/\(record.taskID).json"
+        do {
+            let data = try JSONEncoder().encode(record)
+            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw AgentError(.workDirectory, "cannot write \(path): \(error)", underlying: error)
+        }
+    }
+
+    static func removeRecord(taskID: String, in directory: String) {
+        unlink("\(directory)/\(taskID).json")
+    }
+
+    /// SIGKILLs every process that belongs to the task: members of its session
+    /// while its leader is verifiably the same process, and anywhere on the
+    /// machine any process that carries the task's `OUTPOST_TASK_ID` and started
+    /// no earlier than the leader (that catches descendants that left the session).
+    /// - Returns: how many processes were signalled.
+    @discardableResult
+    static func killProcesses(of record: RunningTaskRecord, excluding: Set<pid_t> = []) -> Int {
+        let leader = ProcStat.read(pid: record.pid)
+        let leaderIsOurs = leader?.startTime == record.startTime
+        var killed = 0
+        for pid in ProcStat.allPIDs() where !excluding.contains(pid) && pid != getpid() {
+            guard let stat = ProcStat.read(pid: pid), stat.state != "Z" else { continue }
+            let inSession = leaderIsOurs && stat.session == record.pid
+            let marked =
+                stat.startTime >= record.startTime
+                && ProcStat.environment(of: pid, contains: record.environmentMarker)
+            if inSession || marked {
+                if kill(pid, SIGKILL) == 0 { killed += 1 }
+            }
+        }
+        if leaderIsOurs { _ = kill(-record.pid, SIGKILL) }
+        return killed
+    }
+
+    /// At start-up: ends the process trees recorded in `directory` by an earlier
+    /// run of the agent, and deletes the records.
+    static func reap(directory: String, logger: Logger) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for name in names where name.hasSuffix(".json") {
+            let path = "\(directory)/\(name)"
+            defer { unlink(path) }
+            guard let data = FileManager.default.contents(atPath: path),
+                let record = try? JSONDecoder().decode(RunningTaskRecord.self, from: data)
+            else {
+                logger.warning("ignoring an unreadable process record \(path)")
+                continue
+            }
+            let killed = killProcesses(of: record)
+            if killed > 0 {
+                logger.notice(
+                    "killed \(killed) leftover process(es) of task \(record.taskID) from an earlier run of this agent")
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import OutpostCore
+import OutpostMasking
+import OutpostSecrets
+
+/// A task ready to launch: its directory, its log writer and the launch request.
+struct PreparedTask: Sendable {
+    var workspace: TaskWorkspace
+    var writer: TaskLogWriter
+    var launch: LaunchRequest
+}
+
+extension TaskRunner {
+    /// Resolves the integration, its program and the secrets, then creates the
+    /// working directory, the script and the spool.
+    /// - Throws: `AgentError` whose message becomes the task's rejection reason.
+    func prepare() async throws(AgentError) -> PreparedTask {
+        let target = assignment.target
+        guard let integration = context.integrations.integration(named: target.integration) else {
+            throw AgentError(
+                .integrationUnavailable,
+                "unknown integration \"\(target.integration)\"; this agent knows \(context.integrations.names.joined(separator: ", "))")
+        }
+        let resolved: ResolvedSecrets
+        do {
+            resolved = try await context.secrets.resolve(target.secrets)
+        } catch {
+            throw AgentError(.integrationUnavailable, error.message, underlying: error)
+        }
+
+        func environment(temporaryDirectory: String) -> [String: String] {
+            TaskWorkspace.environment(
+                taskID: taskID, temporaryDirectory: temporaryDirectory, inherited: context.inheritedEnvironment,
+                integration: integration.environment, target: target.env, secrets: resolved.environment)
+        }
+        // The program is looked up on the PATH the task will have.
+        let path = environment(temporaryDirectory: "")["PATH"] ?? TaskWorkspace.defaultPath
+        guard let executable = ExecutableLookup.find(integration.program, path: path) else {
+            throw AgentError(
+                .integrationUnavailable,
+                "integration \(integration.name) needs `\(integration.program)` on the agent's PATH")
+        }
+
+        let workspace = try TaskWorkspace.create(
+            root: context.paths.tasks, taskID: taskID, scriptFileName: integration.scriptFileName,
+            script: assignment.script)
+        let spool: LogSpool
+        do {
+            spool = try LogSpool(path: "\(context.paths.spool)/\(taskID).log", clock: context.clock)
+        } catch {
+            workspace.remove()
+            throw error
+        }
+        let writer = TaskLogWriter(
+            spool: spool, masker: Masker(secrets: resolved.valuesToMask), maxLogBytes: context.maxLogBytes,
+            logger: logger)
+        let launch = LaunchRequest(
+            executable: executable,
+            arguments: integration.arguments(scriptPath: workspace.scriptPath),
+            environment: environment(temporaryDirectory: workspace.temporaryDirectory),
+            workingDirectory: workspace.directory,
+            standardInput: integration.scriptDelivery == .standardInput ? workspace.scriptPath : nil)
+        return PreparedTask(workspace: workspace, writer: writer, launch: launch)
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A task's fresh working directory, `tasks/<task-id>/`, with the script file
+/// (mode 0600) and a private `tmp/`. Removed after the run.
+struct TaskWorkspace: Sendable {
+    let directory: String
+    let temporaryDirectory: String
+    let scriptPath: String
+
+    /// Creates the directory anew (anything left from an earlier attempt is removed first).
+    static func create(root: String, taskID: String, scriptFileName: String, script: String) throws(AgentError) -> TaskWorkspace {
+        let directory = "\(root)/\(taskID)"
+        let workspace = TaskWorkspace(
+            directory: directory, temporaryDirectory: "\(directory)/tmp", scriptPath: "\(directory)/\(scriptFileName)")
+        workspace.remove()
+        let manager = FileManager.default
+        do {
+            try manager.createDirectory(
+                atPath: workspace.temporaryDirectory, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
+            try manager.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory)
+        } catch {
+            throw AgentError(.workDirectory, "cannot create the task directory \(directory): \(error)", underlying: error)
+        }
+        let fd = open(workspace.scriptPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw AgentError(.workDirectory, "cannot write \(workspace.scriptPath): \(GlibcExtras.errnoText(errno))")
+        }
+        defer { close(fd) }
+        let bytes = Array(script.utf8)
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                throw AgentError(.workDirectory, "cannot write \(workspace.scriptPath): \(GlibcExtras.errnoText(errno))")
+            }
+            written += n
+        }
+        return workspace
+    }
+
+    /// Deletes the directory and everything the task left in it.
+    func remove() {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// The task's whole environment, built from nothing: PATH, HOME and LANG
+    /// (the agent's values, or defaults), TMPDIR, the integration's and the
+    /// target's variables, resolved secrets, and `OUTPOST_TASK_ID`. Nothing
+    /// else of the agent's environment — in particular none of its tokens —
+    /// reaches the task.
+    static func environment(
+        taskID: String,
+        temporaryDirectory: String,
+        inherited: [String: String],
+        integration: [String: String],
+        target: [String: String],
+        secrets: [String: String]
+    ) -> [String: String] {
+        var environment: [String: String] = [
+            "PATH": inherited["PATH"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultPath,
+            "HOME": inherited["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? temporaryDirectory,
+            "LANG": inherited["LANG"].flatMap { $0.isEmpty ? nil : $0 } ?? "C.UTF-8",
+            "TMPDIR": temporaryDirectory,
+        ]
+        environment.merge(integration) { _, new in new }
+        environment.merge(target) { _, new in new }
+        environment.merge(secrets) { _, new in new }
+        environment["OUTPOST_TASK_ID"] = taskID
+        return environment
+    }
+
+    static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+    /// Task ids become path components: accept only what the hub generates.
+    static func isSafeTaskID(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.count <= 128 && id != "." && id != ".."
+            && id.utf8.allSatisfy { byte in
+                (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+                    || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+                    || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+                    || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+            }
+    }
+}

@@ -1,0 +1,20 @@
+package import OutpostClient
+package import OutpostCore
+
+/// The hub calls the agent makes. `HubClientAgentHub` is the real one over
+/// HTTP; tests use in-memory fakes so the session and runner logic are tested
+/// without a network.
+///
+/// Every call after `register` carries the session's agent token explicitly,
+/// because a re-registration replaces it while tasks keep running.
+package protocol AgentHubAPI: Sendable {
+    /// Registers with the registration token the API was created with.
+    func register(_ request: RegisterRequest) async throws(ClientError) -> RegisterResponse
+    /// Long poll; `timeout` bounds the whole call and must exceed the hub's poll wait.
+    func poll(_ request: PollRequest, timeout: Duration, agentToken: String) async throws(ClientError) -> PollResponse
+    func startTask(id: String, agentToken: String) async throws(ClientError)
+    /// Appends log bytes at `offset`; returns the hub's next expected offset.
+    func appendLog(taskID: String, offset: Int64, bytes: [UInt8], agentToken: String) async throws(ClientError) -> Int64
+    func finishTask(id: String, _ request: FinishRequest, agentToken: String) async throws(ClientError)
+    func deregister(agentToken: String) async throws(ClientError)
+}

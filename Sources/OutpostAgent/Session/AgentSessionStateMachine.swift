@@ -1,0 +1,114 @@
+import OutpostClient
+import OutpostCore
+
+/// The agent's session with the hub as a pure value: whether it is registered,
+/// whether it takes work, and what a call's failure means. Each method returns
+/// the next thing to do; `AgentDaemon` performs it. Tested without I/O.
+struct AgentSessionStateMachine: Sendable, Equatable {
+    /// How much work the agent takes.
+    enum Mode: Sendable, Equatable {
+        /// Polls with its free slots.
+        case active
+        /// Graceful shutdown: polls with no free slots (`draining: true`) until its tasks are done.
+        case draining
+        /// Hard stop: no more polls; its tasks are being torn down.
+        case stopping
+    }
+
+    enum Action: Sendable, Equatable {
+        /// Call `register`.
+        case register
+        /// Long-poll with this request.
+        case poll(PollRequest)
+        /// Wait before trying again (backoff attempt number, 1-based).
+        case backOff(attempt: Int)
+        /// Leave the loop; deregister once every task is done.
+        case deregister
+        /// Leave the loop without deregistering (never registered).
+        case stop
+        /// Leave the loop and fail: the CLI exits non-zero with this message.
+        case fail(AgentError.Code, String)
+    }
+
+    let concurrency: Int
+    /// For messages only.
+    let hubURL: String
+    private(set) var mode: Mode = .active
+    private(set) var isRegistered = false
+    /// Consecutive failed calls, for the backoff.
+    private(set) var failures = 0
+
+    init(concurrency: Int, hubURL: String) {
+        self.concurrency = concurrency
+        self.hubURL = hubURL
+    }
+
+    /// What to do now, given the ids of the tasks the agent holds.
+    func next(running: [String]) -> Action {
+        switch (mode, isRegistered) {
+        case (.stopping, true):
+            return .deregister
+        case (.stopping, false):
+            return .stop
+        case (.draining, false):
+            // Tasks still running need a session to deliver their logs and reports.
+            return running.isEmpty ? .stop : .register
+        case (.active, false):
+            return .register
+        case (.draining, true):
+            if running.isEmpty { return .deregister }
+            return .poll(PollRequest(running: running, freeSlots: 0, draining: true))
+        case (.active, true):
+            return .poll(PollRequest(running: running, freeSlots: max(0, concurrency - running.count), draining: false))
+        }
+    }
+
+    mutating func beginDraining() {
+        if mode == .active { mode = .draining }
+    }
+
+    mutating func beginStopping() {
+        mode = .stopping
+    }
+
+    mutating func registerSucceeded() {
+        isRegistered = true
+        failures = 0
+    }
+
+    /// A failed `register`: retry later while the hub is unreachable; fail when it refuses.
+    mutating func registerFailed(_ error: ClientError) -> Action {
+        if error.status == 401 || error.status == 403 {
+            return .fail(
+                .registrationRefused,
+                "the hub at \(hubURL) refused the registration token (HTTP \(error.status ?? 0)): check --token "
+                    + "(or OUTPOST_AGENT_TOKEN); `outpost agent-type create NAME` prints a new one and "
+                    + "`outpost agent-type rotate-token NAME` replaces a lost one")
+        }
+        if error.isRetryable {
+            failures += 1
+            return .backOff(attempt: failures)
+        }
+        return .fail(.registrationFailed, "the hub at \(hubURL) refused to register this agent: \(error.message)")
+    }
+
+    mutating func pollSucceeded() {
+        failures = 0
+    }
+
+    /// A failed `poll`: the hub dropped the session (re-register at once, tasks go
+    /// on), or it is unreachable or misbehaving (retry with backoff; tasks go on).
+    mutating func pollFailed(_ error: ClientError) -> Action {
+        if HubFailure(error) == .sessionExpired {
+            isRegistered = false
+            failures = 0
+            return .register
+        }
+        failures += 1
+        return .backOff(attempt: failures)
+    }
+
+    mutating func deregistered() {
+        isRegistered = false
+    }
+}

@@ -1,0 +1,51 @@
+/// The daemon's shared state: its mode and the runners of the tasks it holds.
+/// Signal handlers, the poll loop and finishing runners all meet here.
+struct DaemonState: Sendable {
+    var mode: AgentSessionStateMachine.Mode = .active
+    var runners: [String: TaskRunner] = [:]
+    /// How many runners have ended; a change wakes a poll that announced no free slot.
+    var finishedRunners = 0
+
+    var runningIDs: [String] { runners.keys.sorted() }
+}
+
+final class DaemonControl: Sendable {
+    let state = WatchedState(DaemonState())
+
+    /// Graceful shutdown: take no more work, let running tasks finish.
+    func drain() {
+        state.update { if $0.mode == .active { $0.mode = .draining } }
+    }
+
+    /// Hard stop: tear every task down.
+    func stopNow() {
+        let runners = state.update { state -> [TaskRunner] in
+            state.mode = .stopping
+            return Array(state.runners.values)
+        }
+        for runner in runners { runner.requestStop(.agentStopping) }
+    }
+
+    /// Registers a runner; `false` if one already runs that task (a repeated assignment).
+    func add(_ runner: TaskRunner) -> Bool {
+        let (added, stopping) = state.update { state -> (Bool, Bool) in
+            guard state.runners[runner.taskID] == nil else { return (false, false) }
+            state.runners[runner.taskID] = runner
+            return (true, state.mode == .stopping)
+        }
+        // A stop that raced with this assignment still reaches the new runner.
+        if stopping { runner.requestStop(.agentStopping) }
+        return added
+    }
+
+    func remove(_ taskID: String) {
+        state.update {
+            $0.runners[taskID] = nil
+            $0.finishedRunners += 1
+        }
+    }
+
+    func runner(_ taskID: String) -> TaskRunner? {
+        state.value.runners[taskID]
+    }
+}

@@ -1,0 +1,48 @@
+import NIOCore
+package import OutpostClient
+package import OutpostCore
+
+/// `AgentHubAPI` over the real HTTP client.
+///
+/// This is the only file of the agent that touches NIO, to turn a `Duration`
+/// into the `TimeAmount` that `HubClient.poll` takes.
+package struct HubClientAgentHub: AgentHubAPI {
+    /// A client carrying the registration token (used only for `register`).
+    private let registrationClient: HubClient
+
+    package init(hubURL: String, registrationToken: String) {
+        registrationClient = HubClient(baseURL: hubURL, token: registrationToken)
+    }
+
+    package init(registrationClient: HubClient) {
+        self.registrationClient = registrationClient
+    }
+
+    private func client(_ agentToken: String) -> HubClient { registrationClient.withToken(agentToken) }
+
+    package func register(_ request: RegisterRequest) async throws(ClientError) -> RegisterResponse {
+        try await registrationClient.register(request)
+    }
+
+    package func poll(_ request: PollRequest, timeout: Duration, agentToken: String) async throws(ClientError) -> PollResponse {
+        let (seconds, attoseconds) = timeout.components
+        let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        return try await client(agentToken).poll(request, timeout: .milliseconds(max(milliseconds, 1)))
+    }
+
+    package func startTask(id: String, agentToken: String) async throws(ClientError) {
+        _ = try await client(agentToken).startTask(id: id)
+    }
+
+    package func appendLog(taskID: String, offset: Int64, bytes: [UInt8], agentToken: String) async throws(ClientError) -> Int64 {
+        try await client(agentToken).appendLog(taskID: taskID, offset: offset, bytes: bytes).nextOffset
+    }
+
+    package func finishTask(id: String, _ request: FinishRequest, agentToken: String) async throws(ClientError) {
+        _ = try await client(agentToken).finishTask(id: id, request)
+    }
+
+    package func deregister(agentToken: String) async throws(ClientError) {
+        try await client(agentToken).deregister()
+    }
+}

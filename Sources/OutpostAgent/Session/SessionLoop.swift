@@ -1,0 +1,275 @@
+import OutpostSecrets
+import Logging
+import OutpostClient
+import OutpostCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The register/poll loop of one daemon run, and the task group that owns every runner.
+struct SessionLoop: Sendable {
+    struct End: Sendable {
+        var failure: AgentError?
+        /// The agent is registered and should deregister (all its tasks are done).
+        var deregister: Bool
+    }
+
+    let configuration: AgentConfiguration
+    let hub: any AgentHubAPI
+    let clock: any AgentClock
+    let control: DaemonControl
+    let credentials: SessionCredentials
+    let context: RunnerContext
+    /// The name the agent asks for (given, or a random readable one kept for the whole run).
+    let name: String
+    let logger: Logger
+
+    private var backoff: Backoff {
+        Backoff(initial: configuration.retryInitialDelay, maximum: configuration.retryMaxDelay)
+    }
+
+    /// Runs until the agent stops taking work and every runner has ended.
+    func run() async -> End {
+        await withDiscardingTaskGroup { group in
+            var machine = AgentSessionStateMachine(concurrency: configuration.concurrency, hubURL: configuration.hubURL)
+            // Extra time beyond the hub's poll wait before a poll counts as lost.
+            var pollTimeout = Duration.seconds(60)
+            while true {
+                let snapshot = control.state.value
+                switch snapshot.mode {
+                case .active: break
+                case .draining: machine.beginDraining()
+                case .stopping: machine.beginStopping()
+                }
+                switch machine.next(running: snapshot.runningIDs) {
+                case .register:
+                    switch await register() {
+                    case .registered(let response):
+                        credentials.set(response.agentToken)
+                        pollTimeout = .milliseconds(Int64(response.pollTimeoutSeconds * 1000)) + .seconds(15)
+                        machine.registerSucceeded()
+                        logger.info(
+                            "registered with the hub",
+                            metadata: ["agent": "\(response.name)", "hub": "\(configuration.hubURL)"])
+                    case .failed(let error):
+                        switch machine.registerFailed(error) {
+                        case .backOff(let attempt):
+                            logRetry("cannot register with the hub", error, attempt: attempt)
+                            await pause(backoff.delay(attempt: attempt), from: snapshot.mode)
+                        case .fail(let code, let message):
+                            control.stopNow()
+                            return End(failure: AgentError(code, message, underlying: error), deregister: false)
+                        default:
+                            break
+                        }
+                    case .interrupted:
+                        break
+                    }
+                case .poll(let request):
+                    switch await poll(request, timeout: pollTimeout, sent: snapshot) {
+                    case .answer(let response):
+                        machine.pollSucceeded()
+                        accept(response, into: &group)
+                    case .failed(let error):
+                        if case .backOff(let attempt) = machine.pollFailed(error) {
+                            logRetry("poll failed", error, attempt: attempt)
+                            await pause(backoff.delay(attempt: attempt), from: snapshot.mode)
+                        } else {
+                            logger.notice("the hub ended this agent's session; registering again (tasks keep running)")
+                        }
+                    case .interrupted:
+                        break
+                    }
+                case .backOff(let attempt):
+                    await pause(backoff.delay(attempt: attempt), from: snapshot.mode)
+                case .deregister:
+                    return End(failure: nil, deregister: true)
+                case .stop:
+                    return End(failure: nil, deregister: false)
+                case .fail(let code, let message):
+                    control.stopNow()
+                    return End(failure: AgentError(code, message), deregister: false)
+                }
+            }
+        }
+    }
+
+    // MARK: Calls that a stop (or a freed slot) interrupts
+
+    private enum RegisterOutcome: Sendable {
+        case registered(RegisterResponse)
+        case failed(ClientError)
+        case interrupted
+    }
+
+    /// Registers; only a hard stop interrupts (a graceful one lets it finish so the
+    /// agent can deregister cleanly).
+    private func register() async -> RegisterOutcome {
+        let request = RegisterRequest(
+            name: name, tags: configuration.tags, version: OutpostVersion.current, os: Self.operatingSystem,
+            concurrency: configuration.concurrency, providerFingerprint: configuration.secrets.providerFingerprint)
+        let hub = self.hub
+        let control = self.control
+        return await withTaskGroup(of: RegisterOutcome.self) { group in
+            group.addTask {
+                do throws(ClientError) { return .registered(try await hub.register(request)) } catch {
+                    return .failed(error)
+                }
+            }
+            group.addTask {
+                _ = await control.state.wait(until: { $0.mode == .stopping })
+                return .interrupted
+            }
+            let first = await group.next() ?? .interrupted
+            group.cancelAll()
+            return first
+        }
+    }
+
+    private enum PollOutcome: Sendable {
+        case answer(PollResponse)
+        case failed(ClientError)
+        case interrupted
+    }
+
+    /// Long-polls. Interrupted by a change of mode, and — when the poll announced no
+    /// free slot, so the hub cannot be handing out work on it — by a task ending, so
+    /// the next poll reports the free slot (or lets a draining agent deregister).
+    private func poll(_ request: PollRequest, timeout: Duration, sent: DaemonState) async -> PollOutcome {
+        let hub = self.hub
+        let token = credentials.current ?? ""
+        let announcedNoSlot = request.freeSlots == 0
+        let sentMode = sent.mode
+        let sentFinished = sent.finishedRunners
+        return await withTaskGroup(of: PollOutcome.self) { group in
+            group.addTask {
+                do throws(ClientError) {
+                    return .answer(try await hub.poll(request, timeout: timeout, agentToken: token))
+                } catch {
+                    return .failed(error)
+                }
+            }
+            group.addTask {
+                _ = await control.state.wait(until: { state in
+                    state.mode != sentMode || (announcedNoSlot && state.finishedRunners != sentFinished)
+                })
+                return .interrupted
+            }
+            let first = await group.next() ?? .interrupted
+            group.cancelAll()
+            guard case .interrupted = first else { return first }
+            // Work the hub handed out just before the interruption must not be dropped.
+            while let other = await group.next() {
+                if case .answer(let response) = other, !response.isEmpty { return other }
+            }
+            return .interrupted
+        }
+    }
+
+    /// Sleeps for a backoff delay; a change of mode cuts it short.
+    private func pause(_ delay: Duration, from mode: AgentSessionStateMachine.Mode) async {
+        _ = await control.state.wait(until: { $0.mode != mode }, deadline: clock.now() + delay, clock: clock)
+    }
+
+    // MARK: Work from the hub
+
+    /// Starts runners for new assignments and applies control messages.
+    private func accept(_ response: PollResponse, into group: inout DiscardingTaskGroup) {
+        for assignment in response.assignments {
+            let snapshot = control.state.value
+            guard snapshot.runners[assignment.taskID] == nil else { continue }
+            let plan: TaskRunner.Plan
+            if snapshot.mode == .stopping {
+                plan = .reject("the agent was stopping when the task arrived")
+            } else if snapshot.runners.count >= configuration.concurrency {
+                plan = .reject("the agent had no free slot (it runs \(configuration.concurrency) task(s) at once)")
+            } else {
+                plan = .run
+            }
+            start(TaskRunner(assignment: assignment, plan: plan, context: context), in: &group)
+        }
+        for message in response.controls {
+            let runner = control.runner(message.taskID)
+            switch message.kind {
+            case .cancel:
+                if let runner {
+                    logger.info("cancel requested", metadata: ["task": "\(message.taskID)"])
+                    runner.requestStop(.cancelled)
+                } else {
+                    // The hub thinks we hold it (an assignment we never saw): settle it.
+                    let placeholder = TaskAssignment(
+                        taskID: message.taskID, target: Target(name: "", integration: ""), script: "", timeoutSeconds: 0)
+                    start(TaskRunner(assignment: placeholder, plan: .reportCancelled, context: context), in: &group)
+                }
+            case .abandon:
+                runner?.requestStop(.abandoned)
+            }
+        }
+    }
+
+    private func start(_ runner: TaskRunner, in group: inout DiscardingTaskGroup) {
+        guard control.add(runner) else { return }
+        let control = self.control
+        group.addTask {
+            await runner.run()
+            control.remove(runner.taskID)
+        }
+    }
+
+    // MARK: Leaving
+
+    /// Deregisters, retrying for at most `stopReportTimeout`.
+    func deregister() async {
+        guard let token = credentials.current else { return }
+        let hub = self.hub
+        let clock = self.clock
+        let backoff = self.backoff
+        let logger = self.logger
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                var attempt = 0
+                while !Task.isCancelled {
+                    do throws(ClientError) {
+                        try await hub.deregister(agentToken: token)
+                        logger.info("deregistered from the hub")
+                        return
+                    } catch {
+                        guard HubFailure(error) == .retry else {
+                            logger.notice("deregistration refused (the hub will time this agent out): \(error.message)")
+                            return
+                        }
+                        attempt += 1
+                        guard (try? await clock.sleep(for: backoff.delay(attempt: attempt))) != nil else { return }
+                    }
+                }
+            }
+            group.addTask {
+                guard (try? await clock.sleep(for: configuration.stopReportTimeout)) != nil else { return }
+                logger.warning("could not deregister in time; the hub will mark this agent offline after its heartbeat timeout")
+            }
+            await group.next()
+            group.cancelAll()
+        }
+        credentials.set(nil)
+    }
+
+    private func logRetry(_ what: String, _ error: ClientError, attempt: Int) {
+        if attempt == 1 || attempt % 10 == 0 {
+            logger.warning("\(what), retrying: \(error.message)", metadata: ["attempt": "\(attempt)"])
+        } else {
+            logger.debug("\(what), retrying: \(error.message)", metadata: ["attempt": "\(attempt)"])
+        }
+    }
+
+    /// `Linux 6.1.0 x86_64`, from uname.
+    static let operatingSystem: String = {
+        var info = utsname()
+        guard uname(&info) == 0 else { return "unknown" }
+        func field<T>(_ value: T) -> String {
+            withUnsafeBytes(of: value) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+        }
+        return "\(field(info.sysname)) \(field(info.release)) \(field(info.machine))"
+    }()
+}

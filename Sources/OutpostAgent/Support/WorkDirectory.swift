@@ -1,0 +1,72 @@
+import Foundation
+import Logging
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The agent's work directory:
+///
+/// ```
+/// <work-dir>/agent.lock        held while the agent runs (one agent per directory)
+/// <work-dir>/tasks/<id>/       a task's fresh working directory
+/// <work-dir>/spool/<id>.log    a task's masked log until the hub acknowledged it
+/// <work-dir>/running/<id>.json a running task's process record
+/// ```
+struct WorkDirectory: Sendable {
+    let root: String
+    var tasks: String { "\(root)/tasks" }
+    var spool: String { "\(root)/spool" }
+    var running: String { "\(root)/running" }
+
+    /// `path` made absolute against the current directory (tasks run elsewhere).
+    init(path: String) {
+        if path.hasPrefix("/") {
+            root = path
+        } else {
+            let cwd = FileManager.default.currentDirectoryPath
+            root = path == "." ? cwd : "\(cwd)/\(path.hasPrefix("./") ? String(path.dropFirst(2)) : path)"
+        }
+    }
+
+    /// Creates the layout and takes the lock.
+    /// - Returns: the lock's file descriptor; closing it releases the lock.
+    /// - Throws: `AgentError(.workDirectory)` when it cannot be created or another agent holds it.
+    func prepare() throws(AgentError) -> Int32 {
+        do {
+            for directory in [root, tasks, spool, running] {
+                try FileManager.default.createDirectory(
+                    atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            }
+        } catch {
+            throw AgentError(
+                .workDirectory, "cannot create the work directory \(root): \(error); choose another with --work-dir",
+                underlying: error)
+        }
+        let lockPath = "\(root)/agent.lock"
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw AgentError(.workDirectory, "cannot open \(lockPath): \(GlibcExtras.errnoText(errno))")
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw AgentError(
+                .workDirectory,
+                "another agent is using the work directory \(root); give each agent its own --work-dir")
+        }
+        return fd
+    }
+
+    /// At start-up: ends leftover process trees of an earlier run and deletes
+    /// its task directories and spools (those tasks are no longer ours; the hub
+    /// marks them lost).
+    func cleanUpLeftovers(logger: Logger) {
+        LeftoverProcesses.reap(directory: running, logger: logger)
+        for directory in [tasks, spool] {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+                try? FileManager.default.removeItem(atPath: "\(directory)/\(name)")
+            }
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import OutpostAgent
+import OutpostCore
+
+/// `outpost agent ...`: the agent daemon.
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Run an agent next to the systems your tasks touch.",
+        subcommands: [Start.self]
+    )
+
+    struct Start: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Start the agent daemon: register with the hub, take work, run it, report back.",
+            discussion: """
+                The agent dials out to the hub (no inbound port), registers with its agent type's \
+                registration token, and long-polls for tasks whose target tags it carries. Each task \
+                runs in a fresh directory and process group with a minimal environment.
+
+                Settings come from flags, OUTPOST_AGENT_* environment variables and --config-file \
+                (see docs/configuration.md). Bad settings exit with code 2.
+
+                SIGTERM/SIGINT: stop taking work, finish running tasks, deregister, exit 0. \
+                A second signal stops running tasks (SIGTERM, grace, SIGKILL) and exits.
+
+                Example:
+                  outpost agent start --hub https://outpost.internal:8080 --token oprt_... --tags prod,eu --concurrency 4
+                """
+        )
+
+        @Option(help: ArgumentHelp("URL of the hub.", valueName: "url"))
+        var hub: String?
+
+        @Option(help: ArgumentHelp("The agent type's registration token.", valueName: "token"))
+        var token: String?
+
+        @Option(help: "Name to register under: 8-80 of [A-Za-z0-9._-] (default: a random readable name).")
+        var name: String?
+
+        @Option(help: "Comma-separated routing tags, e.g. prod,eu.")
+        var tags: String?
+
+        @Option(help: "Tasks run at once (default 1).")
+        var concurrency: String?
+
+        @Option(name: .customLong("work-dir"), help: ArgumentHelp("Directory for task files and log spools (default ./outpost-agent).", valueName: "dir"))
+        var workDir: String?
+
+        @Option(name: .customLong("kill-grace"), help: ArgumentHelp("Time between SIGTERM and SIGKILL when stopping a task (default 10s).", valueName: "duration"))
+        var killGrace: String?
+
+        @Option(name: .customLong("config-file"), help: ArgumentHelp("YAML file with agent settings.", valueName: "path"))
+        var configFile: String?
+
+        func run() async throws {
+            let settings = try AgentSettings.resolve(
+                flags: .init(
+                    hub: hub, token: token, name: name, tags: tags, concurrency: concurrency, workDir: workDir,
+                    killGrace: killGrace),
+                configFile: configFile)
+            var configuration = AgentConfiguration(hubURL: settings.hubURL, registrationToken: settings.registrationToken)
+            configuration.name = settings.name
+            configuration.tags = settings.tags
+            configuration.concurrency = settings.concurrency
+            configuration.workDirectory = settings.workDirectory
+            configuration.killGrace = settings.killGrace
+            configuration.maxLogBytes = settings.maxLogBytes
+            do {
+                try configuration.validate()
+            } catch {
+                throw CLIExit.usage(error.message)
+            }
+            let logger = LogSetup.logger("outpost.agent")
+            do {
+                try await ServiceRunner.run([AgentDaemon(configuration: configuration, logger: logger)], logger: logger)
+            } catch let error as AgentError {
+                throw CLIExit(code: CLIExit.Code.failure, message: error.message)
+            }
+        }
+    }
+}

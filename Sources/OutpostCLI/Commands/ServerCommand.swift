@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import OutpostCore
+import OutpostHub
+
+/// `outpost server`: the hub.
+struct ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "server",
+        abstract: "Run the hub: the HTTP API agents and users talk to, on SQLite.",
+        discussion: """
+            The first start creates an admin API token, prints it once and writes it to \
+            DATA_DIR/admin-token (mode 0600). Settings come from flags, OUTPOST_SERVER_* \
+            environment variables and --config-file (see docs/configuration.md). SIGTERM or \
+            SIGINT stops it gracefully.
+            """
+    )
+
+    @OptionGroup var options: HubOptions
+
+    func run() async throws {
+        let settings = try options.settings()
+        let logger = LogSetup.logger("outpost.hub")
+        let runtime = try await HubLauncher.start(settings, logger: logger)
+        if let token = runtime.firstStartAdminToken {
+            Output.line("created the first admin API token (also in \(settings.dataDirectory)/admin-token):")
+            Output.line("OUTPOST_TOKEN=\(token)")
+        }
+        try await HubLauncher.run(runtime, logger: logger) { address, _ in
+            Output.line("outpost hub listening on http://\(address.host):\(address.port)")
+        }
+    }
+}
+
+/// The flags `outpost server` and `outpost dev` share.
+struct HubOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Address to listen on (default 127.0.0.1:8080; port 0 picks a free one).", valueName: "host:port"))
+    var listen: String?
+
+    @Option(name: .customLong("data-dir"), help: ArgumentHelp("Directory of the SQLite database (default ./outpost-data).", valueName: "dir"))
+    var dataDir: String?
+
+    @Option(help: ArgumentHelp("Silence after which an agent is offline and its tasks lost (default 60s).", valueName: "duration"))
+    var heartbeatTimeout: String?
+
+    @Option(name: .customLong("config-file"), help: ArgumentHelp("YAML file with hub settings.", valueName: "path"))
+    var configFile: String?
+
+    func settings() throws(ConfigError) -> ServerSettings {
+        try ServerSettings.resolve(
+            flags: .init(listen: listen, dataDir: dataDir, heartbeatTimeout: heartbeatTimeout), configFile: configFile)
+    }
+}
+
+/// Starting and running a hub, shared by `server` and `dev`.
+enum HubLauncher {
+    static func start(_ settings: ServerSettings, logger: Logger) async throws -> HubRuntime {
+        var configuration = HubConfiguration()
+        configuration.host = settings.host
+        configuration.port = settings.port
+        configuration.dataDirectory = settings.dataDirectory
+        configuration.heartbeatTimeout = settings.heartbeatTimeout
+        configuration.pollTimeout = settings.pollTimeout
+        configuration.defaultTaskTimeoutSeconds = Int(settings.defaultTaskTimeout.components.seconds)
+        configuration.timeoutGrace = settings.timeoutGrace
+        configuration.maxLogBytes = settings.maxLogBytes
+        do {
+            return try await HubRuntime.start(configuration: configuration, logger: logger)
+        } catch {
+            throw CLIExit(code: CLIExit.Code.failure, message: "\(error)")
+        }
+    }
+
+    /// Runs the hub's services until shutdown, calling `onListening` once the API
+    /// accepts connections (with the group, to add services that need the hub).
+    static func run(
+        _ runtime: HubRuntime, logger: Logger,
+        onListening: @escaping @Sendable (HubAddress, ServiceGroup) async throws -> Void
+    ) async throws {
+        try await ServiceRunner.run(runtime.services, logger: logger) { group in
+            if let address = await runtime.listeningAddress() { try await onListening(address, group) }
+        }
+    }
+}

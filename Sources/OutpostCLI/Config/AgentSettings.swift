@@ -1,0 +1,75 @@
+import Foundation
+import OutpostCore
+
+/// The agent's settings after merging flags, `OUTPOST_AGENT_*` and the config file.
+struct AgentSettings: Equatable {
+    /// URL of the hub (`hub`; required).
+    var hubURL = ""
+    /// The agent type's registration token (`token`; required).
+    var registrationToken = ""
+    /// Name to register under (`name`; default: a random readable name).
+    var name: String?
+    /// Routing tags (`tags`; default none: the agent runs untagged targets only).
+    var tags = TagSet.empty
+    /// Tasks run at once (`concurrency`, default 1).
+    var concurrency = 1
+    /// Where task directories and log spools live (`work_dir`, default ./outpost-agent).
+    var workDirectory = "./outpost-agent"
+    /// Time between SIGTERM and SIGKILL when stopping a task (`kill_grace`, default 10s).
+    var killGrace: Duration = .seconds(10)
+    /// Cap on one task's log; the rest is dropped with one visible line (`max_log_bytes`, default 64MiB).
+    var maxLogBytes: Int64 = 64 << 20
+
+    static let keys: Set<String> = [
+        "hub", "token", "name", "tags", "concurrency", "work_dir", "kill_grace", "max_log_bytes",
+    ]
+
+    struct Flags {
+        var hub: String?
+        var token: String?
+        var name: String?
+        var tags: String?
+        var concurrency: String?
+        var workDir: String?
+        var killGrace: String?
+    }
+
+    static func resolve(
+        flags: Flags, configFile: String?, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ConfigError) -> AgentSettings {
+        let file = try configFile.map { path throws(ConfigError) in try ConfigFile.load(path: path) }
+        return try resolve(flags: flags, file: file, environment: environment)
+    }
+
+    static func resolve(flags: Flags, file: ConfigFile?, environment: [String: String]) throws(ConfigError) -> Self {
+        let layers = try ConfigLayers(section: "agent", file: file, environment: environment, knownKeys: keys)
+        var settings = AgentSettings()
+        guard let hub = try layers.string("hub", flag: ("--hub", flags.hub)) else {
+            throw ConfigError("hub: required; pass --hub URL, set OUTPOST_AGENT_HUB, or put `hub:` in the config file")
+        }
+        if let (_, origin) = try layers.raw("hub", flag: ("--hub", flags.hub)),
+            !(hub.hasPrefix("http://") || hub.hasPrefix("https://")) || URL(string: hub)?.host == nil
+        {
+            throw ConfigError(key: "hub", origin: origin, problem: "\"\(hub)\" is not an http:// or https:// URL")
+        }
+        settings.hubURL = hub
+        guard let token = try layers.string("token", flag: ("--token", flags.token)) else {
+            throw ConfigError(
+                "token: required; pass --token REGISTRATION_TOKEN, set OUTPOST_AGENT_TOKEN, or put `token:` in the config file (`outpost agent-type create NAME` prints one)"
+            )
+        }
+        settings.registrationToken = token
+        try layers.check("name", flag: ("--name", flags.name)) { name throws(ValidationError) in
+            try Names.validateAgentName(name)
+        }
+        settings.name = try layers.string("name", flag: ("--name", flags.name))
+        if let tags = try layers.tags("tags", flag: ("--tags", flags.tags)) { settings.tags = tags }
+        if let value = try layers.int("concurrency", flag: ("--concurrency", flags.concurrency), range: 1...1024) {
+            settings.concurrency = value
+        }
+        if let dir = try layers.string("work_dir", flag: ("--work-dir", flags.workDir)) { settings.workDirectory = dir }
+        if let value = try layers.duration("kill_grace", flag: ("--kill-grace", flags.killGrace), range: 0...3600) { settings.killGrace = value }
+        if let value = try layers.bytes("max_log_bytes", range: 4096...(1 << 40)) { settings.maxLogBytes = value }
+        return settings
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+package import OutpostCore
+
+/// The user and admin API: targets, tasks, agents, agent types.
+extension HubClient {
+    // MARK: Targets
+
+    package func createTarget(_ target: Target) async throws(ClientError) -> Target {
+        try await call(.POST, "/api/v1/targets", json: target)
+    }
+
+    package func listTargets() async throws(ClientError) -> [Target] {
+        try await call(.GET, "/api/v1/targets", as: ListResponse<Target>.self).items
+    }
+
+    package func target(named name: String) async throws(ClientError) -> Target {
+        try await call(.GET, "/api/v1/targets/\(Self.segment(name))")
+    }
+
+    package func deleteTarget(named name: String) async throws(ClientError) {
+        _ = try await send(.DELETE, "/api/v1/targets/\(Self.segment(name))")
+    }
+
+    // MARK: Tasks
+
+    package func createTask(_ request: CreateTaskRequest) async throws(ClientError) -> TaskRecord {
+        try await call(.POST, "/api/v1/tasks", json: request)
+    }
+
+    /// Reads a task; with `waitSeconds` the hub answers as soon as the task is
+    /// terminal, or with its current state once the wait ends.
+    package func task(id: String, waitSeconds: Int? = nil) async throws(ClientError) -> TaskRecord {
+        var path = "/api/v1/tasks/\(Self.segment(id))"
+        if let waitSeconds { path += "?wait=\(waitSeconds)" }
+        return try await call(.GET, path, timeout: .seconds(Int64(waitSeconds ?? 0) + 30))
+    }
+
+    package func listTasks(status: TaskStatus? = nil, limit: Int = 100) async throws(ClientError) -> [TaskRecord] {
+        var path = "/api/v1/tasks?limit=\(limit)"
+        if let status { path += "&status=\(status.rawValue)" }
+        return try await call(.GET, path, as: ListResponse<TaskRecord>.self).items
+    }
+
+    package func cancelTask(id: String) async throws(ClientError) -> TaskRecord {
+        try await call(.POST, "/api/v1/tasks/\(Self.segment(id))/cancel")
+    }
+
+    // MARK: Agents and agent types
+
+    package func listAgents(includeOffline: Bool = false) async throws(ClientError) -> [AgentRecord] {
+        try await call(.GET, "/api/v1/agents" + (includeOffline ? "?all=true" : ""), as: ListResponse<AgentRecord>.self)
+            .items
+    }
+
+    package func createAgentType(named name: String) async throws(ClientError) -> AgentTypeTokenResponse {
+        try await call(.POST, "/api/v1/agent-types", json: CreateAgentTypeRequest(name: name))
+    }
+
+    package func listAgentTypes() async throws(ClientError) -> [AgentType] {
+        try await call(.GET, "/api/v1/agent-types", as: ListResponse<AgentType>.self).items
+    }
+
+    package func rotateAgentTypeToken(named name: String) async throws(ClientError) -> AgentTypeTokenResponse {
+        try await call(.POST, "/api/v1/agent-types/\(Self.segment(name))/rotate-token")
+    }
+
+    // MARK: Health
+
+    /// `GET /healthz`; throws when the hub is not reachable or not healthy.
+    package func health() async throws(ClientError) {
+        _ = try await send(.GET, "/healthz")
+    }
+}

@@ -1,0 +1,38 @@
+package import NIOCore
+import NIOHTTP1
+package import OutpostCore
+
+/// The agent's side of the agent ⇄ hub protocol (DESIGN.md). The client's
+/// token is the registration token for `register` and the agent token after.
+extension HubClient {
+    package func register(_ request: RegisterRequest) async throws(ClientError) -> RegisterResponse {
+        try await call(.POST, "/api/v1/agent/register", json: request)
+    }
+
+    /// Long poll: returns work, control messages, or an empty answer once the hub's
+    /// poll wait ends. `timeout` must exceed the hub's poll wait.
+    package func poll(_ request: PollRequest, timeout: TimeAmount) async throws(ClientError) -> PollResponse {
+        try await call(.POST, "/api/v1/agent/poll", json: request, timeout: timeout)
+    }
+
+    package func startTask(id: String) async throws(ClientError) -> TaskRecord {
+        try await call(.POST, "/api/v1/agent/tasks/\(Self.segment(id))/start")
+    }
+
+    /// Appends masked log bytes at `offset`. Idempotent: a retried chunk is not duplicated.
+    /// - Throws: `ClientError` with `apiCode == "log_gap"` and `expectedOffset` when the hub misses bytes.
+    package func appendLog(taskID: String, offset: Int64, bytes: [UInt8]) async throws(ClientError) -> LogAppendResponse {
+        let (_, body) = try await send(
+            .POST, "/api/v1/agent/tasks/\(Self.segment(taskID))/log?offset=\(offset)", body: bytes,
+            contentType: "application/octet-stream")
+        return try decode(LogAppendResponse.self, from: body, path: "log")
+    }
+
+    package func finishTask(id: String, _ request: FinishRequest) async throws(ClientError) -> TaskRecord {
+        try await call(.POST, "/api/v1/agent/tasks/\(Self.segment(id))/finish", json: request)
+    }
+
+    package func deregister() async throws(ClientError) {
+        _ = try await send(.POST, "/api/v1/agent/deregister")
+    }
+}

@@ -1,0 +1,133 @@
+package import AsyncHTTPClient
+import Foundation
+package import NIOCore
+package import NIOHTTP1
+package import OutpostCore
+
+/// A typed client of the hub's HTTP API, used by the agent and the CLI.
+///
+/// Stateless apart from the bearer token; safe to share between tasks.
+package struct HubClient: Sendable {
+    /// Base URL of the hub, without a trailing slash (`http://127.0.0.1:8080`).
+    package let baseURL: String
+    /// Bearer token sent with every call (admin, registration or agent token).
+    package var token: String?
+    /// Upper bound for calls that are not long polls.
+    package var requestTimeout: TimeAmount
+    let http: HTTPClient
+
+    package init(baseURL: String, token: String?, http: HTTPClient = .shared, requestTimeout: TimeAmount = .seconds(30)) {
+        var base = baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        self.baseURL = base
+        self.token = token
+        self.http = http
+        self.requestTimeout = requestTimeout
+    }
+
+    /// A copy of this client that sends another bearer token.
+    package func withToken(_ token: String?) -> HubClient {
+        var copy = self
+        copy.token = token
+        return copy
+    }
+
+    // MARK: Plumbing shared by every call
+
+    /// Sends a request and returns the response with its whole body, or throws
+    /// the hub's error as a `ClientError`.
+    func send(
+        _ method: HTTPMethod,
+        _ path: String,
+        body: [UInt8]? = nil,
+        contentType: String = "application/json",
+        timeout: TimeAmount? = nil,
+        maxBodyBytes: Int = 64 << 20
+    ) async throws(ClientError) -> (head: HTTPClientResponse, body: ByteBuffer) {
+        let request = makeRequest(method, path, body: body, contentType: contentType)
+        do {
+            let response = try await http.execute(request, timeout: timeout ?? requestTimeout)
+            let bytes = try await response.body.collect(upTo: maxBodyBytes)
+            if response.status.code >= 400 {
+                throw Self.apiError(status: Int(response.status.code), body: bytes, path: path)
+            }
+            return (response, bytes)
+        } catch let error as ClientError {
+            throw error
+        } catch {
+            throw ClientError(.unreachable, "cannot reach the hub at \(baseURL): \(Self.describe(error))")
+        }
+    }
+
+    /// Sends a JSON body and decodes a JSON answer.
+    func call<Body: Encodable, Response: Decodable>(
+        _ method: HTTPMethod,
+        _ path: String,
+        json: Body,
+        timeout: TimeAmount? = nil,
+        as: Response.Type = Response.self
+    ) async throws(ClientError) -> Response {
+        let bytes: [UInt8]
+        do {
+            bytes = Array(try WireJSON.encoder().encode(json))
+        } catch {
+            throw ClientError(.invalidRequest, "cannot encode the request body: \(error)")
+        }
+        let (_, body) = try await send(method, path, body: bytes, timeout: timeout)
+        return try decode(Response.self, from: body, path: path)
+    }
+
+    /// Sends a request without a body and decodes a JSON answer.
+    func call<Response: Decodable>(
+        _ method: HTTPMethod,
+        _ path: String,
+        timeout: TimeAmount? = nil,
+        as: Response.Type = Response.self
+    ) async throws(ClientError) -> Response {
+        let (_, body) = try await send(method, path, timeout: timeout)
+        return try decode(Response.self, from: body, path: path)
+    }
+
+    func makeRequest(_ method: HTTPMethod, _ path: String, body: [UInt8]?, contentType: String) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        request.headers.add(name: "User-Agent", value: "outpost/\(OutpostVersion.current)")
+        if let body {
+            request.headers.add(name: "Content-Type", value: contentType)
+            request.body = .bytes(body)
+        }
+        return request
+    }
+
+    func decode<T: Decodable>(_ type: T.Type, from body: ByteBuffer, path: String) throws(ClientError) -> T {
+        do {
+            return try WireJSON.decoder().decode(T.self, from: Data(body.readableBytesView))
+        } catch {
+            throw ClientError(.invalidResponse, "unexpected answer from the hub for \(path): \(error)")
+        }
+    }
+
+    static func apiError(status: Int, body: ByteBuffer, path: String) -> ClientError {
+        if let parsed = try? WireJSON.decoder().decode(APIErrorBody.self, from: Data(body.readableBytesView)) {
+            return ClientError(
+                .http(status: status, code: parsed.error.code), parsed.error.message,
+                expectedOffset: parsed.error.expectedOffset)
+        }
+        return ClientError(.http(status: status, code: "http_\(status)"), "the hub answered HTTP \(status) for \(path)")
+    }
+
+    static func describe(_ error: any Error) -> String {
+        let text = String(describing: error)
+        if text.contains("connectionRefused") || text.contains("Connection refused") { return "connection refused" }
+        if text.contains("connectTimeout") { return "connection timed out" }
+        if text.contains("deadlineExceeded") { return "request timed out" }
+        if text.contains("remoteConnectionClosed") { return "connection closed by the hub" }
+        return text
+    }
+
+    /// Percent-encodes one path segment (names and ids are validated, but be safe).
+    static func segment(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? text
+    }
+}

@@ -1,0 +1,92 @@
+package import Foundation
+
+/// One run of a script against a target, as the API shows it.
+package struct TaskRecord: Codable, Sendable, Equatable {
+    package var id: String
+    /// Name of the target the task was submitted for.
+    package var target: String
+    package var status: TaskStatus
+    /// The process's exit code once it ended; `nil` before, or when it never ran.
+    package var exitCode: Int32?
+    /// Name of the agent that claimed the task.
+    package var agent: String?
+    /// Why the task did not succeed, in one line (rejections, timeouts, losses).
+    package var error: String?
+    package var createdAt: Date
+    package var startedAt: Date?
+    package var finishedAt: Date?
+    /// Seconds the task may run before it is stopped and marked `timed_out`.
+    package var timeoutSeconds: Int
+    /// Bytes of log stored on the hub so far.
+    package var logBytes: Int64
+    /// `true` once the log hit its cap and later output was dropped.
+    package var logTruncated: Bool
+    /// `true` once a user asked to cancel a task an agent holds.
+    package var cancelRequested: Bool
+    /// Who submitted the task (the API token's name).
+    package var createdBy: String?
+
+    package init(
+        id: String,
+        target: String,
+        status: TaskStatus = .queued,
+        exitCode: Int32? = nil,
+        agent: String? = nil,
+        error: String? = nil,
+        createdAt: Date,
+        startedAt: Date? = nil,
+        finishedAt: Date? = nil,
+        timeoutSeconds: Int,
+        logBytes: Int64 = 0,
+        logTruncated: Bool = false,
+        cancelRequested: Bool = false,
+        createdBy: String? = nil
+    ) {
+        self.id = id
+        self.target = target
+        self.status = status
+        self.exitCode = exitCode
+        self.agent = agent
+        self.error = error
+        self.createdAt = createdAt
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.timeoutSeconds = timeoutSeconds
+        self.logBytes = logBytes
+        self.logTruncated = logTruncated
+        self.cancelRequested = cancelRequested
+        self.createdBy = createdBy
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, target, status, agent, error
+        case exitCode = "exit_code"
+        case createdAt = "created_at"
+        case startedAt = "started_at"
+        case finishedAt = "finished_at"
+        case timeoutSeconds = "timeout_seconds"
+        case logBytes = "log_bytes"
+        case logTruncated = "log_truncated"
+        case cancelRequested = "cancel_requested"
+        case createdBy = "created_by"
+    }
+
+    package func encode(to encoder: any Encoder) throws {
+        // Always write the optional keys (as null) so clients see a stable shape.
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(target, forKey: .target)
+        try c.encode(status, forKey: .status)
+        try c.encode(exitCode, forKey: .exitCode)
+        try c.encode(agent, forKey: .agent)
+        try c.encode(error, forKey: .error)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(startedAt, forKey: .startedAt)
+        try c.encode(finishedAt, forKey: .finishedAt)
+        try c.encode(timeoutSeconds, forKey: .timeoutSeconds)
+        try c.encode(logBytes, forKey: .logBytes)
+        try c.encode(logTruncated, forKey: .logTruncated)
+        try c.encode(cancelRequested, forKey: .cancelRequested)
+        try c.encode(createdBy, forKey: .createdBy)
+    }
+}

@@ -1,0 +1,99 @@
+/// The rules of a task's lifecycle in one place, as a pure value.
+///
+/// The hub's store applies these rules inside its transactions; the hub's API and
+/// the sweeper ask the machine what an event means before touching storage. Every
+/// method returns the action to take rather than performing it, so the rules are
+/// tested without I/O.
+package struct TaskStateMachine: Sendable, Equatable {
+    package private(set) var status: TaskStatus
+    /// Set once a cancel was asked for a task that an agent holds.
+    package private(set) var cancelRequested: Bool
+
+    package init(status: TaskStatus, cancelRequested: Bool = false) {
+        self.status = status
+        self.cancelRequested = cancelRequested
+    }
+
+    /// Things that can happen to a task.
+    package enum Event: Sendable, Equatable {
+        /// An agent claimed the task from the queue.
+        case assign
+        /// The agent started the task's process.
+        case start
+        /// The agent reported the end of the task.
+        case finish(TaskStatus)
+        /// A user asked to cancel the task.
+        case cancel
+        /// The task's agent stopped sending heartbeats.
+        case agentLost
+        /// The task ran past its timeout plus grace and its agent never reported.
+        case deadlinePassed
+    }
+
+    /// What the caller must do after an event.
+    package enum Action: Sendable, Equatable {
+        /// Persist the new status (and timestamps that go with it).
+        case transition(to: TaskStatus)
+        /// Mark the task as cancel-requested and tell its agent to stop it.
+        case signalAgentToCancel
+        /// Nothing changes: the event repeats one already applied (idempotent calls).
+        case none
+        /// The event is not allowed in the current state.
+        case refuse(reason: String)
+    }
+
+    /// Applies an event and returns the action to take.
+    package mutating func apply(_ event: Event) -> Action {
+        switch (status, event) {
+        case (.queued, .assign):
+            return move(to: .assigned)
+        case (.assigned, .start):
+            return move(to: .running)
+        case (.running, .start):
+            return .none
+        case (.assigned, .finish(let final)), (.running, .finish(let final)):
+            guard final.isAgentReportable else {
+                return .refuse(reason: "an agent cannot report status \(final.rawValue)")
+            }
+            return move(to: final)
+        case (let current, .finish(let final)) where current.isTerminal:
+            // A retried finish is fine; a different verdict after the fact is not.
+            return current == final ? .none : .refuse(reason: "task is already \(current.rawValue)")
+        case (.queued, .cancel):
+            return move(to: .cancelled)
+        case (.assigned, .cancel), (.running, .cancel):
+            if cancelRequested { return .none }
+            cancelRequested = true
+            return .signalAgentToCancel
+        case (let current, .cancel) where current.isTerminal:
+            return .none
+        case (.assigned, .agentLost), (.running, .agentLost):
+            return move(to: .lost)
+        case (.assigned, .deadlinePassed), (.running, .deadlinePassed):
+            return move(to: .timedOut)
+        case (let current, .agentLost) where current.isTerminal,
+            (let current, .deadlinePassed) where current.isTerminal:
+            return .none
+        default:
+            return .refuse(reason: "cannot \(event.verb) a task that is \(status.rawValue)")
+        }
+    }
+
+    private mutating func move(to next: TaskStatus) -> Action {
+        status = next
+        return .transition(to: next)
+    }
+}
+
+extension TaskStateMachine.Event {
+    fileprivate var verb: String {
+        switch self {
+        case .assign: "assign"
+        case .start: "start"
+        case .finish: "finish"
+        case .cancel: "cancel"
+        case .agentLost: "lose"
+        case .deadlinePassed: "time out"
+        }
+    }
+}

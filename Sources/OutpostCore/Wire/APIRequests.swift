@@ -1,0 +1,75 @@
+/// Body of `POST /api/v1/tasks`.
+package struct CreateTaskRequest: Codable, Sendable, Equatable {
+    package var target: String
+    package var script: String
+    /// Overrides the target's timeout; `nil` means the target's or the hub's default.
+    package var timeoutSeconds: Int?
+
+    package init(target: String, script: String, timeoutSeconds: Int? = nil) {
+        self.target = target
+        self.script = script
+        self.timeoutSeconds = timeoutSeconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case target, script
+        case timeoutSeconds = "timeout_seconds"
+    }
+}
+
+/// Body of `POST /api/v1/agent-types`.
+package struct CreateAgentTypeRequest: Codable, Sendable, Equatable {
+    package var name: String
+    package init(name: String) { self.name = name }
+}
+
+/// Answer to creating an agent type or rotating its token: the only time the
+/// registration token is shown.
+package struct AgentTypeTokenResponse: Codable, Sendable, Equatable {
+    package var agentType: AgentType
+    package var registrationToken: String
+
+    package init(agentType: AgentType, registrationToken: String) {
+        self.agentType = agentType
+        self.registrationToken = registrationToken
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case agentType = "agent_type"
+        case registrationToken = "registration_token"
+    }
+}
+
+/// `{"items": [...]}`: every list answer has this shape so it can grow paging later.
+package struct ListResponse<Item: Codable & Sendable & Equatable>: Codable, Sendable, Equatable {
+    package var items: [Item]
+    package init(items: [Item]) { self.items = items }
+}
+
+/// The error body of every failed API call: `{"error": {"code": "...", "message": "..."}}`.
+package struct APIErrorBody: Codable, Sendable, Equatable {
+    package struct Detail: Codable, Sendable, Equatable {
+        /// Stable machine-readable code, e.g. `not_found`, `invalid_request`.
+        package var code: String
+        /// One human sentence saying what was wrong and what to do.
+        package var message: String
+        /// For `log_gap`: the offset the hub expects next.
+        package var expectedOffset: Int64?
+
+        package init(code: String, message: String, expectedOffset: Int64? = nil) {
+            self.code = code
+            self.message = message
+            self.expectedOffset = expectedOffset
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case code, message
+            case expectedOffset = "expected_offset"
+        }
+    }
+
+    package var error: Detail
+    package init(code: String, message: String, expectedOffset: Int64? = nil) {
+        error = Detail(code: code, message: message, expectedOffset: expectedOffset)
+    }
+}

@@ -1,0 +1,197 @@
+/// The agent ⇄ hub wire protocol (DESIGN.md). The agent always dials out.
+///
+/// | step | call |
+/// |---|---|
+/// | register | `POST /api/v1/agent/register` with the registration token as bearer |
+/// | poll | `POST /api/v1/agent/poll` (long poll; also the heartbeat) |
+/// | start | `POST /api/v1/agent/tasks/{id}/start` |
+/// | log | `POST /api/v1/agent/tasks/{id}/log?offset=N`, raw bytes |
+/// | finish | `POST /api/v1/agent/tasks/{id}/finish` |
+/// | deregister | `POST /api/v1/agent/deregister` |
+///
+/// Every call after `register` carries the agent token as bearer.
+package enum AgentProtocol {
+    /// Version of this wire protocol; the hub refuses agents it cannot speak to.
+    package static let version = 1
+}
+
+/// Body of `POST /api/v1/agent/register`.
+package struct RegisterRequest: Codable, Sendable, Equatable {
+    /// Requested name; `nil` lets the agent type's policy decide (a random name).
+    package var name: String?
+    package var tags: TagSet
+    /// The agent's own version string.
+    package var version: String
+    package var os: String
+    package var concurrency: Int
+    /// Fingerprint of the secret-provider layout (names and types, never credentials).
+    package var providerFingerprint: String
+    package var protocolVersion: Int
+
+    package init(
+        name: String?, tags: TagSet, version: String, os: String, concurrency: Int,
+        providerFingerprint: String = "", protocolVersion: Int = AgentProtocol.version
+    ) {
+        self.name = name
+        self.tags = tags
+        self.version = version
+        self.os = os
+        self.concurrency = concurrency
+        self.providerFingerprint = providerFingerprint
+        self.protocolVersion = protocolVersion
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, tags, version, os, concurrency
+        case providerFingerprint = "provider_fingerprint"
+        case protocolVersion = "protocol_version"
+    }
+}
+
+/// Answer to `register`.
+package struct RegisterResponse: Codable, Sendable, Equatable {
+    package var agentID: String
+    /// The final name (the requested one, or one the hub chose).
+    package var name: String
+    /// Bearer token for every later call of this session; shown only here.
+    package var agentToken: String
+    /// How long the hub holds a poll open before answering empty.
+    package var pollTimeoutSeconds: Double
+    /// Silence after which the hub marks the agent offline.
+    package var heartbeatTimeoutSeconds: Double
+
+    package init(
+        agentID: String, name: String, agentToken: String, pollTimeoutSeconds: Double,
+        heartbeatTimeoutSeconds: Double
+    ) {
+        self.agentID = agentID
+        self.name = name
+        self.agentToken = agentToken
+        self.pollTimeoutSeconds = pollTimeoutSeconds
+        self.heartbeatTimeoutSeconds = heartbeatTimeoutSeconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name
+        case agentID = "agent_id"
+        case agentToken = "agent_token"
+        case pollTimeoutSeconds = "poll_timeout_seconds"
+        case heartbeatTimeoutSeconds = "heartbeat_timeout_seconds"
+    }
+}
+
+/// Body of `POST /api/v1/agent/poll`.
+package struct PollRequest: Codable, Sendable, Equatable {
+    /// Ids of the tasks the agent is running right now.
+    package var running: [String]
+    /// How many more tasks it can take.
+    package var freeSlots: Int
+    /// `true` while the agent shuts down gracefully: it wants no new work.
+    package var draining: Bool
+
+    package init(running: [String], freeSlots: Int, draining: Bool = false) {
+        self.running = running
+        self.freeSlots = freeSlots
+        self.draining = draining
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case running, draining
+        case freeSlots = "free_slots"
+    }
+
+    package init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        running = try c.decodeIfPresent([String].self, forKey: .running) ?? []
+        freeSlots = try c.decode(Int.self, forKey: .freeSlots)
+        draining = try c.decodeIfPresent(Bool.self, forKey: .draining) ?? false
+    }
+}
+
+/// Answer to `poll`: work, control messages, or nothing at the deadline.
+package struct PollResponse: Codable, Sendable, Equatable {
+    package var assignments: [TaskAssignment]
+    package var controls: [ControlMessage]
+
+    package init(assignments: [TaskAssignment] = [], controls: [ControlMessage] = []) {
+        self.assignments = assignments
+        self.controls = controls
+    }
+
+    package var isEmpty: Bool { assignments.isEmpty && controls.isEmpty }
+}
+
+/// A task handed to an agent: everything it needs to run it.
+package struct TaskAssignment: Codable, Sendable, Equatable {
+    package var taskID: String
+    /// The target as it was when the task was submitted.
+    package var target: Target
+    package var script: String
+    package var timeoutSeconds: Int
+
+    package init(taskID: String, target: Target, script: String, timeoutSeconds: Int) {
+        self.taskID = taskID
+        self.target = target
+        self.script = script
+        self.timeoutSeconds = timeoutSeconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case target, script
+        case taskID = "task_id"
+        case timeoutSeconds = "timeout_seconds"
+    }
+}
+
+/// An instruction from the hub about work the agent already holds.
+package struct ControlMessage: Codable, Sendable, Equatable {
+    package enum Kind: String, Codable, Sendable {
+        /// Stop the task (SIGTERM, grace, SIGKILL) and report it `cancelled`.
+        case cancel
+        /// The hub no longer wants this task (it is terminal there): stop it and drop it.
+        case abandon
+    }
+
+    package var kind: Kind
+    package var taskID: String
+
+    package init(kind: Kind, taskID: String) {
+        self.kind = kind
+        self.taskID = taskID
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case kind
+        case taskID = "task_id"
+    }
+}
+
+/// Answer to a log append.
+package struct LogAppendResponse: Codable, Sendable, Equatable {
+    /// The offset the hub expects next (the stored log's length).
+    package var nextOffset: Int64
+    package init(nextOffset: Int64) { self.nextOffset = nextOffset }
+    enum CodingKeys: String, CodingKey { case nextOffset = "next_offset" }
+}
+
+/// Body of `POST /api/v1/agent/tasks/{id}/finish`.
+package struct FinishRequest: Codable, Sendable, Equatable {
+    package var status: TaskStatus
+    package var exitCode: Int32?
+    package var error: String?
+    /// Total bytes of log the agent sent; the hub refuses the finish until it has them all.
+    package var logBytes: Int64
+
+    package init(status: TaskStatus, exitCode: Int32?, error: String?, logBytes: Int64) {
+        self.status = status
+        self.exitCode = exitCode
+        self.error = error
+        self.logBytes = logBytes
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case status, error
+        case exitCode = "exit_code"
+        case logBytes = "log_bytes"
+    }
+}

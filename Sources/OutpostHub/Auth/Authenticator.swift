@@ -1,0 +1,104 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import OutpostCore
+import OutpostStore
+
+/// Which token a route accepts.
+enum AuthRequirement: Sendable {
+    /// Open to anyone (`/healthz`, `/openapi.yaml`, ...).
+    case none
+    /// An admin API token: the user API.
+    case admin
+    /// An agent type's registration token: `register` only.
+    case registration
+    /// An agent session token: `/api/v1/agent/*` after `register`.
+    case agent
+}
+
+/// Who made a request, once its token checked out.
+enum Caller: Sendable {
+    case anonymous
+    case admin(APITokenRow)
+    case registration(AgentType)
+    case agent(AgentIdentity)
+}
+
+/// Resolves bearer tokens. The hub holds only SHA-256 hashes and finds a token by
+/// its hash; agent tokens are cached in the dispatcher so the poll path stays off
+/// the database.
+struct Authenticator: Sendable {
+    let store: any HubStore
+    let dispatcher: Dispatcher
+    let clock: HubClock
+
+    func authenticate(_ request: Request, as requirement: AuthRequirement) async throws -> Caller {
+        switch requirement {
+        case .none:
+            return .anonymous
+        case .admin:
+            return .admin(try await admin(token: bearerToken(request, expected: .admin)))
+        case .registration:
+            return .registration(try await registration(token: bearerToken(request, expected: .registration)))
+        case .agent:
+            return .agent(try await agent(token: bearerToken(request, expected: .agent)))
+        }
+    }
+
+    func admin(token: String) async throws -> APITokenRow {
+        let hash = TokenHasher.hash(token)
+        guard let row = try await store.apiToken(hash: hash), TokenHasher.constantTimeEquals(row.hash, hash) else {
+            throw refused(token, expected: .admin)
+        }
+        guard row.role == "admin" else {
+            throw HubError(.forbidden, "API token \"\(row.name)\" is not allowed to use the admin API")
+        }
+        return row
+    }
+
+    func registration(token: String) async throws -> AgentType {
+        let hash = TokenHasher.hash(token)
+        guard let type = try await store.agentType(registrationTokenHash: hash) else {
+            throw refused(token, expected: .registration)
+        }
+        return type
+    }
+
+    func agent(token: String) async throws -> AgentIdentity {
+        let hash = TokenHasher.hash(token)
+        switch await dispatcher.agent(forTokenHash: hash) {
+        case .known(let identity):
+            return identity
+        case .unknown:
+            // Not cached: the hub restarted, or the agent was taken offline.
+            guard let record = try await store.agent(tokenHash: hash) else { throw refused(token, expected: .agent) }
+            guard record.status != .offline,
+                let identity = await dispatcher.adopt(record, tokenHash: hash, now: clock.now())
+            else { throw Self.agentOffline }
+            return identity
+        }
+    }
+
+    static let agentOffline = HubError(
+        .agentOffline, "the hub has marked this agent offline; register again to get a new agent token")
+
+    /// The `Bearer` token of the request, or 401.
+    private func bearerToken(_ request: Request, expected: TokenKind) throws -> String {
+        guard let header = request.headers[.authorization] else {
+            throw HubError(.unauthorized, "missing Authorization header; send \"Bearer\" and \(expected.label)")
+        }
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty else {
+            throw HubError(.unauthorized, "the Authorization header must be \"Bearer\" followed by \(expected.label)")
+        }
+        return String(parts[1]).trimmingSpaces()
+    }
+
+    /// 401 for an unknown token; worded by the token's prefix when it is of another kind.
+    private func refused(_ token: String, expected: TokenKind) -> HubError {
+        if let kind = TokenKind(of: token), kind != expected {
+            return HubError(.unauthorized, "this endpoint takes \(expected.label), not \(kind.label)")
+        }
+        return HubError(.unauthorized, "unknown or revoked token; this endpoint takes \(expected.label)")
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import OutpostCore
+import OutpostStore
+
+/// Agent sessions: token cache, registration, retirement, heartbeats.
+extension Dispatcher {
+    /// Finds the agent behind a token hash without touching the store.
+    func agent(forTokenHash hash: String) -> AgentLookup {
+        guard let id = agentByTokenHash[hash], let session = agents[id] else { return .unknown }
+        // The dictionary lookup found it; compare the full hash in constant time as well.
+        guard let stored = session.tokenHash, TokenHasher.constantTimeEquals(stored, hash) else { return .unknown }
+        return .known(session.identity)
+    }
+
+    /// Caches an agent the store knows (first call after a hub restart).
+    /// Returns `nil` when it is being taken offline.
+    func adopt(_ record: AgentRecord, tokenHash: String, now: Date) -> AgentIdentity? {
+        guard !retiring.contains(record.id), record.status != .offline else { return nil }
+        if agents[record.id] == nil {
+            agents[record.id] = AgentSession(record: record, tokenHash: tokenHash, lastSeen: now)
+        }
+        agents[record.id]?.tokenHash = tokenHash
+        agentByTokenHash[tokenHash] = record.id
+        return agents[record.id]?.identity
+    }
+
+    /// A new agent registered.
+    func register(_ record: AgentRecord, tokenHash: String, now: Date) {
+        agents[record.id] = AgentSession(record: record, tokenHash: tokenHash, lastSeen: now)
+        agentByTokenHash[tokenHash] = record.id
+        dirtyHeartbeats[record.id] = now
+    }
+
+    /// Takes an agent out of memory before the store marks it offline: its polls
+    /// end, its token stops resolving. Returns `nil` when it was not online here.
+    func retire(agentID: String) -> AgentIdentity? {
+        guard let session = agents.removeValue(forKey: agentID) else { return nil }
+        retiring.insert(agentID)
+        if let hash = session.tokenHash { agentByTokenHash[hash] = nil }
+        if let waiterID = session.waiterID { waiters.answer(waiterID, with: .finalEmpty) }
+        dirtyHeartbeats[agentID] = nil
+        return session.identity
+    }
+
+    /// Agents whose last sign of life is older than `cutoff`, retired.
+    func retireSilentAgents(cutoff: Date) -> [AgentIdentity] {
+        let silent = agents.values.filter { $0.lastSeen < cutoff && $0.waiterID == nil }.map(\.identity.id)
+        return silent.compactMap { retire(agentID: $0) }
+    }
+
+    /// The store has marked the agent offline.
+    func finishRetiring(agentID: String) {
+        retiring.remove(agentID)
+    }
+
+    /// Last-seen times to write to the store; cleared here.
+    func takeHeartbeats() -> [String: Date] {
+        defer { dirtyHeartbeats = [:] }
+        return dirtyHeartbeats
+    }
+
+    /// Heartbeats that could not be written go back for the next flush (newer ones win).
+    func restoreHeartbeats(_ beats: [String: Date]) {
+        for (id, date) in beats where agents[id] != nil {
+            dirtyHeartbeats[id] = max(dirtyHeartbeats[id] ?? date, date)
+        }
+    }
+
+    func snapshot() -> DispatcherSnapshot {
+        var byStatus: [TaskStatus: Int] = [:]
+        for entry in active.values { byStatus[entry.status, default: 0] += 1 }
+        var live: [String: DispatcherSnapshot.LiveAgent] = [:]
+        for (id, session) in agents {
+            live[id] = .init(
+                status: session.status, lastSeen: session.lastSeen, activeTasks: tasksByAgent[id]?.count ?? 0)
+        }
+        return DispatcherSnapshot(
+            queuedTasks: queue.count, waitingPolls: waiters.waitingCount, activeTasksByStatus: byStatus, agents: live)
+    }
+}

@@ -1,0 +1,260 @@
+import Foundation
+import Logging
+import OutpostCore
+import OutpostStore
+
+/// Matches queued tasks with polling agents, in memory.
+///
+/// Every method is synchronous inside the actor: the dispatcher never awaits the
+/// store, so no other call can interleave half-way through a decision. Store work
+/// (claiming a task) happens in the poll's own task with the entries the
+/// dispatcher already took out of its structures; refused entries are dropped and
+/// failed ones put back. A task queued while a matching agent waits is handed to
+/// that poll at once — nothing on this path polls on an interval.
+actor Dispatcher {
+    var queue = TaskQueue()
+    var waiters = PollWaiters()
+    var agents: [String: AgentSession] = [:]
+    var agentByTokenHash: [String: String] = [:]
+    /// Agents being taken offline: their token must not be re-adopted from the store meanwhile.
+    var retiring: Set<String> = []
+    var active: [String: ActiveEntry] = [:]
+    var tasksByAgent: [String: Set<String>] = [:]
+    /// Cancels asked for while a claim was between the store and `recordClaim`.
+    var cancelsBeforeClaim: Set<String> = []
+    /// Last-seen times not yet written to the store.
+    var dirtyHeartbeats: [String: Date] = [:]
+    var isShuttingDown = false
+    let logger: Logger
+
+    init(logger: Logger) {
+        self.logger = logger
+    }
+
+    // MARK: Start-up
+
+    /// Reloads what the store holds after a (re)start. Reloaded agents count as seen now,
+    /// so they get a full heartbeat timeout to poll again.
+    func load(queued: [QueuedTask], active activeTasks: [ActiveTask], agents records: [AgentRecord], now: Date) {
+        for record in records where record.status != .offline {
+            agents[record.id] = AgentSession(record: record, tokenHash: nil, lastSeen: now)
+        }
+        for task in queued { queue.push(task) }
+        for task in activeTasks {
+            track(task.id, ActiveEntry(agentID: task.agentID, status: task.status, cancelRequested: task.cancelRequested))
+            if task.cancelRequested {
+                agents[task.agentID]?.pendingControls.append(ControlMessage(kind: .cancel, taskID: task.id))
+            }
+        }
+    }
+
+    // MARK: Tasks
+
+    /// A task was queued: hand it to the longest-waiting agent that may run it, or queue it.
+    func enqueue(_ task: QueuedTask) {
+        queue.push(task)
+        guard !isShuttingDown, let (waiterID, agentID) = waiters.oldest(forTaskTags: task.tags),
+            let session = agents[agentID], let entry = queue.popOldest(runnableBy: session.identity.tags)
+        else { return }
+        var handout = DispatchHandout(candidates: [entry])
+        handout.controls = takeControls(of: agentID)
+        answer(agentID: agentID, waiterID: waiterID, with: handout)
+    }
+
+    /// Entries a poll took but could not claim because the store failed: back to their places.
+    func putBack(_ entries: [TaskQueue.Entry]) {
+        queue.putBack(entries)
+        for entry in entries where queue.contains(entry.task.id) {
+            // Re-offer: a waiter may have arrived while the entry was out.
+            if let (waiterID, agentID) = waiters.oldest(forTaskTags: entry.task.tags),
+                let session = agents[agentID], let next = queue.popOldest(runnableBy: session.identity.tags)
+            {
+                answer(agentID: agentID, waiterID: waiterID, with: DispatchHandout(candidates: [next]))
+            }
+        }
+    }
+
+    /// The store gave the task to this agent.
+    func recordClaim(taskID: String, agentID: String, assignment: TaskAssignment) {
+        track(
+            taskID,
+            ActiveEntry(agentID: agentID, status: .assigned, cancelRequested: false, pendingAssignment: assignment))
+        if cancelsBeforeClaim.remove(taskID) != nil { requestCancel(taskID) }
+    }
+
+    /// The agent started the task: it has its assignment.
+    func taskStarted(_ taskID: String) {
+        active[taskID]?.status = .running
+        active[taskID]?.pendingAssignment = nil
+    }
+
+    /// Tasks became terminal (finished, cancelled, lost, timed out): forget them.
+    func tasksEnded(_ taskIDs: [String]) {
+        for id in taskIDs {
+            queue.remove(id)
+            cancelsBeforeClaim.remove(id)
+            if let entry = active.removeValue(forKey: id) {
+                tasksByAgent[entry.agentID]?.remove(id)
+            }
+        }
+    }
+
+    /// A user asked to cancel a task an agent holds: tell that agent, waking its poll.
+    func requestCancel(_ taskID: String) {
+        guard var entry = active[taskID] else {
+            cancelsBeforeClaim.insert(taskID)
+            return
+        }
+        guard !entry.cancelRequested else { return }
+        entry.cancelRequested = true
+        active[taskID] = entry
+        guard agents[entry.agentID] != nil else { return }
+        agents[entry.agentID]?.pendingControls.append(ControlMessage(kind: .cancel, taskID: taskID))
+        if let waiterID = agents[entry.agentID]?.waiterID {
+            answer(agentID: entry.agentID, waiterID: waiterID, with: DispatchHandout(controls: takeControls(of: entry.agentID)))
+        }
+    }
+
+    // MARK: Polls
+
+    /// A poll arrived: refresh the heartbeat, supersede the agent's older poll,
+    /// reconcile what it runs, and answer at once if there is anything to say.
+    /// Returns `nil` when the agent is no longer online here.
+    func arrive(agentID: String, request: PollRequest, now: Date) -> PollTicket? {
+        guard var session = agents[agentID] else { return nil }
+        touch(&session, now)
+        session.pollGeneration += 1
+        if let old = session.waiterID {
+            waiters.answer(old, with: .finalEmpty)
+            session.waiterID = nil
+        }
+        session.freeSlots = max(0, request.freeSlots)
+        session.draining = request.draining
+
+        // Reconcile the agent's view with ours.
+        let running = Set(request.running)
+        var redeliveries: [TaskAssignment] = []
+        for taskID in tasksByAgent[agentID] ?? [] {
+            guard let entry = active[taskID], entry.status == .assigned, let assignment = entry.pendingAssignment
+            else { continue }
+            if running.contains(taskID) {
+                active[taskID]?.pendingAssignment = nil  // acknowledged
+            } else {
+                redeliveries.append(assignment)
+            }
+        }
+        for taskID in request.running where active[taskID]?.agentID != agentID {
+            if !session.abandoned.contains(taskID) {
+                session.abandoned.insert(taskID)
+                session.pendingControls.append(ControlMessage(kind: .abandon, taskID: taskID))
+            }
+        }
+        session.abandoned.formIntersection(running)
+        agents[agentID] = session
+
+        let generation = session.pollGeneration
+        if isShuttingDown {
+            var handout = DispatchHandout(redeliveries: redeliveries, controls: takeControls(of: agentID))
+            handout.isFinal = true
+            return PollTicket(generation: generation, handout: handout)
+        }
+        let slots = max(0, session.freeSlots - redeliveries.count)
+        return offer(agentID: agentID, generation: generation, redeliveries: redeliveries, slots: slots)
+    }
+
+    /// The poll's candidates were all refused by the store: wait on, unless superseded.
+    func continueWaiting(agentID: String, generation: UInt64) -> PollTicket {
+        guard let session = agents[agentID], session.pollGeneration == generation, !isShuttingDown else {
+            return PollTicket(generation: generation, handout: .finalEmpty)
+        }
+        return offer(agentID: agentID, generation: generation, redeliveries: [], slots: session.freeSlots)
+    }
+
+    /// Suspends the poll until it gets work, a control, a newer poll supersedes it,
+    /// the deadline passes, or its task is cancelled (client gone).
+    nonisolated func waitForHandout(waiterID: Int, agentID: String, deadline: ContinuousClock.Instant) async
+        -> DispatchHandout
+    {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                // Ends early when the handout arrives (cancelAll) or the request is cancelled.
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                await self.expire(waiterID: waiterID, agentID: agentID)
+            }
+            let handout = await self.suspend(waiterID)
+            group.cancelAll()
+            return handout
+        }
+    }
+
+    /// The poll's answer is on its way: that also counts as a heartbeat.
+    func answered(agentID: String, now: Date) {
+        guard var session = agents[agentID] else { return }
+        touch(&session, now)
+        agents[agentID] = session
+    }
+
+    // MARK: Shutdown
+
+    /// Answers every waiting poll empty and makes new polls answer at once, so the
+    /// HTTP server can drain quickly.
+    func beginShutdown() {
+        isShuttingDown = true
+        for id in waiters.waitingIDs { waiters.answer(id, with: .finalEmpty) }
+        for id in agents.keys { agents[id]?.waiterID = nil }
+    }
+
+    // MARK: Helpers
+
+    private func offer(agentID: String, generation: UInt64, redeliveries: [TaskAssignment], slots: Int) -> PollTicket {
+        guard let session = agents[agentID] else { return PollTicket(generation: generation, handout: .finalEmpty) }
+        var handout = DispatchHandout(redeliveries: redeliveries)
+        if !session.draining {
+            while handout.candidates.count < slots, let entry = queue.popOldest(runnableBy: session.identity.tags) {
+                handout.candidates.append(entry)
+            }
+        }
+        handout.controls = takeControls(of: agentID)
+        if !handout.isEmpty { return PollTicket(generation: generation, handout: handout) }
+        let waiterID = waiters.register(
+            agentID: agentID, tags: session.identity.tags, wantsTasks: !session.draining && slots > 0)
+        agents[agentID]?.waiterID = waiterID
+        return PollTicket(generation: generation, waiterID: waiterID)
+    }
+
+    private func suspend(_ waiterID: Int) async -> DispatchHandout {
+        await withCheckedContinuation { continuation in
+            if let early = waiters.attach(waiterID, continuation) {
+                continuation.resume(returning: early)
+            }
+        }
+    }
+
+    private func expire(waiterID: Int, agentID: String) {
+        if waiters.answer(waiterID, with: .finalEmpty), agents[agentID]?.waiterID == waiterID {
+            agents[agentID]?.waiterID = nil
+        }
+    }
+
+    func answer(agentID: String, waiterID: Int, with handout: DispatchHandout) {
+        waiters.answer(waiterID, with: handout)
+        if agents[agentID]?.waiterID == waiterID { agents[agentID]?.waiterID = nil }
+    }
+
+    private func takeControls(of agentID: String) -> [ControlMessage] {
+        guard let controls = agents[agentID]?.pendingControls, !controls.isEmpty else { return [] }
+        agents[agentID]?.pendingControls = []
+        return controls
+    }
+
+    func touch(_ session: inout AgentSession, _ now: Date) {
+        session.lastSeen = max(session.lastSeen, now)
+        dirtyHeartbeats[session.identity.id] = session.lastSeen
+    }
+
+    private func track(_ taskID: String, _ entry: ActiveEntry) {
+        if let old = active[taskID] { tasksByAgent[old.agentID]?.remove(taskID) }
+        active[taskID] = entry
+        tasksByAgent[entry.agentID, default: []].insert(taskID)
+    }
+}

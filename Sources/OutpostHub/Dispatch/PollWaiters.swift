@@ -1,0 +1,87 @@
+import OutpostCore
+
+/// Polls waiting for work, indexed by the agent's tag set so a new task finds the
+/// longest-waiting agent that may run it without scanning every poll.
+///
+/// A waiter is registered before its poll suspends; an answer that arrives in
+/// between is kept and handed over when the poll attaches its continuation, so no
+/// wake-up is ever lost.
+struct PollWaiters {
+    private enum State {
+        case waiting(CheckedContinuation<DispatchHandout, Never>?)
+        case answered(DispatchHandout)
+    }
+
+    private struct Waiter {
+        var agentID: String
+        var tags: TagSet
+        var state: State
+    }
+
+    private var waiters: [Int: Waiter] = [:]
+    /// Waiters that want tasks, oldest first per agent tag set.
+    private var byTags: [TagSet: [Int]] = [:]
+    private var nextID = 0
+
+    /// Polls that are waiting (not yet answered).
+    var waitingCount: Int {
+        waiters.values.count { if case .waiting = $0.state { true } else { false } }
+    }
+
+    /// Registers a poll. `wantsTasks` is `false` for a draining or full agent (it waits for controls only).
+    mutating func register(agentID: String, tags: TagSet, wantsTasks: Bool) -> Int {
+        nextID += 1
+        waiters[nextID] = Waiter(agentID: agentID, tags: tags, state: .waiting(nil))
+        if wantsTasks { byTags[tags, default: []].append(nextID) }
+        return nextID
+    }
+
+    /// Attaches the suspended poll. Returns the answer at once if it came first.
+    mutating func attach(_ id: Int, _ continuation: CheckedContinuation<DispatchHandout, Never>) -> DispatchHandout? {
+        guard let waiter = waiters[id] else { return .finalEmpty }
+        switch waiter.state {
+        case .answered(let handout):
+            waiters[id] = nil
+            return handout
+        case .waiting:
+            waiters[id]?.state = .waiting(continuation)
+            return nil
+        }
+    }
+
+    /// Answers a waiting poll (resumes it, or keeps the answer until it attaches).
+    /// Returns `false` when the poll was already answered or is unknown.
+    @discardableResult
+    mutating func answer(_ id: Int, with handout: DispatchHandout) -> Bool {
+        guard let waiter = waiters[id], case .waiting(let continuation) = waiter.state else { return false }
+        unindex(id, tags: waiter.tags)
+        if let continuation {
+            waiters[id] = nil
+            continuation.resume(returning: handout)
+        } else {
+            waiters[id]?.state = .answered(handout)
+        }
+        return true
+    }
+
+    /// The longest-waiting poll whose agent may run a task with `taskTags`.
+    func oldest(forTaskTags taskTags: TagSet) -> (id: Int, agentID: String)? {
+        var best: Int?
+        for (tags, ids) in byTags where Routing.agent(withTags: tags, mayRun: taskTags) {
+            if let first = ids.first, best == nil || first < best! { best = first }
+        }
+        guard let best, let waiter = waiters[best] else { return nil }
+        return (best, waiter.agentID)
+    }
+
+    /// Every waiting poll's id (for shutdown).
+    var waitingIDs: [Int] {
+        waiters.compactMap { id, waiter in if case .waiting = waiter.state { id } else { nil } }
+    }
+
+    private mutating func unindex(_ id: Int, tags: TagSet) {
+        guard var ids = byTags[tags], let index = ids.firstIndex(of: id) else { return }
+        ids.remove(at: index)
+        byTags[tags] = ids.isEmpty ? nil : ids
+    }
+}

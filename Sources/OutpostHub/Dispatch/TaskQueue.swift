@@ -1,0 +1,99 @@
+import OutpostCore
+import OutpostStore
+
+/// Queued tasks in memory, first in first out per target tag set.
+///
+/// Agents take the oldest task across every tag set they may run (`Routing`), so
+/// the queue keeps one lane per tag set and a global sequence number for "oldest".
+/// There are few distinct tag sets, so scanning the lanes is cheap.
+struct TaskQueue {
+    /// A queued task with its place in the global order.
+    struct Entry: Sendable, Equatable {
+        var task: QueuedTask
+        var sequence: UInt64
+    }
+
+    /// One tag set's tasks in order; `head` skips taken entries so taking is O(1).
+    private struct Lane {
+        var entries: [Entry] = []
+        var head = 0
+
+        var first: Entry? { head < entries.count ? entries[head] : nil }
+        var isEmpty: Bool { head >= entries.count }
+
+        mutating func append(_ entry: Entry) { entries.append(entry) }
+
+        mutating func insertInOrder(_ entry: Entry) {
+            let index = entries[head...].firstIndex { $0.sequence > entry.sequence } ?? entries.endIndex
+            entries.insert(entry, at: index)
+        }
+
+        mutating func removeFirst() {
+            head += 1
+            // Compact once the dead prefix dominates, keeping memory bounded.
+            if head > 64, head * 2 > entries.count {
+                entries.removeFirst(head)
+                head = 0
+            }
+        }
+
+        mutating func remove(id: String) {
+            guard let index = entries[head...].firstIndex(where: { $0.task.id == id }) else { return }
+            if index == head { removeFirst() } else { entries.remove(at: index) }
+        }
+    }
+
+    private var lanes: [TagSet: Lane] = [:]
+    private var laneOfTask: [String: TagSet] = [:]
+    private var nextSequence: UInt64 = 0
+
+    var count: Int { laneOfTask.count }
+    var isEmpty: Bool { laneOfTask.isEmpty }
+
+    func contains(_ taskID: String) -> Bool { laneOfTask[taskID] != nil }
+
+    /// Appends a task at the end of its lane. A task already queued is ignored.
+    mutating func push(_ task: QueuedTask) {
+        guard laneOfTask[task.id] == nil else { return }
+        let entry = Entry(task: task, sequence: nextSequence)
+        nextSequence += 1
+        lanes[task.tags, default: Lane()].append(entry)
+        laneOfTask[task.id] = task.tags
+    }
+
+    /// Puts entries taken earlier back at their old places (a claim failed on the store).
+    mutating func putBack(_ entries: [Entry]) {
+        for entry in entries where laneOfTask[entry.task.id] == nil {
+            lanes[entry.task.tags, default: Lane()].insertInOrder(entry)
+            laneOfTask[entry.task.id] = entry.task.tags
+        }
+    }
+
+    /// The oldest task that an agent with `agentTags` may run, without taking it.
+    func peekOldest(runnableBy agentTags: TagSet) -> Entry? {
+        var best: Entry?
+        for (tags, lane) in lanes where Routing.agent(withTags: agentTags, mayRun: tags) {
+            guard let head = lane.first else { continue }
+            if best == nil || head.sequence < best!.sequence { best = head }
+        }
+        return best
+    }
+
+    /// Takes the oldest task that an agent with `agentTags` may run.
+    mutating func popOldest(runnableBy agentTags: TagSet) -> Entry? {
+        guard let entry = peekOldest(runnableBy: agentTags) else { return nil }
+        laneOfTask[entry.task.id] = nil
+        lanes[entry.task.tags]?.removeFirst()
+        if lanes[entry.task.tags]?.isEmpty == true { lanes[entry.task.tags] = nil }
+        return entry
+    }
+
+    /// Removes a task (cancelled while queued). Returns `false` when it was not queued.
+    @discardableResult
+    mutating func remove(_ taskID: String) -> Bool {
+        guard let tags = laneOfTask.removeValue(forKey: taskID) else { return false }
+        lanes[tags]?.remove(id: taskID)
+        if lanes[tags]?.isEmpty == true { lanes[tags] = nil }
+        return true
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import Logging
+import OutpostCore
+import OutpostStore
+
+/// The agent's long poll: heartbeat, work, control messages.
+extension Hub {
+    /// Answers a poll at once when there is work or a control message, otherwise
+    /// when one arrives, a newer poll of the same agent supersedes it, or the
+    /// effective poll timeout passes (then empty).
+    func poll(agent: AgentIdentity, request: PollRequest) async throws -> PollResponse {
+        try InputValidation.validate(poll: request)
+        let deadline = ContinuousClock.now + configuration.effectivePollTimeout
+        guard var ticket = await dispatcher.arrive(agentID: agent.id, request: request, now: now()) else {
+            throw Authenticator.agentOffline
+        }
+        while true {
+            let handout: DispatchHandout
+            if let immediate = ticket.handout {
+                handout = immediate
+            } else if let waiterID = ticket.waiterID {
+                handout = await dispatcher.waitForHandout(waiterID: waiterID, agentID: agent.id, deadline: deadline)
+            } else {
+                handout = .finalEmpty
+            }
+            let claimed = try await claim(handout.candidates, for: agent)
+            let response = PollResponse(assignments: handout.redeliveries + claimed, controls: handout.controls)
+            if !response.isEmpty || handout.isFinal || ContinuousClock.now >= deadline {
+                await dispatcher.answered(agentID: agent.id, now: now())
+                return response
+            }
+            // Every task handed to this poll was cancelled or taken meanwhile: wait on.
+            ticket = await dispatcher.continueWaiting(agentID: agent.id, generation: ticket.generation)
+        }
+    }
+
+    /// Claims the handed-out tasks on the store, which decides atomically. Tasks it
+    /// refuses (cancelled meanwhile) are skipped; on a store failure the unclaimed
+    /// rest goes back to the queue.
+    private func claim(_ entries: [TaskQueue.Entry], for agent: AgentIdentity) async throws -> [TaskAssignment] {
+        var claimed: [TaskAssignment] = []
+        for (index, entry) in entries.enumerated() {
+            do {
+                guard
+                    let assignment = try await store.claimTask(
+                        id: entry.task.id, agentID: agent.id, agentName: agent.name, at: now())
+                else { continue }
+                await dispatcher.recordClaim(taskID: entry.task.id, agentID: agent.id, assignment: assignment)
+                watchers.notify(taskID: entry.task.id)
+                claimed.append(assignment)
+            } catch {
+                await dispatcher.putBack(Array(entries[index...]))
+                guard !claimed.isEmpty else { throw error }
+                logger.warning("claiming a task failed; it stays queued", metadata: ["error": "\(error)"])
+                return claimed
+            }
+        }
+        return claimed
+    }
+}

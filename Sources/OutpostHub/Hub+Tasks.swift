@@ -1,0 +1,71 @@
+import Foundation
+import OutpostCore
+import OutpostStore
+
+/// Task operations shared by the routes, the sweeper and the runtime. Each keeps
+/// the store, the dispatcher and the watchers in step.
+extension Hub {
+    /// Validates and queues a task; hands it to a waiting agent at once if one may run it.
+    func createTask(_ request: CreateTaskRequest, createdBy: String?) async throws -> TaskRecord {
+        try InputValidation.validate(task: request, maxScriptBytes: configuration.maxScriptBytes)
+        guard let target = try await store.target(named: request.target) else {
+            throw HubError.notFound("no target named \"\(request.target)\"; create it first (outpost target create)")
+        }
+        let timeout = request.timeoutSeconds ?? target.timeoutSeconds ?? configuration.defaultTaskTimeoutSeconds
+        let now = now()
+        let task = TaskRecord(
+            id: Identifiers.make(prefix: "tsk"), target: target.name, createdAt: now, timeoutSeconds: timeout,
+            createdBy: createdBy)
+        let assignment = TaskAssignment(taskID: task.id, target: target, script: request.script, timeoutSeconds: timeout)
+        try await store.insertTask(task, assignment: assignment, tags: target.tags)
+        await dispatcher.enqueue(QueuedTask(id: task.id, tags: target.tags, createdAt: now))
+        return task
+    }
+
+    /// Cancels a queued task at once, or asks the agent holding it to stop it.
+    func cancelTask(id: String) async throws -> TaskRecord {
+        let task = try await store.requestCancel(id: id, at: now())
+        if task.status.isTerminal {
+            await tasksEnded([task])
+        } else if task.cancelRequested {
+            await dispatcher.requestCancel(task.id)
+            watchers.notify(taskID: task.id)
+        }
+        return task
+    }
+
+    /// Tasks became terminal: drop them from memory, wake their watchers, count them.
+    func tasksEnded(_ tasks: [TaskRecord]) async {
+        guard !tasks.isEmpty else { return }
+        await dispatcher.tasksEnded(tasks.map(\.id))
+        metrics.recordFinished(tasks)
+        watchers.notify(taskIDs: tasks.map(\.id))
+    }
+
+    /// Takes an agent offline (deregistered, or silent): its polls end, its token stops
+    /// working, and the tasks it held become `lost` with `reason`.
+    func takeAgentOffline(agentID: String, reason: String) async throws {
+        _ = await dispatcher.retire(agentID: agentID)
+        do {
+            let lost = try await store.markAgentOffline(id: agentID, at: now(), reason: reason)
+            await tasksEnded(lost)
+            await dispatcher.finishRetiring(agentID: agentID)
+        } catch {
+            await dispatcher.finishRetiring(agentID: agentID)
+            throw error
+        }
+    }
+
+    /// Waits until the task is terminal or `deadline` passes, then returns it.
+    func waitForTask(id: String, until deadline: ContinuousClock.Instant) async throws -> TaskRecord {
+        let subscription = watchers.subscribe(taskID: id)
+        defer { watchers.unsubscribe(subscription) }
+        while true {
+            guard let task = try await store.task(id: id) else { throw HubError.notFound("no task with id \"\(id)\"") }
+            if task.status.isTerminal || ContinuousClock.now >= deadline || isShuttingDown || Task.isCancelled {
+                return task
+            }
+            await watchers.wait(subscription, until: deadline)
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Logging
+import OutpostStore
+import Synchronization
+
+/// The hub's parts wired together: what every route, the sweeper and the runtime share.
+final class Hub: Sendable {
+    let configuration: HubConfiguration
+    let store: any HubStore
+    let dispatcher: Dispatcher
+    let watchers = TaskWatchers()
+    let metrics = HubMetrics()
+    let clock: HubClock
+    let logger: Logger
+    private let lifecycle = Mutex(Lifecycle())
+
+    private struct Lifecycle {
+        var isListening = false
+        var isShuttingDown = false
+    }
+
+    init(configuration: HubConfiguration, store: any HubStore, clock: HubClock, logger: Logger) {
+        self.configuration = configuration
+        self.store = store
+        self.clock = clock
+        self.logger = logger
+        dispatcher = Dispatcher(logger: logger)
+    }
+
+    func now() -> Date { clock.now() }
+
+    var authenticator: Authenticator { Authenticator(store: store, dispatcher: dispatcher, clock: clock) }
+
+    /// `/readyz`: the store is open (it is, once a `Hub` exists) and the API listens.
+    var isReady: Bool { lifecycle.withLock { $0.isListening && !$0.isShuttingDown } }
+
+    var isShuttingDown: Bool { lifecycle.withLock { $0.isShuttingDown } }
+
+    func markListening() {
+        lifecycle.withLock { $0.isListening = true }
+    }
+
+    /// Reloads queued and active tasks and online agents after a (re)start.
+    func reload() async throws(StoreError) {
+        let queued = try await store.queuedTasks()
+        let active = try await store.activeTasks()
+        let agents = try await store.listAgents(includeOffline: false)
+        await dispatcher.load(queued: queued, active: active, agents: agents, now: now())
+    }
+
+    /// Graceful shutdown: long polls and watchers answer now so the server drains fast.
+    func beginShutdown() async {
+        lifecycle.withLock { $0.isShuttingDown = true }
+        watchers.shutdown()
+        await dispatcher.beginShutdown()
+    }
+
+    /// Writes pending heartbeats; on failure they are kept for the next try.
+    func flushHeartbeats() async {
+        let beats = await dispatcher.takeHeartbeats()
+        guard !beats.isEmpty else { return }
+        do {
+            try await store.recordHeartbeats(beats)
+        } catch {
+            logger.warning("could not record agent heartbeats", metadata: ["error": "\(error)"])
+            await dispatcher.restoreHeartbeats(beats)
+        }
+    }
+}

@@ -1,0 +1,96 @@
+package import OutpostCore
+
+/// Everything `outpost server` (and `outpost dev`) can tune about the hub, as one
+/// validated value. The CLI builds it from flags, the config file and the environment.
+package struct HubConfiguration: Sendable, Equatable {
+    /// Address the HTTP API binds to. Default `127.0.0.1` (loopback only).
+    package var host: String = "127.0.0.1"
+    /// TCP port of the HTTP API; `0` picks any free port. Default `8080`.
+    package var port: Int = 8080
+    /// Directory holding `outpost.sqlite` and `admin-token`; created if absent. Default `./outpost-data`.
+    package var dataDirectory: String = "./outpost-data"
+    /// Silence after which an agent is marked offline and its tasks `lost`. Default 60 s.
+    package var heartbeatTimeout: Duration = .seconds(60)
+    /// Longest time a poll is held open before it is answered empty. Default 25 s
+    /// (the hub never waits longer than half the heartbeat timeout, see `effectivePollTimeout`).
+    package var pollTimeout: Duration = .seconds(25)
+    /// Timeout of a task whose request and target name none, in seconds. Default 3600.
+    package var defaultTaskTimeoutSeconds: Int = 3600
+    /// Extra time past a task's timeout before the hub itself marks it `timed_out`. Default 30 s.
+    package var timeoutGrace: Duration = .seconds(30)
+    /// Hub-side cap of one task's stored log: the agent caps at 64 MiB itself, this is the safety net. Default 65 MiB.
+    package var maxLogBytes: Int64 = 65 * 1024 * 1024
+    /// How often the sweeper looks for silent agents and overdue tasks. Default 1 s
+    /// (never more than a quarter of the heartbeat timeout, see `effectiveSweepInterval`).
+    package var sweepInterval: Duration = .seconds(1)
+    /// Largest script a task may carry, in bytes. Default 1 MiB.
+    package var maxScriptBytes: Int = 1024 * 1024
+
+    package init() {}
+
+    package init(
+        host: String = "127.0.0.1",
+        port: Int = 8080,
+        dataDirectory: String = "./outpost-data",
+        heartbeatTimeout: Duration = .seconds(60),
+        pollTimeout: Duration = .seconds(25),
+        defaultTaskTimeoutSeconds: Int = 3600,
+        timeoutGrace: Duration = .seconds(30),
+        maxLogBytes: Int64 = 65 * 1024 * 1024,
+        sweepInterval: Duration = .seconds(1),
+        maxScriptBytes: Int = 1024 * 1024
+    ) {
+        self.host = host
+        self.port = port
+        self.dataDirectory = dataDirectory
+        self.heartbeatTimeout = heartbeatTimeout
+        self.pollTimeout = pollTimeout
+        self.defaultTaskTimeoutSeconds = defaultTaskTimeoutSeconds
+        self.timeoutGrace = timeoutGrace
+        self.maxLogBytes = maxLogBytes
+        self.sweepInterval = sweepInterval
+        self.maxScriptBytes = maxScriptBytes
+    }
+
+    /// How long a poll really waits: at most half the heartbeat timeout, so an agent
+    /// that is waiting in a poll never looks silent to the sweeper.
+    package var effectivePollTimeout: Duration { min(pollTimeout, heartbeatTimeout / 2) }
+
+    /// How often the sweeper really runs: often enough to notice silence within a
+    /// quarter of the heartbeat timeout.
+    package var effectiveSweepInterval: Duration { min(sweepInterval, heartbeatTimeout / 4) }
+
+    /// Checks every field; the error names the field so the CLI can name the key.
+    package func validate() throws(ValidationError) {
+        guard !host.isEmpty else { throw ValidationError(field: "host", message: "the listen host must not be empty") }
+        guard (0...65535).contains(port) else {
+            throw ValidationError(field: "port", message: "port \(port) is not in 0...65535")
+        }
+        guard !dataDirectory.isEmpty else {
+            throw ValidationError(field: "data_dir", message: "the data directory must not be empty")
+        }
+        for (field, value) in [
+            ("heartbeat_timeout", heartbeatTimeout), ("poll_timeout", pollTimeout), ("sweep_interval", sweepInterval),
+        ] where value <= .zero {
+            throw ValidationError(field: field, message: "\(field) must be greater than zero")
+        }
+        guard timeoutGrace >= .zero else {
+            throw ValidationError(field: "timeout_grace", message: "timeout_grace must not be negative")
+        }
+        guard (1...604_800).contains(defaultTaskTimeoutSeconds) else {
+            throw ValidationError(
+                field: "default_task_timeout", message: "the default task timeout must be 1 s to 7 days")
+        }
+        guard maxLogBytes > 0, maxScriptBytes > 0 else {
+            throw ValidationError(field: "max_log_bytes", message: "size limits must be greater than zero")
+        }
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as `TimeInterval`-style `Double`.
+    var seconds: Double {
+        let parts = components
+        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,55 @@
+/// The one error type of the hub: a stable code, one sentence for the user, and the
+/// cause when there is one. `ErrorMiddleware` turns it into the API's error body.
+///
+/// A message never carries a token or a secret value.
+package struct HubError: Error, CustomStringConvertible {
+    /// What went wrong; each code has one HTTP status and one wire spelling.
+    package enum Code: String, Sendable, CaseIterable {
+        case invalidRequest = "invalid_request"
+        case unauthorized
+        /// The agent token is valid but the hub has marked the agent offline: register again.
+        case agentOffline = "agent_offline"
+        case forbidden
+        case notFound = "not_found"
+        case methodNotAllowed = "method_not_allowed"
+        case conflict
+        /// A log chunk starts past the stored end of the log.
+        case logGap = "log_gap"
+        /// The task is terminal on the hub; it takes no more log.
+        case taskFinished = "task_finished"
+        /// `finish` announced more log bytes than the hub holds.
+        case logIncomplete = "log_incomplete"
+        case tooLarge = "too_large"
+        /// The task's log would pass the hub's cap.
+        case logTooLarge = "log_too_large"
+        case unsupportedMediaType = "unsupported_media_type"
+        /// The hub is starting or stopping.
+        case notReady = "not_ready"
+        /// Start-up failed (data directory, database, admin token).
+        case startup
+        /// Anything unexpected; details go to the hub's log, not to the client.
+        case `internal`
+    }
+
+    package var code: Code
+    package var message: String
+    /// For `log_gap`: the offset the hub expects next.
+    package var expectedOffset: Int64?
+    /// The error that caused this one, for the hub's own log.
+    package var underlying: (any Error)?
+
+    package init(_ code: Code, _ message: String, expectedOffset: Int64? = nil, underlying: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.expectedOffset = expectedOffset
+        self.underlying = underlying
+    }
+
+    package var description: String {
+        if let underlying { return "\(message) (\(underlying))" }
+        return message
+    }
+
+    static func invalid(_ message: String) -> HubError { HubError(.invalidRequest, message) }
+    static func notFound(_ message: String) -> HubError { HubError(.notFound, message) }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import Hummingbird
+package import Logging
+package import OutpostCore
+import OutpostStore
+package import ServiceLifecycle
+
+/// A started hub, ready to run: the store is open and migrated, queued and active
+/// work is reloaded, and `services` (store, sweeper, HTTP API) wait to be run in the
+/// caller's `ServiceGroup`.
+///
+/// `outpost server` runs `services`; `outpost dev` also uses `ensureAgentType(named:)`
+/// and `ensureTarget(_:)` to set up its local agent and target.
+package final class HubRuntime: Sendable {
+    package let configuration: HubConfiguration
+    /// The admin API token created on first start (no API token existed yet), shown
+    /// once; `nil` on later starts. It is also written to `DIR/admin-token` (mode 0600).
+    package let firstStartAdminToken: String?
+    /// Run these in one `ServiceGroup`, in this order (they stop in reverse: the HTTP
+    /// API first, the store last). Put services that talk to the hub (a local agent)
+    /// after them so they stop first.
+    package let services: [any Service]
+
+    let hub: Hub
+    let routes: RouteTable
+    let responder: RouterResponder<HubRequestContext>
+    private let address = ListeningAddress()
+
+    private init(hub: Hub, firstStartAdminToken: String?) {
+        self.hub = hub
+        configuration = hub.configuration
+        self.firstStartAdminToken = firstStartAdminToken
+        routes = RouteTable.all(hub: hub)
+        responder = routes.makeRouter(authenticator: hub.authenticator, logger: hub.logger).buildResponder()
+        services = [
+            HubStoreService(hub: hub),
+            Sweeper(hub: hub),
+            HubHTTPService(hub: hub, responder: responder, address: address),
+        ]
+    }
+
+    /// Creates the data directory, opens `DIR/outpost.sqlite`, migrates it, creates the
+    /// admin token on first start, and reloads queued and active work.
+    /// - Throws: `HubError` with code `.startup` naming what failed.
+    package static func start(configuration: HubConfiguration, logger: Logger) async throws -> HubRuntime {
+        do {
+            try configuration.validate()
+        } catch {
+            throw HubError(.startup, "invalid hub configuration: \(error.message)", underlying: error)
+        }
+        let directory = URL(fileURLWithPath: configuration.dataDirectory, isDirectory: true)
+        do {
+            try FileManager.default.createDirectory(
+                at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw HubError(
+                .startup, "cannot create the data directory \(directory.path): \(error.localizedDescription)",
+                underlying: error)
+        }
+        let databasePath = directory.appendingPathComponent("outpost.sqlite").path
+        let store: SQLiteHubStore
+        do {
+            store = try await SQLiteHubStore.open(path: databasePath, logger: logger)
+        } catch {
+            throw HubError(.startup, "cannot open the database \(databasePath): \(error.message)", underlying: error)
+        }
+        return try await start(
+            configuration: configuration, store: store, clock: .system, logger: logger,
+            adminTokenFile: directory.appendingPathComponent("admin-token").path)
+    }
+
+    /// Starts on a given store (tests use an in-memory store and a manual clock).
+    /// Closes the store if start-up fails.
+    static func start(
+        configuration: HubConfiguration, store: any HubStore, clock: HubClock, logger: Logger,
+        adminTokenFile: String?
+    ) async throws -> HubRuntime {
+        do {
+            try await store.migrate()
+            let token = try await bootstrapAdminToken(store: store, clock: clock, file: adminTokenFile)
+            let hub = Hub(configuration: configuration, store: store, clock: clock, logger: logger)
+            try await hub.reload()
+            return HubRuntime(hub: hub, firstStartAdminToken: token)
+        } catch let error as HubError {
+            await store.shutdown()
+            throw error
+        } catch {
+            await store.shutdown()
+            throw HubError(.startup, "cannot start the hub: \(error)", underlying: error)
+        }
+    }
+
+    /// Returns once the HTTP API listens (its real port when configured with 0), or
+    /// `nil` when the HTTP service stopped before it could listen.
+    package func listeningAddress() async -> HubAddress? {
+        await address.wait()
+    }
+
+    /// Creates the agent type, or issues it a new registration token when it exists.
+    /// Returns the plain registration token (shown once; the hub keeps its hash).
+    package func ensureAgentType(named name: String) async throws -> String {
+        try Names.validateResourceName(name, kind: "agent type")
+        if try await hub.store.agentType(named: name) != nil {
+            return try await hub.rotateAgentTypeToken(named: name).registrationToken
+        }
+        do {
+            return try await hub.createAgentType(named: name).registrationToken
+        } catch let error as HubError where error.code == .conflict {
+            // Created by someone else in between: rotate instead.
+            return try await hub.rotateAgentTypeToken(named: name).registrationToken
+        }
+    }
+
+    /// Creates the target unless one of that name exists (an existing one is left as it is).
+    package func ensureTarget(_ target: Target) async throws {
+        try InputValidation.validate(target: target)
+        guard try await hub.store.target(named: target.name) == nil else { return }
+        var target = target
+        target.createdAt = hub.now()
+        do {
+            try await hub.store.insertTarget(target)
+        } catch {
+            // Created by someone else in between: fine.
+            guard error.code == .conflict else { throw error }
+        }
+    }
+
+    /// Creates the first admin token when the store has none: writes it to `file`
+    /// (mode 0600) *before* storing its hash, so a stored hash always has its token
+    /// on disk.
+    private static func bootstrapAdminToken(store: any HubStore, clock: HubClock, file: String?) async throws
+        -> String?
+    {
+        guard try await store.countAPITokens() == 0 else { return nil }
+        let token = Identifiers.token(prefix: TokenKind.admin.rawValue)
+        if let file {
+            try AdminTokenFile.create(token: token, at: file)
+        }
+        try await store.insertAPIToken(
+            APITokenRow(
+                id: Identifiers.make(prefix: "tok"), name: "admin", hash: TokenHasher.hash(token), role: "admin",
+                createdAt: clock.now()))
+        return token
+    }
+}

@@ -1,0 +1,55 @@
+import Hummingbird
+import Logging
+import OutpostStore
+import ServiceLifecycle
+
+/// The HTTP API as a `Service`.
+///
+/// On graceful shutdown it first answers waiting polls and watchers (so the server
+/// drains in moments, not after a 25 s long poll), then lets Hummingbird stop
+/// taking connections and finish the requests in flight.
+struct HubHTTPService: Service {
+    let hub: Hub
+    let responder: RouterResponder<HubRequestContext>
+    let address: ListeningAddress
+
+    func run() async throws {
+        let configuration = hub.configuration
+        let hub = hub
+        let address = address
+        let app = Application(
+            responder: responder,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? configuration.port
+                hub.markListening()
+                hub.logger.info("hub listening", metadata: ["host": "\(configuration.host)", "port": "\(port)"])
+                address.resolve(HubAddress(host: configuration.host, port: port))
+            },
+            logger: hub.logger
+        )
+        defer { address.resolve(nil) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                // Throws CancellationError when the group is cancelled instead.
+                try await gracefulShutdown()
+                await hub.beginShutdown()
+            }
+            try await app.run()
+            group.cancelAll()
+        }
+    }
+}
+
+/// Owns the store's lifetime: after everything else stopped (services shut down in
+/// reverse order, and this one comes first), writes the last heartbeats and closes
+/// the store.
+struct HubStoreService: Service {
+    let hub: Hub
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await hub.flushHeartbeats()
+        await hub.store.shutdown()
+    }
+}

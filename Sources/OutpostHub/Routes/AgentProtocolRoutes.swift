@@ -1,0 +1,62 @@
+import Hummingbird
+import NIOCore
+import OutpostCore
+import OutpostStore
+
+/// `/api/v1/agent/*`: the agent protocol (DESIGN.md). `register` takes a registration
+/// token; everything else the agent token it returned.
+extension RouteTable {
+    /// Largest log chunk one request may carry (the agent flushes at 64 KiB).
+    static let maxLogChunkBytes = 8 * 1024 * 1024
+
+    mutating func addAgentProtocolRoutes(hub: Hub) {
+        add(.post, "/api/v1/agent/register", auth: .registration) { request, context in
+            let body = try await request.decodeJSON(RegisterRequest.self)
+            let response = try await hub.registerAgent(body, type: try context.agentType())
+            return try .json(response, status: .created)
+        }
+
+        add(.post, "/api/v1/agent/poll", auth: .agent) { request, context in
+            let body = try await request.decodeJSON(PollRequest.self)
+            return try .json(try await hub.poll(agent: try context.agent(), request: body))
+        }
+
+        add(.post, "/api/v1/agent/tasks/{id}/start", auth: .agent) { _, context in
+            let id = try context.pathParameter("id")
+            let agent = try context.agent()
+            let task: TaskRecord
+            do {
+                task = try await hub.store.startTask(id: id, agentID: agent.id, at: hub.now())
+            } catch let error as StoreError where error.code == .conflict {
+                throw try await hub.conflictOnTask(id, error, finishedMessage: "drop it")
+            }
+            await hub.dispatcher.taskStarted(id)
+            hub.watchers.notify(taskID: id)
+            return try .json(task)
+        }
+
+        add(.post, "/api/v1/agent/tasks/{id}/log", auth: .agent) { request, context in
+            let id = try context.pathParameter("id")
+            let agent = try context.agent()
+            guard let offset = try request.queryInt("offset", in: 0...Int64.max) else {
+                throw HubError.invalid("query parameter \"offset\" is required: the byte offset of this chunk")
+            }
+            let chunk = try await request.collectBody(limit: Self.maxLogChunkBytes)
+            let next = try await hub.appendLog(
+                taskID: id, agent: agent, offset: offset, bytes: Array(chunk.readableBytesView))
+            return try .json(LogAppendResponse(nextOffset: next))
+        }
+
+        add(.post, "/api/v1/agent/tasks/{id}/finish", auth: .agent) { request, context in
+            let id = try context.pathParameter("id")
+            let body = try await request.decodeJSON(FinishRequest.self)
+            return try .json(try await hub.finishTask(id: id, agent: try context.agent(), finish: body))
+        }
+
+        add(.post, "/api/v1/agent/deregister", auth: .agent) { _, context in
+            let agent = try context.agent()
+            try await hub.takeAgentOffline(agentID: agent.id, reason: "agent \(agent.name) deregistered")
+            return .noContent()
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import OutpostCore
+import OutpostStore
+
+/// `/healthz`, `/readyz`, `/metrics`, `/openapi.yaml`: open, no token.
+extension RouteTable {
+    mutating func addRootRoutes(hub: Hub) {
+        add(.get, "/healthz", auth: .none) { _, _ in
+            try .json(["status": "ok"])
+        }
+
+        add(.get, "/readyz", auth: .none) { _, _ in
+            guard hub.isReady else {
+                throw HubError(
+                    .notReady, hub.isShuttingDown ? "the hub is shutting down" : "the hub is not listening yet")
+            }
+            return try .json(["status": "ready"])
+        }
+
+        add(.get, "/metrics", auth: .none) { _, _ in
+            let snapshot = await hub.dispatcher.snapshot()
+            let offline = try await hub.store.listAgents(includeOffline: true).count { $0.status == .offline }
+            let text = HubMetrics.render(
+                snapshot: snapshot, offlineAgents: offline, finished: hub.metrics.finishedCounts)
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+
+        add(.get, "/openapi.yaml", auth: .none) { _, _ in
+            guard let document = OpenAPIDocument.text else {
+                throw HubError(.internal, "the OpenAPI document is missing from the hub's resources")
+            }
+            var headers = HTTPFields()
+            headers[.contentType] = "application/yaml; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: document)))
+        }
+    }
+
+    /// Every route of the hub.
+    static func all(hub: Hub) -> RouteTable {
+        var table = RouteTable()
+        table.addRootRoutes(hub: hub)
+        table.addTargetRoutes(hub: hub)
+        table.addTaskRoutes(hub: hub)
+        table.addTaskLogRoutes(hub: hub)
+        table.addAdminRoutes(hub: hub)
+        table.addAgentProtocolRoutes(hub: hub)
+        return table
+    }
+}
+
+/// The bundled `openapi.yaml`, read once.
+enum OpenAPIDocument {
+    static let text: String? = {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml") else { return nil }
+        return try? String(contentsOf: url, encoding: .utf8)
+    }()
+}

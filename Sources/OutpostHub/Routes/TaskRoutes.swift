@@ -1,0 +1,42 @@
+import Hummingbird
+import OutpostCore
+import OutpostStore
+
+/// `/api/v1/tasks`: submit, list, get (optionally waiting), cancel (admin token).
+extension RouteTable {
+    /// Longest `?wait=` a client may ask for, in seconds.
+    static let maxWaitSeconds = 60.0
+
+    mutating func addTaskRoutes(hub: Hub) {
+        add(.post, "/api/v1/tasks", auth: .admin) { request, context in
+            let body = try await request.decodeJSON(CreateTaskRequest.self, limit: hub.configuration.maxScriptBytes + 64 * 1024)
+            let task = try await hub.createTask(body, createdBy: try context.adminToken().name)
+            return try .json(task, status: .created)
+        }
+
+        add(.get, "/api/v1/tasks", auth: .admin) { request, _ in
+            var status: TaskStatus?
+            if let text = try request.query("status") {
+                guard let parsed = TaskStatus(rawValue: text) else {
+                    let known = TaskStatus.allCases.map(\.rawValue).joined(separator: ", ")
+                    throw HubError.invalid("unknown status \"\(text)\"; use one of \(known)")
+                }
+                status = parsed
+            }
+            let limit = try request.queryInt("limit", in: 1...1000) ?? 100
+            return try .json(ListResponse(items: try await hub.store.listTasks(status: status, limit: Int(limit))))
+        }
+
+        add(.get, "/api/v1/tasks/{id}", auth: .admin) { request, context in
+            let id = try context.pathParameter("id")
+            let wait = try request.querySeconds("wait", in: 0...Self.maxWaitSeconds) ?? 0
+            let task = try await hub.waitForTask(id: id, until: .now + .milliseconds(Int64(wait * 1000)))
+            return try .json(task)
+        }
+
+        add(.post, "/api/v1/tasks/{id}/cancel", auth: .admin) { _, context in
+            let id = try context.pathParameter("id")
+            return try .json(try await hub.cancelTask(id: id))
+        }
+    }
+}

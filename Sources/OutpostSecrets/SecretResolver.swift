@@ -1,0 +1,50 @@
+package import OutpostCore
+
+/// Turns a target's secret references into environment variables for one task,
+/// right before it runs. Issue 2 only defines the seam; the providers (`env`,
+/// AWS, Vault, ...) and their configuration arrive with issue 3.
+package protocol SecretResolver: Sendable {
+    /// Fingerprint of the provider layout (names and types, never credentials),
+    /// reported at registration so agents sharing tags can be compared.
+    var providerFingerprint: String { get }
+
+    /// Resolves every reference; fails on the first one that cannot be resolved.
+    /// - Throws: `SecretError` naming the provider, path and key, never a value.
+    func resolve(_ references: [SecretReference]) async throws(SecretError) -> ResolvedSecrets
+}
+
+/// Secrets resolved for one task.
+package struct ResolvedSecrets: Sendable, CustomStringConvertible {
+    /// Variables to add to the task's environment.
+    package var environment: [String: String]
+    /// Every value the log masker must replace (the values above and their variants).
+    package var valuesToMask: [String]
+
+    package init(environment: [String: String] = [:], valuesToMask: [String] = []) {
+        self.environment = environment
+        self.valuesToMask = valuesToMask
+    }
+
+    /// Names only: a value never reaches a log line through `description`.
+    package var description: String {
+        "ResolvedSecrets(\(environment.keys.sorted().joined(separator: ", ")))"
+    }
+}
+
+/// The resolver of an agent with no secret providers: a target without secret
+/// references runs; one with references is refused with a clear reason.
+package struct NoSecretProviders: SecretResolver {
+    package init() {}
+
+    package var providerFingerprint: String { "" }
+
+    package func resolve(_ references: [SecretReference]) async throws(SecretError) -> ResolvedSecrets {
+        if let first = references.first {
+            throw SecretError(
+                .providerNotConfigured,
+                "secret provider \"\(first.provider)\" (path \"\(first.path)\") is not configured on this agent; "
+                    + "add it to the agent's secrets.providers")
+        }
+        return ResolvedSecrets()
+    }
+}

@@ -1,0 +1,184 @@
+package import Foundation
+package import OutpostCore
+
+/// Everything the hub persists, behind one protocol with an SQLite and (later) a
+/// PostgreSQL implementation.
+///
+/// The methods are semantic (claim, append, finish), not generic SQL, so each
+/// implementation can make them atomic its own way. State changes of tasks
+/// follow `TaskStateMachine`: an implementation reads the current state, asks
+/// the machine, and writes only if the state is still the one it read.
+package protocol HubStore: Sendable {
+    /// Brings the schema up to date. Safe to call on every start.
+    func migrate() async throws(StoreError)
+    /// Closes connections; no call may follow.
+    func shutdown() async
+
+    // MARK: API tokens
+
+    func insertAPIToken(_ token: APITokenRow) async throws(StoreError)
+    func apiToken(hash: String) async throws(StoreError) -> APITokenRow?
+    func countAPITokens() async throws(StoreError) -> Int
+
+    // MARK: Agent types
+
+    /// - Throws: `.conflict` when the name is taken.
+    func insertAgentType(_ type: AgentType, registrationTokenHash: String) async throws(StoreError)
+    func agentType(named name: String) async throws(StoreError) -> AgentType?
+    func agentType(registrationTokenHash: String) async throws(StoreError) -> AgentType?
+    func listAgentTypes() async throws(StoreError) -> [AgentType]
+    /// Replaces the registration token; the old one stops working at once.
+    /// - Throws: `.notFound`.
+    func rotateAgentTypeToken(named name: String, newHash: String, at: Date) async throws(StoreError) -> AgentType
+
+    // MARK: Targets
+
+    /// - Throws: `.conflict` when the name is taken.
+    func insertTarget(_ target: Target) async throws(StoreError)
+    func target(named name: String) async throws(StoreError) -> Target?
+    func listTargets() async throws(StoreError) -> [Target]
+    /// Returns `false` when there was no such target. Tasks keep their own snapshot.
+    func deleteTarget(named name: String) async throws(StoreError) -> Bool
+
+    // MARK: Agents
+
+    /// - Throws: `.conflict` when another agent that is not offline holds the name.
+    func insertAgent(_ agent: AgentRecord, tokenHash: String) async throws(StoreError)
+    func agent(tokenHash: String) async throws(StoreError) -> AgentRecord?
+    func agent(id: String) async throws(StoreError) -> AgentRecord?
+    /// Agents ordered by name; offline ones only when asked.
+    func listAgents(includeOffline: Bool) async throws(StoreError) -> [AgentRecord]
+    /// Writes heartbeat times in one batch (agent id → last seen).
+    func recordHeartbeats(_ lastSeen: [String: Date]) async throws(StoreError)
+    func setAgentStatus(id: String, status: AgentRecord.Status) async throws(StoreError)
+    /// Marks the agent offline (its name is free again) and its assigned or
+    /// running tasks `lost` with `reason`. Returns the tasks it lost.
+    func markAgentOffline(id: String, at: Date, reason: String) async throws(StoreError) -> [TaskRecord]
+
+    // MARK: Tasks
+
+    func insertTask(_ task: TaskRecord, assignment: TaskAssignment, tags: TagSet) async throws(StoreError)
+    func task(id: String) async throws(StoreError) -> TaskRecord?
+    /// Newest first, optionally only one status.
+    func listTasks(status: TaskStatus?, limit: Int) async throws(StoreError) -> [TaskRecord]
+    /// Every queued task, oldest first: what the dispatcher reloads at start-up.
+    func queuedTasks() async throws(StoreError) -> [QueuedTask]
+    /// Every assigned or running task: what the dispatcher and sweeper reload at start-up.
+    func activeTasks() async throws(StoreError) -> [ActiveTask]
+    /// Atomically moves a queued task to `assigned` for this agent. Returns its
+    /// assignment, or `nil` when the task is no longer queued (claimed or cancelled):
+    /// exactly one caller ever gets a task.
+    func claimTask(id: String, agentID: String, agentName: String, at: Date) async throws(StoreError) -> TaskAssignment?
+    /// `assigned → running`, sets `started_at`. Idempotent for a running task.
+    /// - Throws: `.notFound`, `.forbidden` (another agent's task), `.conflict` (terminal).
+    func startTask(id: String, agentID: String, at: Date) async throws(StoreError) -> TaskRecord
+    /// Appends `bytes` at `offset`. A chunk the hub already has is not stored again;
+    /// one that overlaps the end adds only its new tail. Returns the next offset.
+    /// - Throws: `.logGap(expected:)` when `offset` is past the stored length,
+    ///   `.notFound`, `.forbidden`, `.conflict` when the task is terminal.
+    func appendLog(taskID: String, agentID: String, offset: Int64, bytes: [UInt8]) async throws(StoreError) -> Int64
+    /// Marks the stored log as truncated (the agent or hub hit the cap).
+    func markLogTruncated(taskID: String) async throws(StoreError)
+    /// Reads up to `limit` bytes of log from `offset`.
+    func readLog(taskID: String, offset: Int64, limit: Int) async throws(StoreError) -> LogSlice
+    /// Applies the agent's final verdict. Idempotent: the same finish again returns
+    /// the task unchanged.
+    /// - Throws: `.notFound`, `.forbidden`, `.conflict` (different verdict, or log incomplete).
+    func finishTask(id: String, agentID: String, finish: FinishRequest, at: Date) async throws(StoreError) -> TaskRecord
+    /// A queued task becomes `cancelled`; an assigned or running one gets
+    /// `cancel_requested` (its agent is told on its next poll). Terminal: unchanged.
+    /// - Throws: `.notFound`.
+    func requestCancel(id: String, at: Date) async throws(StoreError) -> TaskRecord
+    /// Running or assigned tasks whose start (or assignment) plus timeout plus
+    /// `grace` lies before `now` become `timed_out`. Returns them.
+    func timeOutOverdueTasks(now: Date, grace: TimeInterval) async throws(StoreError) -> [TaskRecord]
+}
+
+/// A stored API token (hashed).
+package struct APITokenRow: Sendable, Equatable {
+    package var id: String
+    /// Shown as `created_by` of the tasks it submits.
+    package var name: String
+    package var hash: String
+    package var role: String
+    package var createdAt: Date
+
+    package init(id: String, name: String, hash: String, role: String, createdAt: Date) {
+        self.id = id
+        self.name = name
+        self.hash = hash
+        self.role = role
+        self.createdAt = createdAt
+    }
+}
+
+/// What the dispatcher keeps in memory of a queued task.
+package struct QueuedTask: Sendable, Equatable {
+    package var id: String
+    package var tags: TagSet
+    package var createdAt: Date
+
+    package init(id: String, tags: TagSet, createdAt: Date) {
+        self.id = id
+        self.tags = tags
+        self.createdAt = createdAt
+    }
+}
+
+/// An assigned or running task, as the dispatcher and sweeper see it.
+package struct ActiveTask: Sendable, Equatable {
+    package var id: String
+    package var agentID: String
+    package var status: TaskStatus
+    package var cancelRequested: Bool
+
+    package init(id: String, agentID: String, status: TaskStatus, cancelRequested: Bool) {
+        self.id = id
+        self.agentID = agentID
+        self.status = status
+        self.cancelRequested = cancelRequested
+    }
+}
+
+/// A piece of a task's stored log.
+package struct LogSlice: Sendable, Equatable {
+    package var bytes: [UInt8]
+    /// Where the next read should start.
+    package var nextOffset: Int64
+    /// Bytes stored so far in all.
+    package var totalBytes: Int64
+    package var truncated: Bool
+    /// The task's status when the slice was read: a follower stops once it is terminal and drained.
+    package var status: TaskStatus
+
+    package init(bytes: [UInt8], nextOffset: Int64, totalBytes: Int64, truncated: Bool, status: TaskStatus) {
+        self.bytes = bytes
+        self.nextOffset = nextOffset
+        self.totalBytes = totalBytes
+        self.truncated = truncated
+        self.status = status
+    }
+}
+
+/// The one error type of the store.
+package struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    package enum Code: Sendable, Equatable {
+        case notFound
+        case conflict
+        case forbidden
+        /// The log append left a hole; the store expects this offset next.
+        case logGap(expected: Int64)
+        /// The database failed (I/O, corruption, connection).
+        case database
+    }
+
+    package var code: Code
+    package var message: String
+
+    package init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    package var description: String { message }
+}

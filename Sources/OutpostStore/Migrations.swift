@@ -1,0 +1,112 @@
+/// One step of the schema's history.
+///
+/// Applied migrations are recorded in `schema_migrations(version, applied_at)`;
+/// `migrate()` runs every newer one, in order, inside one transaction. A released
+/// migration is never edited: change the schema by appending a new one.
+struct Migration: Sendable {
+    /// Strictly increasing, starting at 1.
+    var version: Int
+    /// What it does, for logs.
+    var name: String
+    /// The statements to run, one per string (drivers prepare one statement at a time),
+    /// spelled for the given dialect.
+    var statements: @Sendable (StoreDialect) -> [String]
+}
+
+extension Migration {
+    /// Every migration, oldest first.
+    static let all: [Migration] = [initialSchema]
+
+    /// Timestamps are unix seconds as doubles, booleans are 0/1 integers, JSON is
+    /// text: the same columns work on SQLite and PostgreSQL.
+    static let initialSchema = Migration(version: 1, name: "initial schema") { d in
+        [
+            """
+            CREATE TABLE api_tokens (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                token_hash TEXT NOT NULL UNIQUE,
+                role TEXT NOT NULL,
+                created_at \(d.realType) NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE agent_types (
+                name TEXT PRIMARY KEY,
+                registration_token_hash TEXT NOT NULL UNIQUE,
+                created_at \(d.realType) NOT NULL,
+                token_rotated_at \(d.realType) NOT NULL
+            )
+            """,
+            // tags: JSON array; env: JSON object; secrets: JSON array of references (names only).
+            """
+            CREATE TABLE targets (
+                name TEXT PRIMARY KEY,
+                integration TEXT NOT NULL,
+                tags TEXT NOT NULL,
+                env TEXT NOT NULL,
+                secrets TEXT NOT NULL,
+                timeout_seconds \(d.integerType),
+                created_at \(d.realType) NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE agents (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                type TEXT NOT NULL REFERENCES agent_types (name),
+                tags TEXT NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('online', 'busy', 'draining', 'offline')),
+                version TEXT NOT NULL,
+                os TEXT NOT NULL,
+                concurrency \(d.integerType) NOT NULL,
+                provider_fingerprint TEXT NOT NULL,
+                token_hash TEXT NOT NULL UNIQUE,
+                registered_at \(d.realType) NOT NULL,
+                last_seen_at \(d.realType) NOT NULL
+            )
+            """,
+            // A name is held only while its agent is not offline; then it is free again.
+            "CREATE UNIQUE INDEX agents_live_name ON agents (name) WHERE status <> 'offline'",
+            // tags: the target's tag set as its comma-separated key (TagSet.description);
+            // assignment: the TaskAssignment JSON handed to the agent (target snapshot, script).
+            """
+            CREATE TABLE tasks (
+                id TEXT PRIMARY KEY,
+                target TEXT NOT NULL,
+                status TEXT NOT NULL CHECK (status IN (
+                    'queued', 'assigned', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out', 'lost', 'rejected'
+                )),
+                tags TEXT NOT NULL,
+                assignment TEXT NOT NULL,
+                agent_id TEXT REFERENCES agents (id),
+                agent_name TEXT,
+                exit_code \(d.integerType),
+                error TEXT,
+                created_at \(d.realType) NOT NULL,
+                assigned_at \(d.realType),
+                started_at \(d.realType),
+                finished_at \(d.realType),
+                timeout_seconds \(d.integerType) NOT NULL,
+                log_bytes \(d.integerType) NOT NULL DEFAULT 0,
+                log_truncated \(d.integerType) NOT NULL DEFAULT 0,
+                cancel_requested \(d.integerType) NOT NULL DEFAULT 0,
+                created_by TEXT
+            )
+            """,
+            "CREATE INDEX tasks_created_at ON tasks (created_at)",
+            "CREATE INDEX tasks_status_created_at ON tasks (status, created_at)",
+            "CREATE INDEX tasks_agent_status ON tasks (agent_id, status)",
+            // One row per accepted append; `size` avoids dialect-specific length functions.
+            """
+            CREATE TABLE task_log_chunks (
+                task_id TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+                byte_offset \(d.integerType) NOT NULL,
+                size \(d.integerType) NOT NULL,
+                data \(d.blobType) NOT NULL,
+                PRIMARY KEY (task_id, byte_offset)
+            )
+            """,
+        ]
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import OutpostCore
+import SQLKit
+
+extension SQLHubStore {
+    /// - Throws: `.conflict` when an agent that is not offline holds the name (or the
+    ///   token hash or id is taken), `.notFound` when the agent type does not exist.
+    package func insertAgent(_ agent: AgentRecord, tokenHash: String) async throws(StoreError) {
+        let dialect = self.dialect
+        let tags = try StoreJSON.encode(agent.tags, column: "tags")
+        try await write("registering agent \"\(agent.name)\"") { db in
+            // Checked first for a clear message; the partial unique index is what guarantees it.
+            if agent.status != .offline,
+                try await db.raw(
+                    "SELECT id FROM agents WHERE name = \(bind: agent.name) AND status <> 'offline'"
+                ).first() != nil
+            {
+                throw Self.nameTaken(agent.name)
+            }
+            do {
+                try await db.raw(
+                    """
+                    INSERT INTO agents (id, name, type, tags, status, version, os, concurrency, provider_fingerprint,
+                        token_hash, registered_at, last_seen_at)
+                    VALUES (\(bind: agent.id), \(bind: agent.name), \(bind: agent.type), \(bind: tags),
+                        \(bind: agent.status.rawValue), \(bind: agent.version), \(bind: agent.os), \(bind: agent.concurrency),
+                        \(bind: agent.providerFingerprint), \(bind: tokenHash), \(bind: agent.registeredAt.unixSeconds),
+                        \(bind: agent.lastSeenAt.unixSeconds))
+                    """
+                ).run()
+            } catch {
+                switch dialect.constraint(error) {
+                case .unique: throw Self.nameTaken(agent.name)
+                case .foreignKey: throw StoreError(.notFound, "agent type \"\(agent.type)\" does not exist")
+                case .other, nil: throw error
+                }
+            }
+        }
+    }
+
+    private static func nameTaken(_ name: String) -> StoreError {
+        StoreError(.conflict, "agent name \"\(name)\" is in use by another agent that is not offline")
+    }
+
+    /// Finds the agent whatever its status, so the hub can tell an offline agent's
+    /// token (re-register) from an unknown one.
+    package func agent(tokenHash: String) async throws(StoreError) -> AgentRecord? {
+        try await read("looking up an agent token") { db in
+            try await db.raw(
+                "SELECT \(unsafeRaw: StoredColumns.agent) FROM agents a WHERE a.token_hash = \(bind: tokenHash)"
+            ).first()?.agentRecord()
+        }
+    }
+
+    package func agent(id: String) async throws(StoreError) -> AgentRecord? {
+        try await read("reading agent \(id)") { db in
+            try await db.raw("SELECT \(unsafeRaw: StoredColumns.agent) FROM agents a WHERE a.id = \(bind: id)")
+                .first()?.agentRecord()
+        }
+    }
+
+    /// Ordered by name, then registration time (offline agents may share a name).
+    package func listAgents(includeOffline: Bool) async throws(StoreError) -> [AgentRecord] {
+        let filter: SQLQueryString = includeOffline ? "" : "WHERE a.status <> 'offline'"
+        return try await read("listing agents") { db in
+            try await db.raw(
+                "SELECT \(unsafeRaw: StoredColumns.agent) FROM agents a \(filter) ORDER BY a.name, a.registered_at, a.id"
+            ).all().map { row throws(StoreError) in try row.agentRecord() }
+        }
+    }
+
+    /// Unknown ids are skipped; a time older than the stored one never moves it back.
+    package func recordHeartbeats(_ lastSeen: [String: Date]) async throws(StoreError) {
+        guard !lastSeen.isEmpty else { return }
+        try await write("recording heartbeats of \(lastSeen.count) agents") { db in
+            for (id, date) in lastSeen {
+                try await db.raw(
+                    """
+                    UPDATE agents SET last_seen_at = \(bind: date.unixSeconds)
+                    WHERE id = \(bind: id) AND last_seen_at < \(bind: date.unixSeconds)
+                    """
+                ).run()
+            }
+        }
+    }
+
+    /// Changes only the status. To take an agent offline with its tasks, use `markAgentOffline`.
+    /// - Throws: `.notFound`; `.conflict` when bringing an offline agent back while
+    ///   another live agent holds its name.
+    package func setAgentStatus(id: String, status: AgentRecord.Status) async throws(StoreError) {
+        let dialect = self.dialect
+        try await write("setting the status of agent \(id)") { db in
+            let row: (any SQLRow)?
+            do {
+                row = try await db.raw(
+                    "UPDATE agents SET status = \(bind: status.rawValue) WHERE id = \(bind: id) RETURNING name"
+                ).first()
+            } catch where dialect.constraint(error) == .unique {
+                throw StoreError(.conflict, "agent \(id) cannot come back: another agent that is not offline holds its name")
+            }
+            guard row != nil else { throw StoreError(.notFound, "agent \(id) does not exist") }
+        }
+    }
+
+    /// One transaction: the agent goes offline (its name is free again) and each of its
+    /// assigned or running tasks becomes `lost` with `reason` as its error.
+    /// Repeating it is harmless: an offline agent holds no such tasks.
+    /// - Throws: `.notFound`.
+    package func markAgentOffline(id: String, at: Date, reason: String) async throws(StoreError) -> [TaskRecord] {
+        try await write("taking agent \(id) offline") { db in
+            guard
+                try await db.raw("UPDATE agents SET status = 'offline' WHERE id = \(bind: id) RETURNING id").first() != nil
+            else {
+                throw StoreError(.notFound, "agent \(id) does not exist")
+            }
+            let held = try await db.raw(
+                """
+                SELECT \(unsafeRaw: StoredColumns.task) FROM tasks
+                WHERE agent_id = \(bind: id) AND status IN ('assigned', 'running')
+                ORDER BY created_at, id\(unsafeRaw: dialect.lockRowsSuffix)
+                """
+            ).all()
+            var lost: [TaskRecord] = []
+            for row in held {
+                let task = try row.storedTask()
+                var machine = task.machine
+                guard case .transition(let next) = machine.apply(.agentLost) else { continue }
+                let updated = try await Self.updateTask(
+                    db, id: task.record.id, from: task.record.status,
+                    set: "status = \(bind: next.rawValue), error = \(bind: reason), finished_at = \(bind: at.unixSeconds)")
+                if let updated { lost.append(updated) }
+            }
+            return lost
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import OutpostCore
+import SQLKit
+
+/// API tokens and agent types: the two things that hold a hashed credential.
+extension SQLHubStore {
+    // MARK: API tokens
+
+    /// - Throws: `.conflict` when the id or the hash is already stored.
+    package func insertAPIToken(_ token: APITokenRow) async throws(StoreError) {
+        let dialect = self.dialect
+        try await write("storing API token \"\(token.name)\"") { db in
+            do {
+                try await db.raw(
+                    """
+                    INSERT INTO api_tokens (id, name, token_hash, role, created_at)
+                    VALUES (\(bind: token.id), \(bind: token.name), \(bind: token.hash), \(bind: token.role),
+                        \(bind: token.createdAt.unixSeconds))
+                    """
+                ).run()
+            } catch where dialect.constraint(error) == .unique {
+                throw StoreError(.conflict, "API token \"\(token.id)\" already exists")
+            }
+        }
+    }
+
+    package func apiToken(hash: String) async throws(StoreError) -> APITokenRow? {
+        try await read("looking up an API token") { db in
+            try await db.raw(
+                "SELECT \(unsafeRaw: StoredColumns.apiToken) FROM api_tokens WHERE token_hash = \(bind: hash)"
+            ).first()?.apiToken()
+        }
+    }
+
+    package func countAPITokens() async throws(StoreError) -> Int {
+        try await read("counting API tokens") { db in
+            try await db.raw("SELECT COUNT(*) AS n FROM api_tokens").first()?.column("n", as: Int.self) ?? 0
+        }
+    }
+
+    // MARK: Agent types
+
+    package func insertAgentType(_ type: AgentType, registrationTokenHash: String) async throws(StoreError) {
+        let dialect = self.dialect
+        try await write("creating agent type \"\(type.name)\"") { db in
+            do {
+                try await db.raw(
+                    """
+                    INSERT INTO agent_types (name, registration_token_hash, created_at, token_rotated_at)
+                    VALUES (\(bind: type.name), \(bind: registrationTokenHash), \(bind: type.createdAt.unixSeconds),
+                        \(bind: type.tokenRotatedAt.unixSeconds))
+                    """
+                ).run()
+            } catch where dialect.constraint(error) == .unique {
+                throw StoreError(.conflict, "agent type \"\(type.name)\" already exists")
+            }
+        }
+    }
+
+    package func agentType(named name: String) async throws(StoreError) -> AgentType? {
+        try await read("reading agent type \"\(name)\"") { db in
+            try await db.raw(
+                "SELECT \(unsafeRaw: StoredColumns.agentType) FROM agent_types WHERE name = \(bind: name)"
+            ).first()?.agentType()
+        }
+    }
+
+    package func agentType(registrationTokenHash: String) async throws(StoreError) -> AgentType? {
+        try await read("looking up a registration token") { db in
+            try await db.raw(
+                """
+                SELECT \(unsafeRaw: StoredColumns.agentType) FROM agent_types
+                WHERE registration_token_hash = \(bind: registrationTokenHash)
+                """
+            ).first()?.agentType()
+        }
+    }
+
+    /// Ordered by name.
+    package func listAgentTypes() async throws(StoreError) -> [AgentType] {
+        try await read("listing agent types") { db in
+            try await db.raw("SELECT \(unsafeRaw: StoredColumns.agentType) FROM agent_types ORDER BY name").all()
+                .map { row throws(StoreError) in try row.agentType() }
+        }
+    }
+
+    package func rotateAgentTypeToken(named name: String, newHash: String, at: Date) async throws(StoreError) -> AgentType {
+        let dialect = self.dialect
+        return try await write("rotating the token of agent type \"\(name)\"") { db in
+            let row: (any SQLRow)?
+            do {
+                row = try await db.raw(
+                    """
+                    UPDATE agent_types SET registration_token_hash = \(bind: newHash), token_rotated_at = \(bind: at.unixSeconds)
+                    WHERE name = \(bind: name)
+                    RETURNING \(unsafeRaw: StoredColumns.agentType)
+                    """
+                ).first()
+            } catch where dialect.constraint(error) == .unique {
+                throw StoreError(.conflict, "the new registration token of agent type \"\(name)\" is already in use")
+            }
+            guard let row else { throw StoreError(.notFound, "agent type \"\(name)\" does not exist") }
+            return try row.agentType()
+        }
+    }
+}

@@ -1,0 +1,171 @@
+import Foundation
+import OutpostCore
+import SQLKit
+
+/// Creating, reading, claiming and starting tasks.
+extension SQLHubStore {
+    /// - Throws: `.conflict` when the id is taken.
+    package func insertTask(_ task: TaskRecord, assignment: TaskAssignment, tags: TagSet) async throws(StoreError) {
+        let assignmentJSON = try StoreJSON.encode(assignment, column: "assignment")
+        try await write("creating task \(task.id)") { db in
+            do {
+                try await db.raw(
+                    """
+                    INSERT INTO tasks (id, target, status, tags, assignment, agent_name, exit_code, error, created_at,
+                        started_at, finished_at, timeout_seconds, log_bytes, log_truncated, cancel_requested, created_by)
+                    VALUES (\(bind: task.id), \(bind: task.target), \(bind: task.status.rawValue), \(bind: tags.description),
+                        \(bind: assignmentJSON), \(bind: task.agent), \(bind: task.exitCode.map(Int.init)), \(bind: task.error),
+                        \(bind: task.createdAt.unixSeconds), \(bind: task.startedAt?.unixSeconds),
+                        \(bind: task.finishedAt?.unixSeconds), \(bind: task.timeoutSeconds), \(bind: task.logBytes),
+                        \(bind: task.logTruncated.storedFlag), \(bind: task.cancelRequested.storedFlag), \(bind: task.createdBy))
+                    """
+                ).run()
+            } catch where dialect.constraint(error) == .unique {
+                throw StoreError(.conflict, "task \(task.id) already exists")
+            }
+        }
+    }
+
+    package func task(id: String) async throws(StoreError) -> TaskRecord? {
+        try await read("reading task \(id)") { db in
+            try await Self.loadTask(db, id: id)?.record
+        }
+    }
+
+    /// Newest first (ties by id, descending); `limit` below 1 returns nothing.
+    package func listTasks(status: TaskStatus?, limit: Int) async throws(StoreError) -> [TaskRecord] {
+        let filter: SQLQueryString = status.map { "WHERE status = \(bind: $0.rawValue)" } ?? ""
+        return try await read("listing tasks") { db in
+            try await db.raw(
+                """
+                SELECT \(unsafeRaw: StoredColumns.task) FROM tasks \(filter)
+                ORDER BY created_at DESC, id DESC LIMIT \(bind: max(0, limit))
+                """
+            ).all().map { row throws(StoreError) in try row.taskRecord() }
+        }
+    }
+
+    package func queuedTasks() async throws(StoreError) -> [QueuedTask] {
+        try await read("loading queued tasks") { db in
+            try await db.raw(
+                "SELECT id, tags, created_at FROM tasks WHERE status = 'queued' ORDER BY created_at, id"
+            ).all().map { row throws(StoreError) in
+                QueuedTask(
+                    id: try row.column("id"), tags: TagSet(commaSeparated: try row.column("tags")),
+                    createdAt: try row.date("created_at"))
+            }
+        }
+    }
+
+    /// Oldest first.
+    package func activeTasks() async throws(StoreError) -> [ActiveTask] {
+        try await read("loading active tasks") { db in
+            try await db.raw(
+                """
+                SELECT id, agent_id, status, cancel_requested FROM tasks
+                WHERE status IN ('assigned', 'running') ORDER BY created_at, id
+                """
+            ).all().map { row throws(StoreError) in
+                ActiveTask(
+                    id: try row.column("id"), agentID: try row.optionalColumn("agent_id") ?? "",
+                    status: try row.taskStatus(), cancelRequested: try row.flag("cancel_requested"))
+            }
+        }
+    }
+
+    /// - Throws: `.notFound` for an unknown task id.
+    package func claimTask(id: String, agentID: String, agentName: String, at: Date) async throws(StoreError)
+        -> TaskAssignment?
+    {
+        try await write("claiming task \(id)") { db in
+            guard
+                let row = try await db.raw(
+                    "SELECT status, cancel_requested, assignment FROM tasks WHERE id = \(bind: id)\(unsafeRaw: dialect.lockRowsSuffix)"
+                ).first()
+            else {
+                throw StoreError(.notFound, "task \(id) does not exist")
+            }
+            var machine = TaskStateMachine(status: try row.taskStatus(), cancelRequested: try row.flag("cancel_requested"))
+            guard case .transition(let next) = machine.apply(.assign) else { return nil }
+            let claimed: (any SQLRow)?
+            do {
+                // The status guard makes the claim atomic even where rows are not locked:
+                // of two racing claimers only one finds the task still queued.
+                claimed = try await db.raw(
+                    """
+                    UPDATE tasks SET status = \(bind: next.rawValue), agent_id = \(bind: agentID),
+                        agent_name = \(bind: agentName), assigned_at = \(bind: at.unixSeconds)
+                    WHERE id = \(bind: id) AND status = 'queued'
+                    RETURNING id
+                    """
+                ).first()
+            } catch where dialect.constraint(error) == .foreignKey {
+                throw StoreError(.notFound, "agent \(agentID) does not exist")
+            }
+            guard claimed != nil else { return nil }
+            return try row.json("assignment", as: TaskAssignment.self)
+        }
+    }
+
+    /// - Throws: `.notFound`, `.forbidden` (not this agent's task), `.conflict` (queued or terminal).
+    package func startTask(id: String, agentID: String, at: Date) async throws(StoreError) -> TaskRecord {
+        try await write("starting task \(id)") { db in
+            let task = try await Self.loadOwnedTask(db, id: id, agentID: agentID, lock: dialect.lockRowsSuffix)
+            var machine = task.machine
+            switch machine.apply(.start) {
+            case .transition(let next):
+                return try await Self.updateTaskOrFail(
+                    db, id: id, from: task.record.status,
+                    set: "status = \(bind: next.rawValue), started_at = \(bind: at.unixSeconds)")
+            case .none, .signalAgentToCancel:
+                return task.record
+            case .refuse(let reason):
+                throw StoreError(.conflict, "task \(id): \(reason)")
+            }
+        }
+    }
+}
+
+// MARK: - Shared pieces of the task operations
+
+extension SQLHubStore {
+    static func loadTask(_ db: any SQLDatabase, id: String, lock: String = "") async throws -> StoredTask? {
+        try await db.raw("SELECT \(unsafeRaw: StoredColumns.task) FROM tasks WHERE id = \(bind: id)\(unsafeRaw: lock)")
+            .first()?.storedTask()
+    }
+
+    /// Loads a task an agent acts on.
+    /// - Throws: `.notFound`; `.forbidden` when it is not assigned to `agentID`.
+    static func loadOwnedTask(_ db: any SQLDatabase, id: String, agentID: String, lock: String) async throws -> StoredTask {
+        guard let task = try await loadTask(db, id: id, lock: lock) else {
+            throw StoreError(.notFound, "task \(id) does not exist")
+        }
+        guard task.agentID == agentID else {
+            throw StoreError(.forbidden, "task \(id) is not assigned to this agent")
+        }
+        return task
+    }
+
+    /// Applies `set` only if the task is still in `from`, the status it was read in.
+    /// Returns the updated task, or `nil` when a concurrent writer moved it first.
+    static func updateTask(_ db: any SQLDatabase, id: String, from: TaskStatus, set: SQLQueryString) async throws
+        -> TaskRecord?
+    {
+        try await db.raw(
+            """
+            UPDATE tasks SET \(set) WHERE id = \(bind: id) AND status = \(bind: from.rawValue)
+            RETURNING \(unsafeRaw: StoredColumns.task)
+            """
+        ).first()?.taskRecord()
+    }
+
+    /// `updateTask`, where losing the race is an error the caller may retry.
+    static func updateTaskOrFail(_ db: any SQLDatabase, id: String, from: TaskStatus, set: SQLQueryString) async throws
+        -> TaskRecord
+    {
+        guard let updated = try await updateTask(db, id: id, from: from, set: set) else {
+            throw StoreError(.conflict, "task \(id) changed while it was being updated; retry")
+        }
+        return updated
+    }
+}

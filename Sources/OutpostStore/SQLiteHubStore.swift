@@ -1,0 +1,102 @@
+package import Logging
+import SQLiteKit
+
+/// The embedded store: one SQLite file in the hub's data directory.
+///
+/// Uses one connection (SQLite serialises writers anyway) in WAL mode with
+/// `synchronous=NORMAL` (durable across process crashes; a power loss may drop
+/// the last commits), foreign keys on and a busy timeout, so another process
+/// briefly holding the file (a backup, the CLI) delays rather than fails calls.
+/// Operations run one after another in arrival order (see `ConnectionGate`).
+///
+/// The queries themselves live in the `SQLHubStore` extensions and are shared
+/// with the PostgreSQL store; this type only owns the connection.
+package final class SQLiteHubStore: SQLHubStore {
+    let dialect = StoreDialect.sqlite
+    let logger: Logger
+    private let gate: ConnectionGate
+
+    /// How long a statement waits for another process's lock on the file before failing.
+    static let busyTimeoutMilliseconds = 5_000
+
+    private init(connection: SQLiteConnection, logger: Logger) {
+        self.gate = ConnectionGate(connection: connection)
+        self.logger = logger
+    }
+
+    /// Opens (creating if needed) the database file at `path`. Its directory must
+    /// exist. Call `migrate()` before anything else, and `shutdown()` at the end.
+    /// - Throws: `.database` when the file cannot be opened or configured.
+    package static func open(path: String, logger: Logger) async throws(StoreError) -> SQLiteHubStore {
+        try await connect(.file(path: path), description: "SQLite database at \(path)", logger: logger)
+    }
+
+    /// A private database in memory, gone at `shutdown()`: for tests.
+    package static func inMemory(logger: Logger) async throws(StoreError) -> SQLiteHubStore {
+        try await connect(.memory, description: "in-memory SQLite database", logger: logger)
+    }
+
+    private static func connect(
+        _ storage: SQLiteConnection.Storage, description: String, logger: Logger
+    ) async throws(StoreError) -> SQLiteHubStore {
+        let connection: SQLiteConnection
+        do {
+            connection = try await SQLiteConnection.open(storage: storage, logger: logger)
+        } catch {
+            throw StoreError(.database, "cannot open \(description): \(StoreDialect.sqlite.describe(error))")
+        }
+        do {
+            let db = connection.sql(queryLogLevel: nil)
+            // WAL lets readers of other processes (backups, inspection) run beside the
+            // hub; an in-memory database answers "memory" and that is fine.
+            let mode = try await db.raw("PRAGMA journal_mode = WAL").first()?.decode(column: "journal_mode", as: String.self)
+            if case .file = storage, mode?.lowercased() != "wal" {
+                logger.warning("SQLite refused WAL journal mode", metadata: ["mode": "\(mode ?? "none")"])
+            }
+            try await db.raw("PRAGMA synchronous = NORMAL").run()
+            try await db.raw("PRAGMA foreign_keys = ON").run()
+            try await db.raw("PRAGMA busy_timeout = \(unsafeRaw: String(busyTimeoutMilliseconds))").run()
+        } catch {
+            try? await connection.close()
+            throw StoreError(.database, "cannot configure \(description): \(StoreDialect.sqlite.describe(error))")
+        }
+        return SQLiteHubStore(connection: connection, logger: logger)
+    }
+
+    /// Waits for running operations, then closes the connection. Later calls fail with `.database`.
+    package func shutdown() async {
+        await gate.close()
+    }
+
+    func write<T>(_ operation: String, _ body: (any SQLDatabase) async throws -> T) async throws(StoreError) -> T {
+        try await transaction(operation, begin: dialect.beginWrite, body)
+    }
+
+    func read<T>(_ operation: String, _ body: (any SQLDatabase) async throws -> T) async throws(StoreError) -> T {
+        try await transaction(operation, begin: dialect.beginRead, body)
+    }
+
+    private func transaction<T>(
+        _ operation: String, begin: String, _ body: (any SQLDatabase) async throws -> T
+    ) async throws(StoreError) -> T {
+        let connection = try await gate.acquire()
+        // Binds are never logged: they carry scripts and log bytes.
+        let db = connection.sql(queryLogLevel: nil)
+        do {
+            try await db.raw(SQLQueryString(begin)).run()
+            do {
+                let result = try await body(db)
+                try await db.raw("COMMIT").run()
+                await gate.release()
+                return result
+            } catch {
+                // Also after a failed COMMIT, which leaves the transaction open.
+                try? await db.raw("ROLLBACK").run()
+                throw error
+            }
+        } catch {
+            await gate.release()
+            throw dialect.storeError(error, while: operation)
+        }
+    }
+}

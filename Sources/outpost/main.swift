@@ -1,0 +1,3 @@
+import OutpostCLI
+
+await OutpostCLI.main()

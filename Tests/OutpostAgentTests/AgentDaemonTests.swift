@@ -1,0 +1,194 @@
+import Foundation
+import Logging
+@testable import OutpostAgent
+import OutpostClient
+import OutpostCore
+import Testing
+
+/// The daemon against an in-memory hub: registration, polling, running, shutdown.
+@Suite("Agent daemon")
+struct AgentDaemonTests {
+    func daemon(_ env: TestEnvironment, hub: FakeHub, name: String? = "test-agent-01") -> AgentDaemon {
+        var configuration = env.configuration
+        configuration.name = name
+        return AgentDaemon(
+            configuration: configuration, hub: hub, environment: env.inheritedEnvironment, logger: testLogger)
+    }
+
+    @Test("runs an assigned task, ships its log after start, reports the exit code, and deregisters on graceful shutdown")
+    func runsATask() async throws {
+        let env = try TestEnvironment()
+        defer { env.remove() }
+        let hub = FakeHub()
+        let agent = daemon(env, hub: hub)
+        let assignment = env.assignment("echo hello\nexit 3")
+        hub.enqueue(assignment)
+        let id = assignment.taskID
+
+        async let run: Void = agent.run()
+        #expect(await hub.waitFor { $0.finishes[id] != nil })
+        agent.beginGracefulShutdown()
+        try await run
+
+        let state = hub.state.value
+        #expect(state.registerRequests.first?.name == "test-agent-01")
+        #expect(state.registerRequests.first?.concurrency == 1)
+        #expect(state.polls.first == PollRequest(running: [], freeSlots: 1))
+        #expect(state.finishes[id] == FinishRequest(status: .failed, exitCode: 3, error: "exited with code 3", logBytes: 6))
+        #expect(state.logs[id] == "hello\n".bytes)
+        #expect(state.violations.isEmpty)
+        #expect(state.calls.firstIndex(of: "start:\(id)")! < state.calls.firstIndex(of: "log:\(id)")!)
+        #expect(state.calls.last == "deregister")
+        #expect(state.deregistrations == [FakeHub.token(1)])
+    }
+
+    @Test("a refused registration token ends run() with an error saying what to do, without the token")
+    func refusedToken() async throws {
+        let env = try TestEnvironment()
+        defer { env.remove() }
+        let hub = FakeHub()
+        hub.state.update { $0.registerFailures = [ClientError(.http(status: 401, code: "unauthorized"), "invalid token")] }
+        await #expect {
+            try await daemon(env, hub: hub).run()
+        } throws: { error in
+            guard let error = error as? AgentError else { return false }
+            return error.code == .registrationRefused && error.message.contains("--token")
+                && !error.message.contains(env.configuration.registrationToken)
+        }
+    }
+
+    @Test("registration is retried while the hub is unreachable")
+    func registrationRetries() async throws {
+        let env = try TestEnvironment()
+        defer { env.remove() }
+        let hub = FakeHub()
+        hub.state.update { $0.registerFailures = Array(repeating: ClientError(.unreachable, "refused"), count: 3) }
+        let agent = daemon(env, hub: hub)
+        async let run: Void = agent.run()
+        #expect(await hub.waitFor { $0.registrations == 1 && !$0.polls.isEmpty })
+        agent.beginGracefulShutdown()
+        try await run
+        #expect(hub.state.value.calls.prefix(4) == ["register", "register", "register", "register"])
+    }
+
+    @Test("graceful shutdown takes no more work, keeps polling as draining, waits for the task, then deregisters")
+    func gracefulShutdownDrains() async throws {
+        let env = try TestEnvironment()
+        defer { env.remove() }
+        let hub = FakeHub()
+        let agent = daemon(env, hub: hub)
+        let assignment = env.assignment("echo $$ > \"$SCRATCH/main\"\nwhile [ ! -e \"$SCRATCH/go\" ]; do sleep 0.02; done\necho done")
+        hub.enqueue(assignment)
+
+        async let run: Void = agent.run()
+        _ = try #require(await env.pid("main"))
+        agent.beginGracefulShutdown()
+        // Still draining: polls say so, and new work is not taken.
+        #expect(await hub.waitFor { $0.polls.last == PollRequest(running: [assignment.taskID], freeSlots: 0, draining: true) })
+        hub.enqueue(env.assignment("echo should not run"))
+        FileManager.default.createFile(atPath: env.scratch + "/go", contents: nil)
+        try await run
+
+        let state = hub.state.value
+        #expect(state.finishes[assignment.taskID]?.status == .succeeded)
+        #expect(state.logs[assignment.taskID] == "done\n".bytes)
+        #expect(state.finishes.count == 1)
+        #expect(state.calls.last == "deregister")
+    }
+
+    @Test("a cancel from the hub stops the task and reports it cancelled")
+    func cancelControl() async throws {
+        let env = try TestEnvironment()
+        defer { env.remove() }
+        let hub = FakeHub()
+        let agent = daemon(env, hub: hub)
+        let assignment = env.assignment(TeardownTests.stubbornScript)
+        hub.enqueue(assignment)
+        async let run: Void = agent.run()
+        let main = try #require(await env.pid("main"))
+        let child = try #require(await env.pid("child"))
+        hub.enqueue(ControlMessage(kind: .cancel, taskID: assignment.taskID))
+        #expect(await hub.waitFor { $0.finishes[assignment.taskID] != nil })
+        agent.beginGracefulShutdown()
+        try await run
+        #expect(hub.state.value.finishes[assignment.taskID]?.status == .cancelled)
+        #expect(isGone(main))
+        #expect(isGone(child))
+    }
+
+    @Test("a cancel for a task the agent does not hold settles it as cancelled")
+    func cancelUnknownTask() async throws {
+        let env = try TestEnvironment()
+        defer { env.remove() }
+        let hub = FakeHub()
+        let agent = daemon(env, hub: hub)
+        hub.enqueue(ControlMessage(kind: .cancel, taskID: "tsk_unknown"))
+        async let run: Void = agent.run()
+        #expect(await hub.waitFor { $0.finishes["tsk_unknown"] != nil })
+        agent.beginGracefulShutdown()
+        try await run
+        #expect(hub.state.value.finishes["tsk_unknown"]?.status == .cancelled)
+    }
+
+    @Test("cancelling run() (a second signal) tears the task down, reports it and returns")
+    func hardStop() async throws {
+        let env = try TestEnvironment()
+        defer { env.remove() }
+        let hub = FakeHub()
+        let agent = daemon(env, hub: hub)
+        let assignment = env.assignment(TeardownTests.stubbornScript)
+        hub.enqueue(assignment)
+        let run = Task { try await agent.run() }
+        let main = try #require(await env.pid("main"))
+        let child = try #require(await env.pid("child"))
+        run.cancel()
+        try await run.value
+
+        let finish = hub.state.value.finishes[assignment.taskID]
+        #expect(finish?.status == .cancelled)
+        #expect(finish?.error == "the agent was stopped before the task finished")
+        #expect(isGone(main))
+        #expect(isGone(child))
+        #expect(hub.state.value.calls.last == "deregister")
+    }
+
+    @Test("when the hub drops the session the agent registers again and the running task reports with the new token")
+    func reregisters() async throws {
+        let env = try TestEnvironment()
+        defer { env.remove() }
+        let hub = FakeHub()
+        let agent = daemon(env, hub: hub)
+        let assignment = env.assignment("echo $$ > \"$SCRATCH/main\"\nwhile [ ! -e \"$SCRATCH/go\" ]; do sleep 0.02; done\necho done")
+        hub.enqueue(assignment)
+        async let run: Void = agent.run()
+        _ = try #require(await env.pid("main"))
+        hub.state.update { $0.pollFailures = [ClientError(.http(status: 401, code: "agent_offline"), "offline")] }
+        #expect(await hub.waitFor { $0.registrations == 2 })
+        FileManager.default.createFile(atPath: env.scratch + "/go", contents: nil)
+        #expect(await hub.waitFor { $0.finishes[assignment.taskID] != nil })
+        agent.beginGracefulShutdown()
+        try await run
+        #expect(hub.state.value.finishes[assignment.taskID]?.status == .succeeded)
+        #expect(hub.state.value.finishTokens[assignment.taskID] == FakeHub.token(2))
+        #expect(hub.state.value.deregistrations == [FakeHub.token(2)])
+    }
+
+    @Test("a second agent on the same work directory is refused")
+    func workDirectoryLock() async throws {
+        let env = try TestEnvironment()
+        defer { env.remove() }
+        let firstHub = FakeHub()
+        let first = daemon(env, hub: firstHub)
+        async let run: Void = first.run()
+        let hub = FakeHub()
+        // The first agent holds the lock once it registered.
+        #expect(await firstHub.waitFor { $0.registrations == 1 })
+        await #expect {
+            try await daemon(env, hub: hub, name: "second-agent").run()
+        } throws: { error in
+            (error as? AgentError)?.code == .workDirectory
+        }
+        first.beginGracefulShutdown()
+        try await run
+    }
+}

@@ -1,0 +1,174 @@
+@testable import OutpostAgent
+import OutpostClient
+import OutpostCore
+import Testing
+
+@Suite("Session state machine")
+struct SessionStateMachineTests {
+    let hubURL = "http://hub.example:8080"
+
+    func registered(concurrency: Int = 2) -> AgentSessionStateMachine {
+        var machine = AgentSessionStateMachine(concurrency: concurrency, hubURL: hubURL)
+        machine.registerSucceeded()
+        return machine
+    }
+
+    @Test("an active agent registers first, then polls with its free slots")
+    func activeFlow() {
+        var machine = AgentSessionStateMachine(concurrency: 2, hubURL: hubURL)
+        #expect(machine.next(running: []) == .register)
+        machine.registerSucceeded()
+        #expect(machine.next(running: []) == .poll(PollRequest(running: [], freeSlots: 2)))
+        #expect(machine.next(running: ["a"]) == .poll(PollRequest(running: ["a"], freeSlots: 1)))
+        #expect(machine.next(running: ["a", "b"]) == .poll(PollRequest(running: ["a", "b"], freeSlots: 0)))
+    }
+
+    @Test("a draining agent polls with no free slot until its tasks are done, then deregisters")
+    func drainingFlow() {
+        var machine = registered()
+        machine.beginDraining()
+        #expect(machine.next(running: ["a"]) == .poll(PollRequest(running: ["a"], freeSlots: 0, draining: true)))
+        #expect(machine.next(running: []) == .deregister)
+    }
+
+    @Test("draining before registration stops at once, unless tasks still need a session")
+    func drainingUnregistered() {
+        var machine = AgentSessionStateMachine(concurrency: 1, hubURL: hubURL)
+        machine.beginDraining()
+        #expect(machine.next(running: []) == .stop)
+        #expect(machine.next(running: ["a"]) == .register)
+    }
+
+    @Test("a hard stop deregisters when registered and stops otherwise; draining cannot undo it")
+    func stopping() {
+        var machine = registered()
+        machine.beginStopping()
+        machine.beginDraining()
+        #expect(machine.mode == .stopping)
+        #expect(machine.next(running: ["a"]) == .deregister)
+        var fresh = AgentSessionStateMachine(concurrency: 1, hubURL: hubURL)
+        fresh.beginStopping()
+        #expect(fresh.next(running: []) == .stop)
+    }
+
+    @Test("a refused registration token is fatal with a message that says what to do", arguments: [401, 403])
+    func refusedToken(status: Int) {
+        var machine = AgentSessionStateMachine(concurrency: 1, hubURL: hubURL)
+        let action = machine.registerFailed(ClientError(.http(status: status, code: "unauthorized"), "invalid token"))
+        guard case .fail(let code, let message) = action else {
+            Issue.record("expected a failure, got \(action)")
+            return
+        }
+        #expect(code == .registrationRefused)
+        #expect(message.contains(hubURL))
+        #expect(message.contains("--token"))
+        #expect(message.contains("agent-type"))
+    }
+
+    @Test("registration backs off with growing attempts while the hub is unreachable")
+    func registerRetries() {
+        var machine = AgentSessionStateMachine(concurrency: 1, hubURL: hubURL)
+        #expect(machine.registerFailed(ClientError(.unreachable, "connection refused")) == .backOff(attempt: 1))
+        #expect(machine.registerFailed(ClientError(.http(status: 503, code: "unavailable"), "down")) == .backOff(attempt: 2))
+        machine.registerSucceeded()
+        #expect(machine.failures == 0)
+    }
+
+    @Test("other registration refusals (a taken name) are fatal too")
+    func registerConflict() {
+        var machine = AgentSessionStateMachine(concurrency: 1, hubURL: hubURL)
+        let action = machine.registerFailed(ClientError(.http(status: 409, code: "conflict"), "name taken"))
+        #expect(action == .fail(.registrationFailed, "the hub at \(hubURL) refused to register this agent: name taken"))
+    }
+
+    @Test("a dropped session re-registers at once", arguments: ["agent_offline", "unauthorized"])
+    func sessionDropped(code: String) {
+        var machine = registered()
+        #expect(machine.pollFailed(ClientError(.http(status: 401, code: code), "offline")) == .register)
+        #expect(!machine.isRegistered)
+        #expect(machine.next(running: ["a"]) == .register)
+    }
+
+    @Test("poll failures back off and a success resets the count")
+    func pollRetries() {
+        var machine = registered()
+        #expect(machine.pollFailed(ClientError(.unreachable, "refused")) == .backOff(attempt: 1))
+        #expect(machine.pollFailed(ClientError(.http(status: 500, code: "internal"), "boom")) == .backOff(attempt: 2))
+        machine.pollSucceeded()
+        #expect(machine.pollFailed(ClientError(.unreachable, "refused")) == .backOff(attempt: 1))
+    }
+}
+
+@Suite("Backoff and failure classification")
+struct BackoffTests {
+    @Test("delays double from the initial delay up to the maximum, jittered within the upper half")
+    func delays() {
+        let backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(10))
+        #expect(backoff.delay(attempt: 1, unit: 1) == .milliseconds(200))
+        #expect(backoff.delay(attempt: 1, unit: 0) == .milliseconds(100))
+        #expect(backoff.delay(attempt: 2, unit: 1) == .milliseconds(400))
+        #expect(backoff.delay(attempt: 6, unit: 1) == .milliseconds(6400))
+        #expect(backoff.delay(attempt: 7, unit: 1) == .seconds(10))
+        #expect(backoff.delay(attempt: 500, unit: 0.5) == .milliseconds(7500))
+        for attempt in 1...40 {
+            let delay = backoff.delay(attempt: attempt)
+            #expect(delay >= .milliseconds(100) && delay <= .seconds(10))
+        }
+    }
+
+    @Test("hub errors map to what the agent does about them", arguments: [
+        (ClientError(.unreachable, "x"), HubFailure.retry),
+        (ClientError(.http(status: 503, code: "unavailable"), "x"), .retry),
+        (ClientError(.invalidResponse, "x"), .retry),
+        (ClientError(.http(status: 401, code: "agent_offline"), "x"), .sessionExpired),
+        (ClientError(.http(status: 401, code: "unauthorized"), "x"), .sessionExpired),
+        (ClientError(.http(status: 409, code: "task_finished"), "x"), .taskGone),
+        (ClientError(.http(status: 404, code: "not_found"), "x"), .taskGone),
+        (ClientError(.http(status: 409, code: "log_gap"), "x", expectedOffset: 42), .logGap(expectedOffset: 42)),
+        (ClientError(.http(status: 413, code: "log_too_large"), "x"), .logTooLarge),
+        (ClientError(.http(status: 409, code: "log_incomplete"), "x"), .logIncomplete),
+        (ClientError(.http(status: 400, code: "invalid_request"), "x"), .permanent),
+        (ClientError(.invalidRequest, "x"), .permanent),
+    ])
+    func classification(error: ClientError, expected: HubFailure) {
+        #expect(HubFailure(error) == expected)
+    }
+}
+
+@Suite("Agent configuration")
+struct AgentConfigurationTests {
+    @Test("the defaults are the documented ones")
+    func defaults() throws {
+        let configuration = AgentConfiguration(hubURL: "http://127.0.0.1:8080", registrationToken: "t")
+        #expect(configuration.name == nil)
+        #expect(configuration.tags == .empty)
+        #expect(configuration.concurrency == 1)
+        #expect(configuration.workDirectory == "./outpost-agent")
+        #expect(configuration.killGrace == .seconds(10))
+        #expect(configuration.drainTimeout == .seconds(2))
+        #expect(configuration.logFlushBytes == 65536)
+        #expect(configuration.logFlushInterval == .milliseconds(200))
+        #expect(configuration.maxLogBytes == 64 << 20)
+        #expect(configuration.retryInitialDelay == .milliseconds(200))
+        #expect(configuration.retryMaxDelay == .seconds(10))
+        #expect(configuration.integrations.names == ["bash", "node", "python", "sh"])
+        try configuration.validate()
+    }
+
+    @Test("invalid values are refused naming the field", arguments: [
+        (AgentConfiguration(hubURL: "hub:8080", registrationToken: "t"), "agent hub:"),
+        (AgentConfiguration(hubURL: "http://h", registrationToken: ""), "agent token:"),
+        (AgentConfiguration(hubURL: "http://h", registrationToken: "t", name: "short"), "agent name:"),
+        (AgentConfiguration(hubURL: "http://h", registrationToken: "t", name: "bad name here"), "agent name:"),
+        (AgentConfiguration(hubURL: "http://h", registrationToken: "t", tags: TagSet(["a b"])), "agent tags:"),
+        (AgentConfiguration(hubURL: "http://h", registrationToken: "t", concurrency: 0), "agent concurrency:"),
+    ])
+    func invalid(configuration: AgentConfiguration, prefix: String) {
+        #expect {
+            try configuration.validate()
+        } throws: { error in
+            guard let error = error as? AgentError else { return false }
+            return error.code == .invalidConfiguration && error.message.hasPrefix(prefix)
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import OutpostCore
+import Testing
+
+@testable import OutpostCLI
+
+@Suite("Configuration layers")
+struct ConfigLayersTests {
+    static let agentYAML = """
+        hub: http://hub.internal:8080
+        token: reg-token
+        tags: [prod, eu]
+        concurrency: 4
+        kill_grace: 5s
+        """
+
+    @Test("a flag beats the environment, which beats the file, which beats the default")
+    func precedence() throws {
+        let file = try ConfigFile.parse(Self.agentYAML, path: "agent.yaml")
+        let fromFile = try AgentSettings.resolve(flags: .init(), file: file, environment: [:])
+        #expect(fromFile.concurrency == 4)
+        #expect(fromFile.tags == TagSet(["eu", "prod"]))
+        #expect(fromFile.killGrace == .seconds(5))
+
+        let fromEnv = try AgentSettings.resolve(flags: .init(), file: file, environment: ["OUTPOST_AGENT_CONCURRENCY": "8"])
+        #expect(fromEnv.concurrency == 8)
+
+        var flags = AgentSettings.Flags()
+        flags.concurrency = "2"
+        let fromFlag = try AgentSettings.resolve(flags: flags, file: file, environment: ["OUTPOST_AGENT_CONCURRENCY": "8"])
+        #expect(fromFlag.concurrency == 2)
+
+        let defaults = try AgentSettings.resolve(
+            flags: .init(), file: nil, environment: ["OUTPOST_AGENT_HUB": "http://h:1", "OUTPOST_AGENT_TOKEN": "t"])
+        #expect(defaults.concurrency == 1)
+        #expect(defaults.tags.isEmpty)
+        #expect(defaults.name == nil)
+    }
+
+    @Test(
+        "a bad value names the key and where it came from",
+        arguments: [
+            ("hub: http://h:1\ntoken: t\nconcurrency: lots\n", [String: String](), "agent.yaml:3: concurrency:"),
+            ("hub: http://h:1\ntoken: t\nkill_grace: soon\n", [:], "agent.yaml:3: kill_grace:"),
+            ("hub: http://h:1\ntoken: t\nconcurency: 2\n", [:], "agent.yaml:3: concurency: unknown key"),
+            ("hub: http://h:1\ntoken: t\n", ["OUTPOST_AGENT_CONCURRENCY": "0"], "OUTPOST_AGENT_CONCURRENCY: concurrency:"),
+            ("hub: ftp://h\ntoken: t\n", [:], "agent.yaml:1: hub:"),
+            ("token: t\n", [:], "hub: required"),
+            ("hub: http://h:1\n", [:], "token: required"),
+            ("hub: http://h:1\ntoken: t\nname: tiny\n", [:], "agent.yaml:3: name: agent name \"tiny\" must be 8 to 80"),
+            ("hub: http://h:1\ntoken: t\ntags: [ok, \"not ok\"]\n", [:], "agent.yaml:3: tags:"),
+            ("hub: http://h:1\ntoken: t\nwork_dir:\n  nested: 1\n", [:], "agent.yaml:4: work_dir:"),
+        ])
+    func errorsNameTheKey(_ yaml: String, _ environment: [String: String], _ expected: String) throws {
+        let file = try ConfigFile.parse(yaml, path: "agent.yaml")
+        #expect {
+            _ = try AgentSettings.resolve(flags: .init(), file: file, environment: environment)
+        } throws: { error in
+            let message = (error as? ConfigError)?.message ?? ""
+            return message.contains(expected)
+        }
+    }
+
+    @Test("YAML syntax errors and non-mapping documents name the line")
+    func syntaxErrors() {
+        #expect(throws: ConfigError.self) { try ConfigFile.parse("listen: [a\n", path: "s.yaml") }
+        do {
+            _ = try ConfigFile.parse("a: 1\nb: [x\nc: 3\n", path: "s.yaml")
+            Issue.record("no error")
+        } catch {
+            #expect(error.message.hasPrefix("s.yaml:"))
+        }
+        do {
+            _ = try ConfigFile.parse("- one\n- two\n", path: "s.yaml")
+            Issue.record("no error")
+        } catch {
+            #expect(error.message.contains("s.yaml:1: the configuration must be a mapping"))
+        }
+    }
+
+    @Test("server settings read listen, durations and sizes")
+    func serverSettings() throws {
+        let file = try ConfigFile.parse(
+            "listen: 0.0.0.0:9090\ndata_dir: /var/lib/outpost\nheartbeat_timeout: 2m\nmax_log_bytes: 16MiB\n",
+            path: "server.yaml")
+        let settings = try ServerSettings.resolve(flags: .init(), file: file, environment: ["OUTPOST_SERVER_POLL_TIMEOUT": "10s"])
+        #expect(settings.host == "0.0.0.0")
+        #expect(settings.port == 9090)
+        #expect(settings.dataDirectory == "/var/lib/outpost")
+        #expect(settings.heartbeatTimeout == .seconds(120))
+        #expect(settings.pollTimeout == .seconds(10))
+        #expect(settings.maxLogBytes == 16 << 20)
+        #expect(throws: ConfigError.self) {
+            try ServerSettings.resolve(flags: .init(listen: "nonsense"), file: nil, environment: [:])
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import Logging
+import OutpostCore
+import OutpostStore
+import Testing
+
+/// A fixed instant: whole seconds survive the store's unix-seconds columns exactly.
+let t0 = Date(timeIntervalSince1970: 1_700_000_000)
+
+let quietLogger = Logger(label: "outpost.store.tests", factory: { _ in SwiftLogNoOpLogHandler() })
+
+/// Runs `body` on a fresh, migrated in-memory store and shuts it down afterwards
+/// (also when `body` throws: a connection must be closed before it is released).
+func withStore<T>(_ body: (SQLiteHubStore) async throws -> T) async throws -> T {
+    let store = try await SQLiteHubStore.inMemory(logger: quietLogger)
+    do {
+        try await store.migrate()
+        let result = try await body(store)
+        await store.shutdown()
+        return result
+    } catch {
+        await store.shutdown()
+        throw error
+    }
+}
+
+/// Expects `body` to throw a `StoreError` with `code`; returns it for further checks.
+@discardableResult
+func expectStoreError<T>(
+    _ code: StoreError.Code, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> T
+) async -> StoreError? {
+    do {
+        let value = try await body()
+        Issue.record("expected StoreError \(code), got \(value)", sourceLocation: sourceLocation)
+        return nil
+    } catch let error as StoreError {
+        #expect(error.code == code, "message: \(error.message)", sourceLocation: sourceLocation)
+        return error
+    } catch {
+        Issue.record("expected StoreError \(code), got \(error)", sourceLocation: sourceLocation)
+        return nil
+    }
+}
+
+extension SQLiteHubStore {
+    /// Registers an agent (creating its agent type on first use) and returns it.
+    @discardableResult
+    func seedAgent(
+        id: String = Identifiers.make(prefix: "agt"), name: String? = nil, tags: TagSet = .empty,
+        status: AgentRecord.Status = .online, tokenHash: String? = nil, at: Date = t0
+    ) async throws -> AgentRecord {
+        if try await agentType(named: "default") == nil {
+            try await insertAgentType(
+                AgentType(name: "default", createdAt: t0, tokenRotatedAt: t0), registrationTokenHash: "reg-hash-default")
+        }
+        let agent = AgentRecord(
+            id: id, name: name ?? "agent-\(id)", type: "default", tags: tags, status: status, version: "1.0.0",
+            os: "linux", concurrency: 2, providerFingerprint: "fp", registeredAt: at, lastSeenAt: at)
+        try await insertAgent(agent, tokenHash: tokenHash ?? "token-hash-\(id)")
+        return agent
+    }
+
+    /// Submits a task for target `local` and returns its record.
+    @discardableResult
+    func seedTask(
+        id: String = Identifiers.make(prefix: "tsk"), createdAt: Date = t0, timeoutSeconds: Int = 60,
+        tags: TagSet = .empty, script: String = "echo hi"
+    ) async throws -> TaskRecord {
+        let target = Target(name: "local", integration: "bash", tags: tags, env: ["GREETING": "hello"], createdAt: t0)
+        let task = TaskRecord(
+            id: id, target: target.name, createdAt: createdAt, timeoutSeconds: timeoutSeconds, createdBy: "admin")
+        try await insertTask(
+            task, assignment: TaskAssignment(taskID: id, target: target, script: script, timeoutSeconds: timeoutSeconds),
+            tags: tags)
+        return task
+    }
+
+    /// A task brought into `status` the way the hub would, with the agent that holds it
+    /// (`nil` for a task that never left the queue).
+    func seedTask(in status: TaskStatus, at: Date = t0) async throws -> (task: TaskRecord, agentID: String?) {
+        let task = try await seedTask(createdAt: at)
+        if status == .queued { return (task, nil) }
+        if status == .cancelled {
+            // Cancelled by its agent after a cancel request, the usual path.
+            let agent = try await seedAgent()
+            _ = try await claimTask(id: task.id, agentID: agent.id, agentName: agent.name, at: at)
+            _ = try await requestCancel(id: task.id, at: at)
+            let done = try await finishTask(
+                id: task.id, agentID: agent.id,
+                finish: FinishRequest(status: .cancelled, exitCode: 143, error: "cancelled", logBytes: 0), at: at)
+            return (done, agent.id)
+        }
+        let agent = try await seedAgent()
+        _ = try await claimTask(id: task.id, agentID: agent.id, agentName: agent.name, at: at)
+        switch status {
+        case .assigned:
+            return (try #require(await self.task(id: task.id)), agent.id)
+        case .running:
+            return (try await startTask(id: task.id, agentID: agent.id, at: at), agent.id)
+        case .lost:
+            _ = try await markAgentOffline(id: agent.id, at: at, reason: "agent stopped sending heartbeats")
+            return (try #require(await self.task(id: task.id)), agent.id)
+        case .timedOut:
+            _ = try await startTask(id: task.id, agentID: agent.id, at: at)
+            _ = try await timeOutOverdueTasks(now: at.addingTimeInterval(3600), grace: 0)
+            return (try #require(await self.task(id: task.id)), agent.id)
+        default:
+            _ = try await startTask(id: task.id, agentID: agent.id, at: at)
+            let done = try await finishTask(
+                id: task.id, agentID: agent.id,
+                finish: FinishRequest(status: status, exitCode: status == .failed ? 1 : 0, error: nil, logBytes: 0), at: at)
+            return (done, agent.id)
+        }
+    }
+}
+
+extension TaskStatus {
+    static let terminal: [TaskStatus] = allCases.filter(\.isTerminal)
+    static let active: [TaskStatus] = [.assigned, .running]
+}
