@@ -72,6 +72,7 @@ let package = Package(
             dependencies: [
                 "OutpostCore", "OutpostClient", "OutpostSecrets", "OutpostMasking",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings

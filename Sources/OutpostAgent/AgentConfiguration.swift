@@ -104,3 +104,25 @@ package struct AgentConfiguration: Sendable {
         }
     }
 }
+
+/// The token never appears when the configuration is printed or logged (swift-service-lifecycle
+/// logs its services at debug level; tests print their arguments).
+extension AgentConfiguration: CustomStringConvertible, CustomReflectable {
+    package var description: String {
+        "AgentConfiguration(hubURL: \(hubURL), registrationToken: <redacted>, name: \(name ?? "<random>"), "
+            + "tags: [\(tags)], concurrency: \(concurrency), workDirectory: \(workDirectory))"
+    }
+
+    package var customMirror: Mirror {
+        Mirror(
+            self,
+            children: [
+                "hubURL": hubURL, "registrationToken": "<redacted>", "name": name as Any, "tags": tags,
+                "concurrency": concurrency, "workDirectory": workDirectory, "killGrace": killGrace,
+                "drainTimeout": drainTimeout, "logFlushBytes": logFlushBytes, "logFlushInterval": logFlushInterval,
+                "maxLogBytes": maxLogBytes, "retryInitialDelay": retryInitialDelay, "retryMaxDelay": retryMaxDelay,
+                "stopReportTimeout": stopReportTimeout, "integrations": integrations.names,
+            ],
+            displayStyle: .struct)
+    }
+}

@@ -102,3 +102,9 @@ package struct AgentDaemon: Service {
         logger.info("agent stopped")
     }
 }
+
+/// What swift-service-lifecycle logs for this service: no token, no client internals.
+extension AgentDaemon: CustomStringConvertible, CustomReflectable {
+    package var description: String { "AgentDaemon(hub: \(configuration.hubURL))" }
+    package var customMirror: Mirror { Mirror(self, children: ["configuration": configuration], displayStyle: .struct) }
+}

@@ -1,6 +1,6 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
-import Foundation
 import Logging
 import NIOCore
 import OutpostCore
@@ -111,7 +111,8 @@ struct ErrorMiddleware: RouterMiddleware {
         if error.code == .unauthorized || error.code == .agentOffline {
             headers[.wwwAuthenticate] = "Bearer"
         }
-        return Response(status: error.code.httpStatus, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(
+            status: error.code.httpStatus, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
 
@@ -124,7 +125,7 @@ extension HubError.Code {
         case .forbidden: .forbidden
         case .notFound: .notFound
         case .methodNotAllowed: .methodNotAllowed
-        case .conflict, .logGap, .taskFinished, .logIncomplete: .conflict
+        case .conflict, .nameInUse, .logGap, .taskFinished, .logIncomplete: .conflict
         case .tooLarge, .logTooLarge: .contentTooLarge
         case .unsupportedMediaType: .unsupportedMediaType
         case .notReady: .serviceUnavailable

@@ -25,7 +25,7 @@ extension Hub {
                 guard error.code == .conflict else { throw error }
                 if attempt < attempts { continue }
                 throw HubError(
-                    .conflict,
+                    .nameInUse,
                     "agent name \"\(record.name)\" is held by an agent that is still online; choose another name or wait until the hub marks it offline (after \(Int(configuration.heartbeatTimeout.seconds)) s without heartbeats)"
                 )
             }
@@ -56,7 +56,7 @@ extension Hub {
         }
         do {
             let next = try await store.appendLog(taskID: taskID, agentID: agent.id, offset: offset, bytes: bytes)
-            if !bytes.isEmpty { watchers.notify(taskID: taskID) }
+            if !bytes.isEmpty { watchers.notify(taskID: taskID, .log) }
             return next
         } catch {
             switch error.code {
@@ -88,7 +88,8 @@ extension Hub {
         } catch {
             guard error.code == .conflict, current.status.isTerminal else { throw error }
             throw HubError(
-                .taskFinished, "task \(id) is already \(current.status.rawValue) on the hub; drop it (\(error.message))")
+                .taskFinished, "task \(id) is already \(current.status.rawValue) on the hub; drop it (\(error.message))"
+            )
         }
         if task.status.isTerminal, !current.status.isTerminal { await tasksEnded([task]) }
         return task
@@ -98,7 +99,8 @@ extension Hub {
     /// (the agent should drop it), else a plain conflict the agent may retry.
     func conflictOnTask(_ taskID: String, _ error: StoreError, finishedMessage: String) async throws -> HubError {
         if let task = try await store.task(id: taskID), task.status.isTerminal {
-            return HubError(.taskFinished, "task \(taskID) is already \(task.status.rawValue) on the hub; \(finishedMessage)")
+            return HubError(
+                .taskFinished, "task \(taskID) is already \(task.status.rawValue) on the hub; \(finishedMessage)")
         }
         return HubError(.conflict, error.message)
     }

@@ -16,7 +16,8 @@ extension Hub {
         let task = TaskRecord(
             id: Identifiers.make(prefix: "tsk"), target: target.name, createdAt: now, timeoutSeconds: timeout,
             createdBy: createdBy)
-        let assignment = TaskAssignment(taskID: task.id, target: target, script: request.script, timeoutSeconds: timeout)
+        let assignment = TaskAssignment(
+            taskID: task.id, target: target, script: request.script, timeoutSeconds: timeout)
         try await store.insertTask(task, assignment: assignment, tags: target.tags)
         await dispatcher.enqueue(QueuedTask(id: task.id, tags: target.tags, createdAt: now))
         return task
@@ -58,7 +59,7 @@ extension Hub {
 
     /// Waits until the task is terminal or `deadline` passes, then returns it.
     func waitForTask(id: String, until deadline: ContinuousClock.Instant) async throws -> TaskRecord {
-        let subscription = watchers.subscribe(taskID: id)
+        let subscription = watchers.subscribe(taskID: id, statusOnly: true)
         defer { watchers.unsubscribe(subscription) }
         while true {
             guard let task = try await store.task(id: id) else { throw HubError.notFound("no task with id \"\(id)\"") }

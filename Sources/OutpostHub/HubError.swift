@@ -13,6 +13,9 @@ package struct HubError: Error, CustomStringConvertible {
         case notFound = "not_found"
         case methodNotAllowed = "method_not_allowed"
         case conflict
+        /// The agent name is held by an agent that is still online (a restarted
+        /// agent retries until the hub marks its old session offline).
+        case nameInUse = "name_in_use"
         /// A log chunk starts past the stored end of the log.
         case logGap = "log_gap"
         /// The task is terminal on the hub; it takes no more log.
@@ -45,10 +48,8 @@ package struct HubError: Error, CustomStringConvertible {
         self.underlying = underlying
     }
 
-    package var description: String {
-        if let underlying { return "\(message) (\(underlying))" }
-        return message
-    }
+    /// The message alone: it already names what failed; `underlying` is for the hub's log.
+    package var description: String { message }
 
     static func invalid(_ message: String) -> HubError { HubError(.invalidRequest, message) }
     static func notFound(_ message: String) -> HubError { HubError(.notFound, message) }

@@ -12,7 +12,17 @@ final class TaskWatchers: Sendable {
         let id: Int
     }
 
+    /// What changed about a task.
+    enum Change: Sendable {
+        /// Its log grew.
+        case log
+        /// Its status or flags changed.
+        case status
+    }
+
     private struct Entry {
+        /// Wakes only on status changes (`?wait=` does not care about log bytes).
+        var statusOnly = false
         /// A change arrived while nobody was waiting.
         var pending = false
         var continuation: CheckedContinuation<Void, Never>?
@@ -31,10 +41,10 @@ final class TaskWatchers: Sendable {
         state.withLock { $0.byTask.values.reduce(0) { $0 + $1.count } }
     }
 
-    func subscribe(taskID: String) -> Subscription {
+    func subscribe(taskID: String, statusOnly: Bool = false) -> Subscription {
         state.withLock { state in
             state.nextID += 1
-            state.byTask[taskID, default: [:]][state.nextID] = Entry(pending: state.isShutDown)
+            state.byTask[taskID, default: [:]][state.nextID] = Entry(statusOnly: statusOnly, pending: state.isShutDown)
             return Subscription(taskID: taskID, id: state.nextID)
         }
     }
@@ -48,14 +58,14 @@ final class TaskWatchers: Sendable {
         continuation?.resume()
     }
 
-    /// Something about the task changed: wake everyone watching it.
-    func notify(taskID: String) {
+    /// Something about the task changed: wake everyone watching for that.
+    func notify(taskID: String, _ change: Change = .status) {
         let continuations = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             guard var entries = state.byTask[taskID] else { return [] }
             var woken: [CheckedContinuation<Void, Never>] = []
-            for (id, entry) in entries {
+            for (id, entry) in entries where !(entry.statusOnly && change == .log) {
                 if let continuation = entry.continuation { woken.append(continuation) }
-                entries[id] = Entry(pending: entry.continuation == nil)
+                entries[id] = Entry(statusOnly: entry.statusOnly, pending: entry.continuation == nil)
             }
             state.byTask[taskID] = entries
             return woken
@@ -75,7 +85,7 @@ final class TaskWatchers: Sendable {
             for (taskID, entries) in state.byTask {
                 for (id, entry) in entries {
                     if let continuation = entry.continuation { woken.append(continuation) }
-                    state.byTask[taskID]?[id] = Entry(pending: true)
+                    state.byTask[taskID]?[id] = Entry(statusOnly: entry.statusOnly, pending: true)
                 }
             }
             return woken

@@ -80,7 +80,10 @@ extension SQLHubStore {
         try await write("claiming task \(id)") { db in
             guard
                 let row = try await db.raw(
-                    "SELECT status, cancel_requested, assignment FROM tasks WHERE id = \(bind: id)\(unsafeRaw: dialect.lockRowsSuffix)"
+                    """
+                    SELECT status, cancel_requested, assignment FROM tasks
+                    WHERE id = \(bind: id)\(unsafeRaw: dialect.lockRowsSuffix)
+                    """
                 ).first()
             else {
                 throw StoreError(.notFound, "task \(id) does not exist")

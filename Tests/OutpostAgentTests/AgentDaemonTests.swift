@@ -42,6 +42,31 @@ struct AgentDaemonTests {
         #expect(state.deregistrations == [FakeHub.token(1)])
     }
 
+    @Test("runs up to `concurrency` tasks at once and announces a freed slot without waiting out the long poll")
+    func concurrencyAndFreedSlots() async throws {
+        var env = try TestEnvironment()
+        env.configuration.concurrency = 2
+        defer { env.remove() }
+        // Empty polls would hang for a minute: only an interrupted poll can pick up the third task in time.
+        let hub = FakeHub(pollWait: .seconds(60))
+        let agent = daemon(env, hub: hub)
+        let gate = "while [ ! -e \"$SCRATCH/go\" ]; do sleep 0.02; done\n"
+        let tasks = (1...3).map { env.assignment(gate + "echo task \($0)") }
+        tasks.forEach(hub.enqueue)
+
+        async let run: Void = agent.run()
+        #expect(await hub.waitFor { $0.started.count == 2 })
+        #expect(await hub.waitFor { $0.polls.last?.freeSlots == 0 && $0.polls.last?.running.count == 2 })
+        #expect(hub.state.value.started.count == 2)
+        _ = FileManager.default.createFile(atPath: env.scratch + "/go", contents: nil)
+        #expect(await hub.waitFor(timeout: .seconds(10)) { $0.finishes.count == 3 })
+        agent.beginGracefulShutdown()
+        try await run
+        for task in tasks {
+            #expect(hub.state.value.finishes[task.taskID]?.status == .succeeded)
+        }
+    }
+
     @Test("a refused registration token ends run() with an error saying what to do, without the token")
     func refusedToken() async throws {
         let env = try TestEnvironment()
@@ -86,7 +111,7 @@ struct AgentDaemonTests {
         // Still draining: polls say so, and new work is not taken.
         #expect(await hub.waitFor { $0.polls.last == PollRequest(running: [assignment.taskID], freeSlots: 0, draining: true) })
         hub.enqueue(env.assignment("echo should not run"))
-        FileManager.default.createFile(atPath: env.scratch + "/go", contents: nil)
+        _ = FileManager.default.createFile(atPath: env.scratch + "/go", contents: nil)
         try await run
 
         let state = hub.state.value
@@ -164,7 +189,7 @@ struct AgentDaemonTests {
         _ = try #require(await env.pid("main"))
         hub.state.update { $0.pollFailures = [ClientError(.http(status: 401, code: "agent_offline"), "offline")] }
         #expect(await hub.waitFor { $0.registrations == 2 })
-        FileManager.default.createFile(atPath: env.scratch + "/go", contents: nil)
+        _ = FileManager.default.createFile(atPath: env.scratch + "/go", contents: nil)
         #expect(await hub.waitFor { $0.finishes[assignment.taskID] != nil })
         agent.beginGracefulShutdown()
         try await run
@@ -190,5 +215,23 @@ struct AgentDaemonTests {
         }
         first.beginGracefulShutdown()
         try await run
+    }
+}
+
+@Suite("Token hygiene")
+struct TokenHygieneTests {
+    @Test("printing or dumping the daemon or its configuration never shows the registration token")
+    func noTokenInDescriptions() throws {
+        let configuration = AgentConfiguration(hubURL: "http://127.0.0.1:8080", registrationToken: "opr_secret_value_123")
+        let daemon = AgentDaemon(configuration: configuration, logger: testLogger)
+        var dumped = ""
+        dump(daemon, to: &dumped)
+        for text in [
+            String(describing: daemon), String(reflecting: daemon), String(describing: configuration),
+            String(reflecting: configuration), dumped,
+        ] {
+            #expect(!text.contains("opr_secret_value_123"))
+        }
+        #expect(String(describing: daemon) == "AgentDaemon(hub: http://127.0.0.1:8080)")
     }
 }

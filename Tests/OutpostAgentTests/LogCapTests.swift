@@ -1,5 +1,6 @@
 import Foundation
 @testable import OutpostAgent
+import OutpostCore
 import OutpostMasking
 import Testing
 

@@ -74,7 +74,13 @@ struct SessionStateMachineTests {
         #expect(machine.failures == 0)
     }
 
-    @Test("other registration refusals (a taken name) are fatal too")
+    @Test("a name still held by an online agent (a restart before the hub noticed) is waited for")
+    func nameInUse() {
+        var machine = AgentSessionStateMachine(concurrency: 1, hubURL: hubURL)
+        #expect(machine.registerFailed(ClientError(.http(status: 409, code: "name_in_use"), "held")) == .backOff(attempt: 1))
+    }
+
+    @Test("other registration refusals (a conflict) are fatal")
     func registerConflict() {
         var machine = AgentSessionStateMachine(concurrency: 1, hubURL: hubURL)
         let action = machine.registerFailed(ClientError(.http(status: 409, code: "conflict"), "name taken"))

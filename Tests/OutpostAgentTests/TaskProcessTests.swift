@@ -164,8 +164,8 @@ struct TaskProcessTests {
     }
 
     @Test("the exit status decoding matches WIFEXITED/WTERMSIG", arguments: [
-        (Int32(0), Int32(0)), (3 << 8, 3), (255 << 8, 255), (9, 137), (15, 143), (0x80 | 11, 139),
-    ])
+        (0, 0), (3 << 8, 3), (255 << 8, 255), (9, 137), (15, 143), (0x80 | 11, 139),
+    ] as [(Int32, Int32)])
     func exitStatusDecoding(status: Int32, code: Int32) {
         #expect(TaskProcess.exitCode(status: status) == code)
     }

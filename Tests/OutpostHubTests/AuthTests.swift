@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import HummingbirdTesting
 import OutpostCore
 import OutpostStore
 import Testing
@@ -57,8 +58,10 @@ struct AuthTests {
             case .register:
                 reply = try await api.send(
                     .post, "/api/v1/agent/register", token: token,
-                    json: ["tags": [], "version": "1", "os": "linux", "concurrency": 1, "provider_fingerprint": "",
-                           "protocol_version": 1])
+                    json: [
+                        "tags": [], "version": "1", "os": "linux", "concurrency": 1, "provider_fingerprint": "",
+                        "protocol_version": 1,
+                    ])
             case .agentProtocol:
                 reply = try await api.send(.post, "/api/v1/agent/poll", token: token, json: ["free_slots": 1])
             }
@@ -85,10 +88,12 @@ struct AuthTests {
                 "tags": [], "version": "1", "os": "linux", "concurrency": 1, "provider_fingerprint": "",
                 "protocol_version": 1,
             ]
-            #expect(try await api.send(.post, "/api/v1/agent/register", token: .bearer(old), json: body).status
-                == .unauthorized)
-            #expect(try await api.send(.post, "/api/v1/agent/register", token: .bearer(fresh), json: body).status
-                == .created)
+            #expect(
+                try await api.send(.post, "/api/v1/agent/register", token: .bearer(old), json: body).status
+                    == .unauthorized)
+            #expect(
+                try await api.send(.post, "/api/v1/agent/register", token: .bearer(fresh), json: body).status
+                    == .created)
         }
         await hub.stop()
     }
@@ -123,6 +128,46 @@ struct AuthTests {
             #expect(metrics.text.contains(#"outpost_tasks{status="running"} 0"#))
             #expect(metrics.text.contains("outpost_polls_waiting 0"))
             #expect(metrics.text.contains(#"outpost_agents{status="offline"} 0"#))
+        }
+        await hub.stop()
+    }
+}
+
+@Suite("Agent names")
+struct AgentNameTests {
+    @Test("a name held by an online agent is refused with name_in_use; once it deregisters the name is free")
+    func nameInUse() async throws {
+        let hub = try await TestHub.start { $0.pollTimeout = .milliseconds(50) }
+        try await hub.withAPI { api in
+            let registration = try await hub.registrationToken()
+            let first = try await SimAgent.register(api, registrationToken: registration, name: "builder-01")
+            let request = RegisterRequest(name: "builder-01", tags: .empty, version: "test", os: "linux", concurrency: 1)
+            let refused = try await api.send(
+                .post, "/api/v1/agent/register", token: .bearer(registration), encodable: request)
+            #expect(refused.status == .conflict)
+            #expect(refused.error?.code == "name_in_use")
+            #expect(refused.error?.message.contains("builder-01") == true)
+
+            _ = try await api.send(.post, "/api/v1/agent/deregister", token: .bearer(first.token))
+            let again = try await SimAgent.register(api, registrationToken: registration, name: "builder-01")
+            #expect(again.name == "builder-01")
+            #expect(again.id != first.id)
+        }
+        await hub.stop()
+    }
+
+    @Test("names of 7 or 81 characters or with other characters are refused", arguments: [
+        String(repeating: "a", count: 7), String(repeating: "a", count: 81), "bad name!", "ünicode-name",
+    ])
+    func invalidNames(_ name: String) async throws {
+        let hub = try await TestHub.start()
+        try await hub.withAPI { api in
+            let registration = try await hub.registrationToken()
+            let request = RegisterRequest(name: name, tags: .empty, version: "test", os: "linux", concurrency: 1)
+            let reply = try await api.send(
+                .post, "/api/v1/agent/register", token: .bearer(registration), encodable: request)
+            #expect(reply.status == .badRequest)
+            #expect(reply.error?.code == "invalid_request")
         }
         await hub.stop()
     }

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import HummingbirdTesting
 import OutpostCore
 import Testing
 
@@ -56,18 +57,25 @@ struct MalformedRequestTests {
             body: #"{"name":"ok","integration":"bash","secrets":[{"provider":"env"}]}"#, status: 400,
             code: "invalid_request"),
         Case(
-            method: .post, path: "/api/v1/targets", body: #"{"name":"ok","integration":"bash","created_at":"yesterday"}"#,
+            method: .post, path: "/api/v1/targets",
+            body: #"{"name":"ok","integration":"bash","created_at":"yesterday"}"#,
             status: 400, code: "invalid_request"),
         Case(
             method: .post, path: "/api/v1/targets", body: #"{"name":"ok","integration":"bash"}"#,
             contentType: "text/plain", status: 415, code: "unsupported_media_type"),
-        Case(method: .post, path: "/api/v1/targets", body: #"{"name":"local","integration":"bash"}"#, status: 409, code: "conflict"),
+        Case(
+            method: .post, path: "/api/v1/targets", body: #"{"name":"local","integration":"bash"}"#, status: 409,
+            code: "conflict"),
         Case(method: .get, path: "/api/v1/targets/nope", status: 404, code: "not_found"),
         Case(method: .delete, path: "/api/v1/targets/nope", status: 404, code: "not_found"),
         Case(method: .put, path: "/api/v1/targets", body: "{}", status: 405, code: "method_not_allowed"),
         // Tasks
-        Case(method: .post, path: "/api/v1/tasks", body: #"{"target":"nope","script":"echo"}"#, status: 404, code: "not_found"),
-        Case(method: .post, path: "/api/v1/tasks", body: #"{"target":"local","script":""}"#, status: 400, code: "invalid_request"),
+        Case(
+            method: .post, path: "/api/v1/tasks", body: #"{"target":"nope","script":"echo"}"#, status: 404,
+            code: "not_found"),
+        Case(
+            method: .post, path: "/api/v1/tasks", body: #"{"target":"local","script":""}"#, status: 400,
+            code: "invalid_request"),
         Case(method: .post, path: "/api/v1/tasks", body: #"{"target":"local"}"#, status: 400, code: "invalid_request"),
         Case(
             method: .post, path: "/api/v1/tasks", body: #"{"target":"local","script":"x","timeout_seconds":999999999}"#,
@@ -102,29 +110,48 @@ struct MalformedRequestTests {
         // Agent protocol
         Case(
             method: .post, path: "/api/v1/agent/register",
-            body: #"{"tags":[],"version":"1","os":"linux","concurrency":0,"provider_fingerprint":"","protocol_version":1}"#,
+            body:
+                #"{"tags":[],"version":"1","os":"linux","concurrency":0,"provider_fingerprint":"","protocol_version":1}"#,
             token: .registration, status: 400, code: "invalid_request"),
         Case(
             method: .post, path: "/api/v1/agent/register",
-            body: #"{"tags":[],"version":"1","os":"linux","concurrency":1,"provider_fingerprint":"","protocol_version":99}"#,
+            body:
+                #"{"tags":[],"version":"1","os":"linux","concurrency":1,"provider_fingerprint":"","protocol_version":99}"#,
             token: .registration, status: 400, code: "invalid_request"),
         Case(
             method: .post, path: "/api/v1/agent/register",
-            body: #"{"name":"short","tags":[],"version":"1","os":"linux","concurrency":1,"provider_fingerprint":"","protocol_version":1}"#,
+            body:
+                #"{"name":"short","tags":[],"version":"1","os":"linux","concurrency":1,"provider_fingerprint":"","protocol_version":1}"#,
             token: .registration, status: 400, code: "invalid_request"),
         Case(
             method: .post, path: "/api/v1/agent/register",
-            body: #"{"name":"test-agent-1","tags":[],"version":"1","os":"linux","concurrency":1,"provider_fingerprint":"","protocol_version":1}"#,
-            token: .registration, status: 409, code: "conflict"),
-        Case(method: .post, path: "/api/v1/agent/register", body: "{}", token: .registration, status: 400, code: "invalid_request"),
-        Case(method: .post, path: "/api/v1/agent/poll", body: "{}", token: .agent, status: 400, code: "invalid_request"),
-        Case(method: .post, path: "/api/v1/agent/poll", body: #"{"free_slots":-1}"#, token: .agent, status: 400, code: "invalid_request"),
-        Case(method: .post, path: "/api/v1/agent/poll", body: #"{"free_slots":1,"running":"x"}"#, token: .agent, status: 400, code: "invalid_request"),
-        Case(method: .post, path: "/api/v1/agent/tasks/{task}/log", body: "x", contentType: nil, token: .agent, status: 400, code: "invalid_request"),
-        Case(method: .post, path: "/api/v1/agent/tasks/{task}/log?offset=x", body: "x", contentType: nil, token: .agent, status: 400, code: "invalid_request"),
-        Case(method: .post, path: "/api/v1/agent/tasks/{task}/log?offset=5", body: "x", contentType: nil, token: .agent, status: 409, code: "log_gap"),
+            body:
+                #"{"name":"test-agent-1","tags":[],"version":"1","os":"linux","concurrency":1,"provider_fingerprint":"","protocol_version":1}"#,
+            token: .registration, status: 409, code: "name_in_use"),
+        Case(
+            method: .post, path: "/api/v1/agent/register", body: "{}", token: .registration, status: 400,
+            code: "invalid_request"),
+        Case(
+            method: .post, path: "/api/v1/agent/poll", body: "{}", token: .agent, status: 400, code: "invalid_request"),
+        Case(
+            method: .post, path: "/api/v1/agent/poll", body: #"{"free_slots":-1}"#, token: .agent, status: 400,
+            code: "invalid_request"),
+        Case(
+            method: .post, path: "/api/v1/agent/poll", body: #"{"free_slots":1,"running":"x"}"#, token: .agent,
+            status: 400, code: "invalid_request"),
+        Case(
+            method: .post, path: "/api/v1/agent/tasks/{task}/log", body: "x", contentType: nil, token: .agent,
+            status: 400, code: "invalid_request"),
+        Case(
+            method: .post, path: "/api/v1/agent/tasks/{task}/log?offset=x", body: "x", contentType: nil, token: .agent,
+            status: 400, code: "invalid_request"),
+        Case(
+            method: .post, path: "/api/v1/agent/tasks/{task}/log?offset=5", body: "x", contentType: nil, token: .agent,
+            status: 409, code: "log_gap"),
         Case(method: .post, path: "/api/v1/agent/tasks/tsk_nope/start", token: .agent, status: 404, code: "not_found"),
-        Case(method: .post, path: "/api/v1/agent/tasks/tsk_nope/log?offset=0", body: "x", contentType: nil, token: .agent, status: 404, code: "not_found"),
+        Case(
+            method: .post, path: "/api/v1/agent/tasks/tsk_nope/log?offset=0", body: "x", contentType: nil,
+            token: .agent, status: 404, code: "not_found"),
         Case(
             method: .post, path: "/api/v1/agent/tasks/{task}/finish", body: #"{"status":"running","log_bytes":0}"#,
             token: .agent, status: 400, code: "invalid_request"),
@@ -140,7 +167,9 @@ struct MalformedRequestTests {
         Case(
             method: .post, path: "/api/v1/agent/tasks/{task}/finish", body: #"{"status":"succeeded","log_bytes":10}"#,
             token: .agent, status: 409, code: "log_incomplete"),
-        Case(method: .post, path: "/api/v1/agent/tasks/tsk_nope/finish", body: #"{"status":"succeeded","log_bytes":0}"#, token: .agent, status: 404, code: "not_found"),
+        Case(
+            method: .post, path: "/api/v1/agent/tasks/tsk_nope/finish", body: #"{"status":"succeeded","log_bytes":0}"#,
+            token: .agent, status: 404, code: "not_found"),
     ]
 
     @Test("bad input gets the fitting 4xx and a JSON error body", arguments: cases)
@@ -161,7 +190,8 @@ struct MalformedRequestTests {
                 case .agent: .bearer(agent.token)
                 }
             let reply = try await api.send(
-                badCase.method, path, token: token, body: badCase.body, contentType: badCase.body == nil ? nil : badCase.contentType)
+                badCase.method, path, token: token, body: badCase.body,
+                contentType: badCase.body == nil ? nil : badCase.contentType)
             #expect(Int(reply.status.code) == badCase.status, "\(reply.text)")
             #expect(reply.headers[.contentType]?.hasPrefix("application/json") == true)
             let error = try #require(reply.error, "not a JSON error body: \(reply.text)")

@@ -1,4 +1,6 @@
 import Foundation
+import HTTPTypes
+import HummingbirdTesting
 import Testing
 
 @testable import OutpostHub
@@ -35,8 +37,12 @@ struct OpenAPITests {
         let hub = try await TestHub.start()
         let served = Set(hub.runtime.routes.signatures.map(\.description))
         let documented = try Self.documentedRoutes()
-        #expect(served.subtracting(documented).isEmpty, "missing from openapi.yaml: \(served.subtracting(documented).sorted())")
-        #expect(documented.subtracting(served).isEmpty, "documented but not served: \(documented.subtracting(served).sorted())")
+        #expect(
+            served.subtracting(documented).isEmpty,
+            "missing from openapi.yaml: \(served.subtracting(documented).sorted())")
+        #expect(
+            documented.subtracting(served).isEmpty,
+            "documented but not served: \(documented.subtracting(served).sorted())")
         #expect(served.count >= 20)
         await hub.stop()
     }

@@ -67,7 +67,9 @@ struct RuntimeTests {
     func startupErrors() async throws {
         var configuration = HubConfiguration()
         configuration.port = 70000
-        await #expect(throws: HubError.self) { try await HubRuntime.start(configuration: configuration, logger: logger) }
+        await #expect(throws: HubError.self) {
+            try await HubRuntime.start(configuration: configuration, logger: logger)
+        }
         configuration = HubConfiguration()
         configuration.dataDirectory = "/proc/outpost-cannot-exist"
         do {
@@ -142,7 +144,8 @@ struct RuntimeTests {
         let runtime = try await HubRuntime.start(configuration: configuration, logger: logger)
         let adminToken = try #require(runtime.firstStartAdminToken)
         try await runtime.ensureTarget(Target(name: "local", integration: "bash"))
-        let task = try await runtime.hub.createTask(CreateTaskRequest(target: "local", script: "sleep 1"), createdBy: nil)
+        let task = try await runtime.hub.createTask(
+            CreateTaskRequest(target: "local", script: "sleep 1"), createdBy: nil)
         let group = ServiceGroup(services: runtime.services, logger: logger)
 
         try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -169,8 +172,10 @@ struct RuntimeTests {
             headers[.contentType] = "application/json"
             let body = try WireJSON.encoder().encode(
                 RegisterRequest(name: nil, tags: .empty, version: "test", os: "linux", concurrency: 1))
-            let response = try await client.post("/api/v1/agent/register", headers: headers, body: ByteBuffer(bytes: body))
-            return try WireJSON.decoder().decode(RegisterResponse.self, from: Data((response.body ?? ByteBuffer()).readableBytesView))
+            let response = try await client.post(
+                "/api/v1/agent/register", headers: headers, body: ByteBuffer(bytes: body))
+            return try WireJSON.decoder().decode(
+                RegisterResponse.self, from: Data((response.body ?? ByteBuffer()).readableBytesView))
         }
     }
 }

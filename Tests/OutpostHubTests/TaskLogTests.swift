@@ -1,4 +1,6 @@
 import Foundation
+import HTTPTypes
+import HummingbirdTesting
 import OutpostCore
 import OutpostStore
 import Testing
@@ -33,9 +35,13 @@ struct TaskLogTests {
             let first = try await agent.appendLog(api, task.id, offset: 0, "hello ")
             #expect(try first.decode(LogAppendResponse.self).nextOffset == 6)
             // A retried chunk is not stored twice.
-            #expect(try await agent.appendLog(api, task.id, offset: 0, "hello ").decode(LogAppendResponse.self).nextOffset == 6)
+            #expect(
+                try await agent.appendLog(api, task.id, offset: 0, "hello ").decode(LogAppendResponse.self).nextOffset
+                    == 6)
             // An overlapping chunk adds only its tail.
-            #expect(try await agent.appendLog(api, task.id, offset: 3, "lo world").decode(LogAppendResponse.self).nextOffset == 11)
+            #expect(
+                try await agent.appendLog(api, task.id, offset: 3, "lo world").decode(LogAppendResponse.self).nextOffset
+                    == 11)
 
             let gap = try await agent.appendLog(api, task.id, offset: 20, "!")
             #expect(gap.status == .conflict)

@@ -1,4 +1,6 @@
 import Foundation
+import HTTPTypes
+import HummingbirdTesting
 import OutpostCore
 import OutpostStore
 import Testing
@@ -48,8 +50,10 @@ struct TaskQueueTests {
     func removeAndPutBack() {
         var queue = TaskQueue()
         for i in 0..<100 { queue.push(task("t\(i)", [])) }
-        #expect(queue.remove("t50"))
-        #expect(!queue.remove("t50"))
+        let removed = queue.remove("t50")
+        let removedAgain = queue.remove("t50")
+        #expect(removed)
+        #expect(!removedAgain)
         var taken: [TaskQueue.Entry] = []
         for _ in 0..<70 { taken.append(queue.popOldest(runnableBy: .empty)!) }
         #expect(taken.last?.task.id == "t70")

@@ -85,7 +85,9 @@ struct AgentSessionStateMachine: Sendable, Equatable {
                     + "(or OUTPOST_AGENT_TOKEN); `outpost agent-type create NAME` prints a new one and "
                     + "`outpost agent-type rotate-token NAME` replaces a lost one")
         }
-        if error.isRetryable {
+        // `name_in_use`: the name is still held by an online agent — usually this
+        // agent's own previous run, until the hub times it out. Waiting is the fix.
+        if error.isRetryable || error.apiCode == "name_in_use" {
             failures += 1
             return .backOff(attempt: failures)
         }

@@ -41,7 +41,8 @@ actor Dispatcher {
         }
         for task in queued { queue.push(task) }
         for task in activeTasks {
-            track(task.id, ActiveEntry(agentID: task.agentID, status: task.status, cancelRequested: task.cancelRequested))
+            track(
+                task.id, ActiveEntry(agentID: task.agentID, status: task.status, cancelRequested: task.cancelRequested))
             if task.cancelRequested {
                 agents[task.agentID]?.pendingControls.append(ControlMessage(kind: .cancel, taskID: task.id))
             }
@@ -111,7 +112,9 @@ actor Dispatcher {
         guard agents[entry.agentID] != nil else { return }
         agents[entry.agentID]?.pendingControls.append(ControlMessage(kind: .cancel, taskID: taskID))
         if let waiterID = agents[entry.agentID]?.waiterID {
-            answer(agentID: entry.agentID, waiterID: waiterID, with: DispatchHandout(controls: takeControls(of: entry.agentID)))
+            answer(
+                agentID: entry.agentID, waiterID: waiterID,
+                with: DispatchHandout(controls: takeControls(of: entry.agentID)))
         }
     }
 

@@ -10,7 +10,8 @@ extension Request {
     func decodeJSON<T: Decodable>(_ type: T.Type, limit: Int = 2 * 1024 * 1024) async throws -> T {
         if let contentType = headers[.contentType] {
             let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) }
-            guard let mediaType, mediaType.lowercased() == "application/json" || mediaType.lowercased().hasSuffix("+json")
+            guard let mediaType,
+                mediaType.lowercased() == "application/json" || mediaType.lowercased().hasSuffix("+json")
             else {
                 throw HubError(.unsupportedMediaType, "send the request body as application/json (got \(contentType))")
             }

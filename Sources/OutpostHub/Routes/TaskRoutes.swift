@@ -9,7 +9,8 @@ extension RouteTable {
 
     mutating func addTaskRoutes(hub: Hub) {
         add(.post, "/api/v1/tasks", auth: .admin) { request, context in
-            let body = try await request.decodeJSON(CreateTaskRequest.self, limit: hub.configuration.maxScriptBytes + 64 * 1024)
+            let body = try await request.decodeJSON(
+                CreateTaskRequest.self, limit: hub.configuration.maxScriptBytes + 64 * 1024)
             let task = try await hub.createTask(body, createdBy: try context.adminToken().name)
             return try .json(task, status: .created)
         }

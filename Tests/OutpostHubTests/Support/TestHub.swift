@@ -144,7 +144,8 @@ struct API: Sendable {
         var headers = HTTPFields()
         headers[.authorization] = "Bearer \(token)"
         headers[.contentType] = "application/octet-stream"
-        let response = try await client.execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(bytes: bytes))
+        let response = try await client.execute(
+            uri: uri, method: .post, headers: headers, body: ByteBuffer(bytes: bytes))
         return Reply(response: response)
     }
 }
@@ -179,7 +180,8 @@ struct SimAgent: Sendable {
     ) async throws -> SimAgent {
         let request = RegisterRequest(
             name: name, tags: TagSet(tags), version: "test", os: "linux", concurrency: concurrency)
-        let reply = try await api.send(.post, "/api/v1/agent/register", token: .bearer(registrationToken), encodable: request)
+        let reply = try await api.send(
+            .post, "/api/v1/agent/register", token: .bearer(registrationToken), encodable: request)
         #expect(reply.status == .created, "register: \(reply.text)")
         let response = try reply.decode(RegisterResponse.self)
         return SimAgent(id: response.agentID, name: response.name, token: response.agentToken)
@@ -200,10 +202,13 @@ struct SimAgent: Sendable {
     }
 
     func appendLog(_ api: API, _ taskID: String, offset: Int64, _ text: String) async throws -> Reply {
-        try await api.sendBytes("/api/v1/agent/tasks/\(taskID)/log?offset=\(offset)", token: token, bytes: Array(text.utf8))
+        try await api.sendBytes(
+            "/api/v1/agent/tasks/\(taskID)/log?offset=\(offset)", token: token, bytes: Array(text.utf8))
     }
 
-    func finish(_ api: API, _ taskID: String, status: TaskStatus = .succeeded, exitCode: Int32? = 0, logBytes: Int64 = 0)
+    func finish(
+        _ api: API, _ taskID: String, status: TaskStatus = .succeeded, exitCode: Int32? = 0, logBytes: Int64 = 0
+    )
         async throws -> Reply
     {
         try await api.send(
