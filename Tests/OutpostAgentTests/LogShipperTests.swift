@@ -1,3 +1,4 @@
+import OutpostCore
 import Foundation
 import Logging
 @testable import OutpostAgent

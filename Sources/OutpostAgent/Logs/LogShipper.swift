@@ -1,5 +1,6 @@
 import Logging
 import OutpostClient
+import OutpostCore
 
 /// Where shipped log chunks go: the hub's `appendLog` in production, a fake in tests.
 protocol LogSink: Sendable {

@@ -1,5 +1,6 @@
 import Logging
 import OutpostClient
+import OutpostCore
 import OutpostSecrets
 import Synchronization
 

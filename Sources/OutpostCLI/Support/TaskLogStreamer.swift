@@ -9,29 +9,19 @@ import OutpostCore
 struct TaskLogStreamer {
     let hub: HubClient
     let taskID: String
-    /// How long to keep trying while the hub is unreachable.
-    var patience: Duration = .seconds(300)
 
     func stream(from start: Int64) async throws {
         var offset = start
-        var backoff = Backoff()
-        let clock = ContinuousClock()
-        var unreachableSince: ContinuousClock.Instant? = nil
-        while true {
-            do {
+        try await HubRetry.untilDone { () async throws(ClientError) -> Bool in
+            do throws(ClientError) {
                 offset = try await hub.followLog(taskID: taskID, from: offset) { chunk in
                     FileHandle.standardOutput.write(Data(chunk.readableBytesView))
                 }
-                return
+                return true
             } catch {
-                if let reached = error.expectedOffset, error.code == .unreachable { offset = reached }
-                guard error.isRetryable else { throw CLIExit(code: CLIExit.Code.failure, message: error.message) }
-                let since = unreachableSince ?? clock.now
-                unreachableSince = since
-                if clock.now - since > patience {
-                    throw CLIExit(code: CLIExit.Code.failure, message: "\(error.message) (gave up after \(patience))")
-                }
-                try await Task.sleep(for: backoff.next())
+                // The stream broke after some bytes: continue from there.
+                if error.code == .unreachable, let reached = error.expectedOffset { offset = reached }
+                throw error
             }
         }
     }
@@ -40,37 +30,43 @@ struct TaskLogStreamer {
 /// Waits for a task to reach a terminal state, riding out hub restarts.
 struct TaskWaiter {
     let hub: HubClient
-    var patience: Duration = .seconds(300)
 
     func waitUntilTerminal(_ id: String) async throws -> TaskRecord {
-        var backoff = Backoff()
-        let clock = ContinuousClock()
-        var unreachableSince: ContinuousClock.Instant? = nil
-        while true {
-            do {
-                let task = try await hub.task(id: id, waitSeconds: 30)
-                unreachableSince = nil
-                if task.status.isTerminal { return task }
-            } catch {
-                guard error.isRetryable else { throw CLIExit(code: CLIExit.Code.failure, message: error.message) }
-                let since = unreachableSince ?? clock.now
-                unreachableSince = since
-                if clock.now - since > patience {
-                    throw CLIExit(code: CLIExit.Code.failure, message: error.message)
-                }
-                try await Task.sleep(for: backoff.next())
-            }
+        var final: TaskRecord?
+        try await HubRetry.untilDone { () async throws(ClientError) -> Bool in
+            let task = try await hub.task(id: id, waitSeconds: 30)
+            final = task
+            return task.status.isTerminal
         }
+        return final!
     }
 }
 
-/// Exponential backoff with full jitter: 100 ms doubling to 5 s.
-struct Backoff {
-    private var attempt = 0
+/// Repeats a hub call until it reports done; retryable failures (the hub is
+/// restarting, a proxy hiccup) back off and try again for up to `patience`.
+enum HubRetry {
+    static let patience: Duration = .seconds(300)
 
-    mutating func next() -> Duration {
-        let cap = min(5.0, 0.1 * pow(2.0, Double(attempt)))
-        attempt += 1
-        return .milliseconds(Int64(Double.random(in: (cap / 2)...cap) * 1000))
+    static func untilDone(_ attempt: () async throws(ClientError) -> Bool) async throws {
+        let backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(5))
+        let clock = ContinuousClock()
+        var failures = 0
+        var failingSince: ContinuousClock.Instant?
+        while true {
+            do {
+                if try await attempt() { return }
+                failures = 0
+                failingSince = nil
+            } catch {
+                guard error.isRetryable else { throw CLIExit(code: CLIExit.Code.failure, message: error.message) }
+                let since = failingSince ?? clock.now
+                failingSince = since
+                guard clock.now - since < patience else {
+                    throw CLIExit(code: CLIExit.Code.failure, message: "\(error.message) (gave up after \(patience))")
+                }
+                failures += 1
+                try await Task.sleep(for: backoff.delay(attempt: failures))
+            }
+        }
     }
 }
