@@ -1,8 +1,8 @@
 package import AsyncHTTPClient
 import Foundation
 package import NIOCore
-package import NIOHTTP1
-package import OutpostCore
+import NIOHTTP1
+import OutpostCore
 
 /// A typed client of the hub's HTTP API, used by the agent and the CLI.
 ///

@@ -1,4 +1,4 @@
-package import Foundation
+import Foundation
 
 /// Polls `condition` until it holds or `timeout` passes. The one sanctioned way
 /// for tests to wait on something that has no event to await.

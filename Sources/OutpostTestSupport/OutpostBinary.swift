@@ -1,4 +1,4 @@
-package import Foundation
+import Foundation
 
 /// Finds the `outpost` executable that end-to-end tests start.
 ///

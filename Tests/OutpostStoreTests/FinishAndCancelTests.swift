@@ -145,7 +145,7 @@ struct FinishAndCancelTests {
 
     @Test("cancelling an unknown task is not found")
     func cancelUnknown() async throws {
-        try await withStore { store in
+        _ = try await withStore { store in
             await expectStoreError(.notFound) { try await store.requestCancel(id: "tsk_missing", at: t0) }
         }
     }
