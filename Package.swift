@@ -25,6 +25,9 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-kit", from: "4.5.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         .executableTarget(
@@ -32,11 +35,19 @@ let package = Package(
             dependencies: ["OutpostCLI"],
             swiftSettings: swiftSettings
         ),
+        // Benchmarks (not shipped): `scripts/bench` builds and runs it in release mode.
+        .executableTarget(
+            name: "outpost-bench",
+            dependencies: ["OutpostMasking", "OutpostCore"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "OutpostCLI",
             dependencies: [
-                "OutpostCore", "OutpostHub", "OutpostStore", "OutpostAgent", "OutpostClient",
+                "OutpostCore", "OutpostHub", "OutpostStore", "OutpostAgent", "OutpostClient", "OutpostSecrets",
+                "OutpostMasking",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -82,6 +93,12 @@ let package = Package(
             dependencies: [
                 "OutpostCore",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -110,6 +127,10 @@ let package = Package(
             name: "OutpostTestSupport",
             dependencies: [
                 "OutpostCore", "OutpostClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -125,13 +146,34 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "OutpostAgentTests", dependencies: ["OutpostAgent", "OutpostTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "OutpostMaskingTests", dependencies: ["OutpostMasking"], swiftSettings: swiftSettings),
-        .testTarget(name: "OutpostCLITests", dependencies: ["OutpostCLI", "OutpostTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "OutpostMaskingTests",
+            dependencies: ["OutpostMasking", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "OutpostSecretsTests",
+            dependencies: [
+                "OutpostSecrets", "OutpostTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "OutpostCLITests",
+            dependencies: [
+                "OutpostCLI", "OutpostSecrets", "OutpostTestSupport", .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
                 "OutpostClient", "OutpostCore", "OutpostTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,4 +1,5 @@
 package import OutpostCore
+package import OutpostMasking
 package import OutpostSecrets
 
 /// Everything `outpost agent start` needs, validated. The CLI builds it from
@@ -34,8 +35,11 @@ package struct AgentConfiguration: Sendable {
     package var stopReportTimeout: Duration
     /// The integrations this agent can run, by name. Default: `IntegrationCatalog.builtIn` (bash, sh, python, node).
     package var integrations: IntegrationCatalog
-    /// Resolves targets' secret references. Default: `NoSecretProviders()` (issue 3 adds providers).
+    /// Resolves targets' secret references. Default: `NoSecretProviders()`.
     package var secrets: any SecretResolver
+    /// How secrets are masked in logs: minimum length, encodings, the agent's own
+    /// variables to mask (names ending in TOKEN, KEY, SECRET, PASSWORD). Default: `MaskingPolicy.Configuration()`.
+    package var masking: MaskingPolicy.Configuration = MaskingPolicy.Configuration()
 
     package init(
         hubURL: String,

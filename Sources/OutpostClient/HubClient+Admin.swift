@@ -73,3 +73,18 @@ extension HubClient {
         _ = try await send(.GET, "/healthz")
     }
 }
+
+extension HubClient {
+    /// Asks an online agent, through the hub, for secret names (never values).
+    package func listSecretNames(agent: String, provider: String?, prefix: String) async throws(ClientError) -> SecretListing {
+        var query: [String] = []
+        if let provider, let escaped = provider.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) {
+            query.append("provider=\(escaped)")
+        }
+        if !prefix.isEmpty, let escaped = prefix.addingPercentEncoding(withAllowedCharacters: .alphanumerics) {
+            query.append("prefix=\(escaped)")
+        }
+        let path = "/api/v1/agents/\(Self.segment(agent))/secrets" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+        return try await call(.GET, path, timeout: .seconds(45))
+    }
+}

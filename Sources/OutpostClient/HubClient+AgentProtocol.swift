@@ -1,3 +1,4 @@
+import Foundation
 package import NIOCore
 import NIOHTTP1
 package import OutpostCore
@@ -34,5 +35,16 @@ extension HubClient {
 
     package func deregister() async throws(ClientError) {
         _ = try await send(.POST, "/api/v1/agent/deregister")
+    }
+}
+
+extension HubClient {
+    /// The agent's answer to a `list_secrets` control message.
+    package func reportSecretListing(requestID: String, _ listing: SecretListing) async throws(ClientError) {
+        let bytes: [UInt8]
+        do { bytes = Array(try WireJSON.encoder().encode(listing)) } catch {
+            throw ClientError(.invalidRequest, "cannot encode the secret listing: \(error)")
+        }
+        _ = try await send(.POST, "/api/v1/agent/secret-listings/\(Self.segment(requestID))", body: bytes)
     }
 }

@@ -129,6 +129,7 @@ extension HubError.Code {
         case .tooLarge, .logTooLarge: .contentTooLarge
         case .unsupportedMediaType: .unsupportedMediaType
         case .notReady: .serviceUnavailable
+        case .agentTimeout: .gatewayTimeout
         case .startup, .internal: .internalServerError
         }
     }

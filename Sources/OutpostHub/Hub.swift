@@ -10,6 +10,7 @@ final class Hub: Sendable {
     let dispatcher: Dispatcher
     let watchers = TaskWatchers()
     let metrics = HubMetrics()
+    let secretListings = SecretListings()
     let clock: HubClock
     let logger: Logger
     private let lifecycle = Mutex(Lifecycle())

@@ -25,6 +25,8 @@ package struct HubConfiguration: Sendable, Equatable {
     package var sweepInterval: Duration = .seconds(1)
     /// Largest script a task may carry, in bytes. Default 1 MiB.
     package var maxScriptBytes: Int = 1024 * 1024
+    /// How long a request relayed to an agent through its poll (listing secret names) waits for its answer. Default 30 s.
+    package var relayTimeout: Duration = .seconds(30)
 
     package init() {}
 

@@ -26,6 +26,8 @@ package struct HubError: Error, CustomStringConvertible {
         /// The task's log would pass the hub's cap.
         case logTooLarge = "log_too_large"
         case unsupportedMediaType = "unsupported_media_type"
+        /// An agent did not answer a request relayed through its poll in time.
+        case agentTimeout = "agent_timeout"
         /// The hub is starting or stopping.
         case notReady = "not_ready"
         /// Start-up failed (data directory, database, admin token).

@@ -24,12 +24,12 @@ final class Cluster: @unchecked Sendable {
     @discardableResult
     func startAgent(
         name: String, tags: String? = nil, concurrency: Int = 1, workDirectory: String? = nil,
-        arguments: [String] = ["--kill-grace", "2s"]
+        arguments: [String] = ["--kill-grace", "2s"], environment: [String: String] = ChildProcess.baseEnvironment()
     ) async throws -> AgentHarness {
         let agent = try AgentHarness(
             hub: hub.url, registrationToken: registrationToken, name: name,
             workDirectory: workDirectory ?? directory.file("agent-\(name)"), tags: tags, concurrency: concurrency,
-            arguments: arguments)
+            arguments: arguments, environment: environment)
         agents.append(agent)
         try await agent.waitUntilOnline(client)
         return agent

@@ -34,7 +34,7 @@ struct TeardownTests {
         #expect(isGone(main))
         #expect(isGone(child))
         // 1 s timeout + 0.3 s grace + drain; generous bound for a loaded machine.
-        #expect(elapsed < .seconds(8))
+        #expect(elapsed < .seconds(20))
         #expect(String(decoding: hub.state.value.logs[assignment.taskID] ?? [], as: UTF8.self) == "started\n")
     }
 
@@ -92,7 +92,7 @@ struct TeardownTests {
         let assignment = env.assignment("sh -c 'echo $$ > \"$SCRATCH/holder\"; exec sleep 1000' &\necho done")
         let started = ContinuousClock.now
         await TaskRunner(assignment: assignment, context: env.context(hub: hub)).run()
-        #expect(ContinuousClock.now - started < .seconds(8))
+        #expect(ContinuousClock.now - started < .seconds(20))
         #expect(hub.state.value.finishes[assignment.taskID]?.status == .succeeded)
         #expect(hub.state.value.finishes[assignment.taskID]?.exitCode == 0)
         let holder = try #require(await env.pid("holder"))

@@ -1,6 +1,7 @@
 import Logging
 import OutpostClient
 import OutpostCore
+import OutpostMasking
 import OutpostSecrets
 import Synchronization
 
@@ -35,6 +36,9 @@ struct RunnerContext: Sendable {
     var stopReportTimeout: Duration
     var integrations: IntegrationCatalog
     var secrets: any SecretResolver
+    var maskingPolicy: MaskingPolicy
+    /// Values of the agent's own sensitive variables (`*_TOKEN`, ...), masked in every task's log.
+    var agentSensitiveValues: [(name: String, value: String)]
     /// The agent's PATH, HOME and LANG: the only variables a task inherits from it.
     var inheritedEnvironment: [String: String]
     var logger: Logger
@@ -61,6 +65,8 @@ struct RunnerContext: Sendable {
         stopReportTimeout = configuration.stopReportTimeout
         integrations = configuration.integrations
         secrets = configuration.secrets
+        maskingPolicy = MaskingPolicy(configuration.masking)
+        agentSensitiveValues = maskingPolicy.sensitiveValues(in: inheritedEnvironment)
         self.inheritedEnvironment = inheritedEnvironment.filter { ["PATH", "HOME", "LANG"].contains($0.key) }
         self.logger = logger
     }

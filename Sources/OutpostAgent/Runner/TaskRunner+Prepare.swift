@@ -1,3 +1,4 @@
+import Logging
 import OutpostCore
 import OutpostMasking
 import OutpostSecrets
@@ -50,9 +51,10 @@ extension TaskRunner {
             workspace.remove()
             throw error
         }
-        let writer = TaskLogWriter(
-            spool: spool, masker: Masker(secrets: resolved.valuesToMask), maxLogBytes: context.maxLogBytes,
-            logger: logger)
+        let (masker, warnings) = context.maskingPolicy.masker(
+            for: context.agentSensitiveValues + resolved.valuesToMask.map { (name: $0.name, value: $0.value) })
+        for warning in warnings { logger.warning("\(warning)", metadata: ["task": "\(taskID)"]) }
+        let writer = TaskLogWriter(spool: spool, masker: masker, maxLogBytes: context.maxLogBytes, logger: logger)
         let launch = LaunchRequest(
             executable: executable,
             arguments: integration.arguments(scriptPath: workspace.scriptPath),

@@ -17,4 +17,6 @@ package protocol AgentHubAPI: Sendable {
     func appendLog(taskID: String, offset: Int64, bytes: [UInt8], agentToken: String) async throws(ClientError) -> Int64
     func finishTask(id: String, _ request: FinishRequest, agentToken: String) async throws(ClientError)
     func deregister(agentToken: String) async throws(ClientError)
+    /// Answers a `list_secrets` control message (names only).
+    func reportSecretListing(requestID: String, _ listing: SecretListing, agentToken: String) async throws(ClientError)
 }

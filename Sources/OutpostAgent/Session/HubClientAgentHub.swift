@@ -45,4 +45,10 @@ package struct HubClientAgentHub: AgentHubAPI {
     package func deregister(agentToken: String) async throws(ClientError) {
         try await client(agentToken).deregister()
     }
+
+    package func reportSecretListing(requestID: String, _ listing: SecretListing, agentToken: String)
+        async throws(ClientError)
+    {
+        try await client(agentToken).reportSecretListing(requestID: requestID, listing)
+    }
 }

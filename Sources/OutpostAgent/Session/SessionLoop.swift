@@ -205,7 +205,39 @@ struct SessionLoop: Sendable {
                 }
             case .abandon:
                 runner?.requestStop(.abandoned)
+            case .listSecrets:
+                guard let requestID = message.requestID, let token = credentials.current else { continue }
+                let (hub, secrets, logger, agentName) = (self.hub, context.secrets, self.logger, name)
+                let (provider, prefix) = (message.provider, message.prefix ?? "")
+                group.addTask {
+                    await Self.listSecrets(
+                        requestID: requestID, provider: provider, prefix: prefix, agentName: agentName,
+                        secrets: secrets, hub: hub, token: token, logger: logger)
+                }
             }
+        }
+    }
+
+    /// Lists secret names (never values) for the hub and reports them; a failure
+    /// is reported in the listing, and an undeliverable report only logged.
+    private static func listSecrets(
+        requestID: String, provider: String?, prefix: String, agentName: String, secrets: any SecretResolver,
+        hub: any AgentHubAPI, token: String, logger: Logger
+    ) async {
+        var entries: [SecretListingEntry]
+        do {
+            entries = try await secrets.listNames(provider: provider, prefix: prefix)
+        } catch {
+            entries = [SecretListingEntry(provider: provider ?? "", names: [], error: error.message)]
+        }
+        logger.info(
+            "listed secret names for the hub",
+            metadata: ["providers": "\(entries.map(\.provider))", "prefix": "\(prefix)"])
+        do {
+            try await hub.reportSecretListing(
+                requestID: requestID, SecretListing(agent: agentName, prefix: prefix, entries: entries), agentToken: token)
+        } catch {
+            logger.warning("could not deliver the secret listing: \(error.message)")
         }
     }
 

@@ -2,6 +2,10 @@ import ArgumentParser
 import Foundation
 import OutpostAgent
 import OutpostCore
+import OutpostMasking
+import OutpostSecrets
+import AsyncHTTPClient
+import Logging
 
 /// `outpost agent ...`: the agent daemon.
 struct AgentCommand: AsyncParsableCommand {
@@ -67,17 +71,49 @@ struct AgentCommand: AsyncParsableCommand {
             configuration.workDirectory = settings.workDirectory
             configuration.killGrace = settings.killGrace
             configuration.maxLogBytes = settings.maxLogBytes
+            configuration.masking.minimumLength = settings.secrets.maskMinimumLength
+            configuration.masking.sensitiveNameSuffixes = settings.secrets.maskEnvironmentSuffixes
+            let logger = LogSetup.logger("outpost.agent")
+            let secretsHTTP = SecretHTTP.makeClient()
+            do {
+                try await run(configuration, secretsHTTP: secretsHTTP, secrets: settings.secrets, logger: logger)
+            } catch {
+                try? await secretsHTTP.shutdown()
+                throw error
+            }
+            try? await secretsHTTP.shutdown()
+        }
+
+        private func run(
+            _ configuration: AgentConfiguration, secretsHTTP: HTTPClient, secrets: SecretsSettings, logger: Logger
+        ) async throws {
+            var configuration = configuration
+            configuration.secrets = try Self.secretSet(secrets, http: secretsHTTP, logger: logger)
             do {
                 try configuration.validate()
             } catch {
                 throw CLIExit.usage(error.message)
             }
-            let logger = LogSetup.logger("outpost.agent")
             do {
                 try await ServiceRunner.run([AgentDaemon(configuration: configuration, logger: logger)], logger: logger)
             } catch let error as AgentError {
                 throw CLIExit(code: CLIExit.Code.failure, message: error.message)
             }
+        }
+
+        /// Builds the configured providers; a bad option is a usage error (exit 2).
+        static func secretSet(_ settings: SecretsSettings, http: HTTPClient, logger: Logger) throws -> SecretSet {
+            let context = ProviderContext(
+                http: http, logger: logger, environment: ProcessInfo.processInfo.environment)
+            var providers: [ManagedProvider] = []
+            for options in settings.providers {
+                do {
+                    providers.append(try ProviderCatalog.make(options: options, context: context))
+                } catch {
+                    throw CLIExit.usage(error.message)
+                }
+            }
+            return SecretSet(providers: providers)
         }
     }
 }

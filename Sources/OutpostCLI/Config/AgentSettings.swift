@@ -2,7 +2,7 @@ import Foundation
 import OutpostCore
 
 /// The agent's settings after merging flags, `OUTPOST_AGENT_*` and the config file.
-struct AgentSettings: Equatable {
+struct AgentSettings {
     /// URL of the hub (`hub`; required).
     var hubURL = ""
     /// The agent type's registration token (`token`; required).
@@ -19,9 +19,11 @@ struct AgentSettings: Equatable {
     var killGrace: Duration = .seconds(10)
     /// Cap on one task's log; the rest is dropped with one visible line (`max_log_bytes`, default 64MiB).
     var maxLogBytes: Int64 = 64 << 20
+    /// Secret providers and masking (`secrets:`; see docs/secrets.md).
+    var secrets = SecretsSettings()
 
     static let keys: Set<String> = [
-        "hub", "token", "name", "tags", "concurrency", "work_dir", "kill_grace", "max_log_bytes",
+        "hub", "token", "name", "tags", "concurrency", "work_dir", "kill_grace", "max_log_bytes", "secrets",
     ]
 
     struct Flags {
@@ -70,6 +72,7 @@ struct AgentSettings: Equatable {
         if let dir = try layers.string("work_dir", flag: ("--work-dir", flags.workDir)) { settings.workDirectory = dir }
         if let value = try layers.duration("kill_grace", flag: ("--kill-grace", flags.killGrace), range: 0...3600) { settings.killGrace = value }
         if let value = try layers.bytes("max_log_bytes", range: 4096...(1 << 40)) { settings.maxLogBytes = value }
+        settings.secrets = try SecretsSettings.resolve(file: file, environment: environment)
         return settings
     }
 }

@@ -143,26 +143,74 @@ package struct TaskAssignment: Codable, Sendable, Equatable {
     }
 }
 
-/// An instruction from the hub about work the agent already holds.
+/// An instruction from the hub: about work the agent holds, or a request to answer.
 package struct ControlMessage: Codable, Sendable, Equatable {
     package enum Kind: String, Codable, Sendable {
         /// Stop the task (SIGTERM, grace, SIGKILL) and report it `cancelled`.
         case cancel
         /// The hub no longer wants this task (it is terminal there): stop it and drop it.
         case abandon
+        /// List secret names (never values) and report them under `request_id`.
+        case listSecrets = "list_secrets"
     }
 
     package var kind: Kind
+    /// The task concerned (`cancel`, `abandon`); empty for `list_secrets`.
     package var taskID: String
+    /// For `list_secrets`: where to send the answer.
+    package var requestID: String?
+    /// For `list_secrets`: one provider, or every provider when `nil`.
+    package var provider: String?
+    /// For `list_secrets`: only names under this prefix.
+    package var prefix: String?
 
     package init(kind: Kind, taskID: String) {
         self.kind = kind
         self.taskID = taskID
     }
 
+    /// A request to list secret names of `provider` (all providers when `nil`) under `prefix`.
+    package static func listSecrets(requestID: String, provider: String?, prefix: String) -> ControlMessage {
+        var message = ControlMessage(kind: .listSecrets, taskID: "")
+        message.requestID = requestID
+        message.provider = provider
+        message.prefix = prefix
+        return message
+    }
+
     enum CodingKeys: String, CodingKey {
-        case kind
+        case kind, provider, prefix
         case taskID = "task_id"
+        case requestID = "request_id"
+    }
+}
+
+/// Secret names of one provider, as an agent lists them for browsing. Never values.
+package struct SecretListingEntry: Codable, Sendable, Equatable {
+    package var provider: String
+    package var names: [String]
+    /// Why the provider could not list (names provider and cause), or `nil`.
+    package var error: String?
+
+    package init(provider: String, names: [String], error: String? = nil) {
+        self.provider = provider
+        self.names = names
+        self.error = error
+    }
+}
+
+/// Body of `POST /api/v1/agent/secret-listings/{request_id}` (agent → hub), and
+/// the answer of `GET /api/v1/agents/{name}/secrets` (hub → user).
+package struct SecretListing: Codable, Sendable, Equatable {
+    /// The agent that listed.
+    package var agent: String
+    package var prefix: String
+    package var entries: [SecretListingEntry]
+
+    package init(agent: String, prefix: String, entries: [SecretListingEntry]) {
+        self.agent = agent
+        self.prefix = prefix
+        self.entries = entries
     }
 }
 

@@ -100,6 +100,20 @@ actor Dispatcher {
         }
     }
 
+    /// Queues a control message for an agent and wakes its waiting poll.
+    func send(_ message: ControlMessage, to agentID: String) {
+        guard agents[agentID] != nil else { return }
+        agents[agentID]?.pendingControls.append(message)
+        if let waiterID = agents[agentID]?.waiterID {
+            answer(agentID: agentID, waiterID: waiterID, with: DispatchHandout(controls: takeControls(of: agentID)))
+        }
+    }
+
+    /// The id of the online agent with this name.
+    func onlineAgentID(named name: String) -> String? {
+        agents.first { $0.value.identity.name == name }?.key
+    }
+
     /// A user asked to cancel a task an agent holds: tell that agent, waking its poll.
     func requestCancel(_ taskID: String) {
         guard var entry = active[taskID] else {
@@ -109,13 +123,7 @@ actor Dispatcher {
         guard !entry.cancelRequested else { return }
         entry.cancelRequested = true
         active[taskID] = entry
-        guard agents[entry.agentID] != nil else { return }
-        agents[entry.agentID]?.pendingControls.append(ControlMessage(kind: .cancel, taskID: taskID))
-        if let waiterID = agents[entry.agentID]?.waiterID {
-            answer(
-                agentID: entry.agentID, waiterID: waiterID,
-                with: DispatchHandout(controls: takeControls(of: entry.agentID)))
-        }
+        send(ControlMessage(kind: .cancel, taskID: taskID), to: entry.agentID)
     }
 
     // MARK: Polls

@@ -47,6 +47,7 @@ extension RouteTable {
         table.addTaskRoutes(hub: hub)
         table.addTaskLogRoutes(hub: hub)
         table.addAdminRoutes(hub: hub)
+        table.addSecretListingRoutes(hub: hub)
         table.addAgentProtocolRoutes(hub: hub)
         return table
     }

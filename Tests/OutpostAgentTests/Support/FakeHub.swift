@@ -22,6 +22,7 @@ final class FakeHub: AgentHubAPI {
         var finishes: [String: FinishRequest] = [:]
         var finishTokens: [String: String] = [:]
         var deregistrations: [String] = []
+        var secretListings: [SecretListing] = []
         /// Every call in order: "register", "poll", "start:ID", "log:ID", "finish:ID", "deregister".
         var calls: [String] = []
         /// Protocol rules the agent broke (append before start, ...).
@@ -117,6 +118,13 @@ final class FakeHub: AgentHubAPI {
         state.update { state in
             state.calls.append("deregister")
             state.deregistrations.append(agentToken)
+        }
+    }
+
+    func reportSecretListing(requestID: String, _ listing: SecretListing, agentToken: String) async throws(ClientError) {
+        state.update { state in
+            state.calls.append("secret-listing \(requestID)")
+            state.secretListings.append(listing)
         }
     }
 

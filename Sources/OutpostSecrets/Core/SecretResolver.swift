@@ -11,16 +11,22 @@ package protocol SecretResolver: Sendable {
     /// Resolves every reference; fails on the first one that cannot be resolved.
     /// - Throws: `SecretError` naming the provider, path and key, never a value.
     func resolve(_ references: [SecretReference]) async throws(SecretError) -> ResolvedSecrets
+
+    /// Secret names (never values) under `prefix`, per provider: one provider, or
+    /// every provider when `provider` is `nil`. A provider that cannot list gives an
+    /// entry with its error; an unknown provider name throws.
+    func listNames(provider: String?, prefix: String) async throws(SecretError) -> [SecretListingEntry]
 }
 
 /// Secrets resolved for one task.
 package struct ResolvedSecrets: Sendable, CustomStringConvertible {
     /// Variables to add to the task's environment.
     package var environment: [String: String]
-    /// Every value the log masker must replace (the values above and their variants).
-    package var valuesToMask: [String]
+    /// Every value the log masker must replace, named for warnings (`aws:prod/db#password`).
+    /// The masking policy adds each value's lines and encodings.
+    package var valuesToMask: [NamedSecretValue]
 
-    package init(environment: [String: String] = [:], valuesToMask: [String] = []) {
+    package init(environment: [String: String] = [:], valuesToMask: [NamedSecretValue] = []) {
         self.environment = environment
         self.valuesToMask = valuesToMask
     }
@@ -47,4 +53,25 @@ package struct NoSecretProviders: SecretResolver {
         }
         return ResolvedSecrets()
     }
+
+    package func listNames(provider: String?, prefix: String) async throws(SecretError) -> [SecretListingEntry] {
+        if let provider {
+            throw SecretError(.providerNotConfigured, "this agent has no secret providers", provider: provider)
+        }
+        return []
+    }
+}
+
+/// A secret value with a name that may appear in logs (`provider:path#key`).
+/// `description` shows the name only.
+package struct NamedSecretValue: Sendable, Equatable, CustomStringConvertible {
+    package var name: String
+    package var value: String
+
+    package init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+
+    package var description: String { "\(name)=<hidden>" }
 }

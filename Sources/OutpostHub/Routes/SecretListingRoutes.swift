@@ -1,0 +1,41 @@
+import Hummingbird
+import OutpostCore
+
+/// Browsing secret names on an agent: the user asks the hub, the hub asks the
+/// agent through its poll, the agent answers with names only.
+extension RouteTable {
+    mutating func addSecretListingRoutes(hub: Hub) {
+        add(.get, "/api/v1/agents/{name}/secrets", auth: .admin) { request, context in
+            let name = try context.pathParameter("name")
+            let provider = request.uri.queryParameters["provider"].map(String.init)
+            let prefix = request.uri.queryParameters["prefix"].map(String.init) ?? ""
+            return try .json(try await hub.listSecretNames(agentName: name, provider: provider, prefix: prefix))
+        }
+
+        add(.post, "/api/v1/agent/secret-listings/{id}", auth: .agent) { request, context in
+            let id = try context.pathParameter("id")
+            let listing = try await request.decodeJSON(SecretListing.self)
+            let agent = try context.agent()
+            guard hub.secretListings.deliver(id, from: agent.id, listing: listing) else {
+                throw HubError.notFound("no open secret listing \"\(id)\" for this agent (it may have timed out)")
+            }
+            return Response(status: .noContent)
+        }
+    }
+}
+
+extension Hub {
+    func listSecretNames(agentName: String, provider: String?, prefix: String) async throws -> SecretListing {
+        guard let agentID = await dispatcher.onlineAgentID(named: agentName) else {
+            throw HubError.notFound("no online agent named \"\(agentName)\"")
+        }
+        let requestID = secretListings.open(agentID: agentID)
+        await dispatcher.send(.listSecrets(requestID: requestID, provider: provider, prefix: prefix), to: agentID)
+        guard let listing = await secretListings.wait(requestID, timeout: configuration.relayTimeout) else {
+            throw HubError(
+                .agentTimeout,
+                "agent \(agentName) did not answer within \(configuration.relayTimeout); is it an Outpost agent of this version, and polling?")
+        }
+        return listing
+    }
+}

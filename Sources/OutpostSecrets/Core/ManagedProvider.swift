@@ -1,0 +1,138 @@
+package import Logging
+package import OutpostCore
+
+/// Wraps one provider with what every provider needs the same way: a TTL cache,
+/// coalescing of concurrent fetches of one path, an overall timeout per attempt,
+/// and retries with backoff on retryable failures only.
+package actor ManagedProvider {
+    /// The settings shared by every provider type (common options of `secrets.providers`).
+    package struct Settings: Sendable, Equatable {
+        /// How long a fetched secret is reused (`cache_ttl`, default 60 s; 0 disables the cache).
+        package var cacheTTL: Duration = .seconds(60)
+        /// Upper bound of one attempt (`timeout`, default 10 s).
+        package var timeout: Duration = .seconds(10)
+        /// Retries after a retryable failure (`max_retries`, default 3).
+        package var maxRetries: Int = 3
+        /// Backoff between retries.
+        package var backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(2))
+
+        package init() {}
+
+        /// Reads `cache_ttl`, `timeout` and `max_retries`.
+        package init(options: ProviderOptions) throws(SecretError) {
+            if let ttl = try options.duration("cache_ttl") { cacheTTL = ttl }
+            if let timeout = try options.duration("timeout") {
+                guard timeout > .zero else { throw options.invalid("timeout", "must be greater than zero") }
+                self.timeout = timeout
+            }
+            if let retries = try options.int("max_retries", in: 0...20) { maxRetries = retries }
+        }
+    }
+
+    package nonisolated let name: String
+    package nonisolated let type: String
+    package nonisolated let settings: Settings
+    private let provider: any SecretProvider
+    private let logger: Logger
+    private let clock = ContinuousClock()
+    private var cache: [String: (payload: SecretPayload, expires: ContinuousClock.Instant)] = [:]
+    private var inFlight: [String: Task<SecretPayload, any Error>] = [:]
+
+    package init(name: String, type: String, provider: any SecretProvider, settings: Settings, logger: Logger) {
+        self.name = name
+        self.type = type
+        self.provider = provider
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// The secret at `path`, from the cache when fresh; concurrent callers for one
+    /// path share one fetch.
+    package func fetch(path: String) async throws(SecretError) -> SecretPayload {
+        if let hit = cache[path], hit.expires > clock.now { return hit.payload }
+        let task: Task<SecretPayload, any Error>
+        if let running = inFlight[path] {
+            task = running
+        } else {
+            // The fetch must not die with the first caller that is cancelled: the others share it.
+            task = Task { [provider, settings, logger, name, type] in
+                try await Self.fetchWithRetries(
+                    path: path, provider: provider, settings: settings, logger: logger, name: name, type: type)
+            }
+            inFlight[path] = task
+        }
+        let result = await task.result
+        inFlight[path] = nil
+        switch result {
+        case .success(let payload):
+            if settings.cacheTTL > .zero { cache[path] = (payload, clock.now + settings.cacheTTL) }
+            return payload
+        case .failure(let error as SecretError):
+            throw error.with(provider: name, type: type, path: path)
+        case .failure(let error):
+            throw SecretError(.unreachable, "\(error)", provider: name, providerType: type, path: path)
+        }
+    }
+
+    /// Secret names under `prefix`; never cached (browsing wants fresh names).
+    package func list(prefix: String) async throws(SecretError) -> [String] {
+        do {
+            return try await Self.withTimeout(settings.timeout) { [provider] () async throws(SecretError) in
+                try await provider.list(prefix: prefix)
+            }
+        } catch {
+            throw error.with(provider: name, type: type, path: prefix.isEmpty ? nil : prefix)
+        }
+    }
+
+    private static func fetchWithRetries(
+        path: String, provider: any SecretProvider, settings: Settings, logger: Logger, name: String, type: String
+    ) async throws(SecretError) -> SecretPayload {
+        var attempt = 0
+        while true {
+            do {
+                return try await withTimeout(settings.timeout) { () async throws(SecretError) in
+                    try await provider.fetch(path: path)
+                }
+            } catch {
+                attempt += 1
+                guard error.isRetryable, attempt <= settings.maxRetries, !Task.isCancelled else {
+                    if error.isRetryable, attempt > 1 {
+                        throw SecretError(error.code, "\(error.detail) (after \(attempt) attempts)")
+                    }
+                    throw error
+                }
+                logger.warning(
+                    "secret fetch failed, retrying",
+                    metadata: [
+                        "provider": "\(name)", "type": "\(type)", "path": "\(path)", "attempt": "\(attempt)",
+                        "reason": "\(error.detail)",
+                    ])
+                try? await Task.sleep(for: settings.backoff.delay(attempt: attempt))
+            }
+        }
+    }
+
+    /// Runs `body`, failing with `.unreachable` once `timeout` passes (the body is cancelled).
+    static func withTimeout<T: Sendable>(
+        _ timeout: Duration, _ body: @escaping @Sendable () async throws(SecretError) -> T
+    ) async throws(SecretError) -> T {
+        let outcome: Result<T, SecretError> = await withTaskGroup(of: Result<T, SecretError>?.self) { group in
+            group.addTask {
+                do throws(SecretError) { return .success(try await body()) } catch { return .failure(error) }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return Task.isCancelled ? nil : .failure(SecretError(.unreachable, "no answer within \(timeout)"))
+            }
+            while let next = await group.next() {
+                if let next {
+                    group.cancelAll()
+                    return next
+                }
+            }
+            return .failure(SecretError(.unreachable, "cancelled"))
+        }
+        return try outcome.get()
+    }
+}

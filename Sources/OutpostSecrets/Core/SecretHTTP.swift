@@ -1,0 +1,96 @@
+package import AsyncHTTPClient
+import Foundation
+package import NIOCore
+package import NIOHTTP1
+
+/// The HTTP calls of the HTTP-based providers: one place that sends with a
+/// timeout, turns transport failures into `.unreachable`, and maps statuses to
+/// error codes the same way for every store.
+package struct SecretHTTP: Sendable {
+    package let client: HTTPClient
+    /// Upper bound of one request.
+    package let timeout: Duration
+
+    package init(client: HTTPClient, timeout: Duration) {
+        self.client = client
+        self.timeout = timeout
+    }
+
+    package struct Response: Sendable {
+        package var status: Int
+        package var headers: HTTPHeaders
+        package var body: [UInt8]
+
+        /// The body as text, for error details (callers never log a success body).
+        package var text: String { String(decoding: body, as: UTF8.self) }
+
+        /// Decodes a JSON body.
+        /// - Throws: `.malformed` naming `what`.
+        package func json<T: Decodable>(_ type: T.Type, what: String) throws(SecretError) -> T {
+            do {
+                return try JSONDecoder().decode(T.self, from: Data(body))
+            } catch {
+                throw SecretError(.malformed, "\(what) answered with a body that is not the expected JSON")
+            }
+        }
+    }
+
+    /// A client for secret stores: a refused connection fails at once instead of
+    /// being retried until the deadline (`ManagedProvider` owns the retrying).
+    /// The caller shuts it down.
+    package static func makeClient() -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(5)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }
+
+    /// Sends one request; never throws for an HTTP status (see `Response.status`).
+    /// - Throws: `.unreachable` when no answer came (refused, reset, DNS, timeout).
+    package func send(
+        _ method: HTTPMethod, _ url: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
+        maxBodyBytes: Int = 8 << 20
+    ) async throws(SecretError) -> Response {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(body) }
+        do {
+            let response = try await client.execute(request, timeout: TimeAmount(timeout))
+            let bytes = try await response.body.collect(upTo: maxBodyBytes)
+            return Response(status: Int(response.status.code), headers: response.headers, body: Array(bytes.readableBytesView))
+        } catch {
+            throw SecretError(.unreachable, "\(Self.host(of: url)): \(Self.describe(error))")
+        }
+    }
+
+    /// The error code of a non-2xx status, with `detail` as the store's own words.
+    package static func error(status: Int, detail: String) -> SecretError {
+        switch status {
+        case 401, 403: SecretError(.denied, "HTTP \(status): \(detail)")
+        case 404: SecretError(.notFound, "HTTP \(status): \(detail)")
+        case 408, 429, 500...599: SecretError(.unreachable, "HTTP \(status): \(detail)")
+        default: SecretError(.denied, "HTTP \(status): \(detail)")
+        }
+    }
+
+    static func host(of url: String) -> String {
+        URL(string: url).flatMap { url in url.host.map { host in url.port.map { "\(host):\($0)" } ?? host } } ?? url
+    }
+
+    static func describe(_ error: any Error) -> String {
+        let text = String(describing: error)
+        if text.contains("connectionRefused") || text.contains("Connection refused") { return "connection refused" }
+        if text.contains("connectTimeout") { return "connection timed out" }
+        if text.contains("deadlineExceeded") { return "no answer in time" }
+        if text.contains("remoteConnectionClosed") { return "connection closed" }
+        return text
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

@@ -1,0 +1,63 @@
+/// The validated options of one `vault` provider.
+struct VaultConfiguration: Sendable, Equatable, CustomStringConvertible {
+    /// Base URL of the Vault server (`address`, required), without a trailing `/`.
+    var address: String
+    /// Enterprise namespace sent as `X-Vault-Namespace` (`namespace`, default none).
+    var namespace: String?
+    /// PEM file of the CAs trusted for an https `address` (`tls_ca_file`, default the system's roots).
+    var caFile: String?
+    /// KV secrets engine version of the mount (`kv_version`, 1 or 2, default 2).
+    var kvVersion: Int = 2
+    /// Where the KV engine is mounted (`mount`, default `secret`), as segments.
+    var mount: [String] = ["secret"]
+    /// Segments put in front of every path and list prefix (`prefix`, default none).
+    var prefix: [String] = []
+    /// How the client token is obtained (`auth`, default `VAULT_TOKEN` from the agent's environment).
+    var auth: VaultAuthMethod
+
+    static let optionKeys: Set<String> = ["address", "namespace", "tls_ca_file", "kv_version", "mount", "prefix", "auth"]
+
+    /// Reads and checks the options.
+    /// - Throws: `.invalidConfiguration` naming the key and where it was set.
+    init(options: ProviderOptions, environment: [String: String]) throws(SecretError) {
+        try options.rejectUnknownKeys(allowed: Self.optionKeys)
+        guard let address = try options.url("address") else { throw options.invalid("address", "required") }
+        self.address = address
+        if let namespace = try options.string("namespace"), !namespace.isEmpty {
+            do { self.namespace = try VaultPath.split(namespace, what: "namespace").joined(separator: "/") } catch {
+                throw options.invalid("namespace", error.detail)
+            }
+        }
+        if let caFile = try options.string("tls_ca_file"), !caFile.isEmpty {
+            guard address.hasPrefix("https://") else {
+                throw options.invalid("tls_ca_file", "only applies to an https:// address")
+            }
+            self.caFile = caFile
+        }
+        kvVersion = try options.int("kv_version", in: 1...2) ?? 2
+        if let mount = try options.string("mount") {
+            do { self.mount = try VaultPath.split(mount, what: "mount") } catch { throw options.invalid("mount", error.detail) }
+            guard !self.mount.isEmpty else { throw options.invalid("mount", "must name the KV engine's mount, e.g. secret") }
+        }
+        if let prefix = try options.string("prefix") {
+            do { self.prefix = try VaultPath.split(prefix, what: "prefix") } catch { throw options.invalid("prefix", error.detail) }
+        }
+        auth = try VaultAuthMethod(options: options, environment: environment)
+    }
+
+    /// The API path (below `/v1/`) of a secret's data: `secret/data/app/db` (v2) or `secret/app/db` (v1).
+    func dataPath(_ path: VaultPath) -> String {
+        VaultPath.escape(mount) + (kvVersion == 2 ? "/data/" : "/") + path.escaped
+    }
+
+    /// The API path to list a folder (segments below the mount, prefix included); ends in `/`.
+    func listPath(_ folder: [String]) -> String {
+        let base = VaultPath.escape(mount) + (kvVersion == 2 ? "/metadata/" : "/")
+        return folder.isEmpty ? base : base + VaultPath.escape(folder) + "/"
+    }
+
+    var description: String {
+        "vault \(address) kv v\(kvVersion) mount \(mount.joined(separator: "/"))"
+            + (namespace.map { " namespace \($0)" } ?? "") + ", auth \(auth)"
+    }
+}

@@ -1,0 +1,35 @@
+package import Hummingbird
+import Logging
+import NIOCore
+
+/// A real HTTP server on 127.0.0.1 and a free port, serving a Hummingbird router:
+/// the base of every `Fake…` store (Vault, Azure, GCP, a custom HTTP store).
+///
+/// Use `withFakeServer(router) { baseURL in ... }`: the server runs for the
+/// duration of the closure and is shut down after it, also when it throws.
+package func withFakeServer<Context: RequestContext, T: Sendable>(
+    _ router: Router<Context>,
+    _ body: @Sendable (String) async throws -> T
+) async throws -> T where Context.Source == ApplicationRequestContextSource {
+    let (ports, portsContinuation) = AsyncStream.makeStream(of: Int.self)
+    let app = Application(
+        router: router,
+        configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
+        onServerRunning: { channel in
+            portsContinuation.yield(channel.localAddress?.port ?? 0)
+            portsContinuation.finish()
+        },
+        logger: Logger(label: "fake-server", factory: { _ in SwiftLogNoOpLogHandler() })
+    )
+    return try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask {
+            try await app.run()
+            return nil
+        }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw HarnessError("the fake server did not start") }
+        let result = try await body("http://127.0.0.1:\(port)")
+        group.cancelAll()
+        return result
+    }
+}

@@ -1,0 +1,186 @@
+import Foundation
+import OutpostMasking
+
+/// `outpost-bench masking`: masks a generated log stream with 100 secrets and
+/// all the patterns the default `MaskingPolicy` derives from them, in chunks,
+/// and compares with a plain copy of the same chunks (the baseline, ratio 1)
+/// and with `LC_ALL=C grep -F -f patterns` over the same data in a file.
+struct MaskingScenario: BenchScenario {
+    let name = "masking"
+    let summary = "mask a generated log stream (256 MiB) with 100 secrets in 64 KiB chunks; vs memcpy and grep -F"
+
+    /// Secrets in the stream, and about one line in `secretEvery` prints one.
+    let secretCount = 100
+    let secretEvery = 1000
+
+    func run(_ options: BenchOptions) throws -> [BenchRow] {
+        let total = options.sizeMiB << 20
+        let chunkSize = options.chunkKiB << 10
+        let secrets = BenchSecrets.make(count: secretCount, seed: 7)
+        let (patterns, warnings) = MaskingPolicy().patterns(for: secrets)
+        precondition(warnings.isEmpty, "benchmark secrets are all long enough")
+
+        log("generating \(options.sizeMiB) MiB of log text")
+        var generator = LogTextGenerator(
+            secretLines: BenchSecrets.appearances(of: secrets), secretEvery: secretEvery, seed: 42)
+        var data: [UInt8] = []
+        data.reserveCapacity(total + 4096)
+        generator.fill(&data, upTo: total)
+        data.removeLast(data.count - total)
+        let chunks = Swift.stride(from: 0, to: total, by: chunkSize).map { Array(data[$0 ..< min($0 + chunkSize, total)]) }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("outpost-bench-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let dataFile = directory.appendingPathComponent("data.log")
+        try Data(data).write(to: dataFile)
+        data = []
+
+        log("plain copy")
+        let copySeconds = fastest(of: options.runs) { Self.copyAll(chunks, chunkSize: chunkSize) }
+        log("masking")
+        let maskSeconds = fastest(of: options.runs) { _ = Self.maskAll(chunks, patterns: patterns, into: nil) }
+
+        // Untimed: write the masked stream out, count replacements, check nothing leaked.
+        let maskedFile = directory.appendingPathComponent("masked.log")
+        _ = FileManager.default.createFile(atPath: maskedFile.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: maskedFile)
+        let replacements = Self.maskAll(chunks, patterns: patterns, into: handle)
+        try handle.close()
+
+        // The worst case for the stride of the sampled scan: one 4-byte secret among them.
+        let short = MaskingPolicy().patterns(for: secrets + [(name: "BENCH_SHORT_TOKEN", value: "q7Zx")]).patterns
+        log("masking with one 4-byte secret added")
+        let shortSeconds = fastest(of: options.runs) { _ = Self.maskAll(chunks, patterns: short, into: nil) }
+
+        let megabytes = Double(total) / 1e6
+        let copyRate = megabytes / copySeconds
+        let chunkNote = "\(chunks.count) chunks of \(options.chunkKiB) KiB, best of \(options.runs)"
+        var rows = [
+            BenchRow(scenario: name, measurement: "plain copy (memcpy into output buffer)",
+                     megabytesPerSecond: copyRate, ratio: 1, notes: chunkNote),
+            BenchRow(scenario: name, measurement: "masker",
+                     megabytesPerSecond: megabytes / maskSeconds, ratio: megabytes / maskSeconds / copyRate,
+                     notes: "\(patterns.count) patterns from \(secretCount) secrets (shortest \(patterns.map(\.count).min() ?? 0) B), "
+                         + "\(replacements) replacements for \(generator.secretsWritten) secret lines"),
+            BenchRow(scenario: name, measurement: "masker, one 4-byte secret added",
+                     megabytesPerSecond: megabytes / shortSeconds, ratio: megabytes / shortSeconds / copyRate,
+                     notes: "\(short.count) patterns; the short ones get their own index, sampled every 3rd byte"),
+        ]
+
+        if let grep = Self.grepPath {
+            // grep -F patterns are lines: the whole multi-line values are left out (their lines are in).
+            let patternFile = directory.appendingPathComponent("patterns.txt")
+            let singleLine = patterns.filter { !$0.contains(10) }
+            try Data(singleLine.joined(separator: [10]) + [10]).write(to: patternFile)
+            log("grep -F")
+            var matchingLines = ""
+            let grepSeconds = try fastest(of: min(options.runs, 2)) {
+                matchingLines = try Self.run(grep, ["-F", "-c", "-f", patternFile.path, dataFile.path])
+            }
+            rows.append(BenchRow(
+                scenario: name, measurement: "LC_ALL=C grep -F -c -f patterns (yardstick)",
+                megabytesPerSecond: megabytes / grepSeconds, ratio: megabytes / grepSeconds / copyRate,
+                notes: "\(singleLine.count) patterns, \(matchingLines) matching lines; file in page cache"))
+
+            // Leak check: no single-line secret value (or line of one) is left in the masked output.
+            let valuesFile = directory.appendingPathComponent("values.txt")
+            let values = secrets.flatMap { $0.value.split(separator: "\n").map { Array($0.utf8) } }.filter { $0.count >= 4 }
+            try Data(values.joined(separator: [10]) + [10]).write(to: valuesFile)
+            let leaked = try Self.run(grep, ["-F", "-c", "-f", valuesFile.path, maskedFile.path])
+            rows.append(BenchRow(scenario: name, measurement: "leak check: grep -F -c values in masked output",
+                                 notes: "\(leaked) lines (must be 0)"))
+        } else {
+            rows.append(BenchRow(scenario: name, measurement: "grep -F (yardstick)", notes: "grep not found, skipped"))
+        }
+        return rows
+    }
+
+    /// The baseline: copy every chunk into an output buffer, as any filter must.
+    static func copyAll(_ chunks: [[UInt8]], chunkSize: Int) {
+        var output = [UInt8](repeating: 0, count: chunkSize)
+        var check: UInt8 = 0
+        output.withUnsafeMutableBytes { destination in
+            for chunk in chunks {
+                chunk.withUnsafeBytes { source in
+                    destination.baseAddress!.copyMemory(from: source.baseAddress!, byteCount: source.count)
+                }
+                check &+= destination[chunk.count - 1]
+            }
+        }
+        blackHole(check)
+    }
+
+    /// Masks the whole stream with a fresh masker; writes the output to
+    /// `handle` if given and returns the number of replacements it contains
+    /// (0 when not writing: counting is not part of the timed work).
+    static func maskAll(_ chunks: [[UInt8]], patterns: [[UInt8]], into handle: FileHandle?) -> Int {
+        var masker = Masker(patterns: patterns)
+        var replacements = 0
+        var released = 0
+        func emit(_ output: [UInt8]) {
+            released &+= output.count
+            guard let handle else { return }
+            replacements += count(Masker.replacement, in: output)
+            handle.write(Data(output))
+        }
+        for chunk in chunks { emit(masker.mask(chunk)) }
+        emit(masker.finish())
+        blackHole(UInt8(truncatingIfNeeded: released))
+        return replacements
+    }
+
+    /// Occurrences of `needle` in `haystack` (the replacement has no self-overlap).
+    static func count(_ needle: [UInt8], in haystack: [UInt8]) -> Int {
+        var found = 0
+        var i = 0
+        while i + needle.count <= haystack.count {
+            if haystack[i] == needle[0] && haystack[i ..< i + needle.count].elementsEqual(needle) {
+                found += 1
+                i += needle.count
+            } else {
+                i += 1
+            }
+        }
+        return found
+    }
+
+    static var grepPath: String? {
+        ["/usr/bin/grep", "/bin/grep"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// Runs `grep` with `LC_ALL=C` and returns its trimmed standard output.
+    static func run(_ executable: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = ["LC_ALL": "C", "PATH": "/usr/bin:/bin"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// Runs `body` `runs` times and returns the fastest wall-clock time in seconds.
+func fastest(of runs: Int, _ body: () throws -> Void) rethrows -> Double {
+    var best = Double.infinity
+    let clock = ContinuousClock()
+    for _ in 0 ..< max(1, runs) {
+        let elapsed = try clock.measure(body)
+        best = min(best, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
+    return best
+}
+
+/// Keeps the optimiser from dropping work whose result is otherwise unused.
+@inline(never)
+func blackHole(_ value: UInt8) {
+    if value == 0x5A && CommandLine.arguments.count > 1000 { print(value) }
+}
+
+/// Progress on standard error, so the table on standard output stays clean.
+func log(_ message: String) {
+    FileHandle.standardError.write(Data("outpost-bench: \(message)\n".utf8))
+}

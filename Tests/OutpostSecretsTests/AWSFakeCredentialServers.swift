@@ -1,0 +1,115 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import OutpostTestSupport
+
+@testable import OutpostSecrets
+
+/// Fakes of the two credential endpoints AWS runs next to workloads, served
+/// over real sockets with `withFakeServer`, handing out keys that moto accepts:
+///
+/// - the container credentials endpoint (ECS, EKS Pod Identity): `GET <path>`
+///   with `Authorization: <token>` → `{AccessKeyId, SecretAccessKey, Token, Expiration}`;
+/// - EC2 instance metadata with IMDSv2 only: `PUT /latest/api/token` (needs
+///   `X-aws-ec2-metadata-token-ttl-seconds`) → a session token that every
+///   `GET /latest/meta-data/iam/security-credentials/[ROLE]` must present in
+///   `X-aws-ec2-metadata-token` (401 without it, as IMDS does with v1 off).
+actor AWSFakeCredentialServer {
+    let credentials: AWSCredentials
+    /// How long handed-out credentials live.
+    var lifetime: TimeInterval = 3600
+    /// The container endpoint's expected `Authorization` value (`nil`: none required).
+    let containerToken: String?
+    let role = "outpost-instance-role"
+    private var sessionTokens: Set<String> = []
+
+    private(set) var containerRequests = 0
+    private(set) var tokenRequests = 0
+    private(set) var credentialRequests = 0
+    /// Metadata requests that came without a valid IMDSv2 session token.
+    private(set) var rejectedWithoutToken = 0
+
+    init(credentials: AWSCredentials, containerToken: String? = nil) {
+        self.credentials = credentials
+        self.containerToken = containerToken
+    }
+
+    func setLifetime(_ seconds: TimeInterval) { lifetime = seconds }
+
+    /// Serves both endpoints for the duration of `body`, which gets the base URL.
+    nonisolated func run<T: Sendable>(_ body: @Sendable (String) async throws -> T) async throws -> T {
+        try await withFakeServer(router(), body)
+    }
+
+    nonisolated func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/container/credentials") { request, _ -> Response in
+            let (status, body) = await self.container(authorization: request.headers[.authorization])
+            return Self.response(status, body)
+        }
+        router.put("/latest/api/token") { request, _ -> Response in
+            let ttl = request.headers[HTTPField.Name("X-aws-ec2-metadata-token-ttl-seconds")!]
+            let (status, body) = await self.issueToken(ttl: ttl)
+            return Self.response(status, body, contentType: "text/plain")
+        }
+        let credentialsPath = "/latest/meta-data/iam/security-credentials"
+        router.get(RouterPath(credentialsPath)) { request, _ -> Response in
+            let token = request.headers[HTTPField.Name("X-aws-ec2-metadata-token")!]
+            let (status, body) = await self.metadata(roleName: "", token: token)
+            return Self.response(status, body, contentType: "text/plain")
+        }
+        router.get(RouterPath(credentialsPath + "/{role}")) { request, context -> Response in
+            let token = request.headers[HTTPField.Name("X-aws-ec2-metadata-token")!]
+            let roleName = context.parameters.get("role") ?? ""
+            let (status, body) = await self.metadata(roleName: roleName, token: token)
+            return Self.response(status, body)
+        }
+        return router
+    }
+
+    private func container(authorization: String?) -> (Int, String) {
+        containerRequests += 1
+        if let containerToken, authorization != containerToken {
+            return (401, #"{"message":"bad or missing authorization token"}"#)
+        }
+        return (200, credentialsJSON(code: nil))
+    }
+
+    private func issueToken(ttl: String?) -> (Int, String) {
+        tokenRequests += 1
+        guard let ttl, let seconds = Int(ttl), (1...21_600).contains(seconds) else { return (400, "") }
+        let token = "imds-session-\(UUID().uuidString)"
+        sessionTokens.insert(token)
+        return (200, token)
+    }
+
+    private func metadata(roleName: String, token: String?) -> (Int, String) {
+        guard let token, sessionTokens.contains(token) else {
+            rejectedWithoutToken += 1
+            return (401, "")
+        }
+        if roleName.isEmpty { return (200, role) }
+        credentialRequests += 1
+        guard roleName == role else { return (404, "") }
+        return (200, credentialsJSON(code: "Success"))
+    }
+
+    private func credentialsJSON(code: String?) -> String {
+        let formatter = ISO8601DateFormatter()
+        var object: [String: String] = [
+            "AccessKeyId": credentials.accessKeyID, "SecretAccessKey": credentials.secretAccessKey,
+            "Expiration": formatter.string(from: Date().addingTimeInterval(lifetime)),
+        ]
+        if let token = credentials.sessionToken { object["Token"] = token }
+        if let code { object["Code"] = code }
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    private static func response(_ status: Int, _ body: String, contentType: String = "application/json") -> Response {
+        Response(
+            status: .init(code: status), headers: [.contentType: contentType],
+            body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}
