@@ -5,10 +5,10 @@ import Foundation
 ///
 /// `start()` uses the server named by `OUTPOST_MOTO_URL` when set (one that
 /// `scripts/services/moto start` left running), otherwise it starts a private
-/// one on a free port through `scripts/services/moto run`, which installs
+/// one on a free port through `scripts/services/moto start`, which installs
 /// `moto[server]` with pip when `moto_server` is missing. A private server
-/// stops with `stop()`, and also when the test process dies: the script stops
-/// moto as soon as its standard input (a pipe from this process) closes.
+/// stops with `stop()`, and also when the test process dies (the script
+/// watches this process's pid).
 ///
 /// The server checks every request's signature against IAM-created keys;
 /// callers create their IAM user after granting themselves a few unchecked
@@ -17,18 +17,18 @@ package final class MotoServer: Sendable {
     /// `http://127.0.0.1:PORT`.
     package let url: String
     /// Whether this process started the server (and `stop()` ends it).
-    package let isPrivate: Bool
-    private let child: ChildProcess?
+    package var isPrivate: Bool { port != nil }
+    /// The port of a private server (what `scripts/services/moto stop` needs).
+    private let port: String?
 
     /// Why no moto server can run here (reported as the reason tests are skipped).
     package struct Unavailable: Error, CustomStringConvertible {
         package let description: String
     }
 
-    private init(url: String, child: ChildProcess?) {
+    private init(url: String, port: String?) {
         self.url = url
-        self.child = child
-        isPrivate = child != nil
+        self.port = port
     }
 
     /// `scripts/services/moto` of this package.
@@ -38,40 +38,43 @@ package final class MotoServer: Sendable {
     /// - Throws: `Unavailable` when moto cannot be installed or does not start.
     package static func start() async throws -> MotoServer {
         if let shared = ProcessInfo.processInfo.environment["OUTPOST_MOTO_URL"], !shared.isEmpty {
-            return MotoServer(url: shared.hasSuffix("/") ? String(shared.dropLast()) : shared, child: nil)
+            return MotoServer(url: shared.hasSuffix("/") ? String(shared.dropLast()) : shared, port: nil)
         }
         return try await startPrivate()
     }
 
     /// A private server on a free port, whatever `OUTPOST_MOTO_URL` says.
+    ///
+    /// Started with `scripts/services/moto start`, which returns once moto answers
+    /// and leaves it running detached (it stops when this process is gone, or at
+    /// `stop()`). A long-lived child script of the test process must be avoided:
+    /// while one ran, Foundation's `Process` stopped noticing when other children
+    /// (the CLI, agents) exited.
     package static func startPrivate() async throws -> MotoServer {
         if case .failure(let error) = await installation.value { throw error }
         // moto itself starts checking signatures only once a client asks for it
         // (`--no-auth-actions 0` plus `/moto-api/reset-auth`).
-        let child = try ChildProcess(
-            ["run", "--port", "0", "--no-auth-actions", "0"], executable: script,
+        let starter = try ChildProcess(
+            ["start", "--port", "0", "--no-auth-actions", "0", "--watch-pid", String(getpid())], executable: script,
             environment: ProcessInfo.processInfo.environment)
-        var url: String?
-        await eventually(timeout: .seconds(120), every: .milliseconds(50)) {
-            url = child.stdout.split(separator: "\n").first { $0.hasPrefix("http://") }.map(String.init)
-            return url != nil || !child.isRunning
+        starter.closeStdin()
+        let status = await starter.waitForExit(timeout: .seconds(120))
+        guard status == 0,
+            let url = starter.stdout.split(separator: "\n").last(where: { $0.hasPrefix("http://") }).map(String.init)
+        else {
+            if status == nil { await starter.kill9() }
+            throw Unavailable(description: "moto_server did not start: \(starter.stderr.suffix(2000))")
         }
-        guard let url else {
-            child.closeStdin()
-            await child.kill9()
-            throw Unavailable(description: "moto_server did not start: \(child.stderr.suffix(2000))")
-        }
-        return MotoServer(url: url, child: child)
+        return MotoServer(url: url, port: String(url.split(separator: ":").last ?? "0"))
     }
 
-    /// Stops a private server (closing the script's standard input stops moto) and waits for it.
+    /// Stops a private server and waits until it is gone.
     package func stop() async {
-        guard let child else { return }
-        child.closeStdin()
-        if await child.waitForExit(timeout: .seconds(15)) == nil {
-            child.signal(SIGTERM)
-            if await child.waitForExit(timeout: .seconds(5)) == nil { await child.kill9() }
-        }
+        guard let port else { return }
+        guard let stopper = try? ChildProcess(["stop", "--port", port], executable: Self.script,
+            environment: ProcessInfo.processInfo.environment) else { return }
+        stopper.closeStdin()
+        if await stopper.waitForExit(timeout: .seconds(20)) == nil { await stopper.kill9() }
     }
 
     /// Whether a moto server can run here: `OUTPOST_MOTO_URL` is set, or

@@ -36,12 +36,15 @@ final class Cluster: @unchecked Sendable {
     }
 
     /// Runs an `outpost` client command against this hub with the admin token.
-    func cli(_ arguments: [String], stdin: String? = nil) async throws -> (code: Int32?, stdout: String, stderr: String) {
+    func cli(_ arguments: [String], stdin: String? = nil, timeout: Duration = .seconds(120)) async throws -> (
+        code: Int32?, stdout: String, stderr: String
+    ) {
         let process = try ChildProcess(
             arguments,
             environment: ChildProcess.baseEnvironment(["OUTPOST_HUB": hub.url, "OUTPOST_TOKEN": hub.adminToken]))
         if let stdin { process.send(stdin: stdin) } else { process.closeStdin() }
-        let code = await process.waitForExit(timeout: .seconds(120))
+        let code = await process.waitForExit(timeout: timeout)
+        if code == nil { await process.kill9() }
         return (code, process.stdout, process.stderr)
     }
 

@@ -40,7 +40,6 @@ struct SecretsStayHomeTests {
         // A private moto: this test signs with made-up keys, so moto's signature check stays off here
         // (the AWS provider's own tests run it with the check on).
         let moto: MotoServer? = try await MotoServer.startPrivate()
-        defer { if let moto { Task { await moto.stop() } } }
 
         let vault = FakeVault()
         await vault.mount("secret", kvVersion: 2)
@@ -72,6 +71,8 @@ struct SecretsStayHomeTests {
                 }
             }
         }
+        // (If the test throws first, moto stops with the test process.)
+        await moto?.stop()
     }
 
     private static func runScenario(
@@ -105,6 +106,8 @@ struct SecretsStayHomeTests {
         var agentEnvironment = [
             "OUTPOST_SECRET_DB": #"{"DB_PASSWORD": "\#(canaries.env)"}"#,
             "DEPLOY_TOKEN": canaries.agentToken,
+            // Every log line the agent can write, debug included, is searched below.
+            "OUTPOST_LOG_LEVEL": "trace",
         ]
         if let moto {
             config += """
@@ -115,7 +118,7 @@ struct SecretsStayHomeTests {
         }
         let configFile = cluster.directory.file("agent.yaml")
         try config.write(toFile: configFile, atomically: true, encoding: .utf8)
-        try await cluster.startAgent(
+        let agent = try await cluster.startAgent(
             name: "secret-agent-1", arguments: ["--kill-grace", "2s", "--config-file", configFile],
             environment: ChildProcess.baseEnvironment(agentEnvironment))
 
@@ -154,8 +157,17 @@ struct SecretsStayHomeTests {
         if moto != nil { #expect(log.contains("aws [SECURE]")) }
         #expect(log.components(separatedBy: "[SECURE]").count - 1 >= 8)
 
-        // Everything the hub can show or has stored.
+        // Browsing shows names, never values.
+        let listing = try await cluster.cli(["secrets", "ls", "--agent", "secret-agent-1", "vault:apps/"])
+        #expect(listing.code == 0, "\(listing.stderr)")
+        let everything = try await cluster.cli(["secrets", "ls", "--agent", "secret-agent-1", "--json"])
+        #expect(everything.stdout.contains("\"OUTPOST_SECRET_DB\""))
+
+        // Everything the hub can show or has stored, and every line the agent logged.
         var haystacks: [(String, Data)] = [("log", Data(log.utf8))]
+        haystacks.append(("secrets ls", Data((listing.stdout + listing.stderr + everything.stdout + everything.stderr).utf8)))
+        haystacks.append(("agent stdout", Data(agent.process.stdout.utf8)))
+        haystacks.append(("agent stderr", Data(agent.process.stderr.utf8)))
         for path in ["/api/v1/tasks/\(task.id)", "/api/v1/tasks?limit=100", "/api/v1/targets", "/api/v1/agents"] {
             haystacks.append(("GET \(path)", try await Self.get(path, cluster)))
         }
@@ -248,3 +260,4 @@ struct SecretsStayHomeTests {
         }
     }
 }
+
