@@ -44,7 +44,7 @@ struct AzureKeyVaultProvider: SecretProvider {
         let (name, version) = try Self.parse(path)
         let url = "\(configuration.vaultURL)/secrets/\(name)\(version.map { "/\($0)" } ?? "")?api-version="
             + CloudText.percentEncoded(configuration.apiVersion)
-        let response = try await authorizedGET(url)
+        let response = try await tokens.authorizedGET(url, with: http)
         guard (200..<300).contains(response.status) else { throw failure(response) }
         struct SecretBundle: Decodable { var value: String? }
         guard let value = try response.json(SecretBundle.self, what: "Key Vault").value else {
@@ -67,7 +67,7 @@ struct AzureKeyVaultProvider: SecretProvider {
         while let url = next {
             pages += 1
             guard pages <= 1000 else { throw SecretError(.malformed, "Key Vault kept sending nextLink after 1000 pages") }
-            let response = try await authorizedGET(url)
+            let response = try await tokens.authorizedGET(url, with: http)
             guard (200..<300).contains(response.status) else { throw failure(response) }
             let page = try response.json(Page.self, what: "Key Vault")
             for item in page.value ?? [] {
@@ -93,20 +93,6 @@ struct AzureKeyVaultProvider: SecretProvider {
             link += (link.contains("?") ? "&" : "?") + "api-version=" + CloudText.percentEncoded(configuration.apiVersion)
         }
         return link
-    }
-
-    /// A GET with the bearer token; after a 401 (token revoked or expired early) it
-    /// tries once more with a new token.
-    private func authorizedGET(_ url: String) async throws(SecretError) -> SecretHTTP.Response {
-        var attempt = 0
-        while true {
-            attempt += 1
-            let token = try await tokens.token()
-            let response = try await http.send(
-                .GET, url, headers: [("Authorization", "Bearer \(token)"), ("Accept", "application/json")])
-            guard response.status == 401, attempt == 1 else { return response }
-            await tokens.reject(token)
-        }
     }
 
     /// The error for a Key Vault answer `{"error": {"code", "message"}}`.

@@ -44,7 +44,7 @@ struct GCPSecretManagerProvider: SecretProvider {
         let project: String
         if let explicit = reference.project { project = explicit } else { project = try await self.project() }
         let url = "\(configuration.endpoint)/v1/projects/\(project)/secrets/\(reference.secret)/versions/\(reference.version):access"
-        let response = try await authorizedGET(url)
+        let response = try await tokens.authorizedGET(url, with: http)
         guard (200..<300).contains(response.status) else { throw failure(response) }
         struct Access: Decodable {
             struct Payload: Decodable {
@@ -81,7 +81,7 @@ struct GCPSecretManagerProvider: SecretProvider {
         for _ in 0..<1000 {
             var url = "\(configuration.endpoint)/v1/projects/\(project)/secrets?pageSize=250"
             if let pageToken { url += "&pageToken=" + CloudText.percentEncoded(pageToken) }
-            let response = try await authorizedGET(url)
+            let response = try await tokens.authorizedGET(url, with: http)
             guard (200..<300).contains(response.status) else { throw failure(response) }
             let page = try response.json(Page.self, what: "Secret Manager")
             for secret in page.secrets ?? [] {
@@ -105,20 +105,6 @@ struct GCPSecretManagerProvider: SecretProvider {
         }
         await discoveredProject.set(project)
         return project
-    }
-
-    /// A GET with the bearer token; after a 401 (token revoked or expired early) it
-    /// tries once more with a new token.
-    private func authorizedGET(_ url: String) async throws(SecretError) -> SecretHTTP.Response {
-        var attempt = 0
-        while true {
-            attempt += 1
-            let token = try await tokens.token()
-            let response = try await http.send(
-                .GET, url, headers: [("Authorization", "Bearer \(token)"), ("Accept", "application/json")])
-            guard response.status == 401, attempt == 1 else { return response }
-            await tokens.reject(token)
-        }
     }
 
     /// The error for a Google API answer `{"error": {"code", "message", "status"}}`.
