@@ -70,3 +70,28 @@ enum FakeCloud {
         prefix + (0..<24).map { _ in String("abcdefghijklmnopqrstuvwxyz0123456789".randomElement()!) }.joined()
     }
 }
+
+/// Injected failures of a cloud fake: the next `count` requests to an endpoint
+/// answer `status`.
+struct FakeFaults<Endpoint: Equatable & Sendable>: Sendable {
+    private struct Fault: Sendable {
+        var endpoint: Endpoint
+        var status: Int
+        var remaining: Int
+    }
+
+    private var pending: [Fault] = []
+
+    mutating func add(_ endpoint: Endpoint, status: Int, count: Int) {
+        pending.append(Fault(endpoint: endpoint, status: status, remaining: count))
+    }
+
+    /// The status of the next pending fault for `endpoint`, using one of its count.
+    mutating func take(_ endpoint: Endpoint) -> Int? {
+        guard let index = pending.firstIndex(where: { $0.endpoint == endpoint }) else { return nil }
+        pending[index].remaining -= 1
+        let status = pending[index].status
+        if pending[index].remaining <= 0 { pending.remove(at: index) }
+        return status
+    }
+}

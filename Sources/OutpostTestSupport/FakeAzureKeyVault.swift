@@ -43,16 +43,10 @@ package final class FakeAzureKeyVault: Sendable {
         var expires: Date
     }
 
-    struct Fault {
-        var endpoint: Endpoint
-        var status: Int
-        var remaining: Int
-    }
-
     struct State {
         var secrets: [String: [Version]] = [:]
         var tokens: [String: IssuedToken] = [:]
-        var faults: [Fault] = []
+        var faults = FakeFaults<Endpoint>()
         var deniedPrincipals: Set<String> = []
         var tokenLifetime = 3599
         var delay: Duration?
@@ -123,7 +117,7 @@ package final class FakeAzureKeyVault: Sendable {
     /// The next `count` requests to `endpoint` fail with `status` and the body Azure
     /// sends then; status 200 on `.vault` sends an HTML page instead of JSON.
     package func inject(status: Int, on endpoint: Endpoint, count: Int = 1) {
-        state.withLock { $0.faults.append(Fault(endpoint: endpoint, status: status, remaining: count)) }
+        state.withLock { $0.faults.add(endpoint, status: status, count: count) }
     }
 
     /// Invalidates every token issued so far (as if revoked): the vault answers 401 to them.
@@ -180,11 +174,7 @@ package final class FakeAzureKeyVault: Sendable {
             case .token: state.counts.tokenRequests += 1
             case .vault: state.counts.vaultRequests += 1
             }
-            guard let index = state.faults.firstIndex(where: { $0.endpoint == endpoint }) else { return nil }
-            state.faults[index].remaining -= 1
-            let status = state.faults[index].status
-            if state.faults[index].remaining <= 0 { state.faults.remove(at: index) }
-            return status
+            return state.faults.take(endpoint)
         }
     }
 

@@ -42,19 +42,13 @@ package final class FakeGCPSecretManager: Sendable {
         var expires: Date
     }
 
-    struct Fault {
-        var endpoint: Endpoint
-        var status: Int
-        var remaining: Int
-    }
-
     struct State {
         var secrets: [String: [Version]] = [:]
         var tokens: [String: IssuedToken] = [:]
         var deniedSecrets: Set<String> = []
         var deniedPrincipals: Set<String> = []
         var corruptChecksums = false
-        var faults: [Fault] = []
+        var faults = FakeFaults<Endpoint>()
         var tokenLifetime = 3599
         var delay: Duration?
         var counts = Counts()
@@ -134,7 +128,7 @@ package final class FakeGCPSecretManager: Sendable {
     /// The next `count` requests to `endpoint` fail with `status` and Google's body
     /// for it; status 200 on `.api` sends an HTML page instead of JSON.
     package func inject(status: Int, on endpoint: Endpoint, count: Int = 1) {
-        state.withLock { $0.faults.append(Fault(endpoint: endpoint, status: status, remaining: count)) }
+        state.withLock { $0.faults.add(endpoint, status: status, count: count) }
     }
 
     /// Invalidates every token issued so far: the API answers 401 UNAUTHENTICATED to them.
@@ -190,11 +184,7 @@ package final class FakeGCPSecretManager: Sendable {
             case .token: state.counts.tokenRequests += 1
             case .api: state.counts.apiRequests += 1
             }
-            guard let index = state.faults.firstIndex(where: { $0.endpoint == endpoint }) else { return nil }
-            state.faults[index].remaining -= 1
-            let status = state.faults[index].status
-            if state.faults[index].remaining <= 0 { state.faults.remove(at: index) }
-            return status
+            return state.faults.take(endpoint)
         }
     }
 
