@@ -38,7 +38,11 @@ let package = Package(
         // Benchmarks (not shipped): `scripts/bench` builds and runs it in release mode.
         .executableTarget(
             name: "outpost-bench",
-            dependencies: ["OutpostMasking", "OutpostCore"],
+            dependencies: [
+                "OutpostMasking", "OutpostCore", "OutpostClient",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -74,6 +78,8 @@ let package = Package(
                 "OutpostCore",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -42,7 +42,7 @@ struct StoreDialect: Sendable {
 }
 
 extension StoreDialect {
-    /// SQLite through sqlite-nio: one connection, `BEGIN IMMEDIATE` for writers.
+    /// SQLite through `SQLiteDirectConnection`: one connection, `BEGIN IMMEDIATE` for writers.
     static let sqlite = StoreDialect(
         name: "SQLite",
         integerType: "INTEGER",
@@ -52,21 +52,10 @@ extension StoreDialect {
         beginRead: "BEGIN",
         lockRowsSuffix: "",
         migrationLock: nil,
-        constraint: { error in
-            guard let error = error as? SQLiteError else { return nil }
-            switch error.reason {
-            case .constraintUniqueFailed, .constraintPrimaryKeyFailed: return .unique
-            case .constraintForeignKeyFailed: return .foreignKey
-            case .constraint, .constraintCheckFailed, .constraintCommitHookFailed, .constraintNotNullFailed,
-                .constraintUserFunctionFailed, .constraintTriggerFailed, .constraintVirtualTableFailed,
-                .constraintUniqueRowIDFailed, .constraintUpdateTriggerDeletedRow, .constraintStrictDataTypeFailed:
-                return .other
-            default: return nil
-            }
-        },
+        constraint: { error in (error as? SQLiteFailure)?.constraint },
         describe: { error in
             // sqlite3_errmsg names tables and columns, never bound values.
-            if let error = error as? SQLiteError { return error.message }
+            if let error = error as? SQLiteFailure { return error.message }
             return String(describing: type(of: error))
         }
     )

@@ -69,11 +69,12 @@ struct LogShipperTests {
 
     func shipper(
         _ spool: LogSpool, _ sink: any LogSink, clock: any AgentClock, flushBytes: Int, interval: Duration,
+        maxChunkBytes: Int? = nil,
         backoff: Backoff = Backoff(initial: .milliseconds(1), maximum: .milliseconds(4))
     ) -> LogShipper {
         LogShipper(
             spool: spool, sink: sink, clock: clock, flushBytes: flushBytes, flushInterval: interval, backoff: backoff,
-            logger: quietLogger)
+            logger: quietLogger, maxChunkBytes: maxChunkBytes ?? flushBytes)
     }
 
     @Test("a chunk goes out as soon as flushBytes are pending; the rest waits for the interval or the end")
@@ -98,6 +99,24 @@ struct LogShipperTests {
         #expect(await outcome == .delivered(bytes: 25))
         #expect(sink.state.value.chunks.map(\.count) == [10, 10, 5])
         #expect(sink.state.value.stored == Array(repeating: 7, count: 25))
+    }
+
+    @Test("a backlog goes out in chunks of up to maxChunkBytes, not flushBytes")
+    func backlogInLargeChunks() async throws {
+        let clock = ManualClock()
+        let (spool, directory) = try makeSpool(clock)
+        defer {
+            spool.remove()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        let sink = RecordingSink()
+        // All 250 bytes are spooled before the shipper looks: one backlog.
+        try spool.append(Array(repeating: 3, count: 250))
+        spool.finishWriting()
+        let outcome = await shipper(spool, sink, clock: clock, flushBytes: 10, interval: .seconds(3600), maxChunkBytes: 100).run()
+        #expect(outcome == .delivered(bytes: 250))
+        #expect(sink.state.value.chunks.map(\.count) == [100, 100, 50])
+        #expect(sink.state.value.stored == Array(repeating: 3, count: 250))
     }
 
     @Test("pending bytes go out flushInterval after the first unsent byte, or earlier once flushBytes are pending")

@@ -13,7 +13,9 @@ protocol LogSink: Sendable {
 ///
 /// Flush rule: a chunk goes out as soon as `flushBytes` are pending, or
 /// `flushInterval` after the oldest unsent byte was spooled, whichever comes
-/// first; chunks never exceed `flushBytes`. The shipper sleeps on the spool's
+/// first. A chunk carries everything pending up to `maxChunkBytes`, so a
+/// backlog (fast output while the previous chunk was in flight) goes out in a
+/// few large requests rather than many small ones. The shipper sleeps on the spool's
 /// progress and on one timer — no polling. On failures it retries with backoff
 /// while the task keeps running and the spool grows on disk; on `log_gap` it
 /// resumes where the hub says.
@@ -37,6 +39,8 @@ struct LogShipper: Sendable {
     var flushInterval: Duration
     var backoff: Backoff
     var logger: Logger
+    /// Upper bound of one chunk; below the hub's 2 MiB request limit.
+    var maxChunkBytes = 1 << 20
 
     func run() async -> Outcome {
         var shipped: Int64 = 0
@@ -61,7 +65,7 @@ struct LogShipper: Sendable {
                 }
             }
 
-            let count = Int(min(pending, Int64(flushBytes)))
+            let count = Int(min(pending, Int64(max(flushBytes, maxChunkBytes))))
             let bytes: [UInt8]
             do {
                 bytes = try spool.read(offset: shipped, count: count)

@@ -16,6 +16,7 @@ enum ServiceRunner {
         _ services: [any Service], logger: Logger,
         alongside: @escaping @Sendable (ServiceGroup) async throws -> Void = { _ in }
     ) async throws {
+        MallocTuning.applyForLongRunningProcess()
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },

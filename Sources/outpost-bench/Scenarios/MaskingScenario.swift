@@ -13,7 +13,7 @@ struct MaskingScenario: BenchScenario {
     let secretCount = 100
     let secretEvery = 1000
 
-    func run(_ options: BenchOptions) throws -> [BenchRow] {
+    func run(_ options: BenchOptions) async throws -> [BenchRow] {
         let total = options.sizeMiB << 20
         let chunkSize = options.chunkKiB << 10
         let secrets = BenchSecrets.make(count: secretCount, seed: 7)
@@ -55,15 +55,16 @@ struct MaskingScenario: BenchScenario {
         let megabytes = Double(total) / 1e6
         let copyRate = megabytes / copySeconds
         let chunkNote = "\(chunks.count) chunks of \(options.chunkKiB) KiB, best of \(options.runs)"
+        let maskRate = megabytes / maskSeconds
         var rows = [
-            BenchRow(scenario: name, measurement: "plain copy (memcpy into output buffer)",
-                     megabytesPerSecond: copyRate, ratio: 1, notes: chunkNote),
-            BenchRow(scenario: name, measurement: "masker",
-                     megabytesPerSecond: megabytes / maskSeconds, ratio: megabytes / maskSeconds / copyRate,
+            BenchRow(name, "plain copy (memcpy into an output buffer) [baseline]", value: copyRate, unit: "MB/s",
+                     ratio: 1, notes: chunkNote),
+            BenchRow(name, "masker, 100 secrets", value: maskRate, unit: "MB/s", ratio: maskRate / copyRate,
+                     goal: nil,
                      notes: "\(patterns.count) patterns from \(secretCount) secrets (shortest \(patterns.map(\.count).min() ?? 0) B), "
                          + "\(replacements) replacements for \(generator.secretsWritten) secret lines"),
-            BenchRow(scenario: name, measurement: "masker, one 4-byte secret added",
-                     megabytesPerSecond: megabytes / shortSeconds, ratio: megabytes / shortSeconds / copyRate,
+            BenchRow(name, "masker, one 4-byte secret added", value: megabytes / shortSeconds, unit: "MB/s",
+                     ratio: megabytes / shortSeconds / copyRate,
                      notes: "\(short.count) patterns; the short ones get their own index, sampled every 3rd byte"),
         ]
 
@@ -78,8 +79,8 @@ struct MaskingScenario: BenchScenario {
                 matchingLines = try Self.run(grep, ["-F", "-c", "-f", patternFile.path, dataFile.path])
             }
             rows.append(BenchRow(
-                scenario: name, measurement: "LC_ALL=C grep -F -c -f patterns (yardstick)",
-                megabytesPerSecond: megabytes / grepSeconds, ratio: megabytes / grepSeconds / copyRate,
+                name, "LC_ALL=C grep -F -c -f patterns (yardstick)",
+                value: megabytes / grepSeconds, unit: "MB/s", ratio: megabytes / grepSeconds / copyRate,
                 notes: "\(singleLine.count) patterns, \(matchingLines) matching lines; file in page cache"))
 
             // Leak check: no single-line secret value (or line of one) is left in the masked output.
@@ -87,10 +88,10 @@ struct MaskingScenario: BenchScenario {
             let values = secrets.flatMap { $0.value.split(separator: "\n").map { Array($0.utf8) } }.filter { $0.count >= 4 }
             try Data(values.joined(separator: [10]) + [10]).write(to: valuesFile)
             let leaked = try Self.run(grep, ["-F", "-c", "-f", valuesFile.path, maskedFile.path])
-            rows.append(BenchRow(scenario: name, measurement: "leak check: grep -F -c values in masked output",
-                                 notes: "\(leaked) lines (must be 0)"))
+            rows.append(BenchRow(name, "leak check: masked output lines holding a secret value",
+                                 value: Double(leaked) ?? -1, unit: "lines", goal: .atMost(0)))
         } else {
-            rows.append(BenchRow(scenario: name, measurement: "grep -F (yardstick)", notes: "grep not found, skipped"))
+            rows.append(BenchRow(name, "grep -F (yardstick)", value: nil, notes: "grep not found, skipped"))
         }
         return rows
     }
@@ -161,26 +162,4 @@ struct MaskingScenario: BenchScenario {
         process.waitUntilExit()
         return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
-}
-
-/// Runs `body` `runs` times and returns the fastest wall-clock time in seconds.
-func fastest(of runs: Int, _ body: () throws -> Void) rethrows -> Double {
-    var best = Double.infinity
-    let clock = ContinuousClock()
-    for _ in 0 ..< max(1, runs) {
-        let elapsed = try clock.measure(body)
-        best = min(best, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
-    }
-    return best
-}
-
-/// Keeps the optimiser from dropping work whose result is otherwise unused.
-@inline(never)
-func blackHole(_ value: UInt8) {
-    if value == 0x5A && CommandLine.arguments.count > 1000 { print(value) }
-}
-
-/// Progress on standard error, so the table on standard output stays clean.
-func log(_ message: String) {
-    FileHandle.standardError.write(Data("outpost-bench: \(message)\n".utf8))
 }

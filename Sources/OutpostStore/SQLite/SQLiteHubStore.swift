@@ -1,5 +1,5 @@
 package import Logging
-import SQLiteKit
+import SQLKit
 
 /// The embedded store: one SQLite file in the hub's data directory.
 ///
@@ -19,7 +19,7 @@ package final class SQLiteHubStore: SQLHubStore {
     /// How long a statement waits for another process's lock on the file before failing.
     static let busyTimeoutMilliseconds = 5_000
 
-    private init(connection: SQLiteConnection, logger: Logger) {
+    private init(connection: SQLiteDirectConnection, logger: Logger) {
         self.gate = ConnectionGate(connection: connection)
         self.logger = logger
     }
@@ -28,36 +28,36 @@ package final class SQLiteHubStore: SQLHubStore {
     /// exist. Call `migrate()` before anything else, and `shutdown()` at the end.
     /// - Throws: `.database` when the file cannot be opened or configured.
     package static func open(path: String, logger: Logger) async throws(StoreError) -> SQLiteHubStore {
-        try await connect(.file(path: path), description: "SQLite database at \(path)", logger: logger)
+        try await connect(path: path, description: "SQLite database at \(path)", logger: logger)
     }
 
     /// A private database in memory, gone at `shutdown()`: for tests.
     package static func inMemory(logger: Logger) async throws(StoreError) -> SQLiteHubStore {
-        try await connect(.memory, description: "in-memory SQLite database", logger: logger)
+        try await connect(path: ":memory:", description: "in-memory SQLite database", logger: logger)
     }
 
     private static func connect(
-        _ storage: SQLiteConnection.Storage, description: String, logger: Logger
+        path: String, description: String, logger: Logger
     ) async throws(StoreError) -> SQLiteHubStore {
-        let connection: SQLiteConnection
+        let connection: SQLiteDirectConnection
         do {
-            connection = try await SQLiteConnection.open(storage: storage, logger: logger)
+            connection = try SQLiteDirectConnection.open(path: path)
         } catch {
-            throw StoreError(.database, "cannot open \(description): \(StoreDialect.sqlite.describe(error))")
+            throw StoreError(.database, "cannot open \(description): \(error.message)")
         }
         do {
-            let db = connection.sql(queryLogLevel: nil)
+            let db = SQLiteDirectDatabase(connection: connection, logger: logger)
             // WAL lets readers of other processes (backups, inspection) run beside the
             // hub; an in-memory database answers "memory" and that is fine.
             let mode = try await db.raw("PRAGMA journal_mode = WAL").first()?.decode(column: "journal_mode", as: String.self)
-            if case .file = storage, mode?.lowercased() != "wal" {
+            if path != ":memory:", mode?.lowercased() != "wal" {
                 logger.warning("SQLite refused WAL journal mode", metadata: ["mode": "\(mode ?? "none")"])
             }
             try await db.raw("PRAGMA synchronous = NORMAL").run()
             try await db.raw("PRAGMA foreign_keys = ON").run()
             try await db.raw("PRAGMA busy_timeout = \(unsafeRaw: String(busyTimeoutMilliseconds))").run()
         } catch {
-            try? await connection.close()
+            connection.close()
             throw StoreError(.database, "cannot configure \(description): \(StoreDialect.sqlite.describe(error))")
         }
         return SQLiteHubStore(connection: connection, logger: logger)
@@ -80,8 +80,7 @@ package final class SQLiteHubStore: SQLHubStore {
         _ operation: String, begin: String, _ body: (any SQLDatabase) async throws -> T
     ) async throws(StoreError) -> T {
         let connection = try await gate.acquire()
-        // Binds are never logged: they carry scripts and log bytes.
-        let db = connection.sql(queryLogLevel: nil)
+        let db = SQLiteDirectDatabase(connection: connection, logger: logger)
         do {
             try await db.raw(SQLQueryString(begin)).run()
             do {

@@ -1,5 +1,3 @@
-import SQLiteNIO
-
 /// Lends the store's single SQLite connection to one operation at a time, in
 /// arrival order.
 ///
@@ -12,17 +10,17 @@ import SQLiteNIO
 /// turn is a short transaction, and an operation abandoned half-way would leave
 /// the connection inside a transaction.
 actor ConnectionGate {
-    private var connection: SQLiteConnection?
+    private var connection: SQLiteDirectConnection?
     private var busy = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
-    init(connection: SQLiteConnection) {
+    init(connection: SQLiteDirectConnection) {
         self.connection = connection
     }
 
     /// Waits for the connection; the caller must `release()` it exactly once.
     /// - Throws: `.database` once the store was shut down (the turn is released already).
-    func acquire() async throws(StoreError) -> SQLiteConnection {
+    func acquire() async throws(StoreError) -> SQLiteDirectConnection {
         if busy {
             await withCheckedContinuation { waiters.append($0) }
             // `release()` handed the turn over with `busy` still set.
@@ -50,7 +48,7 @@ actor ConnectionGate {
     func close() async {
         guard let connection = try? await acquire() else { return }
         self.connection = nil
-        try? await connection.close()
+        connection.close()
         release()
     }
 }
