@@ -69,5 +69,13 @@ struct LeftoverProcessTests {
         let stat = ProcStat.parse(line)
         #expect(stat == ProcStat(pid: 4242, state: "S", processGroup: 4240, session: 4239, startTime: 987654))
         #expect(ProcStat.parse("garbage") == nil)
+        // Cut short before the start time (field 22): refused, not misread.
+        #expect(ProcStat.parse("4242 (sh) S 1 4240 4239 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0") == nil)
+        #expect(ProcStat.parse("4242 (sh) S 1 x 4239 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1") == nil)
+        // This very process, read from /proc.
+        let own = ProcStat.read(pid: getpid())
+        #expect(own?.pid == getpid())
+        #expect(own?.session == getsid(0))
+        #expect(own?.processGroup == getpgrp())
     }
 }

@@ -27,14 +27,30 @@ struct RunningTaskRecord: Codable, Sendable, Equatable {
 
 /// Finds and kills processes of tasks the agent no longer owns.
 enum LeftoverProcesses {
-    /// Writes the record of a just-started task.
+    /// Writes the record of a just-started task: to a temporary name, then
+    /// renamed into place, so a reader never sees half a record.
+    ///
+    /// Not fsync'd: the record exists for a crash or kill of the agent, which
+    /// leaves the page cache intact; after a power loss no process is left to
+    /// end. (An fsync here cost about half a millisecond on every task start.)
     static func record(_ record: RunningTaskRecord, in directory: String) throws(AgentError) {
         let path = "\(directory)/\(record.taskID).json"
+        let temporary = "\(directory)/.\(record.taskID).json.tmp"
+        let bytes: [UInt8]
         do {
-            let data = try JSONEncoder().encode(record)
-            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+            bytes = Array(try JSONEncoder().encode(record))
         } catch {
-            throw AgentError(.workDirectory, "cannot write \(path): \(error)", underlying: error)
+            throw AgentError(.workDirectory, "cannot encode the process record of \(record.taskID): \(error)", underlying: error)
+        }
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw AgentError(.workDirectory, "cannot write \(temporary): \(String(cString: strerror(errno)))") }
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let failure = written == bytes.count ? nil : String(cString: strerror(errno))
+        close(fd)
+        guard failure == nil, rename(temporary, path) == 0 else {
+            let reason = failure ?? String(cString: strerror(errno))
+            unlink(temporary)
+            throw AgentError(.workDirectory, "cannot write \(path): \(reason)")
         }
     }
 
@@ -70,6 +86,8 @@ enum LeftoverProcesses {
     /// run of the agent, and deletes the records.
     static func reap(directory: String, logger: Logger) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        // A record half-written when the agent died never made it to its final name.
+        for name in names where name.hasSuffix(".json.tmp") { unlink("\(directory)/\(name)") }
         for name in names where name.hasSuffix(".json") {
             let path = "\(directory)/\(name)"
             defer { unlink(path) }

@@ -18,21 +18,59 @@ struct ProcStat: Sendable, Equatable {
     /// Parses the text of `/proc/PID/stat`. The command name (field 2) may hold
     /// spaces and parentheses, so fields are counted after its last `)`.
     static func parse(_ text: String) -> ProcStat? {
-        guard let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")"),
-            let pid = pid_t(text[..<open].trimmingCharacters(" "))
+        parse(bytes: Array(text.utf8))
+    }
+
+    /// Parses the bytes of `/proc/PID/stat` without building strings: the agent
+    /// reads every process's stat after each task, so this is on a hot path.
+    static func parse<Bytes: RandomAccessCollection<UInt8>>(bytes: Bytes) -> ProcStat? where Bytes.Index == Int {
+        guard let open = bytes.firstIndex(of: UInt8(ascii: "(")),
+            let close = bytes.lastIndex(of: UInt8(ascii: ")")),
+            let pid = number(bytes[bytes.startIndex..<open], as: pid_t.self)
         else { return nil }
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        // fields[0] is field 3 (state); field N is fields[N - 3].
-        guard fields.count > 19, let state = fields[0].first,
-            let group = pid_t(fields[2]), let session = pid_t(fields[3]), let start = UInt64(fields[19])
+        // fields[0] is field 3 (state); field N is fields[N - 3]. Only the first 20 are needed.
+        var fields: [Range<Int>] = []
+        fields.reserveCapacity(20)
+        var index = close + 1
+        while index < bytes.endIndex, fields.count < 20 {
+            while index < bytes.endIndex, bytes[index] == UInt8(ascii: " ") { index += 1 }
+            let start = index
+            while index < bytes.endIndex, bytes[index] != UInt8(ascii: " "), bytes[index] != UInt8(ascii: "\n") { index += 1 }
+            if start < index { fields.append(start..<index) }
+            if index < bytes.endIndex, bytes[index] == UInt8(ascii: "\n") { break }
+        }
+        guard fields.count == 20, fields[0].count == 1,
+            let group = number(bytes[fields[2]], as: pid_t.self), let session = number(bytes[fields[3]], as: pid_t.self),
+            let start = number(bytes[fields[19]], as: UInt64.self)
         else { return nil }
+        let state = Character(Unicode.Scalar(bytes[fields[0].lowerBound]))
         return ProcStat(pid: pid, state: state, processGroup: group, session: session, startTime: start)
+    }
+
+    /// A decimal number (optionally negative, surrounded by spaces), or `nil`.
+    private static func number<Bytes: BidirectionalCollection<UInt8>, N: FixedWidthInteger>(_ bytes: Bytes, as: N.Type) -> N? {
+        let space = UInt8(ascii: " ")
+        guard let first = bytes.firstIndex(where: { $0 != space }), let last = bytes.lastIndex(where: { $0 != space })
+        else { return nil }
+        var digits = bytes[first...last][...]
+        let negative = N.isSigned && digits.first == UInt8(ascii: "-")
+        if negative { digits = digits.dropFirst() }
+        guard !digits.isEmpty else { return nil }
+        var value: N = 0
+        for byte in digits {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times.addingReportingOverflow(N(byte - UInt8(ascii: "0")))
+            guard !overflow1, !overflow2 else { return nil }
+            value = sum
+        }
+        return negative ? 0 - value : value
     }
 
     /// Reads a live process's stat; `nil` when it does not exist (or is unreadable).
     static func read(pid: pid_t) -> ProcStat? {
         guard let bytes = readProcFile("/proc/\(pid)/stat") else { return nil }
-        return parse(String(decoding: bytes, as: UTF8.self))
+        return parse(bytes: bytes)
     }
 
     /// `true` when the process's initial environment holds exactly `entry` (`NAME=value`).

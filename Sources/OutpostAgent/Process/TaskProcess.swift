@@ -22,13 +22,14 @@ final class TaskProcess: Sendable {
     /// - Parameters:
     ///   - output: called on the reader thread with each chunk read (up to 64 KiB).
     ///   - outputEnded: called on the reader thread once, at end of file or after `stopReading()`.
-    ///   - exited: called on the waiter thread once the leader has exited.
+    ///   - exited: called on the waiter thread once the leader has exited, with its
+    ///     exit code (128 + N when killed by signal N), read without reaping it.
     init(
         _ launched: LaunchedProcess,
         name: String,
         output: @escaping @Sendable ([UInt8]) -> Void,
         outputEnded: @escaping @Sendable () -> Void,
-        exited: @escaping @Sendable () -> Void
+        exited: @escaping @Sendable (Int32?) -> Void
     ) throws(AgentError) {
         pid = launched.pid
         outputFD = launched.outputFD
@@ -44,11 +45,16 @@ final class TaskProcess: Sendable {
         reader.name = "outpost-output-\(name)"
         let waiter = Thread {
             var info = siginfo_t()
-            while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0 {
+            var code: Int32?
+            while true {
+                if waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) == 0 {
+                    code = Self.exitCode(info)
+                    break
+                }
                 // ECHILD (already reaped elsewhere) also means it is gone.
                 if errno != EINTR { break }
             }
-            exited()
+            exited(code)
         }
         waiter.name = "outpost-wait-\(name)"
         reader.start()
@@ -104,6 +110,13 @@ final class TaskProcess: Sendable {
         close(wake.write)
         guard rc == pid else { return -1 }
         return Self.exitCode(status: status)
+    }
+
+    /// The exit code in a `waitid` report: the status for `CLD_EXITED`, 128 + the
+    /// signal for `CLD_KILLED` and `CLD_DUMPED`.
+    static func exitCode(_ info: siginfo_t) -> Int32 {
+        let status = info._sifields._sigchld.si_status
+        return info.si_code == Int32(CLD_EXITED) ? status : 128 + status
     }
 
     /// `WIFEXITED`/`WEXITSTATUS`/`WTERMSIG`, which Swift's Glibc does not export.

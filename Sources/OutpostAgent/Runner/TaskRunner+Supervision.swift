@@ -36,23 +36,26 @@ extension TaskRunner {
         let closed = await state.wait(
             until: { $0.outputClosed }, deadline: clock.now() + context.drainTimeout, clock: clock)
         process.signalGroup(SIGKILL)
-        // Also catches descendants that left the process group (setsid) but kept OUTPOST_TASK_ID.
-        LeftoverProcesses.killProcesses(of: record)
         if !closed {
             process.stopReading()
             _ = await state.wait(until: { $0.outputClosed })
         }
-        let exitCode = process.reap()
+        // The leader is still an unreaped zombie, so its pid (the group and session id)
+        // cannot be reused: the verdict goes out now and the sweep below runs beside it.
+        let exitCode = state.value.exitCode ?? -1
 
         let final = state.value.stop == .abandoned ? .abandoned : signalled
         let verdict = Self.verdict(stop: final, exitCode: exitCode, timeoutSeconds: timeout)
-        logger.info(
-            "task process ended",
-            metadata: ["exit_code": "\(exitCode)", "status": "\(verdict?.status.rawValue ?? "abandoned")"])
         state.update {
             $0.verdict = verdict
             $0.processDone = true
         }
+        // Also catches descendants that left the process group (setsid) but kept OUTPOST_TASK_ID.
+        LeftoverProcesses.killProcesses(of: record)
+        _ = process.reap()
+        logger.info(
+            "task process ended",
+            metadata: ["exit_code": "\(exitCode)", "status": "\(verdict?.status.rawValue ?? "abandoned")"])
     }
 
     /// The status to report for a process that ended with `exitCode` after `stop` (if it was stopped).

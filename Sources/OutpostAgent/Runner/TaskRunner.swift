@@ -33,9 +33,12 @@ struct RunnerState: Sendable {
     var agentStopping = false
     /// The process leader has exited.
     var exited = false
+    /// Its exit code, read when it exited (the leader stays unreaped until the end).
+    var exitCode: Int32?
     /// The output pipe reached end of file, or reading was stopped.
     var outputClosed = false
-    /// No process of the task runs any more (or none was ever started).
+    /// The leader has exited and the output is read (or no process was ever started);
+    /// the sweep for escaped descendants may still be running beside the report.
     var processDone = false
     /// What to report; set with `processDone`, `nil` when nothing is to be reported.
     var verdict: Verdict?
@@ -157,7 +160,12 @@ final class TaskRunner: Sendable {
                     writer.finish()
                     state.update { $0.outputClosed = true }
                 },
-                exited: { state.update { $0.exited = true } })
+                exited: { code in
+                    state.update {
+                        $0.exited = true
+                        $0.exitCode = code
+                    }
+                })
         } catch {
             // Cannot watch it: do not let it run unwatched.
             _ = kill(-launched.pid, SIGKILL)
