@@ -59,7 +59,7 @@ struct DispatchLatencyScenario: BenchScenario {
         let ms = 1000.0
         return [
             BenchRow(name, "baseline: spawn bash -c true, p50", value: spawn.p50 * ms, unit: "ms",
-                     notes: "posix_spawn + wait4, p99 \(formatFigure(spawn.p99 * ms)) ms"),
+                     notes: "posix_spawn + waitpid, p99 \(formatFigure(spawn.p99 * ms)) ms"),
             BenchRow(name, "baseline: keep-alive GET /healthz, p50", value: roundTrip.p50 * ms, unit: "ms",
                      notes: "p99 \(formatFigure(roundTrip.p99 * ms)) ms"),
             BenchRow(name, "floor: spawn + 2 round trips", value: floor * ms, unit: "ms", ratio: 1),

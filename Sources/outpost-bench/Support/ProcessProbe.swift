@@ -14,6 +14,12 @@ struct ProcessProbe: Sendable {
         Double(statusField("VmHWM") ?? 0) / 1024
     }
 
+    /// Private anonymous memory in MiB (`RssAnon`): heap and stacks, without
+    /// the pages of the executable and libraries, which are shared and reclaimable.
+    func anonymousMiB() -> Double {
+        Double(statusField("RssAnon") ?? 0) / 1024
+    }
+
     func threads() -> Int { statusField("Threads") ?? 0 }
 
     /// Open file descriptors (entries of `/proc/PID/fd`).
