@@ -63,6 +63,23 @@ struct LeftoverProcessTests {
         #expect(!FileManager.default.fileExists(atPath: "\(env.paths.running)/\(record.taskID).json"))
     }
 
+    @Test("a record is written whole under its final name; a half-written one is removed at start-up")
+    func recordFiles() throws {
+        let env = try TestEnvironment()
+        defer { env.remove() }
+        let record = RunningTaskRecord(taskID: Identifiers.make(prefix: "tsk"), pid: 999_999, startTime: 1)
+        try LeftoverProcesses.record(record, in: env.paths.running)
+        let written = try #require(FileManager.default.contents(atPath: "\(env.paths.running)/\(record.taskID).json"))
+        #expect(try JSONDecoder().decode(RunningTaskRecord.self, from: written) == record)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: env.paths.running) == ["\(record.taskID).json"])
+
+        // An agent killed between write and rename leaves only the temporary file.
+        let stale = "\(env.paths.running)/.tsk_stale.json.tmp"
+        FileManager.default.createFile(atPath: stale, contents: Data("{\"task_id\":".utf8))
+        env.paths.cleanUpLeftovers(logger: testLogger)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: env.paths.running).isEmpty)
+    }
+
     @Test("/proc/PID/stat is parsed after the last parenthesis of the command name")
     func procStatParsing() {
         let line = "4242 (we ird) (name) S 1 4240 4239 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10"

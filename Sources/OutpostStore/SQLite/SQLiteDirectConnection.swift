@@ -11,6 +11,9 @@ import VaporCSQLite
 /// on the thread of the task that holds the `ConnectionGate`, and statements
 /// are compiled once. Calls are short (WAL, `synchronous=NORMAL`: no fsync per
 /// commit), so borrowing a cooperative thread for them is cheaper than hopping.
+/// The price: a statement waiting on another process's write lock (up to the
+/// busy timeout) holds that thread meanwhile. In WAL mode only another writer
+/// takes that lock; backups and readers do not.
 ///
 /// Not thread-safe by itself: the gate admits one operation at a time.
 final class SQLiteDirectConnection: @unchecked Sendable {

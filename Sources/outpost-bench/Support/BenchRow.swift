@@ -1,5 +1,5 @@
 /// One line of the results table (and one element of the JSON results).
-struct BenchRow: Codable, Sendable {
+struct BenchRow: Encodable, Sendable {
     var scenario: String
     var measurement: String
     /// The figure, in `unit`; `nil` for rows that only carry a note.
@@ -46,17 +46,6 @@ struct BenchRow: Codable, Sendable {
         try c.encode(goal?.description, forKey: .goal)
         try c.encode(goalMet, forKey: .goalMet)
         try c.encode(notes, forKey: .notes)
-    }
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        scenario = try c.decode(String.self, forKey: .scenario)
-        measurement = try c.decode(String.self, forKey: .measurement)
-        value = try c.decodeIfPresent(Double.self, forKey: .value)
-        unit = try c.decode(String.self, forKey: .unit)
-        ratio = try c.decodeIfPresent(Double.self, forKey: .ratio)
-        goal = nil
-        notes = try c.decode(String.self, forKey: .notes)
     }
 }
 
