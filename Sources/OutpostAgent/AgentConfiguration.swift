@@ -40,6 +40,19 @@ package struct AgentConfiguration: Sendable {
     /// How secrets are masked in logs: minimum length, encodings, the agent's own
     /// variables to mask (names ending in TOKEN, KEY, SECRET, PASSWORD). Default: `MaskingPolicy.Configuration()`.
     package var masking: MaskingPolicy.Configuration = MaskingPolicy.Configuration()
+    /// Ask the hub to tell this agent to disconnect once it finished one task (ephemeral agents). Default `false`.
+    package var disconnectAfterJob = false
+    /// Ask the hub to tell this agent to disconnect after this long without a task (autoscaling). Default `nil`.
+    package var idleTimeout: Duration?
+    /// User-token enforcement (`jwk_url`): when set, a task runs only if its user token
+    /// passes this check. Default `nil` (tasks need no user token).
+    package var userTokens: (any UserTokenChecking)?
+    /// Signs an STS `GetCallerIdentity` request with the agent's AWS credentials, for
+    /// agent types with the `aws-sts` name policy. Called when registering, only if the
+    /// hub asks for it (or `signsAWSIdentityUpFront`). Default `nil`: cannot.
+    package var awsIdentitySigner: (@Sendable () async throws -> SignedHTTPRequest)?
+    /// Send the signed identity with the first registration (`aws_sts_endpoint` was configured).
+    package var signsAWSIdentityUpFront = false
 
     package init(
         hubURL: String,

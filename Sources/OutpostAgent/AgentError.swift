@@ -16,6 +16,8 @@ package struct AgentError: Error, Sendable, CustomStringConvertible {
         case integrationUnavailable
         /// The operating system refused to start a task's process.
         case launchFailed
+        /// A task's user token failed the agent's check (`jwk_url`).
+        case userTokenRejected
         /// A file or process operation failed.
         case io
     }

@@ -25,8 +25,13 @@ extension HubClient {
 
     // MARK: Tasks
 
-    package func createTask(_ request: CreateTaskRequest) async throws(ClientError) -> TaskRecord {
-        try await call(.POST, "/api/v1/tasks", json: request)
+    /// Submits a task; `userToken` (the user's session JWT, for agents that enforce
+    /// user tokens) travels in a header and is held in the hub's memory only.
+    package func createTask(_ request: CreateTaskRequest, userToken: String? = nil) async throws(ClientError)
+        -> TaskRecord
+    {
+        let headers = userToken.map { [(name: "X-Outpost-User-Token", value: $0)] } ?? []
+        return try await call(.POST, "/api/v1/tasks", json: request, headers: headers)
     }
 
     /// Reads a task; with `waitSeconds` the hub answers as soon as the task is
@@ -55,7 +60,21 @@ extension HubClient {
     }
 
     package func createAgentType(named name: String) async throws(ClientError) -> AgentTypeTokenResponse {
-        try await call(.POST, "/api/v1/agent-types", json: CreateAgentTypeRequest(name: name))
+        try await createAgentType(CreateAgentTypeRequest(name: name))
+    }
+
+    package func createAgentType(_ request: CreateAgentTypeRequest) async throws(ClientError) -> AgentTypeTokenResponse {
+        try await call(.POST, "/api/v1/agent-types", json: request)
+    }
+
+    /// Closes registration for the type until its token is rotated.
+    package func revokeAgentTypeToken(named name: String) async throws(ClientError) -> AgentType {
+        try await call(.POST, "/api/v1/agent-types/\(Self.segment(name))/revoke-token")
+    }
+
+    /// The agent finishes its running tasks, takes no new ones, then disconnects.
+    package func drainAgent(named name: String) async throws(ClientError) -> AgentRecord {
+        try await call(.POST, "/api/v1/agents/\(Self.segment(name))/drain")
     }
 
     package func listAgentTypes() async throws(ClientError) -> [AgentType] {

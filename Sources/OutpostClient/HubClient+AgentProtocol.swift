@@ -16,8 +16,10 @@ extension HubClient {
         try await call(.POST, "/api/v1/agent/poll", json: request, timeout: timeout)
     }
 
-    package func startTask(id: String) async throws(ClientError) -> TaskRecord {
-        try await call(.POST, "/api/v1/agent/tasks/\(Self.segment(id))/start")
+    package func startTask(id: String, userSubject: String? = nil) async throws(ClientError) -> TaskRecord {
+        guard let userSubject else { return try await call(.POST, "/api/v1/agent/tasks/\(Self.segment(id))/start") }
+        return try await call(
+            .POST, "/api/v1/agent/tasks/\(Self.segment(id))/start", json: StartRequest(userSubject: userSubject))
     }
 
     /// Appends masked log bytes at `offset`. Idempotent: a retried chunk is not duplicated.

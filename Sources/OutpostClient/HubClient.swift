@@ -42,9 +42,11 @@ package struct HubClient: Sendable {
         body: [UInt8]? = nil,
         contentType: String = "application/json",
         timeout: TimeAmount? = nil,
-        maxBodyBytes: Int = 64 << 20
+        maxBodyBytes: Int = 64 << 20,
+        headers: [(name: String, value: String)] = []
     ) async throws(ClientError) -> (head: HTTPClientResponse, body: ByteBuffer) {
-        let request = makeRequest(method, path, body: body, contentType: contentType)
+        var request = makeRequest(method, path, body: body, contentType: contentType)
+        for header in headers { request.headers.add(name: header.name, value: header.value) }
         do {
             let response = try await http.execute(request, timeout: timeout ?? requestTimeout)
             let bytes = try await response.body.collect(upTo: maxBodyBytes)
@@ -65,6 +67,7 @@ package struct HubClient: Sendable {
         _ path: String,
         json: Body,
         timeout: TimeAmount? = nil,
+        headers: [(name: String, value: String)] = [],
         as: Response.Type = Response.self
     ) async throws(ClientError) -> Response {
         let bytes: [UInt8]
@@ -73,7 +76,7 @@ package struct HubClient: Sendable {
         } catch {
             throw ClientError(.invalidRequest, "cannot encode the request body: \(error)")
         }
-        let (_, body) = try await send(method, path, body: bytes, timeout: timeout)
+        let (_, body) = try await send(method, path, body: bytes, timeout: timeout, headers: headers)
         return try decode(Response.self, from: body, path: path)
     }
 

@@ -74,6 +74,9 @@ struct ErrorMiddleware: RouterMiddleware {
         case .conflict: HubError(.conflict, error.message)
         case .forbidden: HubError(.forbidden, error.message)
         case .logGap(let expected): HubError(.logGap, error.message, expectedOffset: expected)
+        case .nameReserved: HubError(.nameReserved, error.message)
+        case .exclusiveTagsHeld: HubError(.exclusiveTagsHeld, error.message)
+        case .providerLayoutMismatch: HubError(.providerLayoutMismatch, error.message)
         case .database: HubError(.internal, internalMessage, underlying: error)
         }
     }
@@ -120,12 +123,14 @@ extension HubError.Code {
     /// The HTTP status of each code.
     var httpStatus: HTTPResponse.Status {
         switch self {
-        case .invalidRequest: .badRequest
+        case .invalidRequest, .awsIdentityRequired: .badRequest
         case .unauthorized, .agentOffline: .unauthorized
         case .forbidden: .forbidden
         case .notFound: .notFound
         case .methodNotAllowed: .methodNotAllowed
-        case .conflict, .nameInUse, .logGap, .taskFinished, .logIncomplete: .conflict
+        case .conflict, .nameInUse, .nameReserved, .exclusiveTagsHeld, .providerLayoutMismatch, .logGap, .taskFinished,
+            .logIncomplete:
+            .conflict
         case .tooLarge, .logTooLarge: .contentTooLarge
         case .unsupportedMediaType: .unsupportedMediaType
         case .notReady: .serviceUnavailable

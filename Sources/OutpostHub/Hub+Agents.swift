@@ -3,44 +3,8 @@ import Logging
 import OutpostCore
 import OutpostStore
 
-/// Agent protocol operations: register, log, finish.
+/// Agent protocol operations: log, finish (registration: `Hub+Registration.swift`).
 extension Hub {
-    /// Registers an agent under `type` and issues its session token.
-    func registerAgent(_ request: RegisterRequest, type: AgentType) async throws -> RegisterResponse {
-        try InputValidation.validate(register: request)
-        let token = Identifiers.token(prefix: TokenKind.agent.rawValue)
-        let hash = TokenHasher.hash(token)
-        // A random name may collide with an online agent's: draw again a few times.
-        let attempts = request.name == nil ? 5 : 1
-        for attempt in 1...attempts {
-            let now = now()
-            let record = AgentRecord(
-                id: Identifiers.make(prefix: "agt"), name: request.name ?? Identifiers.readableAgentName(),
-                type: type.name, tags: request.tags, status: .online, version: request.version, os: request.os,
-                concurrency: request.concurrency, providerFingerprint: request.providerFingerprint,
-                registeredAt: now, lastSeenAt: now)
-            do {
-                try await store.insertAgent(record, tokenHash: hash)
-            } catch {
-                guard error.code == .conflict else { throw error }
-                if attempt < attempts { continue }
-                throw HubError(
-                    .nameInUse,
-                    "agent name \"\(record.name)\" is held by an agent that is still online; choose another name or wait until the hub marks it offline (after \(Int(configuration.heartbeatTimeout.seconds)) s without heartbeats)"
-                )
-            }
-            await dispatcher.register(record, tokenHash: hash, now: now)
-            logger.info(
-                "agent registered",
-                metadata: ["agent": "\(record.name)", "type": "\(type.name)", "tags": "\(record.tags)"])
-            return RegisterResponse(
-                agentID: record.id, name: record.name, agentToken: token,
-                pollTimeoutSeconds: configuration.effectivePollTimeout.seconds,
-                heartbeatTimeoutSeconds: configuration.heartbeatTimeout.seconds)
-        }
-        throw HubError(.internal, "agent registration did not complete")
-    }
-
     /// Appends a chunk of log at `offset` (idempotent; a gap is refused).
     func appendLog(taskID: String, agent: AgentIdentity, offset: Int64, bytes: [UInt8]) async throws -> Int64 {
         let cap = configuration.maxLogBytes

@@ -19,7 +19,18 @@ extension Hub {
             if let immediate = ticket.handout {
                 handout = immediate
             } else if let waiterID = ticket.waiterID {
-                handout = await dispatcher.waitForHandout(waiterID: waiterID, agentID: agent.id, deadline: deadline)
+                var waitUntil = deadline
+                if let idle = ticket.idleDeadline {
+                    // Wake when the idle timeout runs out, to tell the agent to leave.
+                    let remaining = max(0, idle.timeIntervalSince(now()))
+                    waitUntil = min(deadline, .now + .milliseconds(Int64(remaining * 1000) + 1))
+                }
+                handout = await dispatcher.waitForHandout(waiterID: waiterID, agentID: agent.id, deadline: waitUntil)
+                if handout == .finalEmpty, waitUntil < deadline, ContinuousClock.now < deadline, !Task.isCancelled {
+                    ticket = await dispatcher.continueWaiting(
+                        agentID: agent.id, generation: ticket.generation, now: now())
+                    continue
+                }
             } else {
                 handout = .finalEmpty
             }
@@ -30,7 +41,7 @@ extension Hub {
                 return response
             }
             // Every task handed to this poll was cancelled or taken meanwhile: wait on.
-            ticket = await dispatcher.continueWaiting(agentID: agent.id, generation: ticket.generation)
+            ticket = await dispatcher.continueWaiting(agentID: agent.id, generation: ticket.generation, now: now())
         }
     }
 
@@ -42,9 +53,10 @@ extension Hub {
         for (index, entry) in entries.enumerated() {
             do {
                 guard
-                    let assignment = try await store.claimTask(
+                    var assignment = try await store.claimTask(
                         id: entry.task.id, agentID: agent.id, agentName: agent.name, at: now())
                 else { continue }
+                assignment.userToken = userTokens.token(forTask: entry.task.id)
                 await dispatcher.recordClaim(taskID: entry.task.id, agentID: agent.id, assignment: assignment)
                 watchers.notify(taskID: entry.task.id)
                 claimed.append(assignment)

@@ -6,7 +6,10 @@ import OutpostStore
 /// the store, the dispatcher and the watchers in step.
 extension Hub {
     /// Validates and queues a task; hands it to a waiting agent at once if one may run it.
-    func createTask(_ request: CreateTaskRequest, createdBy: String?) async throws -> TaskRecord {
+    /// `userToken` (the submitter's session JWT) is kept in memory only, for the agent to verify.
+    func createTask(_ request: CreateTaskRequest, createdBy: String?, userToken: String? = nil) async throws
+        -> TaskRecord
+    {
         try InputValidation.validate(task: request, maxScriptBytes: configuration.maxScriptBytes)
         guard let target = try await store.target(named: request.target) else {
             throw HubError.notFound("no target named \"\(request.target)\"; create it first (outpost target create)")
@@ -15,10 +18,11 @@ extension Hub {
         let now = now()
         let task = TaskRecord(
             id: Identifiers.make(prefix: "tsk"), target: target.name, createdAt: now, timeoutSeconds: timeout,
-            createdBy: createdBy)
+            createdBy: createdBy, userTokenRequired: userToken != nil)
         let assignment = TaskAssignment(
             taskID: task.id, target: target, script: request.script, timeoutSeconds: timeout)
         try await store.insertTask(task, assignment: assignment, tags: target.tags)
+        if let userToken { userTokens.keep(userToken, forTask: task.id) }
         await dispatcher.enqueue(QueuedTask(id: task.id, tags: target.tags, createdAt: now))
         return task
     }
@@ -38,7 +42,8 @@ extension Hub {
     /// Tasks became terminal: drop them from memory, wake their watchers, count them.
     func tasksEnded(_ tasks: [TaskRecord]) async {
         guard !tasks.isEmpty else { return }
-        await dispatcher.tasksEnded(tasks.map(\.id))
+        await dispatcher.tasksEnded(tasks.map(\.id), now: now())
+        userTokens.forget(tasks: tasks.map(\.id))
         metrics.recordFinished(tasks)
         watchers.notify(taskIDs: tasks.map(\.id))
     }

@@ -11,6 +11,10 @@ final class Hub: Sendable {
     let watchers = TaskWatchers()
     let metrics = HubMetrics()
     let secretListings = SecretListings()
+    /// User session tokens of tasks that carry one: memory only, never the store.
+    let userTokens = UserTokenKeeper()
+    /// Checks the signed STS requests of agents of `aws-sts` types.
+    let callerIdentity: any CallerIdentityVerifier
     let clock: HubClock
     let logger: Logger
     private let lifecycle = Mutex(Lifecycle())
@@ -20,8 +24,12 @@ final class Hub: Sendable {
         var isShuttingDown = false
     }
 
-    init(configuration: HubConfiguration, store: any HubStore, clock: HubClock, logger: Logger) {
+    init(
+        configuration: HubConfiguration, store: any HubStore, clock: HubClock, logger: Logger,
+        callerIdentity: any CallerIdentityVerifier = UnavailableVerifier()
+    ) {
         self.configuration = configuration
+        self.callerIdentity = callerIdentity
         self.store = store
         self.clock = clock
         self.logger = logger
@@ -43,6 +51,16 @@ final class Hub: Sendable {
 
     /// Reloads queued and active tasks and online agents after a (re)start.
     func reload() async throws(StoreError) {
+        // User tokens lived in the previous process's memory only: tasks still waiting
+        // for an agent to verify theirs can never run as asked.
+        let orphaned = try await store.rejectTasksAwaitingUserToken(
+            reason: "the hub restarted before an agent took this task and user tokens are kept in memory only; submit it again",
+            at: now())
+        if !orphaned.isEmpty {
+            logger.notice(
+                "rejected tasks whose user token was lost in the restart", metadata: ["tasks": "\(orphaned.count)"])
+            metrics.recordFinished(orphaned)
+        }
         let queued = try await store.queuedTasks()
         let active = try await store.activeTasks()
         let agents = try await store.listAgents(includeOffline: false)

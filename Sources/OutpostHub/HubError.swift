@@ -16,6 +16,14 @@ package struct HubError: Error, CustomStringConvertible {
         /// The agent name is held by an agent that is still online (a restarted
         /// agent retries until the hub marks its old session offline).
         case nameInUse = "name_in_use"
+        /// The agent name is reserved for a while after its last agent disconnected.
+        case nameReserved = "name_reserved"
+        /// The agent type is exclusive and another live agent holds the tag set.
+        case exclusiveTagsHeld = "tags_held"
+        /// Agents sharing a tag set must share one secret-provider layout.
+        case providerLayoutMismatch = "provider_layout_mismatch"
+        /// The agent type names agents after their AWS identity and none was sent.
+        case awsIdentityRequired = "aws_identity_required"
         /// A log chunk starts past the stored end of the log.
         case logGap = "log_gap"
         /// The task is terminal on the hub; it takes no more log.

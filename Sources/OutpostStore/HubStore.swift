@@ -28,8 +28,10 @@ package protocol HubStore: Sendable {
     func agentType(registrationTokenHash: String) async throws(StoreError) -> AgentType?
     func listAgentTypes() async throws(StoreError) -> [AgentType]
     /// Replaces the registration token; the old one stops working at once.
+    /// `revoked` marks the new hash as one nobody holds (registration closed).
     /// - Throws: `.notFound`.
-    func rotateAgentTypeToken(named name: String, newHash: String, at: Date) async throws(StoreError) -> AgentType
+    func rotateAgentTypeToken(named name: String, newHash: String, revoked: Bool, at: Date) async throws(StoreError)
+        -> AgentType
 
     // MARK: Targets
 
@@ -42,8 +44,13 @@ package protocol HubStore: Sendable {
 
     // MARK: Agents
 
-    /// - Throws: `.conflict` when another agent that is not offline holds the name.
-    func insertAgent(_ agent: AgentRecord, tokenHash: String) async throws(StoreError)
+    /// Stores a registering agent after the admission checks, in one transaction:
+    /// the name is not held by a live agent (`.conflict`) nor reserved
+    /// (`.nameReserved`; an agent with the same verified AWS identity may reclaim it),
+    /// `exclusiveKey` is not held by a live agent (`.exclusiveTagsHeld`), and every
+    /// live agent with the same tag set reports the same provider layout
+    /// (`.providerLayoutMismatch`).
+    func insertAgent(_ agent: AgentRecord, tokenHash: String, exclusiveKey: String?) async throws(StoreError)
     func agent(tokenHash: String) async throws(StoreError) -> AgentRecord?
     func agent(id: String) async throws(StoreError) -> AgentRecord?
     /// Agents ordered by name; offline ones only when asked.
@@ -51,8 +58,9 @@ package protocol HubStore: Sendable {
     /// Writes heartbeat times in one batch (agent id → last seen).
     func recordHeartbeats(_ lastSeen: [String: Date]) async throws(StoreError)
     func setAgentStatus(id: String, status: AgentRecord.Status) async throws(StoreError)
-    /// Marks the agent offline (its name is free again) and its assigned or
-    /// running tasks `lost` with `reason`. Returns the tasks it lost.
+    /// Marks the agent offline (its name is free again, or reserved for its type's
+    /// `name_release_seconds`) and its assigned or running tasks `lost` with
+    /// `reason`. Returns the tasks it lost.
     func markAgentOffline(id: String, at: Date, reason: String) async throws(StoreError) -> [TaskRecord]
 
     // MARK: Tasks
@@ -69,9 +77,13 @@ package protocol HubStore: Sendable {
     /// assignment, or `nil` when the task is no longer queued (claimed or cancelled):
     /// exactly one caller ever gets a task.
     func claimTask(id: String, agentID: String, agentName: String, at: Date) async throws(StoreError) -> TaskAssignment?
-    /// `assigned → running`, sets `started_at`. Idempotent for a running task.
+    /// `assigned → running`, sets `started_at` (and the verified user-token subject).
+    /// Idempotent for a running task.
     /// - Throws: `.notFound`, `.forbidden` (another agent's task), `.conflict` (terminal).
-    func startTask(id: String, agentID: String, at: Date) async throws(StoreError) -> TaskRecord
+    func startTask(id: String, agentID: String, userSubject: String?, at: Date) async throws(StoreError) -> TaskRecord
+    /// Queued or assigned tasks that need a user token the hub no longer holds (it
+    /// restarted): they become `rejected` with `reason`. Returns them.
+    func rejectTasksAwaitingUserToken(reason: String, at: Date) async throws(StoreError) -> [TaskRecord]
     /// Appends `bytes` at `offset`. A chunk the hub already has is not stored again;
     /// one that overlaps the end adds only its new tail. Returns the next offset.
     /// - Throws: `.logGap(expected:)` when `offset` is past the stored length,
@@ -168,6 +180,12 @@ package struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case forbidden
         /// The log append left a hole; the store expects this offset next.
         case logGap(expected: Int64)
+        /// The agent name is reserved after its last holder disconnected, until then.
+        case nameReserved(until: Date)
+        /// The agent type is exclusive and this live agent holds the tag set.
+        case exclusiveTagsHeld(holder: String)
+        /// This live agent shares the tag set with another provider layout.
+        case providerLayoutMismatch(holder: String, layout: String)
         /// The database failed (I/O, corruption, connection).
         case database
     }
@@ -181,4 +199,24 @@ package struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     package var description: String { message }
+}
+
+/// The common forms of the calls above.
+extension HubStore {
+    /// Stores an agent with no exclusive tag set.
+    package func insertAgent(_ agent: AgentRecord, tokenHash: String) async throws(StoreError) {
+        try await insertAgent(agent, tokenHash: tokenHash, exclusiveKey: nil)
+    }
+
+    /// Starts a task that carried no user token.
+    package func startTask(id: String, agentID: String, at: Date) async throws(StoreError) -> TaskRecord {
+        try await startTask(id: id, agentID: agentID, userSubject: nil, at: at)
+    }
+
+    /// Issues a new registration token.
+    package func rotateAgentTypeToken(named name: String, newHash: String, at: Date) async throws(StoreError)
+        -> AgentType
+    {
+        try await rotateAgentTypeToken(named: name, newHash: newHash, revoked: false, at: at)
+    }
 }

@@ -15,7 +15,7 @@ struct Migration: Sendable {
 
 extension Migration {
     /// Every migration, oldest first.
-    static let all: [Migration] = [initialSchema]
+    static let all: [Migration] = [initialSchema, fleetAndTrust]
 
     /// Timestamps are unix seconds as doubles, booleans are 0/1 integers, JSON is
     /// text: the same columns work on SQLite and PostgreSQL.
@@ -107,6 +107,33 @@ extension Migration {
                 PRIMARY KEY (task_id, byte_offset)
             )
             """,
+        ]
+    }
+
+    /// Agent-type naming and admission rules, agent lifecycle flags and name
+    /// reservations, and the user-token columns of tasks (never the token itself).
+    static let fleetAndTrust = Migration(version: 2, name: "agent types, lifecycle, user tokens") { d in
+        [
+            "ALTER TABLE agent_types ADD COLUMN name_policy TEXT NOT NULL DEFAULT 'agent'",
+            // JSON AWSNamingRules for the aws-sts policy.
+            "ALTER TABLE agent_types ADD COLUMN aws_rules TEXT",
+            "ALTER TABLE agent_types ADD COLUMN name_release_seconds \(d.realType) NOT NULL DEFAULT 0",
+            "ALTER TABLE agent_types ADD COLUMN exclusive \(d.integerType) NOT NULL DEFAULT 0",
+            "ALTER TABLE agent_types ADD COLUMN token_revoked \(d.integerType) NOT NULL DEFAULT 0",
+            "ALTER TABLE agents ADD COLUMN aws_arn TEXT",
+            "ALTER TABLE agents ADD COLUMN disconnect_after_job \(d.integerType) NOT NULL DEFAULT 0",
+            "ALTER TABLE agents ADD COLUMN idle_timeout_seconds \(d.realType)",
+            // Set when the agent goes offline with a type that reserves names.
+            "ALTER TABLE agents ADD COLUMN name_reserved_until \(d.realType)",
+            // "type|tags" for agents of exclusive types: one live holder per key.
+            "ALTER TABLE agents ADD COLUMN exclusive_key TEXT",
+            """
+            CREATE UNIQUE INDEX agents_live_exclusive_key ON agents (exclusive_key)
+            WHERE status <> 'offline' AND exclusive_key IS NOT NULL
+            """,
+            "CREATE INDEX agents_name ON agents (name)",
+            "ALTER TABLE tasks ADD COLUMN user_token_required \(d.integerType) NOT NULL DEFAULT 0",
+            "ALTER TABLE tasks ADD COLUMN user_subject TEXT",
         ]
     }
 }

@@ -4,28 +4,29 @@ import SQLKit
 
 extension SQLHubStore {
     /// - Throws: `.conflict` when an agent that is not offline holds the name (or the
-    ///   token hash or id is taken), `.notFound` when the agent type does not exist.
-    package func insertAgent(_ agent: AgentRecord, tokenHash: String) async throws(StoreError) {
+    ///   token hash or id is taken), `.nameReserved`, `.exclusiveTagsHeld`,
+    ///   `.providerLayoutMismatch` (see `HubStore`), `.notFound` when the agent type
+    ///   does not exist.
+    package func insertAgent(_ agent: AgentRecord, tokenHash: String, exclusiveKey: String?) async throws(StoreError) {
         let dialect = self.dialect
         let tags = try StoreJSON.encode(agent.tags, column: "tags")
         try await write("registering agent \"\(agent.name)\"") { db in
-            // Checked first for a clear message; the partial unique index is what guarantees it.
-            if agent.status != .offline,
-                try await db.raw(
-                    "SELECT id FROM agents WHERE name = \(bind: agent.name) AND status <> 'offline'"
-                ).first() != nil
-            {
-                throw Self.nameTaken(agent.name)
+            if agent.status != .offline {
+                // Checked first for clear messages; the partial unique indexes are what guarantee
+                // the name and the exclusive key.
+                try await Self.checkAdmission(db, agent, tags: tags, exclusiveKey: exclusiveKey)
             }
             do {
                 try await db.raw(
                     """
                     INSERT INTO agents (id, name, type, tags, status, version, os, concurrency, provider_fingerprint,
-                        token_hash, registered_at, last_seen_at)
+                        token_hash, registered_at, last_seen_at, aws_arn, disconnect_after_job, idle_timeout_seconds,
+                        exclusive_key)
                     VALUES (\(bind: agent.id), \(bind: agent.name), \(bind: agent.type), \(bind: tags),
                         \(bind: agent.status.rawValue), \(bind: agent.version), \(bind: agent.os), \(bind: agent.concurrency),
                         \(bind: agent.providerFingerprint), \(bind: tokenHash), \(bind: agent.registeredAt.unixSeconds),
-                        \(bind: agent.lastSeenAt.unixSeconds))
+                        \(bind: agent.lastSeenAt.unixSeconds), \(bind: agent.awsARN), \(bind: agent.disconnectAfterJob.storedFlag),
+                        \(bind: agent.idleTimeoutSeconds), \(bind: exclusiveKey))
                     """
                 ).run()
             } catch {
@@ -35,6 +36,53 @@ extension SQLHubStore {
                 case .other, nil: throw error
                 }
             }
+        }
+    }
+
+    private static func checkAdmission(
+        _ db: any SQLDatabase, _ agent: AgentRecord, tags: String, exclusiveKey: String?
+    ) async throws {
+        if try await db.raw("SELECT id FROM agents WHERE name = \(bind: agent.name) AND status <> 'offline'").first()
+            != nil
+        {
+            throw nameTaken(agent.name)
+        }
+        let reservation = try await db.raw(
+            """
+            SELECT name_reserved_until, aws_arn FROM agents
+            WHERE name = \(bind: agent.name) AND status = 'offline' AND name_reserved_until > \(bind: agent.registeredAt.unixSeconds)
+            ORDER BY name_reserved_until DESC LIMIT 1
+            """
+        ).first()
+        if let reservation {
+            // Only a proven identity may reclaim its own reserved name.
+            let holder = try reservation.optionalColumn("aws_arn", as: String.self)
+            if holder == nil || holder != agent.awsARN {
+                throw StoreError(
+                    .nameReserved(until: try reservation.date("name_reserved_until")),
+                    "agent name \"\(agent.name)\" is reserved after its last agent disconnected")
+            }
+        }
+        if let exclusiveKey,
+            let holder = try await db.raw(
+                "SELECT name FROM agents WHERE exclusive_key = \(bind: exclusiveKey) AND status <> 'offline' LIMIT 1"
+            ).first()
+        {
+            let name = try holder.column("name", as: String.self)
+            throw StoreError(.exclusiveTagsHeld(holder: name), "tag set held by agent \"\(name)\"")
+        }
+        if let other = try await db.raw(
+            """
+            SELECT name, provider_fingerprint FROM agents
+            WHERE tags = \(bind: tags) AND status <> 'offline' AND provider_fingerprint <> \(bind: agent.providerFingerprint)
+            ORDER BY registered_at LIMIT 1
+            """
+        ).first() {
+            let name = try other.column("name", as: String.self)
+            let layout = try other.column("provider_fingerprint", as: String.self)
+            throw StoreError(
+                .providerLayoutMismatch(holder: name, layout: layout),
+                "agent \"\(name)\" with the same tags has another provider layout")
         }
     }
 
@@ -108,9 +156,17 @@ extension SQLHubStore {
     /// - Throws: `.notFound`.
     package func markAgentOffline(id: String, at: Date, reason: String) async throws(StoreError) -> [TaskRecord] {
         try await write("taking agent \(id) offline") { db in
-            guard
-                try await db.raw("UPDATE agents SET status = 'offline' WHERE id = \(bind: id) RETURNING id").first() != nil
-            else {
+            // The name stays reserved for the type's name_release_seconds (0: free at once).
+            let wentOffline =
+                try await db.raw(
+                    """
+                    UPDATE agents SET status = 'offline',
+                        name_reserved_until = \(bind: at.unixSeconds) + COALESCE(
+                            (SELECT t.name_release_seconds FROM agent_types t WHERE t.name = agents.type), 0)
+                    WHERE id = \(bind: id) AND status <> 'offline' RETURNING id
+                    """
+                ).first() != nil
+            if !wentOffline, try await db.raw("SELECT id FROM agents WHERE id = \(bind: id)").first() == nil {
                 throw StoreError(.notFound, "agent \(id) does not exist")
             }
             let held = try await db.raw(

@@ -42,13 +42,16 @@ extension SQLHubStore {
 
     package func insertAgentType(_ type: AgentType, registrationTokenHash: String) async throws(StoreError) {
         let dialect = self.dialect
+        let awsRules = try type.aws.map { rules throws(StoreError) in try StoreJSON.encode(rules, column: "aws_rules") }
         try await write("creating agent type \"\(type.name)\"") { db in
             do {
                 try await db.raw(
                     """
-                    INSERT INTO agent_types (name, registration_token_hash, created_at, token_rotated_at)
+                    INSERT INTO agent_types (name, registration_token_hash, created_at, token_rotated_at, name_policy,
+                        aws_rules, name_release_seconds, exclusive, token_revoked)
                     VALUES (\(bind: type.name), \(bind: registrationTokenHash), \(bind: type.createdAt.unixSeconds),
-                        \(bind: type.tokenRotatedAt.unixSeconds))
+                        \(bind: type.tokenRotatedAt.unixSeconds), \(bind: type.namePolicy.rawValue), \(bind: awsRules),
+                        \(bind: type.nameReleaseSeconds), \(bind: type.exclusive.storedFlag), \(bind: type.tokenRevoked.storedFlag))
                     """
                 ).run()
             } catch where dialect.constraint(error) == .unique {
@@ -84,14 +87,17 @@ extension SQLHubStore {
         }
     }
 
-    package func rotateAgentTypeToken(named name: String, newHash: String, at: Date) async throws(StoreError) -> AgentType {
+    package func rotateAgentTypeToken(named name: String, newHash: String, revoked: Bool, at: Date) async throws(StoreError)
+        -> AgentType
+    {
         let dialect = self.dialect
         return try await write("rotating the token of agent type \"\(name)\"") { db in
             let row: (any SQLRow)?
             do {
                 row = try await db.raw(
                     """
-                    UPDATE agent_types SET registration_token_hash = \(bind: newHash), token_rotated_at = \(bind: at.unixSeconds)
+                    UPDATE agent_types SET registration_token_hash = \(bind: newHash), token_rotated_at = \(bind: at.unixSeconds),
+                        token_revoked = \(bind: revoked.storedFlag)
                     WHERE name = \(bind: name)
                     RETURNING \(unsafeRaw: StoredColumns.agentType)
                     """

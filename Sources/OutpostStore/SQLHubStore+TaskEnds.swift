@@ -27,7 +27,8 @@ extension SQLHubStore {
                     db, id: id, from: task.record.status,
                     set: """
                         status = \(bind: next.rawValue), exit_code = \(bind: finish.exitCode.map(Int.init)),
-                        error = \(bind: finish.error), finished_at = \(bind: at.unixSeconds)
+                        error = \(bind: finish.error), finished_at = \(bind: at.unixSeconds),
+                        user_subject = COALESCE(\(bind: finish.userSubject), user_subject)
                         """)
             case .none, .signalAgentToCancel:
                 return task.record
@@ -88,6 +89,29 @@ extension SQLHubStore {
                 if let updated { timedOut.append(updated) }
             }
             return timedOut
+        }
+    }
+
+    package func rejectTasksAwaitingUserToken(reason: String, at: Date) async throws(StoreError) -> [TaskRecord] {
+        try await write("rejecting tasks whose user token was lost") { db in
+            let waiting = try await db.raw(
+                """
+                SELECT \(unsafeRaw: StoredColumns.task) FROM tasks
+                WHERE user_token_required = 1 AND status IN ('queued', 'assigned')
+                ORDER BY created_at, id\(unsafeRaw: dialect.lockRowsSuffix)
+                """
+            ).all()
+            var rejected: [TaskRecord] = []
+            for row in waiting {
+                let task = try row.storedTask()
+                var machine = task.machine
+                guard case .transition(let next) = machine.apply(.userTokenLost) else { continue }
+                let updated = try await Self.updateTask(
+                    db, id: task.record.id, from: task.record.status,
+                    set: "status = \(bind: next.rawValue), error = \(bind: reason), finished_at = \(bind: at.unixSeconds)")
+                if let updated { rejected.append(updated) }
+            }
+            return rejected
         }
     }
 }

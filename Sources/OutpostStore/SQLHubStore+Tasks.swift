@@ -6,18 +6,23 @@ import SQLKit
 extension SQLHubStore {
     /// - Throws: `.conflict` when the id is taken.
     package func insertTask(_ task: TaskRecord, assignment: TaskAssignment, tags: TagSet) async throws(StoreError) {
-        let assignmentJSON = try StoreJSON.encode(assignment, column: "assignment")
+        // The user token lives in the hub's memory only; never in the database.
+        var stored = assignment
+        stored.userToken = nil
+        let assignmentJSON = try StoreJSON.encode(stored, column: "assignment")
         try await write("creating task \(task.id)") { db in
             do {
                 try await db.raw(
                     """
                     INSERT INTO tasks (id, target, status, tags, assignment, agent_name, exit_code, error, created_at,
-                        started_at, finished_at, timeout_seconds, log_bytes, log_truncated, cancel_requested, created_by)
+                        started_at, finished_at, timeout_seconds, log_bytes, log_truncated, cancel_requested, created_by,
+                        user_token_required)
                     VALUES (\(bind: task.id), \(bind: task.target), \(bind: task.status.rawValue), \(bind: tags.description),
                         \(bind: assignmentJSON), \(bind: task.agent), \(bind: task.exitCode.map(Int.init)), \(bind: task.error),
                         \(bind: task.createdAt.unixSeconds), \(bind: task.startedAt?.unixSeconds),
                         \(bind: task.finishedAt?.unixSeconds), \(bind: task.timeoutSeconds), \(bind: task.logBytes),
-                        \(bind: task.logTruncated.storedFlag), \(bind: task.cancelRequested.storedFlag), \(bind: task.createdBy))
+                        \(bind: task.logTruncated.storedFlag), \(bind: task.cancelRequested.storedFlag), \(bind: task.createdBy),
+                        \(bind: task.userTokenRequired.storedFlag))
                     """
                 ).run()
             } catch where dialect.constraint(error) == .unique {
@@ -111,7 +116,9 @@ extension SQLHubStore {
     }
 
     /// - Throws: `.notFound`, `.forbidden` (not this agent's task), `.conflict` (queued or terminal).
-    package func startTask(id: String, agentID: String, at: Date) async throws(StoreError) -> TaskRecord {
+    package func startTask(id: String, agentID: String, userSubject: String?, at: Date) async throws(StoreError)
+        -> TaskRecord
+    {
         try await write("starting task \(id)") { db in
             let task = try await Self.loadOwnedTask(db, id: id, agentID: agentID, lock: dialect.lockRowsSuffix)
             var machine = task.machine
@@ -119,7 +126,10 @@ extension SQLHubStore {
             case .transition(let next):
                 return try await Self.updateTaskOrFail(
                     db, id: id, from: task.record.status,
-                    set: "status = \(bind: next.rawValue), started_at = \(bind: at.unixSeconds)")
+                    set: """
+                        status = \(bind: next.rawValue), started_at = \(bind: at.unixSeconds),
+                        user_subject = COALESCE(\(bind: userSubject), user_subject)
+                        """)
             case .none, .signalAgentToCancel:
                 return task.record
             case .refuse(let reason):
@@ -170,5 +180,16 @@ extension SQLHubStore {
             throw StoreError(.conflict, "task \(id) changed while it was being updated; retry")
         }
         return updated
+    }
+}
+
+extension SQLiteHubStore {
+    /// The task's stored assignment JSON as it sits in the database, for checks that
+    /// nothing secret (a user token) was written.
+    package func rawAssignment(taskID: String) async throws(StoreError) -> String {
+        try await read("reading the stored assignment of task \(taskID)") { db in
+            try await db.raw("SELECT assignment FROM tasks WHERE id = \(bind: taskID)").first()?
+                .column("assignment", as: String.self) ?? ""
+        }
     }
 }

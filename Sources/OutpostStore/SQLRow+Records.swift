@@ -8,18 +8,20 @@ enum StoredColumns {
     /// A task, plus `agent_id` for ownership checks (not part of `TaskRecord`).
     static let task = """
         id, target, status, exit_code, agent_id, agent_name, error, created_at, started_at, finished_at, \
-        timeout_seconds, log_bytes, log_truncated, cancel_requested, created_by
+        timeout_seconds, log_bytes, log_truncated, cancel_requested, created_by, user_token_required, user_subject
         """
 
     /// An agent (table alias `a`) with the count of its unfinished tasks.
     static let agent = """
         a.id, a.name, a.type, a.tags, a.status, a.version, a.os, a.concurrency, a.provider_fingerprint, \
-        a.registered_at, a.last_seen_at, \
+        a.registered_at, a.last_seen_at, a.aws_arn, a.disconnect_after_job, a.idle_timeout_seconds, \
         (SELECT COUNT(*) FROM tasks t WHERE t.agent_id = a.id AND t.status IN ('assigned', 'running')) AS running_tasks
         """
 
     static let target = "name, integration, tags, env, secrets, timeout_seconds, created_at"
-    static let agentType = "name, created_at, token_rotated_at"
+    static let agentType = """
+        name, name_policy, aws_rules, name_release_seconds, exclusive, token_revoked, created_at, token_rotated_at
+        """
     static let apiToken = "id, name, token_hash, role, created_at"
 }
 
@@ -51,7 +53,9 @@ extension SQLRow {
             logBytes: try column("log_bytes"),
             logTruncated: try flag("log_truncated"),
             cancelRequested: try flag("cancel_requested"),
-            createdBy: try optionalColumn("created_by")
+            createdBy: try optionalColumn("created_by"),
+            userTokenRequired: try flag("user_token_required"),
+            userSubject: try optionalColumn("user_subject")
         )
         return StoredTask(record: record, agentID: try optionalColumn("agent_id"))
     }
@@ -75,7 +79,10 @@ extension SQLRow {
             runningTasks: try column("running_tasks"),
             providerFingerprint: try column("provider_fingerprint"),
             registeredAt: try date("registered_at"),
-            lastSeenAt: try date("last_seen_at")
+            lastSeenAt: try date("last_seen_at"),
+            awsARN: try optionalColumn("aws_arn"),
+            disconnectAfterJob: try flag("disconnect_after_job"),
+            idleTimeoutSeconds: try optionalColumn("idle_timeout_seconds")
         )
     }
 
@@ -92,7 +99,17 @@ extension SQLRow {
     }
 
     func agentType() throws(StoreError) -> AgentType {
-        AgentType(name: try column("name"), createdAt: try date("created_at"), tokenRotatedAt: try date("token_rotated_at"))
+        let rawPolicy = try column("name_policy", as: String.self)
+        guard let policy = AgentType.NamePolicy(rawValue: rawPolicy) else {
+            throw StoreError(.database, "stored name policy \"\(rawPolicy)\" is not one this Outpost knows")
+        }
+        let aws: AWSNamingRules? =
+            try optionalColumn("aws_rules", as: String.self) == nil ? nil : try json("aws_rules")
+        return AgentType(
+            name: try column("name"), namePolicy: policy, aws: aws,
+            nameReleaseSeconds: try column("name_release_seconds"), exclusive: try flag("exclusive"),
+            tokenRevoked: try flag("token_revoked"), createdAt: try date("created_at"),
+            tokenRotatedAt: try date("token_rotated_at"))
     }
 
     func apiToken() throws(StoreError) -> APITokenRow {

@@ -64,26 +64,29 @@ struct PersistenceTests {
     @Test("a later migration is applied once, after the earlier ones")
     func laterMigration() async throws {
         try await withStore { store in
-            let extra = Migration(version: 2, name: "notes") { _ in
+            let released = Migration.all.map(\.version)
+            let extra = Migration(version: released.count + 1, name: "notes") { _ in
                 ["CREATE TABLE notes (id TEXT PRIMARY KEY)"]
             }
             try await store.migrate(to: Migration.all + [extra])
             try await store.migrate(to: Migration.all + [extra])
-            #expect(try await store.appliedMigrations() == [1, 2])
+            #expect(try await store.appliedMigrations() == released + [extra.version])
         }
     }
 
     @Test("a failing migration leaves no trace: all of it or nothing")
     func failingMigration() async throws {
         try await withStore { store in
-            let broken = Migration(version: 2, name: "broken") { _ in
+            let released = Migration.all.map(\.version)
+            let next = released.count + 1
+            let broken = Migration(version: next, name: "broken") { _ in
                 ["CREATE TABLE half (id TEXT)", "THIS IS NOT SQL"]
             }
             await expectStoreError(.database) { try await store.migrate(to: Migration.all + [broken]) }
-            #expect(try await store.appliedMigrations() == [1])
-            let fixed = Migration(version: 2, name: "fixed") { _ in ["CREATE TABLE half (id TEXT)"] }
+            #expect(try await store.appliedMigrations() == released)
+            let fixed = Migration(version: next, name: "fixed") { _ in ["CREATE TABLE half (id TEXT)"] }
             try await store.migrate(to: Migration.all + [fixed])
-            #expect(try await store.appliedMigrations() == [1, 2])
+            #expect(try await store.appliedMigrations() == released + [next])
         }
     }
 

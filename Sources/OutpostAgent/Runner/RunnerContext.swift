@@ -36,6 +36,8 @@ struct RunnerContext: Sendable {
     var stopReportTimeout: Duration
     var integrations: IntegrationCatalog
     var secrets: any SecretResolver
+    /// User-token enforcement; `nil` when the agent has no `jwk_url`.
+    var userTokens: (any UserTokenChecking)?
     var maskingPolicy: MaskingPolicy
     /// Values of the agent's own sensitive variables (`*_TOKEN`, ...), masked in every task's log.
     var agentSensitiveValues: [(name: String, value: String)]
@@ -65,6 +67,7 @@ struct RunnerContext: Sendable {
         stopReportTimeout = configuration.stopReportTimeout
         integrations = configuration.integrations
         secrets = configuration.secrets
+        userTokens = configuration.userTokens
         maskingPolicy = MaskingPolicy(configuration.masking)
         agentSensitiveValues = maskingPolicy.sensitiveValues(in: inheritedEnvironment)
         self.inheritedEnvironment = inheritedEnvironment.filter { ["PATH", "HOME", "LANG"].contains($0.key) }

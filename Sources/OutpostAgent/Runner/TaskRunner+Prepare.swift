@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import OutpostCore
 import OutpostMasking
@@ -15,6 +16,7 @@ extension TaskRunner {
     /// working directory, the script and the spool.
     /// - Throws: `AgentError` whose message becomes the task's rejection reason.
     func prepare() async throws(AgentError) -> PreparedTask {
+        try await checkUserToken()
         let target = assignment.target
         guard let integration = context.integrations.integration(named: target.integration) else {
             throw AgentError(
@@ -62,5 +64,18 @@ extension TaskRunner {
             workingDirectory: workspace.directory,
             standardInput: integration.scriptDelivery == .standardInput ? workspace.scriptPath : nil)
         return PreparedTask(workspace: workspace, writer: writer, launch: launch)
+    }
+
+    /// With user-token enforcement, the task's user token must verify before anything
+    /// else happens (no secret is fetched for a refused task).
+    private func checkUserToken() async throws(AgentError) {
+        guard let checker = context.userTokens else { return }
+        switch await checker.check(assignment.userToken, now: Date()) {
+        case .accepted(let subject):
+            state.update { $0.userSubject = subject }
+            logger.info("user token verified", metadata: ["subject": "\(subject)"])
+        case .rejected(let reason):
+            throw AgentError(.userTokenRejected, "user token refused: \(reason)")
+        }
     }
 }

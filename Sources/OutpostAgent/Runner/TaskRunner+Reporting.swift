@@ -52,7 +52,11 @@ extension TaskRunner {
     /// longer ours.
     func deliver(_ spool: LogSpool) async {
         let taskID = self.taskID
-        switch await callHub("start", { hub, token throws(ClientError) in try await hub.startTask(id: taskID, agentToken: token) }) {
+        let subject = state.value.userSubject
+        let started = await callHub("start") { hub, token throws(ClientError) in
+            try await hub.startTask(id: taskID, userSubject: subject, agentToken: token)
+        }
+        switch started {
         case .done:
             break
         case .gone:
@@ -98,7 +102,8 @@ extension TaskRunner {
         var logBytes = logBytes
         for _ in 0..<3 {
             let request = FinishRequest(
-                status: verdict.status, exitCode: verdict.exitCode, error: verdict.error, logBytes: logBytes)
+                status: verdict.status, exitCode: verdict.exitCode, error: verdict.error, logBytes: logBytes,
+                userSubject: state.value.userSubject)
             let taskID = self.taskID
             let outcome = await callHub("finish") { hub, token throws(ClientError) in
                 try await hub.finishTask(id: taskID, request, agentToken: token)

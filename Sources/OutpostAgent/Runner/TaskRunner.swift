@@ -42,6 +42,8 @@ struct RunnerState: Sendable {
     var processDone = false
     /// What to report; set with `processDone`, `nil` when nothing is to be reported.
     var verdict: Verdict?
+    /// The verified subject of the task's user token (user-token enforcement).
+    var userSubject: String?
 }
 
 /// Runs one assigned task from start to report: checks, process, log, finish.

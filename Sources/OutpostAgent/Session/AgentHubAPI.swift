@@ -12,7 +12,8 @@ package protocol AgentHubAPI: Sendable {
     func register(_ request: RegisterRequest) async throws(ClientError) -> RegisterResponse
     /// Long poll; `timeout` bounds the whole call and must exceed the hub's poll wait.
     func poll(_ request: PollRequest, timeout: Duration, agentToken: String) async throws(ClientError) -> PollResponse
-    func startTask(id: String, agentToken: String) async throws(ClientError)
+    /// `userSubject`: the verified subject of the task's user token, when checked.
+    func startTask(id: String, userSubject: String?, agentToken: String) async throws(ClientError)
     /// Appends log bytes at `offset`; returns the hub's next expected offset.
     func appendLog(taskID: String, offset: Int64, bytes: [UInt8], agentToken: String) async throws(ClientError) -> Int64
     func finishTask(id: String, _ request: FinishRequest, agentToken: String) async throws(ClientError)

@@ -36,6 +36,8 @@ struct SessionLoop: Sendable {
             var machine = AgentSessionStateMachine(concurrency: configuration.concurrency, hubURL: configuration.hubURL)
             // Extra time beyond the hub's poll wait before a poll counts as lost.
             var pollTimeout = Duration.seconds(60)
+            // Whether registration carries a signed AWS identity (`aws-sts` agent types).
+            var proveAWSIdentity = configuration.signsAWSIdentityUpFront
             while true {
                 let snapshot = control.state.value
                 switch snapshot.mode {
@@ -45,7 +47,7 @@ struct SessionLoop: Sendable {
                 }
                 switch machine.next(running: snapshot.runningIDs) {
                 case .register:
-                    switch await register() {
+                    switch await register(proveAWSIdentity: proveAWSIdentity) {
                     case .registered(let response):
                         credentials.set(response.agentToken)
                         pollTimeout = .milliseconds(Int64(response.pollTimeoutSeconds * 1000)) + .seconds(15)
@@ -53,6 +55,15 @@ struct SessionLoop: Sendable {
                         logger.info(
                             "registered with the hub",
                             metadata: ["agent": "\(response.name)", "hub": "\(configuration.hubURL)"])
+                    case .failed(let error) where error.apiCode == "aws_identity_required" && !proveAWSIdentity:
+                        guard configuration.awsIdentitySigner != nil else {
+                            control.stopNow()
+                            return End(
+                                failure: AgentError(.registrationFailed, error.message, underlying: error),
+                                deregister: false)
+                        }
+                        logger.info("the agent type names agents after their AWS identity; signing one")
+                        proveAWSIdentity = true
                     case .failed(let error):
                         switch machine.registerFailed(error) {
                         case .backOff(let attempt):
@@ -64,6 +75,9 @@ struct SessionLoop: Sendable {
                         default:
                             break
                         }
+                    case .identityUnavailable(let failure):
+                        control.stopNow()
+                        return End(failure: failure, deregister: false)
                     case .interrupted:
                         break
                     }
@@ -101,15 +115,30 @@ struct SessionLoop: Sendable {
     private enum RegisterOutcome: Sendable {
         case registered(RegisterResponse)
         case failed(ClientError)
+        /// The AWS identity could not be signed (no credentials, ...).
+        case identityUnavailable(AgentError)
         case interrupted
     }
 
     /// Registers; only a hard stop interrupts (a graceful one lets it finish so the
     /// agent can deregister cleanly).
-    private func register() async -> RegisterOutcome {
+    private func register(proveAWSIdentity: Bool) async -> RegisterOutcome {
+        var awsIdentity: SignedHTTPRequest?
+        if proveAWSIdentity, let signer = configuration.awsIdentitySigner {
+            do {
+                awsIdentity = try await signer()
+            } catch {
+                return .identityUnavailable(
+                    AgentError(
+                        .registrationFailed,
+                        "cannot sign an AWS identity for the hub (aws-sts agent type): \(error)", underlying: error))
+            }
+        }
         let request = RegisterRequest(
             name: name, tags: configuration.tags, version: OutpostVersion.current, os: Self.operatingSystem,
-            concurrency: configuration.concurrency, providerFingerprint: configuration.secrets.providerFingerprint)
+            concurrency: configuration.concurrency, providerFingerprint: configuration.secrets.providerFingerprint,
+            awsIdentity: awsIdentity, disconnectAfterJob: configuration.disconnectAfterJob,
+            idleTimeoutSeconds: configuration.idleTimeout.map { Double($0.components.seconds) })
         let hub = self.hub
         let control = self.control
         return await withTaskGroup(of: RegisterOutcome.self) { group in
@@ -205,6 +234,12 @@ struct SessionLoop: Sendable {
                 }
             case .abandon:
                 runner?.requestStop(.abandoned)
+            case .disconnect:
+                // The hub decided (no race with a new assignment: it sends no work with this).
+                logger.notice(
+                    "the hub told this agent to disconnect; deregistering and exiting",
+                    metadata: ["reason": "\(message.reason ?? "no reason given")"])
+                control.drain()
             case .listSecrets:
                 guard let requestID = message.requestID, let token = credentials.current else { continue }
                 let (hub, secrets, logger, agentName) = (self.hub, context.secrets, self.logger, name)

@@ -29,6 +29,15 @@ struct AgentCommand: AsyncParsableCommand {
                 SIGTERM/SIGINT: stop taking work, finish running tasks, deregister, exit 0. \
                 A second signal stops running tasks (SIGTERM, grace, SIGKILL) and exits.
 
+                Ephemeral and autoscaled agents: --disconnect-after-job and \
+                --disconnect-after-idle-timeout ask the hub to end the agent; the hub decides in a poll \
+                answer (never while handing it a task), and the agent deregisters and exits 0. \
+                `outpost agents drain NAME` does the same from the hub side once running tasks are done.
+
+                Registration refusals exit non-zero with the hub's reason: a name in use or reserved, \
+                an exclusive tag set held by another agent, or a secret-provider layout that differs \
+                from other agents with the same tags.
+
                 Example:
                   outpost agent start --hub https://outpost.internal:8080 --token oprt_... --tags prod,eu --concurrency 4
                 """
@@ -58,11 +67,38 @@ struct AgentCommand: AsyncParsableCommand {
         @Option(name: .customLong("config-file"), help: ArgumentHelp("YAML file with agent settings.", valueName: "path"))
         var configFile: String?
 
+        @Flag(
+            name: .customLong("disconnect-after-job"),
+            help: "Ephemeral agent: run one task, then deregister and exit 0 (the hub decides, so no task is lost).")
+        var disconnectAfterJob = false
+
+        @Option(
+            name: .customLong("disconnect-after-idle-timeout"),
+            help: ArgumentHelp(
+                "Autoscaled agent: after this long without a task (e.g. 10m), deregister and exit 0.",
+                valueName: "duration"))
+        var idleTimeout: String?
+
+        @Option(
+            name: .customLong("aws-sts-endpoint"),
+            help: ArgumentHelp(
+                "For aws-sts agent types: the STS endpoint the hub checks this agent's AWS identity at (default https://sts.amazonaws.com).",
+                valueName: "url"))
+        var awsSTSEndpoint: String?
+
+        @Option(
+            name: .customLong("jwk-url"),
+            help: ArgumentHelp(
+                "User-token enforcement: run a task only if it carries a user JWT that verifies against this JWKS (RS256/ES256).",
+                valueName: "url"))
+        var jwkURL: String?
+
         func run() async throws {
             let settings = try AgentSettings.resolve(
                 flags: .init(
                     hub: hub, token: token, name: name, tags: tags, concurrency: concurrency, workDir: workDir,
-                    killGrace: killGrace),
+                    killGrace: killGrace, disconnectAfterJob: disconnectAfterJob, idleTimeout: idleTimeout,
+                    awsSTSEndpoint: awsSTSEndpoint, jwkURL: jwkURL),
                 configFile: configFile)
             var configuration = AgentConfiguration(hubURL: settings.hubURL, registrationToken: settings.registrationToken)
             configuration.name = settings.name
@@ -73,6 +109,8 @@ struct AgentCommand: AsyncParsableCommand {
             configuration.maxLogBytes = settings.maxLogBytes
             configuration.masking.minimumLength = settings.secrets.maskMinimumLength
             configuration.masking.sensitiveNameSuffixes = settings.secrets.maskEnvironmentSuffixes
+            configuration.disconnectAfterJob = settings.disconnectAfterJob
+            configuration.idleTimeout = settings.idleTimeout
             let logger = LogSetup.logger("outpost.agent")
             let secretsHTTP = SecretHTTP.makeClient()
             do {

@@ -7,8 +7,8 @@ import OutpostCore
 struct AgentsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agents",
-        abstract: "List agents connected to the hub.",
-        subcommands: [List.self],
+        abstract: "List agents connected to the hub, or drain one.",
+        subcommands: [List.self, Drain.self],
         defaultSubcommand: List.self
     )
 
@@ -39,23 +39,17 @@ struct AgentsCommand: AsyncParsableCommand {
     }
 }
 
-/// `outpost agent-type ...`: pools of agents and their registration tokens.
-struct AgentTypeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "agent-type",
-        abstract: "Create and list agent types and rotate their registration tokens.",
-        discussion: """
-            Agents register with their type's registration token (outpost agent start --token ...). \
-            The hub stores only a hash of it: it is shown once, when created or rotated.
-            """,
-        subcommands: [Create.self, List.self, RotateToken.self]
-    )
-
-    struct Create: AsyncParsableCommand {
+extension AgentsCommand {
+    struct Drain: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create an agent type; prints its registration token on the last line.")
+            abstract: "Drain an agent: it finishes its running tasks, takes no new ones, then exits 0.",
+            discussion: """
+                The hub stops handing the agent work at once and, when its last task is done, tells it \
+                to disconnect; the agent deregisters and exits 0. Use it to scale in without cutting \
+                tasks short. The agent shows as `draining` until then.
+                """)
 
-        @Argument(help: "Name of the agent type.")
+        @Argument(help: "Name of the agent (outpost agents lists them).")
         var name: String
 
         @Flag(help: "Print JSON.")
@@ -64,12 +58,117 @@ struct AgentTypeCommand: AsyncParsableCommand {
         @OptionGroup var client: ClientOptions
 
         func run() async throws {
-            do { try Names.validateResourceName(name, kind: "agent type") } catch { throw CLIExit.usage(error.message) }
             let hub = try client.makeClient()
-            let created = try await withHub { () async throws(ClientError) in try await hub.createAgentType(named: name) }
+            let agent = try await withHub { () async throws(ClientError) in try await hub.drainAgent(named: name) }
+            if json { return try Output.json(agent) }
+            Output.line(
+                "draining \(agent.name): \(agent.runningTasks) running task(s) will finish; it then deregisters and exits")
+        }
+    }
+}
+
+/// `outpost agent-type ...`: pools of agents and their registration tokens.
+struct AgentTypeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent-type",
+        abstract: "Create and list agent types, rotate or revoke their registration tokens.",
+        discussion: """
+            Agents register with their type's registration token (outpost agent start --token ...). \
+            The hub stores only a hash of it: it is shown once, when created or rotated.
+
+            A type also sets how its agents are named (--name-policy), how long a disconnected \
+            agent's name stays reserved (--name-release) and whether only one agent may hold a \
+            tag set (--exclusive).
+            """,
+        subcommands: [Create.self, List.self, RotateToken.self, RevokeToken.self]
+    )
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create an agent type; prints its registration token on the last line.",
+            discussion: """
+                Name policies:
+                  agent    the agent's --name, or a random readable name (default)
+                  aws-sts  the hub names the agent after its AWS identity: the agent signs an STS \
+                GetCallerIdentity request with its AWS credentials, the hub sends it to --sts-endpoint \
+                (and nowhere else), admits only callers of --aws-account-id (and, with --aws-role, \
+                only those roles), and names the agent after the role session (e.g. the EC2 instance id).
+
+                Examples:
+                  outpost agent-type create prod-pool --exclusive --name-release 10m
+                  outpost agent-type create ec2-fleet --name-policy aws-sts --aws-account-id 123456789012 \
+                    --aws-role outpost-agent --sts-endpoint https://sts.eu-west-1.amazonaws.com
+                """)
+
+        @Argument(help: "Name of the agent type.")
+        var name: String
+
+        @Option(name: .customLong("name-policy"), help: "How agents get their names: agent (default) or aws-sts.")
+        var namePolicy: String = "agent"
+
+        @Option(name: .customLong("aws-account-id"), help: "aws-sts: the 12-digit AWS account agents must belong to.")
+        var awsAccountID: String?
+
+        @Option(
+            name: .customLong("aws-role"),
+            help: "aws-sts: an IAM role name agents may assume (repeat for several; default: any caller of the account).")
+        var awsRoles: [String] = []
+
+        @Option(
+            name: .customLong("sts-endpoint"),
+            help: "aws-sts: the STS endpoint the hub checks identities at (default https://sts.amazonaws.com).")
+        var stsEndpoint: String?
+
+        @Option(
+            name: .customLong("name-release"),
+            help: "When a disconnected agent's name is free again: immediate (default) or after a duration such as 10m.")
+        var nameRelease: String = "immediate"
+
+        @Flag(help: "Only one online agent of this type may hold a given tag set.")
+        var exclusive = false
+
+        @Flag(help: "Print JSON.")
+        var json = false
+
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            let request = try makeRequest()
+            let hub = try client.makeClient()
+            let created = try await withHub { () async throws(ClientError) in try await hub.createAgentType(request) }
             if json { return try Output.json(created) }
             Output.line("created agent type \(created.agentType.name); its registration token (shown only now):")
             Output.line(created.registrationToken)
+        }
+
+        /// The flags as an API request; a bad combination is a usage error (exit 2).
+        func makeRequest() throws -> CreateAgentTypeRequest {
+            do { try Names.validateResourceName(name, kind: "agent type") } catch { throw CLIExit.usage(error.message) }
+            guard let policy = AgentType.NamePolicy(rawValue: namePolicy) else {
+                throw CLIExit.usage("--name-policy must be agent or aws-sts, not \"\(namePolicy)\"")
+            }
+            var request = CreateAgentTypeRequest(name: name, namePolicy: policy, exclusive: exclusive)
+            if nameRelease != "immediate" {
+                do {
+                    request.nameReleaseSeconds = try DurationParser.seconds(nameRelease)
+                } catch {
+                    throw CLIExit.usage("--name-release: \(error.message) (or use immediate)")
+                }
+            }
+            switch policy {
+            case .agent:
+                guard awsAccountID == nil, awsRoles.isEmpty, stsEndpoint == nil else {
+                    throw CLIExit.usage("--aws-account-id, --aws-role and --sts-endpoint need --name-policy aws-sts")
+                }
+            case .awsSTS:
+                guard let awsAccountID else {
+                    throw CLIExit.usage("--name-policy aws-sts needs --aws-account-id (the account agents belong to)")
+                }
+                request.aws = AWSNamingRules(
+                    accountID: awsAccountID, allowedRoles: awsRoles,
+                    stsEndpoint: stsEndpoint ?? AWSNamingRules.defaultSTSEndpoint)
+            }
+            return request
         }
     }
 
@@ -86,8 +185,15 @@ struct AgentTypeCommand: AsyncParsableCommand {
             let types = try await withHub { () async throws(ClientError) in try await hub.listAgentTypes() }
             if json { return try Output.json(ListResponse(items: types)) }
             Output.table(
-                header: ["NAME", "CREATED", "TOKEN ISSUED"],
-                rows: types.map { [$0.name, Output.time($0.createdAt), Output.time($0.tokenRotatedAt)] })
+                header: ["NAME", "NAME POLICY", "EXCLUSIVE", "NAME RELEASE", "TOKEN", "TOKEN ISSUED"],
+                rows: types.map {
+                    [
+                        $0.name, $0.namePolicy.rawValue + ($0.aws.map { " (\($0.accountID))" } ?? ""),
+                        $0.exclusive ? "yes" : "no",
+                        $0.nameReleaseSeconds > 0 ? DurationParser.format($0.nameReleaseSeconds) : "immediate",
+                        $0.tokenRevoked ? "revoked" : "active", Output.time($0.tokenRotatedAt),
+                    ]
+                })
         }
     }
 
@@ -106,6 +212,24 @@ struct AgentTypeCommand: AsyncParsableCommand {
             let rotated = try await withHub { () async throws(ClientError) in try await hub.rotateAgentTypeToken(named: name) }
             Output.line("new registration token for \(rotated.agentType.name) (shown only now):")
             Output.line(rotated.registrationToken)
+        }
+    }
+
+    struct RevokeToken: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "revoke-token",
+            abstract: "Revoke the registration token: no agent can register with this type until rotate-token.",
+            discussion: "Agents already registered keep their sessions; drain them to take them out.")
+
+        @Argument var name: String
+
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            let hub = try client.makeClient()
+            let type = try await withHub { () async throws(ClientError) in try await hub.revokeAgentTypeToken(named: name) }
+            Output.line(
+                "revoked the registration token of \(type.name); `outpost agent-type rotate-token \(type.name)` issues a new one")
         }
     }
 }

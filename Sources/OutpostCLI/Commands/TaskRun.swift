@@ -19,6 +19,11 @@ struct TaskRun: AsyncParsableCommand {
               outpost task run local --script 'echo hello from $(hostname)'
               outpost task run web-prod --file deploy.sh --timeout 10m
               echo 'SELECT 1' | outpost task run reporting-db
+              outpost task run prod-db --file fix.sql --user-token-file ~/.outpost/session.jwt
+
+            With --user-token-file the task carries your session token (JWT) to agents that \
+            enforce user tokens; the hub keeps it in memory only and the agent records the \
+            verified subject on the task.
             """
     )
 
@@ -34,6 +39,13 @@ struct TaskRun: AsyncParsableCommand {
     @Option(help: "Stop the task after this long, e.g. 30s, 5m (default: the target's, else the hub's).")
     var timeout: String?
 
+    @Option(
+        name: .customLong("user-token-file"),
+        help: ArgumentHelp(
+            "File holding your user session token (JWT), for agents that enforce user tokens (jwk_url). Also OUTPOST_USER_TOKEN_FILE.",
+            valueName: "path"))
+    var userTokenFile: String?
+
     @Flag(help: "Print the task id and return without waiting.")
     var detach = false
 
@@ -44,8 +56,11 @@ struct TaskRun: AsyncParsableCommand {
 
     func run() async throws {
         let request = try makeRequest()
+        let userToken = try readUserToken()
         let hub = try client.makeClient()
-        let task = try await withHub { () async throws(ClientError) in try await hub.createTask(request) }
+        let task = try await withHub { () async throws(ClientError) in
+            try await hub.createTask(request, userToken: userToken)
+        }
         if detach {
             if json { try Output.json(task) } else { Output.line(task.id) }
             return
@@ -83,6 +98,22 @@ struct TaskRun: AsyncParsableCommand {
         }
         if isatty(STDIN_FILENO) == 0 { return readStandardInput() }
         throw CLIExit.usage("no script: pass --script TEXT, --file PATH, or pipe it on standard input")
+    }
+
+    /// The user token from `--user-token-file` (or `OUTPOST_USER_TOKEN_FILE`), trimmed.
+    /// Errors name the file, never its content.
+    func readUserToken() throws -> String? {
+        guard let path = userTokenFile ?? ProcessInfo.processInfo.environment["OUTPOST_USER_TOKEN_FILE"] else {
+            return nil
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CLIExit.usage("--user-token-file: cannot read \(path)")
+        }
+        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !token.isEmpty, !token.contains(where: { $0.isWhitespace }) else {
+            throw CLIExit.usage("--user-token-file: \(path) must hold one JWT (a single line without spaces)")
+        }
+        return token
     }
 
     private func readStandardInput() -> String {

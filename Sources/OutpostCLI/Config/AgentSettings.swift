@@ -21,9 +21,29 @@ struct AgentSettings {
     var maxLogBytes: Int64 = 64 << 20
     /// Secret providers and masking (`secrets:`; see docs/secrets.md).
     var secrets = SecretsSettings()
+    /// Ask the hub to end this agent after one task (`disconnect_after_job`, default false).
+    var disconnectAfterJob = false
+    /// Ask the hub to end this agent after this long without a task (`disconnect_after_idle_timeout`).
+    var idleTimeout: Duration?
+    /// STS endpoint to sign the AWS identity for (`aws_sts_endpoint`); setting it sends the
+    /// identity with the first registration. Default: the global endpoint, when the hub asks.
+    var awsSTSEndpoint: String?
+    /// Region to sign the AWS identity in (`aws_region`; default AWS_REGION, else us-east-1).
+    var awsRegion: String?
+    /// User-token enforcement (`jwk_url`, `jwt_issuer`, `jwt_audience`, `jwt_leeway`).
+    var userTokens: UserTokenSettings?
+
+    struct UserTokenSettings {
+        var jwkURL: String
+        var issuer: String?
+        var audience: String?
+        var leeway: Duration = .seconds(30)
+    }
 
     static let keys: Set<String> = [
         "hub", "token", "name", "tags", "concurrency", "work_dir", "kill_grace", "max_log_bytes", "secrets",
+        "disconnect_after_job", "disconnect_after_idle_timeout", "aws_sts_endpoint", "aws_region", "jwk_url",
+        "jwt_issuer", "jwt_audience", "jwt_leeway",
     ]
 
     struct Flags {
@@ -34,6 +54,10 @@ struct AgentSettings {
         var concurrency: String?
         var workDir: String?
         var killGrace: String?
+        var disconnectAfterJob = false
+        var idleTimeout: String?
+        var awsSTSEndpoint: String?
+        var jwkURL: String?
     }
 
     static func resolve(
@@ -73,6 +97,26 @@ struct AgentSettings {
         if let value = try layers.duration("kill_grace", flag: ("--kill-grace", flags.killGrace), range: 0...3600) { settings.killGrace = value }
         if let value = try layers.bytes("max_log_bytes", range: 4096...(1 << 40)) { settings.maxLogBytes = value }
         settings.secrets = try SecretsSettings.resolve(file: file, environment: environment)
+        settings.disconnectAfterJob =
+            try layers.bool("disconnect_after_job", flag: ("--disconnect-after-job", flags.disconnectAfterJob)) ?? false
+        settings.idleTimeout = try layers.duration(
+            "disconnect_after_idle_timeout", flag: ("--disconnect-after-idle-timeout", flags.idleTimeout),
+            range: 1...2_592_000)
+        settings.awsSTSEndpoint = try layers.url("aws_sts_endpoint", flag: ("--aws-sts-endpoint", flags.awsSTSEndpoint))
+        settings.awsRegion = try layers.string("aws_region")
+        if let jwkURL = try layers.url("jwk_url", flag: ("--jwk-url", flags.jwkURL)) {
+            var tokens = UserTokenSettings(jwkURL: jwkURL)
+            tokens.issuer = try layers.string("jwt_issuer")
+            tokens.audience = try layers.string("jwt_audience")
+            if let leeway = try layers.duration("jwt_leeway", range: 0...300) { tokens.leeway = leeway }
+            settings.userTokens = tokens
+        } else {
+            for key in ["jwt_issuer", "jwt_audience", "jwt_leeway"] {
+                if let (_, origin) = try layers.raw(key) {
+                    throw ConfigError(key: key, origin: origin, problem: "only applies with jwk_url (user-token enforcement)")
+                }
+            }
+        }
         return settings
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import OutpostCore
 
 /// Reads one command's settings from three layers, highest first:
@@ -70,6 +71,28 @@ struct ConfigLayers {
                 problem: "expected a whole number from \(range.lowerBound) to \(range.upperBound), got \"\(text)\"")
         }
         return value
+    }
+
+    /// `true`/`false` (also yes/no, on/off, 1/0). A flag that is present counts as `true`.
+    func bool(_ key: String, flag: (name: String, value: Bool)? = nil) throws(ConfigError) -> Bool? {
+        if let flag, flag.value { return true }
+        guard let (text, origin) = try raw(key) else { return nil }
+        switch text.trimmingSpaces().lowercased() {
+        case "true", "yes", "on", "1": return true
+        case "false", "no", "off", "0": return false
+        default: throw ConfigError(key: key, origin: origin, problem: "expected true or false, got \"\(text)\"")
+        }
+    }
+
+    /// An absolute http:// or https:// URL.
+    func url(_ key: String, flag: (name: String, value: String?)? = nil) throws(ConfigError) -> String? {
+        guard let (text, origin) = try raw(key, flag: flag) else { return nil }
+        let lower = text.lowercased()
+        guard lower.hasPrefix("http://") || lower.hasPrefix("https://"), URL(string: text)?.host?.isEmpty == false
+        else {
+            throw ConfigError(key: key, origin: origin, problem: "\"\(text)\" is not an http:// or https:// URL")
+        }
+        return text
     }
 
     /// A duration such as `60s`, `5m`, `250ms` (or plain seconds), in `range` seconds.

@@ -28,11 +28,17 @@ package struct AgentRecord: Codable, Sendable, Equatable {
     package var providerFingerprint: String
     package var registeredAt: Date
     package var lastSeenAt: Date
+    /// The verified AWS caller (ARN) of an agent named by the `aws-sts` policy.
+    package var awsARN: String?
+    /// The hub tells the agent to disconnect once it finished one task.
+    package var disconnectAfterJob: Bool
+    /// The hub tells the agent to disconnect after this long without a task.
+    package var idleTimeoutSeconds: Double?
 
     package init(
         id: String, name: String, type: String, tags: TagSet, status: Status, version: String, os: String,
         concurrency: Int, runningTasks: Int = 0, providerFingerprint: String = "", registeredAt: Date,
-        lastSeenAt: Date
+        lastSeenAt: Date, awsARN: String? = nil, disconnectAfterJob: Bool = false, idleTimeoutSeconds: Double? = nil
     ) {
         self.id = id
         self.name = name
@@ -46,6 +52,9 @@ package struct AgentRecord: Codable, Sendable, Equatable {
         self.providerFingerprint = providerFingerprint
         self.registeredAt = registeredAt
         self.lastSeenAt = lastSeenAt
+        self.awsARN = awsARN
+        self.disconnectAfterJob = disconnectAfterJob
+        self.idleTimeoutSeconds = idleTimeoutSeconds
     }
 
     enum CodingKeys: String, CodingKey {
@@ -54,25 +63,9 @@ package struct AgentRecord: Codable, Sendable, Equatable {
         case providerFingerprint = "provider_fingerprint"
         case registeredAt = "registered_at"
         case lastSeenAt = "last_seen_at"
+        case awsARN = "aws_arn"
+        case disconnectAfterJob = "disconnect_after_job"
+        case idleTimeoutSeconds = "idle_timeout_seconds"
     }
 }
 
-/// A pool of agents sharing one registration token (and, later, naming rules).
-package struct AgentType: Codable, Sendable, Equatable {
-    package var name: String
-    package var createdAt: Date
-    /// When the registration token was last issued.
-    package var tokenRotatedAt: Date
-
-    package init(name: String, createdAt: Date, tokenRotatedAt: Date) {
-        self.name = name
-        self.createdAt = createdAt
-        self.tokenRotatedAt = tokenRotatedAt
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case name
-        case createdAt = "created_at"
-        case tokenRotatedAt = "token_rotated_at"
-    }
-}

@@ -25,6 +25,10 @@ package struct TaskRecord: Codable, Sendable, Equatable {
     package var cancelRequested: Bool
     /// Who submitted the task (the API token's name).
     package var createdBy: String?
+    /// The task was submitted with a user session token (held in memory only, never stored).
+    package var userTokenRequired: Bool
+    /// The subject (`sub`) of the user token the agent verified, when it checked one.
+    package var userSubject: String?
 
     package init(
         id: String,
@@ -40,7 +44,9 @@ package struct TaskRecord: Codable, Sendable, Equatable {
         logBytes: Int64 = 0,
         logTruncated: Bool = false,
         cancelRequested: Bool = false,
-        createdBy: String? = nil
+        createdBy: String? = nil,
+        userTokenRequired: Bool = false,
+        userSubject: String? = nil
     ) {
         self.id = id
         self.target = target
@@ -56,6 +62,8 @@ package struct TaskRecord: Codable, Sendable, Equatable {
         self.logTruncated = logTruncated
         self.cancelRequested = cancelRequested
         self.createdBy = createdBy
+        self.userTokenRequired = userTokenRequired
+        self.userSubject = userSubject
     }
 
     enum CodingKeys: String, CodingKey {
@@ -69,6 +77,28 @@ package struct TaskRecord: Codable, Sendable, Equatable {
         case logTruncated = "log_truncated"
         case cancelRequested = "cancel_requested"
         case createdBy = "created_by"
+        case userTokenRequired = "user_token_required"
+        case userSubject = "user_subject"
+    }
+
+    package init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            id: try c.decode(String.self, forKey: .id), target: try c.decode(String.self, forKey: .target),
+            status: try c.decode(TaskStatus.self, forKey: .status),
+            exitCode: try c.decodeIfPresent(Int32.self, forKey: .exitCode),
+            agent: try c.decodeIfPresent(String.self, forKey: .agent),
+            error: try c.decodeIfPresent(String.self, forKey: .error),
+            createdAt: try c.decode(Date.self, forKey: .createdAt),
+            startedAt: try c.decodeIfPresent(Date.self, forKey: .startedAt),
+            finishedAt: try c.decodeIfPresent(Date.self, forKey: .finishedAt),
+            timeoutSeconds: try c.decode(Int.self, forKey: .timeoutSeconds),
+            logBytes: try c.decode(Int64.self, forKey: .logBytes),
+            logTruncated: try c.decode(Bool.self, forKey: .logTruncated),
+            cancelRequested: try c.decode(Bool.self, forKey: .cancelRequested),
+            createdBy: try c.decodeIfPresent(String.self, forKey: .createdBy),
+            userTokenRequired: try c.decodeIfPresent(Bool.self, forKey: .userTokenRequired) ?? false,
+            userSubject: try c.decodeIfPresent(String.self, forKey: .userSubject))
     }
 
     package func encode(to encoder: any Encoder) throws {
@@ -88,5 +118,7 @@ package struct TaskRecord: Codable, Sendable, Equatable {
         try c.encode(logTruncated, forKey: .logTruncated)
         try c.encode(cancelRequested, forKey: .cancelRequested)
         try c.encode(createdBy, forKey: .createdBy)
+        try c.encode(userTokenRequired, forKey: .userTokenRequired)
+        try c.encode(userSubject, forKey: .userSubject)
     }
 }

@@ -28,6 +28,8 @@ package struct TaskStateMachine: Sendable, Equatable {
         case agentLost
         /// The task ran past its timeout plus grace and its agent never reported.
         case deadlinePassed
+        /// The hub lost the user token the task needs (it restarted before an agent started it).
+        case userTokenLost
     }
 
     /// What the caller must do after an event.
@@ -71,8 +73,11 @@ package struct TaskStateMachine: Sendable, Equatable {
             return move(to: .lost)
         case (.assigned, .deadlinePassed), (.running, .deadlinePassed):
             return move(to: .timedOut)
+        case (.queued, .userTokenLost), (.assigned, .userTokenLost):
+            return move(to: .rejected)
         case (let current, .agentLost) where current.isTerminal,
-            (let current, .deadlinePassed) where current.isTerminal:
+            (let current, .deadlinePassed) where current.isTerminal,
+            (let current, .userTokenLost) where current.isTerminal:
             return .none
         default:
             return .refuse(reason: "cannot \(event.verb) a task that is \(status.rawValue)")
@@ -94,6 +99,7 @@ extension TaskStateMachine.Event {
         case .cancel: "cancel"
         case .agentLost: "lose"
         case .deadlinePassed: "time out"
+        case .userTokenLost: "reject"
         }
     }
 }

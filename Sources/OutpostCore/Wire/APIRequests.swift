@@ -17,10 +17,33 @@ package struct CreateTaskRequest: Codable, Sendable, Equatable {
     }
 }
 
-/// Body of `POST /api/v1/agent-types`.
+/// Body of `POST /api/v1/agent-types`. Everything but `name` is optional.
 package struct CreateAgentTypeRequest: Codable, Sendable, Equatable {
     package var name: String
-    package init(name: String) { self.name = name }
+    /// `agent` (default) or `aws-sts`.
+    package var namePolicy: AgentType.NamePolicy?
+    /// Required with `aws-sts`.
+    package var aws: AWSNamingRules?
+    /// Seconds a disconnected agent's name stays reserved; 0 or absent releases it at once.
+    package var nameReleaseSeconds: Double?
+    package var exclusive: Bool?
+
+    package init(
+        name: String, namePolicy: AgentType.NamePolicy? = nil, aws: AWSNamingRules? = nil,
+        nameReleaseSeconds: Double? = nil, exclusive: Bool? = nil
+    ) {
+        self.name = name
+        self.namePolicy = namePolicy
+        self.aws = aws
+        self.nameReleaseSeconds = nameReleaseSeconds
+        self.exclusive = exclusive
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, aws, exclusive
+        case namePolicy = "name_policy"
+        case nameReleaseSeconds = "name_release_seconds"
+    }
 }
 
 /// Answer to creating an agent type or rotating its token: the only time the

@@ -4,7 +4,7 @@
 /// |---|---|
 /// | register | `POST /api/v1/agent/register` with the registration token as bearer |
 /// | poll | `POST /api/v1/agent/poll` (long poll; also the heartbeat) |
-/// | start | `POST /api/v1/agent/tasks/{id}/start` |
+/// | start | `POST /api/v1/agent/tasks/{id}/start` (optional `StartRequest` body) |
 /// | log | `POST /api/v1/agent/tasks/{id}/log?offset=N`, raw bytes |
 /// | finish | `POST /api/v1/agent/tasks/{id}/finish` |
 /// | deregister | `POST /api/v1/agent/deregister` |
@@ -27,10 +27,18 @@ package struct RegisterRequest: Codable, Sendable, Equatable {
     /// Fingerprint of the secret-provider layout (names and types, never credentials).
     package var providerFingerprint: String
     package var protocolVersion: Int
+    /// For agent types with the `aws-sts` name policy: a signed STS
+    /// `GetCallerIdentity` request the hub replays to learn the agent's identity.
+    package var awsIdentity: SignedHTTPRequest?
+    /// Ask the hub to tell this agent to disconnect once it finished one task.
+    package var disconnectAfterJob: Bool
+    /// Ask the hub to tell this agent to disconnect after this long without a task.
+    package var idleTimeoutSeconds: Double?
 
     package init(
         name: String?, tags: TagSet, version: String, os: String, concurrency: Int,
-        providerFingerprint: String = "", protocolVersion: Int = AgentProtocol.version
+        providerFingerprint: String = "", protocolVersion: Int = AgentProtocol.version,
+        awsIdentity: SignedHTTPRequest? = nil, disconnectAfterJob: Bool = false, idleTimeoutSeconds: Double? = nil
     ) {
         self.name = name
         self.tags = tags
@@ -39,12 +47,32 @@ package struct RegisterRequest: Codable, Sendable, Equatable {
         self.concurrency = concurrency
         self.providerFingerprint = providerFingerprint
         self.protocolVersion = protocolVersion
+        self.awsIdentity = awsIdentity
+        self.disconnectAfterJob = disconnectAfterJob
+        self.idleTimeoutSeconds = idleTimeoutSeconds
     }
 
     enum CodingKeys: String, CodingKey {
         case name, tags, version, os, concurrency
         case providerFingerprint = "provider_fingerprint"
         case protocolVersion = "protocol_version"
+        case awsIdentity = "aws_identity"
+        case disconnectAfterJob = "disconnect_after_job"
+        case idleTimeoutSeconds = "idle_timeout_seconds"
+    }
+
+    package init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        tags = try c.decode(TagSet.self, forKey: .tags)
+        version = try c.decode(String.self, forKey: .version)
+        os = try c.decode(String.self, forKey: .os)
+        concurrency = try c.decode(Int.self, forKey: .concurrency)
+        providerFingerprint = try c.decodeIfPresent(String.self, forKey: .providerFingerprint) ?? ""
+        protocolVersion = try c.decode(Int.self, forKey: .protocolVersion)
+        awsIdentity = try c.decodeIfPresent(SignedHTTPRequest.self, forKey: .awsIdentity)
+        disconnectAfterJob = try c.decodeIfPresent(Bool.self, forKey: .disconnectAfterJob) ?? false
+        idleTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .idleTimeoutSeconds)
     }
 }
 
@@ -128,19 +156,29 @@ package struct TaskAssignment: Codable, Sendable, Equatable {
     package var target: Target
     package var script: String
     package var timeoutSeconds: Int
+    /// The submitting user's session token (JWT), for agents that enforce user
+    /// tokens. Added by the hub from memory when it hands the task out; never stored.
+    package var userToken: String?
 
-    package init(taskID: String, target: Target, script: String, timeoutSeconds: Int) {
+    package init(taskID: String, target: Target, script: String, timeoutSeconds: Int, userToken: String? = nil) {
         self.taskID = taskID
         self.target = target
         self.script = script
         self.timeoutSeconds = timeoutSeconds
+        self.userToken = userToken
     }
 
     enum CodingKeys: String, CodingKey {
         case target, script
         case taskID = "task_id"
         case timeoutSeconds = "timeout_seconds"
+        case userToken = "user_token"
     }
+}
+
+extension TaskAssignment: CustomStringConvertible {
+    /// Never prints the script or the user token.
+    package var description: String { "TaskAssignment(\(taskID), target: \(target.name))" }
 }
 
 /// An instruction from the hub: about work the agent holds, or a request to answer.
@@ -152,6 +190,9 @@ package struct ControlMessage: Codable, Sendable, Equatable {
         case abandon
         /// List secret names (never values) and report them under `request_id`.
         case listSecrets = "list_secrets"
+        /// Deregister and exit 0: the hub decided this agent is done (`reason` says why:
+        /// it finished its one job, it was idle too long, or an operator drained it).
+        case disconnect
     }
 
     package var kind: Kind
@@ -163,6 +204,8 @@ package struct ControlMessage: Codable, Sendable, Equatable {
     package var provider: String?
     /// For `list_secrets`: only names under this prefix.
     package var prefix: String?
+    /// For `disconnect`: why, in one sentence.
+    package var reason: String?
 
     package init(kind: Kind, taskID: String) {
         self.kind = kind
@@ -178,8 +221,15 @@ package struct ControlMessage: Codable, Sendable, Equatable {
         return message
     }
 
+    /// Tells the agent to deregister and exit 0.
+    package static func disconnect(reason: String) -> ControlMessage {
+        var message = ControlMessage(kind: .disconnect, taskID: "")
+        message.reason = reason
+        return message
+    }
+
     enum CodingKeys: String, CodingKey {
-        case kind, provider, prefix
+        case kind, provider, prefix, reason
         case taskID = "task_id"
         case requestID = "request_id"
     }
@@ -229,17 +279,31 @@ package struct FinishRequest: Codable, Sendable, Equatable {
     package var error: String?
     /// Total bytes of log the agent sent; the hub refuses the finish until it has them all.
     package var logBytes: Int64
+    /// The verified subject of the task's user token, when the agent checked one.
+    package var userSubject: String?
 
-    package init(status: TaskStatus, exitCode: Int32?, error: String?, logBytes: Int64) {
+    package init(status: TaskStatus, exitCode: Int32?, error: String?, logBytes: Int64, userSubject: String? = nil) {
         self.status = status
         self.exitCode = exitCode
         self.error = error
         self.logBytes = logBytes
+        self.userSubject = userSubject
     }
 
     enum CodingKeys: String, CodingKey {
         case status, error
         case exitCode = "exit_code"
         case logBytes = "log_bytes"
+        case userSubject = "user_subject"
     }
+}
+
+/// Optional body of `POST /api/v1/agent/tasks/{id}/start`.
+package struct StartRequest: Codable, Sendable, Equatable {
+    /// The verified subject of the task's user token, when the agent checked one.
+    package var userSubject: String?
+
+    package init(userSubject: String? = nil) { self.userSubject = userSubject }
+
+    enum CodingKeys: String, CodingKey { case userSubject = "user_subject" }
 }

@@ -9,7 +9,16 @@ struct AgentSession {
     var tokenHash: String?
     var lastSeen: Date
     var freeSlots: Int
+    /// The agent itself is shutting down gracefully (its polls say so).
     var draining = false
+    /// An operator asked the hub to drain it (`outpost agents drain`).
+    var drainRequested: Bool
+    /// Tasks it claimed in this session (for disconnect-after-job).
+    var tasksTaken = 0
+    /// Since when it holds no task; `nil` while it holds one.
+    var idleSince: Date?
+    /// Once decided, the agent gets no more work and is told to disconnect, with this reason.
+    var disconnectReason: String?
     /// Controls not yet delivered (delivered once, on the next poll answer).
     var pendingControls: [ControlMessage] = []
     /// Tasks an `abandon` was already sent for, so a task still listed while the agent
@@ -26,13 +35,41 @@ struct AgentSession {
         self.tokenHash = tokenHash
         self.lastSeen = lastSeen
         freeSlots = record.concurrency
+        drainRequested = record.status == .draining
+        idleSince = lastSeen
     }
 
-    var wantsTasks: Bool { !draining && freeSlots > 0 }
+    /// Takes no new work: shutting down, drained, or leaving.
+    var isWindingDown: Bool { draining || drainRequested || disconnectReason != nil }
+
+    /// How many more tasks it may be given now.
+    var slotsForNewWork: Int {
+        guard !isWindingDown else { return 0 }
+        // An ephemeral agent runs exactly one task per registration.
+        if record.disconnectAfterJob { return max(0, min(freeSlots, 1 - tasksTaken)) }
+        return freeSlots
+    }
 
     var status: AgentRecord.Status {
-        if draining { return .draining }
+        if isWindingDown { return .draining }
         return freeSlots > 0 ? .online : .busy
+    }
+
+    /// Why the hub should tell this agent (holding no task) to disconnect now, if it should.
+    func leaveReason(now: Date) -> String? {
+        if let disconnectReason { return disconnectReason }
+        if drainRequested { return "drained by an operator (outpost agents drain)" }
+        if record.disconnectAfterJob, tasksTaken > 0 { return "it finished its job (--disconnect-after-job)" }
+        if let idle = record.idleTimeoutSeconds, let idleSince, now.timeIntervalSince(idleSince) >= idle {
+            return "it was idle for \(DurationParser.format(idle)) (--disconnect-after-idle-timeout)"
+        }
+        return nil
+    }
+
+    /// When the idle timeout will make it leave, if it holds no task and has one.
+    func idleDeadline() -> Date? {
+        guard let idle = record.idleTimeoutSeconds, let idleSince else { return nil }
+        return idleSince.addingTimeInterval(idle)
     }
 }
 

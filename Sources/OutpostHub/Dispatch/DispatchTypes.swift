@@ -41,6 +41,8 @@ struct PollTicket: Sendable, Equatable {
     /// Set when the poll can be answered at once; otherwise the poll waits on `waiterID`.
     var handout: DispatchHandout?
     var waiterID: Int?
+    /// When a waiting agent's idle timeout runs out: the poll looks again then.
+    var idleDeadline: Date?
 }
 
 /// How the dispatcher knows a bearer token's hash.

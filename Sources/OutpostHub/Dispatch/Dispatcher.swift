@@ -77,6 +77,8 @@ actor Dispatcher {
 
     /// The store gave the task to this agent.
     func recordClaim(taskID: String, agentID: String, assignment: TaskAssignment) {
+        agents[agentID]?.tasksTaken += 1
+        agents[agentID]?.idleSince = nil
         track(
             taskID,
             ActiveEntry(agentID: agentID, status: .assigned, cancelRequested: false, pendingAssignment: assignment))
@@ -89,14 +91,41 @@ actor Dispatcher {
         active[taskID]?.pendingAssignment = nil
     }
 
-    /// Tasks became terminal (finished, cancelled, lost, timed out): forget them.
-    func tasksEnded(_ taskIDs: [String]) {
+    /// Tasks became terminal (finished, cancelled, lost, timed out): forget them. An
+    /// agent left without tasks starts its idle time, and is told to leave at once
+    /// when it should (its waiting poll answers).
+    func tasksEnded(_ taskIDs: [String], now: Date) {
+        var freed: Set<String> = []
         for id in taskIDs {
             queue.remove(id)
             cancelsBeforeClaim.remove(id)
             if let entry = active.removeValue(forKey: id) {
                 tasksByAgent[entry.agentID]?.remove(id)
+                if tasksByAgent[entry.agentID]?.isEmpty ?? true { freed.insert(entry.agentID) }
             }
+        }
+        for agentID in freed where agents[agentID] != nil {
+            agents[agentID]?.idleSince = now
+            settleWaiter(of: agentID, now: now)
+        }
+    }
+
+    /// An operator drains the agent: no new work; it leaves once its tasks are done.
+    func drain(agentID: String, now: Date) {
+        guard agents[agentID] != nil else { return }
+        agents[agentID]?.drainRequested = true
+        settleWaiter(of: agentID, now: now)
+    }
+
+    /// Re-evaluates a waiting poll after the agent's situation changed: tells it to
+    /// leave when due, or answers it empty so its next poll waits under the new rules.
+    private func settleWaiter(of agentID: String, now: Date) {
+        guard let session = agents[agentID], let waiterID = session.waiterID else { return }
+        let holdsTasks = !(tasksByAgent[agentID]?.isEmpty ?? true)
+        if !holdsTasks, let handout = leave(agentID, now: now) {
+            answer(agentID: agentID, waiterID: waiterID, with: handout)
+        } else if session.isWindingDown, waiters.wantsTasks(waiterID) {
+            answer(agentID: agentID, waiterID: waiterID, with: .finalEmpty)
         }
     }
 
@@ -170,15 +199,16 @@ actor Dispatcher {
             return PollTicket(generation: generation, handout: handout)
         }
         let slots = max(0, session.freeSlots - redeliveries.count)
-        return offer(agentID: agentID, generation: generation, redeliveries: redeliveries, slots: slots)
+        return offer(agentID: agentID, generation: generation, redeliveries: redeliveries, slots: slots, now: now)
     }
 
-    /// The poll's candidates were all refused by the store: wait on, unless superseded.
-    func continueWaiting(agentID: String, generation: UInt64) -> PollTicket {
+    /// The poll's candidates were all refused by the store, or its agent's idle
+    /// deadline passed: look again and wait on, unless superseded.
+    func continueWaiting(agentID: String, generation: UInt64, now: Date) -> PollTicket {
         guard let session = agents[agentID], session.pollGeneration == generation, !isShuttingDown else {
             return PollTicket(generation: generation, handout: .finalEmpty)
         }
-        return offer(agentID: agentID, generation: generation, redeliveries: [], slots: session.freeSlots)
+        return offer(agentID: agentID, generation: generation, redeliveries: [], slots: session.freeSlots, now: now)
     }
 
     /// Suspends the poll until it gets work, a control, a newer poll supersedes it,
@@ -217,20 +247,40 @@ actor Dispatcher {
 
     // MARK: Helpers
 
-    private func offer(agentID: String, generation: UInt64, redeliveries: [TaskAssignment], slots: Int) -> PollTicket {
+    /// Answers a poll now (work, controls, or the decision that the agent leaves), or
+    /// registers it as a waiter.
+    private func offer(
+        agentID: String, generation: UInt64, redeliveries: [TaskAssignment], slots: Int, now: Date
+    ) -> PollTicket {
         guard let session = agents[agentID] else { return PollTicket(generation: generation, handout: .finalEmpty) }
+        let holdsTasks = !(tasksByAgent[agentID]?.isEmpty ?? true)
+        // Deciding here, in the actor, means no task can be handed to an agent that is told to leave.
+        if !holdsTasks, redeliveries.isEmpty, let handout = leave(agentID, now: now) {
+            return PollTicket(generation: generation, handout: handout)
+        }
         var handout = DispatchHandout(redeliveries: redeliveries)
-        if !session.draining {
-            while handout.candidates.count < slots, let entry = queue.popOldest(runnableBy: session.identity.tags) {
-                handout.candidates.append(entry)
-            }
+        let slots = min(slots, session.slotsForNewWork)
+        while handout.candidates.count < slots, let entry = queue.popOldest(runnableBy: session.identity.tags) {
+            handout.candidates.append(entry)
         }
         handout.controls = takeControls(of: agentID)
         if !handout.isEmpty { return PollTicket(generation: generation, handout: handout) }
-        let waiterID = waiters.register(
-            agentID: agentID, tags: session.identity.tags, wantsTasks: !session.draining && slots > 0)
+        let waiterID = waiters.register(agentID: agentID, tags: session.identity.tags, wantsTasks: slots > 0)
         agents[agentID]?.waiterID = waiterID
-        return PollTicket(generation: generation, waiterID: waiterID)
+        return PollTicket(generation: generation, waiterID: waiterID, idleDeadline: holdsTasks ? nil : session.idleDeadline())
+    }
+
+    /// When the agent (holding no task) should leave: marks it leaving and returns the
+    /// handout telling it to disconnect, with the reason.
+    func leave(_ agentID: String, now: Date) -> DispatchHandout? {
+        guard let session = agents[agentID], let reason = session.leaveReason(now: now) else { return nil }
+        if session.disconnectReason == nil {
+            agents[agentID]?.disconnectReason = reason
+            logger.info("telling agent to disconnect", metadata: ["agent": "\(session.identity.name)", "reason": "\(reason)"])
+        }
+        var handout = DispatchHandout(controls: takeControls(of: agentID) + [.disconnect(reason: reason)])
+        handout.isFinal = true
+        return handout
     }
 
     private func suspend(_ waiterID: Int) async -> DispatchHandout {

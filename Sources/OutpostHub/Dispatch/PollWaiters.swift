@@ -74,6 +74,12 @@ struct PollWaiters {
         return (best, waiter.agentID)
     }
 
+    /// Whether the waiting poll is indexed as one that takes tasks.
+    func wantsTasks(_ id: Int) -> Bool {
+        guard let waiter = waiters[id] else { return false }
+        return byTags[waiter.tags]?.contains(id) ?? false
+    }
+
     /// Every waiting poll's id (for shutdown).
     var waitingIDs: [Int] {
         waiters.compactMap { id, waiter in if case .waiting = waiter.state { id } else { nil } }

@@ -1,4 +1,6 @@
+import Foundation
 import Hummingbird
+import Logging
 import OutpostCore
 import OutpostStore
 
@@ -7,25 +9,17 @@ extension RouteTable {
     mutating func addAdminRoutes(hub: Hub) {
         add(.get, "/api/v1/agents", auth: .admin) { request, _ in
             let all = try request.queryBool("all")
-            let stored = try await hub.store.listAgents(includeOffline: all)
-            let live = await hub.dispatcher.snapshot().agents
-            // The store has the registration; memory has the live view (busy, draining, last seen).
-            let agents = stored.map { record -> AgentRecord in
-                var record = record
-                if let now = live[record.id] {
-                    record.status = now.status
-                    record.lastSeenAt = now.lastSeen
-                    record.runningTasks = now.activeTasks
-                }
-                return record
-            }
-            return try .json(ListResponse(items: agents))
+            return try .json(ListResponse(items: try await hub.listAgents(includeOffline: all)))
+        }
+
+        add(.post, "/api/v1/agents/{name}/drain", auth: .admin) { _, context in
+            let name = try context.pathParameter("name")
+            return try .json(try await hub.drainAgent(named: name))
         }
 
         add(.post, "/api/v1/agent-types", auth: .admin) { request, _ in
             let body = try await request.decodeJSON(CreateAgentTypeRequest.self)
-            try Names.validateResourceName(body.name, kind: "agent type")
-            return try .json(try await hub.createAgentType(named: body.name), status: .created)
+            return try .json(try await hub.createAgentType(body), status: .created)
         }
 
         add(.get, "/api/v1/agent-types", auth: .admin) { _, _ in
@@ -36,36 +30,98 @@ extension RouteTable {
             let name = try context.pathParameter("name")
             return try .json(try await hub.rotateAgentTypeToken(named: name))
         }
+
+        add(.post, "/api/v1/agent-types/{name}/revoke-token", auth: .admin) { _, context in
+            let name = try context.pathParameter("name")
+            return try .json(try await hub.revokeAgentTypeToken(named: name))
+        }
     }
 }
 
 extension Hub {
+    /// The store has the registrations; memory has the live view (busy, draining, last seen).
+    func listAgents(includeOffline: Bool) async throws -> [AgentRecord] {
+        let stored = try await store.listAgents(includeOffline: includeOffline)
+        let live = await dispatcher.snapshot().agents
+        return stored.map { record -> AgentRecord in
+            var record = record
+            if let now = live[record.id] {
+                record.status = now.status
+                record.lastSeenAt = now.lastSeen
+                record.runningTasks = now.activeTasks
+            }
+            return record
+        }
+    }
+
     /// Creates an agent type; its registration token is returned once, stored hashed.
     func createAgentType(named name: String) async throws -> AgentTypeTokenResponse {
+        try await createAgentType(CreateAgentTypeRequest(name: name))
+    }
+
+    func createAgentType(_ request: CreateAgentTypeRequest) async throws -> AgentTypeTokenResponse {
+        try InputValidation.validate(agentType: request)
         let token = Identifiers.token(prefix: TokenKind.registration.rawValue)
         let now = now()
-        let type = AgentType(name: name, createdAt: now, tokenRotatedAt: now)
+        let type = AgentType(
+            name: request.name, namePolicy: request.namePolicy ?? .agent, aws: request.aws,
+            nameReleaseSeconds: request.nameReleaseSeconds ?? 0, exclusive: request.exclusive ?? false,
+            createdAt: now, tokenRotatedAt: now)
         do {
             try await store.insertAgentType(type, registrationTokenHash: TokenHasher.hash(token))
         } catch {
             guard error.code == .conflict else { throw error }
             throw HubError(
                 .conflict,
-                "agent type \"\(name)\" already exists; rotate its token with POST /api/v1/agent-types/\(name)/rotate-token"
+                "agent type \"\(request.name)\" already exists; rotate its token with POST /api/v1/agent-types/\(request.name)/rotate-token"
             )
         }
+        logger.info(
+            "agent type created",
+            metadata: [
+                "type": "\(type.name)", "name_policy": "\(type.namePolicy.rawValue)", "exclusive": "\(type.exclusive)",
+            ])
         return AgentTypeTokenResponse(agentType: type, registrationToken: token)
     }
 
     /// Issues a new registration token; the old one stops working at once.
     func rotateAgentTypeToken(named name: String) async throws -> AgentTypeTokenResponse {
         let token = Identifiers.token(prefix: TokenKind.registration.rawValue)
+        let type = try await replaceRegistrationToken(of: name, hash: TokenHasher.hash(token), revoked: false)
+        return AgentTypeTokenResponse(agentType: type, registrationToken: token)
+    }
+
+    /// Closes registration: the token stops working and no new one is issued (rotate
+    /// to open it again). Agents already registered keep their sessions.
+    func revokeAgentTypeToken(named name: String) async throws -> AgentType {
+        // A hash of a token nobody ever sees: nothing can match it.
+        let unusable = TokenHasher.hash(Identifiers.token(prefix: "revoked"))
+        let type = try await replaceRegistrationToken(of: name, hash: unusable, revoked: true)
+        logger.notice("registration token revoked", metadata: ["type": "\(name)"])
+        return type
+    }
+
+    private func replaceRegistrationToken(of name: String, hash: String, revoked: Bool) async throws -> AgentType {
         do {
-            let type = try await store.rotateAgentTypeToken(named: name, newHash: TokenHasher.hash(token), at: now())
-            return AgentTypeTokenResponse(agentType: type, registrationToken: token)
+            return try await store.rotateAgentTypeToken(named: name, newHash: hash, revoked: revoked, at: now())
         } catch {
             guard error.code == .notFound else { throw error }
             throw HubError.notFound("no agent type named \"\(name)\"")
         }
+    }
+
+    /// Drains an online agent: it finishes its running tasks, takes no new ones, and
+    /// is then told to disconnect (it deregisters and exits 0).
+    func drainAgent(named name: String) async throws -> AgentRecord {
+        guard let agentID = await dispatcher.onlineAgentID(named: name) else {
+            throw HubError.notFound("no online agent named \"\(name)\" (outpost agents lists them)")
+        }
+        await dispatcher.drain(agentID: agentID, now: now())
+        try await store.setAgentStatus(id: agentID, status: .draining)
+        logger.notice("agent draining on request", metadata: ["agent": "\(name)"])
+        guard let record = try await listAgents(includeOffline: false).first(where: { $0.id == agentID }) else {
+            throw HubError.notFound("agent \"\(name)\" went offline meanwhile")
+        }
+        return record
     }
 }

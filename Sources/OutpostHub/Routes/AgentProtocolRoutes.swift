@@ -21,12 +21,17 @@ extension RouteTable {
             return try .json(try await hub.poll(agent: try context.agent(), request: body))
         }
 
-        add(.post, "/api/v1/agent/tasks/{id}/start", auth: .agent) { _, context in
+        add(.post, "/api/v1/agent/tasks/{id}/start", auth: .agent) { request, context in
             let id = try context.pathParameter("id")
             let agent = try context.agent()
+            let body = try await request.decodeOptionalJSON(StartRequest.self)
+            if let subject = body?.userSubject, subject.utf8.count > 1024 {
+                throw HubError.invalid("user_subject must be at most 1024 characters")
+            }
             let task: TaskRecord
             do {
-                task = try await hub.store.startTask(id: id, agentID: agent.id, at: hub.now())
+                task = try await hub.store.startTask(
+                    id: id, agentID: agent.id, userSubject: body?.userSubject, at: hub.now())
             } catch let error as StoreError where error.code == .conflict {
                 throw try await hub.conflictOnTask(id, error, finishedMessage: "drop it")
             }

@@ -1,3 +1,4 @@
+import Foundation
 import OutpostCore
 
 /// The hub's checks of what clients send, beyond JSON shape. Each throws a
@@ -55,6 +56,21 @@ enum InputValidation {
         if let timeout = task.timeoutSeconds { try validate(timeoutSeconds: timeout) }
     }
 
+    /// A user token header: a compact JWT, so printable ASCII without spaces, at most 16 KiB.
+    /// Errors never echo it.
+    static func userToken(_ header: String?) throws(ValidationError) -> String? {
+        guard let header else { return nil }
+        let token = header.trimmingCharacters(in: .whitespaces)
+        guard !token.isEmpty, token.utf8.count <= 16 * 1024,
+            token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
+        else {
+            throw ValidationError(
+                field: "X-Outpost-User-Token",
+                message: "the X-Outpost-User-Token header must hold one compact JWT (printable, no spaces, at most 16 KiB)")
+        }
+        return token
+    }
+
     static func validate(register request: RegisterRequest) throws(ValidationError) {
         guard request.protocolVersion == AgentProtocol.version else {
             throw ValidationError(
@@ -72,6 +88,14 @@ enum InputValidation {
             ("version", request.version), ("os", request.os), ("provider_fingerprint", request.providerFingerprint),
         ] where value.utf8.count > 256 {
             throw ValidationError(field: field, message: "\(field) must be at most 256 characters")
+        }
+        if let idle = request.idleTimeoutSeconds, !(1...2_592_000).contains(idle) {
+            throw ValidationError(
+                field: "idle_timeout_seconds", message: "idle_timeout_seconds must be from 1 to 2592000 (30 days)")
+        }
+        if let signed = request.awsIdentity, signed.body.utf8.count > 8 * 1024 || signed.headers.count > 64 {
+            throw ValidationError(
+                field: "aws_identity", message: "aws_identity must be one signed STS request (body up to 8 KiB)")
         }
     }
 
@@ -97,6 +121,61 @@ enum InputValidation {
         }
         if let error = request.error, error.utf8.count > 64 * 1024 {
             throw ValidationError(field: "error", message: "error must be at most 64 KiB")
+        }
+    }
+}
+
+extension InputValidation {
+    /// Longest name reservation: 30 days.
+    static let nameReleaseRange = 0.0...2_592_000
+
+    static func validate(agentType request: CreateAgentTypeRequest) throws(ValidationError) {
+        try Names.validateResourceName(request.name, kind: "agent type")
+        if let seconds = request.nameReleaseSeconds, !nameReleaseRange.contains(seconds) {
+            throw ValidationError(
+                field: "name_release_seconds", message: "name_release_seconds must be from 0 to 2592000 (30 days)")
+        }
+        switch request.namePolicy ?? .agent {
+        case .agent:
+            guard request.aws == nil else {
+                throw ValidationError(field: "aws", message: "aws rules only apply to the aws-sts name policy")
+            }
+        case .awsSTS:
+            guard let aws = request.aws else {
+                throw ValidationError(
+                    field: "aws", message: "the aws-sts name policy needs aws.account_id (the AWS account agents belong to)")
+            }
+            try validate(awsRules: aws)
+        }
+    }
+
+    static func validate(awsRules aws: AWSNamingRules) throws(ValidationError) {
+        guard aws.accountID.utf8.count == 12, aws.accountID.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+            throw ValidationError(
+                field: "aws.account_id", message: "aws.account_id must be a 12-digit AWS account id; got \"\(aws.accountID)\"")
+        }
+        // IAM role names: 1 to 64 of letters, digits and +=,.@_-.
+        let roleBytes = Set("+=,.@_-".utf8)
+        for role in aws.allowedRoles {
+            guard (1...64).contains(role.utf8.count),
+                role.utf8.allSatisfy({
+                    ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A)
+                        || roleBytes.contains($0)
+                })
+            else {
+                throw ValidationError(
+                    field: "aws.allowed_roles",
+                    message: "\"\(role)\" is not an IAM role name (1 to 64 of letters, digits and +=,.@_-; a name, not an ARN)")
+            }
+        }
+        guard let url = URLComponents(string: aws.stsEndpoint), let scheme = url.scheme?.lowercased(),
+            scheme == "https" || scheme == "http", url.host?.isEmpty == false, url.query == nil,
+            url.path.isEmpty || url.path == "/"
+        else {
+            throw ValidationError(
+                field: "aws.sts_endpoint",
+                message: "aws.sts_endpoint must be an http(s) URL without a path, such as https://sts.eu-west-1.amazonaws.com; got \"\(aws.stsEndpoint)\""
+            )
         }
     }
 }

@@ -8,6 +8,14 @@ extension Request {
     /// Decodes a JSON body with `WireJSON`, wording every failure as a 400 that
     /// names the field (never echoing values, which may be secrets).
     func decodeJSON<T: Decodable>(_ type: T.Type, limit: Int = 2 * 1024 * 1024) async throws -> T {
+        guard let value = try await decodeOptionalJSON(type, limit: limit) else {
+            throw HubError.invalid("the request body is empty; send a JSON object")
+        }
+        return value
+    }
+
+    /// `decodeJSON`, but an empty body is `nil` (for calls whose body is optional).
+    func decodeOptionalJSON<T: Decodable>(_ type: T.Type, limit: Int = 64 * 1024) async throws -> T? {
         if let contentType = headers[.contentType] {
             let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) }
             guard let mediaType,
@@ -17,9 +25,7 @@ extension Request {
             }
         }
         let buffer = try await collectBody(limit: limit)
-        guard buffer.readableBytes > 0 else {
-            throw HubError.invalid("the request body is empty; send a JSON object")
-        }
+        guard buffer.readableBytes > 0 else { return nil }
         do {
             return try WireJSON.decoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch let error as DecodingError {

@@ -1,8 +1,12 @@
+import HTTPTypes
 import Hummingbird
 import OutpostCore
 import OutpostStore
 
 /// `/api/v1/tasks`: submit, list, get (optionally waiting), cancel (admin token).
+///
+/// A task may carry its submitter's session token (JWT) in the `X-Outpost-User-Token`
+/// header, for agents that enforce user tokens; the hub holds it in memory only.
 extension RouteTable {
     /// Longest `?wait=` a client may ask for, in seconds.
     static let maxWaitSeconds = 60.0
@@ -11,7 +15,8 @@ extension RouteTable {
         add(.post, "/api/v1/tasks", auth: .admin) { request, context in
             let body = try await request.decodeJSON(
                 CreateTaskRequest.self, limit: hub.configuration.maxScriptBytes + 64 * 1024)
-            let task = try await hub.createTask(body, createdBy: try context.adminToken().name)
+            let userToken = try InputValidation.userToken(request.headers[.outpostUserToken])
+            let task = try await hub.createTask(body, createdBy: try context.adminToken().name, userToken: userToken)
             return try .json(task, status: .created)
         }
 
@@ -40,4 +45,9 @@ extension RouteTable {
             return try .json(try await hub.cancelTask(id: id))
         }
     }
+}
+
+extension HTTPField.Name {
+    /// The submitter's user session token (JWT) on `POST /api/v1/tasks`.
+    static let outpostUserToken = Self("X-Outpost-User-Token")!
 }

@@ -74,7 +74,7 @@ final class FakeHub: AgentHubAPI {
         }
     }
 
-    func startTask(id: String, agentToken: String) async throws(ClientError) {
+    func startTask(id: String, userSubject: String?, agentToken: String) async throws(ClientError) {
         state.update { state in
             state.calls.append("start:\(id)")
             state.started[id] = agentToken

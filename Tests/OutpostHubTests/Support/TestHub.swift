@@ -106,9 +106,9 @@ struct API: Sendable {
 
     func send(
         _ method: HTTPRequest.Method, _ uri: String, token: Token = .admin, json: [String: Any]? = nil,
-        body: String? = nil, contentType: String? = nil
+        body: String? = nil, contentType: String? = nil, headers extra: HTTPFields = [:]
     ) async throws -> Reply {
-        var headers = HTTPFields()
+        var headers = extra
         switch token {
         case .admin: headers[.authorization] = "Bearer \(adminToken)"
         case .none: break

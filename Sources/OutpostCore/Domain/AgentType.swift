@@ -1,0 +1,74 @@
+package import Foundation
+
+/// A pool of agents sharing one registration token and one set of naming and
+/// admission rules (`outpost agent-type create`).
+package struct AgentType: Codable, Sendable, Equatable {
+    /// How a registering agent gets its name.
+    package enum NamePolicy: String, Codable, Sendable, CaseIterable {
+        /// The agent's `--name`, or a random readable one.
+        case agent
+        /// The hub names the agent after its verified AWS identity (STS `GetCallerIdentity`).
+        case awsSTS = "aws-sts"
+    }
+
+    package var name: String
+    package var namePolicy: NamePolicy
+    /// For `aws-sts`: which account and roles may register, and where the hub checks.
+    package var aws: AWSNamingRules?
+    /// How long a disconnected agent's name stays reserved (refused to others); 0 releases it at once.
+    package var nameReleaseSeconds: Double
+    /// Only one online agent of this type may hold a given tag set.
+    package var exclusive: Bool
+    /// The registration token was revoked and not yet replaced: no agent can register.
+    package var tokenRevoked: Bool
+    package var createdAt: Date
+    /// When the registration token was last issued (or revoked).
+    package var tokenRotatedAt: Date
+
+    package init(
+        name: String, namePolicy: NamePolicy = .agent, aws: AWSNamingRules? = nil, nameReleaseSeconds: Double = 0,
+        exclusive: Bool = false, tokenRevoked: Bool = false, createdAt: Date, tokenRotatedAt: Date
+    ) {
+        self.name = name
+        self.namePolicy = namePolicy
+        self.aws = aws
+        self.nameReleaseSeconds = nameReleaseSeconds
+        self.exclusive = exclusive
+        self.tokenRevoked = tokenRevoked
+        self.createdAt = createdAt
+        self.tokenRotatedAt = tokenRotatedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, aws, exclusive
+        case namePolicy = "name_policy"
+        case nameReleaseSeconds = "name_release_seconds"
+        case tokenRevoked = "token_revoked"
+        case createdAt = "created_at"
+        case tokenRotatedAt = "token_rotated_at"
+    }
+}
+
+/// The `aws-sts` name policy's rules: the hub replays the agent's signed
+/// `GetCallerIdentity` to `stsEndpoint` and admits only callers of `accountID`
+/// (and, when `allowedRoles` is not empty, only those assumed roles).
+package struct AWSNamingRules: Codable, Sendable, Equatable {
+    package static let defaultSTSEndpoint = "https://sts.amazonaws.com"
+
+    package var accountID: String
+    /// Role names (not ARNs); empty admits any caller of the account.
+    package var allowedRoles: [String]
+    package var stsEndpoint: String
+
+    package init(accountID: String, allowedRoles: [String] = [], stsEndpoint: String = AWSNamingRules.defaultSTSEndpoint) {
+        self.accountID = accountID
+        self.allowedRoles = allowedRoles
+        self.stsEndpoint = stsEndpoint
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case accountID = "account_id"
+        case allowedRoles = "allowed_roles"
+        case stsEndpoint = "sts_endpoint"
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import Logging
+import OutpostCore
+import OutpostStore
+
+/// Registration: the agent type's name policy picks the name, the store admits the
+/// agent (name free and not reserved, exclusive tag set free, same provider layout
+/// as its peers) in one transaction, and the hub issues the session token.
+extension Hub {
+    /// Registers an agent under `type` and issues its session token.
+    func registerAgent(_ request: RegisterRequest, type: AgentType) async throws -> RegisterResponse {
+        try InputValidation.validate(register: request)
+        let naming = try await agentNaming(for: request, type: type)
+        let token = Identifiers.token(prefix: TokenKind.agent.rawValue)
+        let hash = TokenHasher.hash(token)
+        let exclusiveKey = type.exclusive ? "\(type.name)|\(request.tags.description)" : nil
+        // A random name may collide with a live or reserved one: draw again a few times.
+        let attempts = naming.isRandom ? 5 : 1
+        for attempt in 1...attempts {
+            let now = now()
+            let record = AgentRecord(
+                id: Identifiers.make(prefix: "agt"), name: naming.isRandom ? Identifiers.readableAgentName() : naming.name,
+                type: type.name, tags: request.tags, status: .online, version: request.version, os: request.os,
+                concurrency: request.concurrency, providerFingerprint: request.providerFingerprint,
+                registeredAt: now, lastSeenAt: now, awsARN: naming.awsARN, disconnectAfterJob: request.disconnectAfterJob,
+                idleTimeoutSeconds: request.idleTimeoutSeconds)
+            do {
+                try await store.insertAgent(record, tokenHash: hash, exclusiveKey: exclusiveKey)
+            } catch {
+                if attempt < attempts, error.isNameCollision { continue }
+                throw refusal(error, record: record, type: type)
+            }
+            await dispatcher.register(record, tokenHash: hash, now: now)
+            var metadata: Logger.Metadata = [
+                "agent": "\(record.name)", "type": "\(type.name)", "tags": "\(record.tags)",
+            ]
+            if let arn = record.awsARN { metadata["aws_identity"] = "\(arn)" }
+            if record.disconnectAfterJob { metadata["disconnect_after_job"] = "true" }
+            if let idle = record.idleTimeoutSeconds { metadata["idle_timeout_seconds"] = "\(idle)" }
+            logger.info("agent registered", metadata: metadata)
+            return RegisterResponse(
+                agentID: record.id, name: record.name, agentToken: token,
+                pollTimeoutSeconds: configuration.effectivePollTimeout.seconds,
+                heartbeatTimeoutSeconds: configuration.heartbeatTimeout.seconds)
+        }
+        throw HubError(.internal, "agent registration did not complete")
+    }
+
+    /// The name the agent will get, by its type's policy.
+    private func agentNaming(for request: RegisterRequest, type: AgentType) async throws -> AgentNaming {
+        switch type.namePolicy {
+        case .agent:
+            return request.name.map { AgentNaming(name: $0) } ?? AgentNaming(name: "", isRandom: true)
+        case .awsSTS:
+            guard let rules = type.aws else {
+                throw HubError(.internal, "agent type \"\(type.name)\" has the aws-sts name policy but no AWS rules")
+            }
+            guard let signed = request.awsIdentity else {
+                throw HubError(
+                    .awsIdentityRequired,
+                    "agent type \"\(type.name)\" names agents after their AWS identity: the agent must send a signed STS GetCallerIdentity request (it does so by itself when the hub asks; check the agent's AWS credentials)"
+                )
+            }
+            let identity = try await callerIdentity.verify(signed, rules: rules)
+            logger.info(
+                "verified an agent's AWS identity",
+                metadata: ["type": "\(type.name)", "arn": "\(identity.arn)", "agent": "\(identity.agentName)"])
+            return AgentNaming(name: identity.agentName, awsARN: identity.arn)
+        }
+    }
+
+    /// The store's refusal as the API error the agent (and its operator) sees.
+    private func refusal(_ error: StoreError, record: AgentRecord, type: AgentType) -> any Error {
+        let tags = record.tags.isEmpty ? "no tags" : "tags \(record.tags)"
+        switch error.code {
+        case .conflict:
+            return HubError(
+                .nameInUse,
+                "agent name \"\(record.name)\" is held by an agent that is still online; choose another name or wait until the hub marks it offline (after \(Int(configuration.heartbeatTimeout.seconds)) s without heartbeats)"
+            )
+        case .nameReserved(let until):
+            return HubError(
+                .nameReserved,
+                "agent name \"\(record.name)\" is reserved until \(until.formatted(.iso8601)) (agent type \"\(type.name)\" keeps a disconnected agent's name for \(Int(type.nameReleaseSeconds)) s); choose another name or wait"
+            )
+        case .exclusiveTagsHeld(let holder):
+            return HubError(
+                .exclusiveTagsHeld,
+                "agent type \"\(type.name)\" is exclusive and agent \"\(holder)\" already holds \(tags); stop that agent (or drain it: outpost agents drain \(holder)) or give this one other tags"
+            )
+        case .providerLayoutMismatch(let holder, let layout):
+            let difference = ProviderLayout.difference(mine: record.providerFingerprint, theirs: layout, holder: holder)
+            return HubError(
+                .providerLayoutMismatch,
+                "agents with \(tags) must share one secret-provider layout, so a task behaves the same on each: \(difference)"
+            )
+        default:
+            return error
+        }
+    }
+}
+
+/// How a registering agent will be named.
+private struct AgentNaming {
+    var name: String
+    /// Draw a random readable name (again on a collision).
+    var isRandom = false
+    /// The verified AWS caller, for `aws-sts`.
+    var awsARN: String?
+}
+
+extension StoreError {
+    /// A collision a freshly drawn random name can get past.
+    fileprivate var isNameCollision: Bool {
+        switch code {
+        case .conflict, .nameReserved: true
+        default: false
+        }
+    }
+}
