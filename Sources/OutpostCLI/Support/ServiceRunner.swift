@@ -19,7 +19,12 @@ enum ServiceRunner {
         MallocTuning.applyForLongRunningProcess()
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+                // A service that ends on its own (an agent told by the hub to disconnect)
+                // ends the process cleanly, with exit code 0.
+                services: services.map {
+                    ServiceGroupConfiguration.ServiceConfiguration(
+                        service: $0, successTerminationBehavior: .gracefullyShutdownGroup)
+                },
                 logger: logger))
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
 

@@ -1,0 +1,85 @@
+import Foundation
+import OutpostClient
+import OutpostCore
+import OutpostTestSupport
+import Testing
+
+/// Fleet lifecycle with real `outpost` processes: the hub decides when an agent
+/// leaves, the agent deregisters and exits 0; admission refusals exit non-zero.
+@Suite("Fleet lifecycle (processes)", .serialized)
+struct FleetProcessTests {
+    @Test("--disconnect-after-job: the agent runs one task, deregisters and exits 0 with the reason")
+    func disconnectAfterJob() async throws {
+        let cluster = try await Cluster()
+        defer { cluster.terminate() }
+        _ = try await cluster.client.createTarget(Target(name: "t", integration: "bash"))
+        let agent = try await cluster.startAgent(name: "ephemeral-1", arguments: ["--disconnect-after-job"])
+        let first = try await cluster.client.createTask(CreateTaskRequest(target: "t", script: "echo one"))
+        let second = try await cluster.client.createTask(CreateTaskRequest(target: "t", script: "echo two"))
+        #expect(try await cluster.waitForTask(first.id).status == .succeeded)
+        let code = await agent.process.waitForExit(timeout: .seconds(30))
+        #expect(code == 0, "stderr:\n\(agent.process.stderr)")
+        #expect(agent.process.stderr.contains("finished its job"))
+        #expect(try await cluster.client.task(id: second.id).status == .queued, "the second task waits for another agent")
+        let listed = try await cluster.client.listAgents(includeOffline: true)
+        #expect(listed.first { $0.name == "ephemeral-1" }?.status == .offline)
+    }
+
+    @Test("--disconnect-after-idle-timeout: an idle agent deregisters and exits 0 with the reason")
+    func idleTimeout() async throws {
+        let cluster = try await Cluster()
+        defer { cluster.terminate() }
+        let agent = try await cluster.startAgent(name: "autoscaled-1", arguments: ["--disconnect-after-idle-timeout", "2s"])
+        let code = await agent.process.waitForExit(timeout: .seconds(30))
+        #expect(code == 0, "stderr:\n\(agent.process.stderr)")
+        #expect(agent.process.stderr.contains("idle for 2s"))
+    }
+
+    @Test("outpost agents drain: the running task finishes, then the agent exits 0")
+    func drain() async throws {
+        let cluster = try await Cluster()
+        defer { cluster.terminate() }
+        _ = try await cluster.client.createTarget(Target(name: "t", integration: "bash"))
+        let agent = try await cluster.startAgent(name: "drained-1")
+        let marker = cluster.directory.file("started")
+        let task = try await cluster.client.createTask(
+            CreateTaskRequest(target: "t", script: "touch \(marker); sleep 2; echo finished"))
+        #expect(await eventually(timeout: .seconds(30)) { FileManager.default.fileExists(atPath: marker) })
+
+        let drain = try await cluster.cli(["agents", "drain", "drained-1"])
+        #expect(drain.code == 0, "\(drain.stderr)")
+        #expect(drain.stdout.contains("draining drained-1"))
+        let listed = try await cluster.cli(["agents"])
+        #expect(listed.stdout.contains("draining"))
+
+        let done = try await cluster.waitForTask(task.id)
+        #expect(done.status == .succeeded, "a drain never cuts a task short")
+        let code = await agent.process.waitForExit(timeout: .seconds(30))
+        #expect(code == 0, "stderr:\n\(agent.process.stderr)")
+        #expect(agent.process.stderr.contains("drained by an operator"))
+    }
+
+    @Test("an exclusive type refuses a second agent with the same tags: it exits non-zero naming the holder")
+    func exclusive() async throws {
+        let cluster = try await Cluster()
+        defer { cluster.terminate() }
+        let created = try await cluster.cli(["agent-type", "create", "solo", "--exclusive"])
+        #expect(created.code == 0, "\(created.stderr)")
+        let token = try #require(created.stdout.split(separator: "\n").last.map(String.init))
+
+        let holder = try AgentHarness(
+            hub: cluster.hub.url, registrationToken: token, name: "solo-holder",
+            workDirectory: cluster.directory.file("holder"), tags: "prod,db")
+        defer { holder.process.signal(SIGKILL) }
+        try await holder.waitUntilOnline(cluster.client)
+
+        let intruder = try AgentHarness(
+            hub: cluster.hub.url, registrationToken: token, name: "solo-second",
+            workDirectory: cluster.directory.file("second"), tags: "db,prod")
+        defer { intruder.process.signal(SIGKILL) }
+        let code = await intruder.process.waitForExit(timeout: .seconds(30))
+        #expect(code != nil && code != 0, "stderr:\n\(intruder.process.stderr)")
+        #expect(intruder.process.stderr.contains("solo-holder"))
+        #expect(intruder.process.stderr.contains("exclusive"))
+    }
+}
