@@ -83,3 +83,49 @@ struct FleetProcessTests {
         #expect(intruder.process.stderr.contains("exclusive"))
     }
 }
+
+/// User tokens live in the hub's memory only.
+@Suite("User tokens (processes)", .serialized)
+struct UserTokenProcessTests {
+    static let canary = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImNhbmFyeSJ9.eyJzdWIiOiJjYW5hcnkifQ.Y2FuYXJ5LXNpZ25hdHVyZS05MTc0"
+
+    @Test("a queued task's user token is lost in a hub restart: the task is rejected with that reason, and the token was never on disk")
+    func restartRejects() async throws {
+        let cluster = try await Cluster()
+        defer { cluster.terminate() }
+        _ = try await cluster.client.createTarget(Target(name: "nobody-runs-this", integration: "bash", tags: TagSet(["rare"])))
+        let task = try await cluster.client.createTask(
+            CreateTaskRequest(target: "nobody-runs-this", script: "echo hi"), userToken: Self.canary)
+        #expect(task.userTokenRequired)
+        #expect(DataDirectory.files(under: cluster.directory.file("hub")).allSatisfy { !$0.contents.contains(Self.canary) })
+
+        try await cluster.hub.killAndRestart()
+        let done = try await cluster.waitForTask(task.id, timeout: .seconds(30))
+        #expect(done.status == .rejected)
+        #expect(done.error?.contains("hub restarted") == true, "\(done.error ?? "")")
+        for file in DataDirectory.files(under: cluster.directory.file("hub")) {
+            #expect(!file.contents.contains(Self.canary), "the user token was written to \(file.path)")
+        }
+        #expect(!cluster.hub.process.stderr.contains(Self.canary))
+    }
+}
+
+/// Every file under a directory, read as text (binary bytes decoded leniently), to
+/// prove a canary value was never written.
+enum DataDirectory {
+    struct File {
+        var path: String
+        var contents: String
+    }
+
+    static func files(under root: String) -> [File] {
+        guard let walker = FileManager.default.enumerator(atPath: root) else { return [] }
+        var files: [File] = []
+        for case let relative as String in walker {
+            let path = "\(root)/\(relative)"
+            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            files.append(File(path: path, contents: String(decoding: data, as: UTF8.self)))
+        }
+        return files
+    }
+}
