@@ -70,7 +70,7 @@ extension TaskRunner {
     /// else happens (no secret is fetched for a refused task).
     private func checkUserToken() async throws(AgentError) {
         guard let checker = context.userTokens else { return }
-        switch await checker.check(assignment.userToken, now: Date()) {
+        switch await checker.decide(assignment.userToken, now: Date()) {
         case .accepted(let subject):
             state.update { $0.userSubject = subject }
             logger.info("user token verified", metadata: ["subject": "\(subject)"])

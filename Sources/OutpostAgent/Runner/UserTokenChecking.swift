@@ -3,7 +3,7 @@ package import Foundation
 /// What the runner asks of user-token enforcement (`jwk_url`): may this task's
 /// user token run here? `UserTokenVerifier` is the real one.
 package protocol UserTokenChecking: Sendable {
-    func check(_ token: String?, now: Date) async -> UserTokenCheck
+    func decide(_ token: String?, now: Date) async -> UserTokenCheck
 }
 
 package enum UserTokenCheck: Sendable, Equatable {
