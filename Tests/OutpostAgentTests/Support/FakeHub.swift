@@ -18,6 +18,7 @@ final class FakeHub: AgentHubAPI {
         var registerRequests: [RegisterRequest] = []
         var polls: [PollRequest] = []
         var started: [String: String] = [:]  // task id → token used
+        var startSubjects: [String: String] = [:]  // task id → user subject reported at start
         var logs: [String: [UInt8]] = [:]
         var finishes: [String: FinishRequest] = [:]
         var finishTokens: [String: String] = [:]
@@ -78,6 +79,7 @@ final class FakeHub: AgentHubAPI {
         state.update { state in
             state.calls.append("start:\(id)")
             state.started[id] = agentToken
+            if let userSubject { state.startSubjects[id] = userSubject }
         }
     }
 
