@@ -49,6 +49,11 @@ struct ConfigLayersTests {
             ("hub: http://h:1\ntoken: t\nname: tiny\n", [:], "agent.yaml:3: name: agent name \"tiny\" must be 8 to 80"),
             ("hub: http://h:1\ntoken: t\ntags: [ok, \"not ok\"]\n", [:], "agent.yaml:3: tags:"),
             ("hub: http://h:1\ntoken: t\nwork_dir:\n  nested: 1\n", [:], "agent.yaml:4: work_dir:"),
+            ("hub: http://h:1\ntoken: t\ndisconnect_after_job: maybe\n", [:], "agent.yaml:3: disconnect_after_job:"),
+            ("hub: http://h:1\ntoken: t\ndisconnect_after_idle_timeout: 0s\n", [:], "agent.yaml:3: disconnect_after_idle_timeout:"),
+            ("hub: http://h:1\ntoken: t\njwk_url: keys.json\n", [:], "agent.yaml:3: jwk_url:"),
+            ("hub: http://h:1\ntoken: t\njwt_audience: outpost\n", [:], "agent.yaml:3: jwt_audience: only applies with jwk_url"),
+            ("hub: http://h:1\ntoken: t\n", ["OUTPOST_AGENT_AWS_STS_ENDPOINT": "sts"], "OUTPOST_AGENT_AWS_STS_ENDPOINT: aws_sts_endpoint:"),
         ])
     func errorsNameTheKey(_ yaml: String, _ environment: [String: String], _ expected: String) throws {
         let file = try ConfigFile.parse(yaml, path: "agent.yaml")
@@ -58,6 +63,39 @@ struct ConfigLayersTests {
             let message = (error as? ConfigError)?.message ?? ""
             return message.contains(expected)
         }
+    }
+
+    @Test("fleet and trust keys: lifecycle flags, AWS identity endpoint, user-token enforcement")
+    func fleetKeys() throws {
+        let file = try ConfigFile.parse(
+            """
+            hub: http://h:1
+            token: t
+            disconnect_after_job: yes
+            disconnect_after_idle_timeout: 10m
+            jwk_url: https://login.example.com/.well-known/jwks.json
+            jwt_audience: outpost
+            jwt_leeway: 10s
+            """, path: "agent.yaml")
+        let settings = try AgentSettings.resolve(
+            flags: .init(), file: file,
+            environment: ["OUTPOST_AGENT_AWS_STS_ENDPOINT": "https://sts.eu-west-1.amazonaws.com", "OUTPOST_AGENT_JWT_ISSUER": "https://login.example.com/"])
+        #expect(settings.disconnectAfterJob)
+        #expect(settings.idleTimeout == .seconds(600))
+        #expect(settings.awsSTSEndpoint == "https://sts.eu-west-1.amazonaws.com")
+        #expect(settings.userTokens?.jwkURL == "https://login.example.com/.well-known/jwks.json")
+        #expect(settings.userTokens?.issuer == "https://login.example.com/")
+        #expect(settings.userTokens?.audience == "outpost")
+        #expect(settings.userTokens?.leeway == .seconds(10))
+
+        var flags = AgentSettings.Flags()
+        flags.disconnectAfterJob = true
+        flags.jwkURL = "http://127.0.0.1:9/jwks"
+        let fromFlags = try AgentSettings.resolve(
+            flags: flags, file: nil, environment: ["OUTPOST_AGENT_HUB": "http://h:1", "OUTPOST_AGENT_TOKEN": "t"])
+        #expect(fromFlags.disconnectAfterJob)
+        #expect(fromFlags.userTokens?.leeway == .seconds(30))
+        #expect(fromFlags.idleTimeout == nil)
     }
 
     @Test("YAML syntax errors and non-mapping documents name the line")
