@@ -46,6 +46,7 @@ extension Hub {
                         id: entry.task.id, agentID: agent.id, agentName: agent.name, at: now())
                 else { continue }
                 await dispatcher.recordClaim(taskID: entry.task.id, agentID: agent.id, assignment: assignment)
+                metrics.observeDispatch(of: entry.task, claimedAt: now())
                 watchers.notify(taskID: entry.task.id)
                 claimed.append(assignment)
             } catch {
