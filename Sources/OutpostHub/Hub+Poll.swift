@@ -58,6 +58,7 @@ extension Hub {
                 else { continue }
                 assignment.userToken = userTokens.token(forTask: entry.task.id)
                 await dispatcher.recordClaim(taskID: entry.task.id, agentID: agent.id, assignment: assignment)
+                metrics.observeDispatch(of: entry.task, claimedAt: now())
                 watchers.notify(taskID: entry.task.id)
                 claimed.append(assignment)
             } catch {

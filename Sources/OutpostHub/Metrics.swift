@@ -1,58 +1,70 @@
+import Foundation
 import OutpostCore
+import OutpostStore
+import Prometheus
 import Synchronization
 
-/// Counters the hub keeps for `/metrics`, and the Prometheus text rendering.
+/// What the hub counts for `/metrics`, and the exposition text (swift-prometheus).
 ///
-/// Hand-written text exposition format 0.0.4: a handful of series do not need a
-/// metrics library yet.
+/// Two kinds of series: counters and the dispatch latency histogram accumulate
+/// over the hub's life and live in a long-lived registry here; gauges that
+/// describe the fleet now are computed per scrape from a `FleetSnapshot`
+/// (`FleetGauges`).
 final class HubMetrics: Sendable {
-    private let finished = Mutex<[TaskStatus: Int]>([:])
+    /// How long a tag set or agent pool that emptied keeps reporting zeros.
+    static let emptySeriesRetention: TimeInterval = 15 * 60
+
+    private let registry = PrometheusCollectorRegistry()
+    private let finished: [TaskStatus: Counter]
+    private let dispatchLatency = Mutex<[TagSet: ValueHistogram]>([:])
+    private let recent = Mutex(RecentLabelSets())
+
+    init() {
+        var finished: [TaskStatus: Counter] = [:]
+        // Created up front so every terminal status reads 0 before its first task.
+        for status in TaskStatus.allCases where status.isTerminal {
+            finished[status] = registry.makeCounter(
+                descriptor: HubSeries.tasksFinished.descriptor, labels: [("status", status.rawValue)])
+        }
+        self.finished = finished
+    }
 
     /// A task reached a terminal status (counted once per transition the hub saw).
     func recordFinished(_ status: TaskStatus) {
-        guard status.isTerminal else { return }
-        finished.withLock { $0[status, default: 0] += 1 }
+        finished[status]?.increment()
     }
 
     func recordFinished(_ tasks: [TaskRecord]) {
         for task in tasks { recordFinished(task.status) }
     }
 
-    var finishedCounts: [TaskStatus: Int] { finished.withLock { $0 } }
-
-    /// Renders the exposition text.
-    static func render(snapshot: DispatcherSnapshot, offlineAgents: Int, finished: [TaskStatus: Int]) -> String {
-        var out = ""
-        func family(_ name: String, _ type: String, _ help: String) {
-            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+    /// An agent claimed a queued task: observes how long it waited.
+    func observeDispatch(of task: QueuedTask, claimedAt: Date) {
+        let waited = max(0, claimedAt.timeIntervalSince(task.createdAt))
+        let histogram = dispatchLatency.withLock { histograms in
+            if let existing = histograms[task.tags] { return existing }
+            let made = registry.makeValueHistogram(
+                descriptor: HubSeries.dispatchLatency.descriptor, labels: [("tags", task.tags.description)],
+                buckets: HubSeries.dispatchLatencyBuckets)
+            histograms[task.tags] = made
+            return made
         }
+        histogram.record(waited)
+    }
 
-        family("outpost_tasks", "gauge", "Tasks the hub holds that are not finished yet, by status.")
-        out += "outpost_tasks{status=\"queued\"} \(snapshot.queuedTasks)\n"
-        for status in [TaskStatus.assigned, .running] {
-            out += "outpost_tasks{status=\"\(status.rawValue)\"} \(snapshot.activeTasksByStatus[status] ?? 0)\n"
+    /// The exposition text (format 0.0.4) of the fleet now and the counters so far.
+    func exposition(fleet: FleetSnapshot, offlineAgents: Int, now: Date) -> [UInt8] {
+        let (queueTags, pools) = recent.withLock {
+            $0.update(with: fleet, now: now, retention: Self.emptySeriesRetention)
         }
-
-        family(
-            "outpost_tasks_finished_total", "counter",
-            "Tasks that reached a terminal status since the hub started, by status.")
-        for status in TaskStatus.allCases where status.isTerminal {
-            out += "outpost_tasks_finished_total{status=\"\(status.rawValue)\"} \(finished[status] ?? 0)\n"
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(4096)
+        FleetGauges(fleet: fleet, offlineAgents: offlineAgents, queueTags: queueTags, pools: pools, now: now)
+            .emit(into: &buffer)
+        registry.emit(into: &buffer)
+        if dispatchLatency.withLock({ $0.isEmpty }) {
+            buffer.append(contentsOf: HubSeries.dispatchLatency.header.utf8)
         }
-
-        family("outpost_agents", "gauge", "Registered agents, by status.")
-        var agents: [AgentRecord.Status: Int] = [:]
-        for agent in snapshot.agents.values { agents[agent.status, default: 0] += 1 }
-        for status in [AgentRecord.Status.online, .busy, .draining] {
-            out += "outpost_agents{status=\"\(status.rawValue)\"} \(agents[status] ?? 0)\n"
-        }
-        out += "outpost_agents{status=\"offline\"} \(offlineAgents)\n"
-
-        family("outpost_queued_tasks", "gauge", "Tasks waiting for an agent.")
-        out += "outpost_queued_tasks \(snapshot.queuedTasks)\n"
-
-        family("outpost_polls_waiting", "gauge", "Agent polls held open waiting for work.")
-        out += "outpost_polls_waiting \(snapshot.waitingPolls)\n"
-        return out
+        return buffer
     }
 }

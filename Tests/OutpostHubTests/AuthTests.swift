@@ -124,10 +124,10 @@ struct AuthTests {
             #expect(ready.error?.code == "not_ready")
             let metrics = try await api.send(.get, "/metrics", token: .none)
             #expect(metrics.status == .ok)
-            #expect(metrics.text.contains("outpost_queued_tasks 0"))
-            #expect(metrics.text.contains(#"outpost_tasks{status="running"} 0"#))
-            #expect(metrics.text.contains("outpost_polls_waiting 0"))
-            #expect(metrics.text.contains(#"outpost_agents{status="offline"} 0"#))
+            #expect(metrics.text.contains("outpost_queued_tasks 0.0\n"))
+            #expect(metrics.text.contains(#"outpost_tasks{status="running"} 0.0"#))
+            #expect(metrics.text.contains("outpost_polls_waiting 0.0\n"))
+            #expect(metrics.text.contains(#"outpost_agents{status="offline"} 0.0"#))
         }
         await hub.stop()
     }

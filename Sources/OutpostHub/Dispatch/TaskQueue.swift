@@ -1,3 +1,4 @@
+import Foundation
 import OutpostCore
 import OutpostStore
 
@@ -95,5 +96,17 @@ struct TaskQueue {
         lanes[tags]?.remove(id: taskID)
         if lanes[tags]?.isEmpty == true { lanes[tags] = nil }
         return true
+    }
+}
+
+// MARK: Metrics (Dispatcher+Metrics.swift); in this file because the lanes are private.
+extension TaskQueue {
+    /// Per target tag set: how many tasks wait, and the earliest time one of them was queued.
+    func laneSummaries() -> [TagSet: (count: Int, oldestQueuedAt: Date)] {
+        lanes.compactMapValues { lane in
+            let waiting = lane.entries[lane.head...]
+            guard let oldest = waiting.lazy.map(\.task.createdAt).min() else { return nil }
+            return (waiting.count, oldest)
+        }
     }
 }

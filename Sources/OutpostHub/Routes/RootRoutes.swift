@@ -19,14 +19,14 @@ extension RouteTable {
             return try .json(["status": "ready"])
         }
 
+        // Gauges are computed from one dispatcher snapshot per scrape (docs/autoscaling.md).
         add(.get, "/metrics", auth: .none) { _, _ in
-            let snapshot = await hub.dispatcher.snapshot()
+            let fleet = await hub.dispatcher.fleetSnapshot()
             let offline = try await hub.store.listAgents(includeOffline: true).count { $0.status == .offline }
-            let text = HubMetrics.render(
-                snapshot: snapshot, offlineAgents: offline, finished: hub.metrics.finishedCounts)
+            let text = hub.metrics.exposition(fleet: fleet, offlineAgents: offline, now: hub.now())
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: text)))
         }
 
         add(.get, "/openapi.yaml", auth: .none) { _, _ in
