@@ -76,6 +76,7 @@ struct UserTokenVerifierTests {
         Refusal(token: "wrong iss", reason: .wrongIssuer, mentions: "\"https://evil.example.com\", not the expected \"https://idp.example.com\""),
         Refusal(token: "tampered payload", reason: .badSignature, mentions: "does not verify with key \"rsa-1\""),
         Refusal(token: "RS256 signed by another key", reason: .badSignature, mentions: "key \"rsa-1\""),
+        Refusal(token: "embedded jwk and jku", reason: .badSignature, mentions: "key \"rsa-1\" (RS256)"),
         Refusal(token: "ES256 DER signature", reason: .badSignature, mentions: "key \"ec-1\" (ES256)"),
         Refusal(token: "no exp", reason: .malformed, mentions: "no \"exp\" claim"),
         Refusal(token: "exp as string", reason: .malformed, mentions: "\"exp\" claim is not a number", fetches: 0),

@@ -159,6 +159,11 @@ def main():
         "tampered payload": tampered,
         "ES256 DER signature": signing_input_ec.decode() + "." + b64url(der_signature),
         "RS256 signed by another key": token(rsa_header, claims, lambda data: sign_rs256(rsa_rotated, data)),
+        # Keys a token brings along (jwk, jku, x5u) are never trusted: rsa-1 decides.
+        "embedded jwk and jku": token(
+            dict(rsa_header, jwk=rsa_jwk(rsa_rotated, "rsa-1"), jku="https://evil.example.com/jwks.json",
+                 x5u="https://evil.example.com/cert.pem"),
+            claims, lambda data: sign_rs256(rsa_rotated, data)),
         "header not JSON": b64url(b"not json") + "." + segment(claims) + "." + b64url(b"sig"),
         "header with crit": token(dict(rsa_header, crit=["exp"]), claims, rs),
     }
