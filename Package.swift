@@ -92,6 +92,10 @@ let package = Package(
                 "OutpostCore", "OutpostClient", "OutpostSecrets", "OutpostMasking",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -153,7 +157,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "OutpostAgentTests", dependencies: ["OutpostAgent", "OutpostTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "OutpostAgentTests",
+            dependencies: [
+                "OutpostAgent", "OutpostSecrets", "OutpostTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "OutpostMaskingTests",
             dependencies: ["OutpostMasking", .product(name: "PropertyBased", package: "swift-property-based")],
