@@ -45,10 +45,23 @@ package struct JWTFixtures: Sendable {
     /// The script that makes them.
     package static var script: String { OutpostBinary.packageRoot + "/scripts/testing/jwt-fixtures.py" }
 
+    /// Fixtures dated now (wall clock), for end-to-end tests whose agent checks tokens
+    /// against its own clock. Made once per test process.
+    package static func current() async throws -> JWTFixtures {
+        try await generatedNow.value.get()
+    }
+
     private static let generated = Task<Result<JWTFixtures, HarnessError>, Never> {
+        await generate(now: 1_795_000_000)
+    }
+
+    private static let generatedNow = Task<Result<JWTFixtures, HarnessError>, Never> {
+        await generate(now: Int(Date().timeIntervalSince1970))
+    }
+
+    private static func generate(now: Int) async -> Result<JWTFixtures, HarnessError> {
         do {
             let python = try await PythonCryptography.interpreter()
-            let now = 1_795_000_000
             let child = try ChildProcess(
                 [script, "--now", String(now)], executable: python, environment: ProcessInfo.processInfo.environment)
             child.closeStdin()

@@ -129,3 +129,72 @@ enum DataDirectory {
         return files
     }
 }
+
+/// An agent with `--jwk-url` runs only tasks whose user token verifies; tokens
+/// are signed by an independent implementation (Python `cryptography`).
+@Suite("User-token enforcement (processes)", .serialized)
+struct UserTokenEnforcementTests {
+    @Test("valid RS256 and ES256 tokens run and record the subject; every bad token is rejected with its reason and never stored")
+    func enforcement() async throws {
+        let fixtures = try await JWTFixtures.current()
+        let keys = FakeJWKSServer(jwks: fixtures.jwks)
+        try await keys.run { url in
+            let cluster = try await Cluster()
+            defer { cluster.terminate() }
+            try await cluster.startAgent(
+                name: "guarded-agent-1", arguments: ["--kill-grace", "2s", "--jwk-url", url],
+                environment: ChildProcess.baseEnvironment([
+                    "OUTPOST_AGENT_JWT_ISSUER": fixtures.issuer, "OUTPOST_AGENT_JWT_AUDIENCE": fixtures.audience,
+                ]))
+            _ = try await cluster.client.createTarget(Target(name: "guarded", integration: "bash"))
+            let marker = cluster.directory.file("ran")
+
+            let cases: [(token: String?, expected: TaskStatus, reason: String)] = [
+                ("valid RS256", .succeeded, ""),
+                ("valid ES256", .succeeded, ""),
+                ("expired", .rejected, "user token expired at"),
+                ("not yet valid", .rejected, "not valid before"),
+                ("unknown kid", .rejected, "key id \"k9\" is not in the key set"),
+                ("no kid", .rejected, "no key id"),
+                ("alg none", .rejected, "only RS256 and ES256"),
+                ("HS256 with the RSA public key", .rejected, "only RS256 and ES256"),
+                ("wrong aud", .rejected, "does not include \"\(fixtures.audience)\""),
+                ("tampered payload", .rejected, "signature does not verify"),
+                (nil, .rejected, "carries no user token"),
+            ]
+            var tokens: [String] = []
+            for entry in cases {
+                let token = try entry.token.map { try fixtures.token($0) }
+                if let token { tokens.append(token) }
+                let name = entry.token ?? "no token"
+                let submitted = try await cluster.client.createTask(
+                    CreateTaskRequest(target: "guarded", script: "echo ran >> \(marker)"), userToken: token)
+                let done = try await cluster.waitForTask(submitted.id)
+                #expect(done.status == entry.expected, "case \(name): \(done.error ?? "")")
+                if entry.expected == .succeeded {
+                    #expect(done.userSubject == fixtures.subject, "case \(name)")
+                } else {
+                    #expect(done.error?.hasPrefix("user token refused: ") == true, "case \(name): \(done.error ?? "")")
+                    #expect(done.error?.contains(entry.reason) == true, "case \(name): \(done.error ?? "")")
+                    #expect(done.userSubject == nil)
+                }
+            }
+            // Only the two valid tokens ran anything.
+            let ran = (try? String(contentsOfFile: marker, encoding: .utf8)) ?? ""
+            #expect(ran.split(separator: "\n").count == 2)
+
+            // No token, nor any of its three parts, in the hub's files or either process's output.
+            let files = DataDirectory.files(under: cluster.directory.file("hub"))
+                + DataDirectory.files(under: cluster.directory.file("agent-guarded-agent-1"))
+            let outputs = [cluster.hub.process.stderr, cluster.hub.process.stdout]
+                + cluster.agents.flatMap { [$0.process.stderr, $0.process.stdout] }
+            for token in tokens {
+                let parts = token.split(separator: ".").map(String.init).filter { $0.count >= 16 }
+                for file in files where parts.contains(where: file.contents.contains) {
+                    Issue.record("a user token part was written to \(file.path)")
+                }
+                #expect(!outputs.contains { text in parts.contains(where: text.contains) }, "a user token part was logged")
+            }
+        }
+    }
+}

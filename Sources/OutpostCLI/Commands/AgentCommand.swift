@@ -114,7 +114,9 @@ struct AgentCommand: AsyncParsableCommand {
             let logger = LogSetup.logger("outpost.agent")
             let secretsHTTP = SecretHTTP.makeClient()
             do {
-                try await run(configuration, secretsHTTP: secretsHTTP, secrets: settings.secrets, logger: logger)
+                try await run(
+                    configuration, secretsHTTP: secretsHTTP, secrets: settings.secrets, userTokens: settings.userTokens,
+                    logger: logger)
             } catch {
                 try? await secretsHTTP.shutdown()
                 throw error
@@ -123,10 +125,12 @@ struct AgentCommand: AsyncParsableCommand {
         }
 
         private func run(
-            _ configuration: AgentConfiguration, secretsHTTP: HTTPClient, secrets: SecretsSettings, logger: Logger
+            _ configuration: AgentConfiguration, secretsHTTP: HTTPClient, secrets: SecretsSettings,
+            userTokens: AgentSettings.UserTokenSettings?, logger: Logger
         ) async throws {
             var configuration = configuration
             configuration.secrets = try Self.secretSet(secrets, http: secretsHTTP, logger: logger)
+            configuration.userTokens = try Self.userTokenVerifier(userTokens, http: secretsHTTP, logger: logger)
             do {
                 try configuration.validate()
             } catch {
@@ -137,6 +141,22 @@ struct AgentCommand: AsyncParsableCommand {
             } catch let error as AgentError {
                 throw CLIExit(code: CLIExit.Code.failure, message: error.message)
             }
+        }
+
+        /// User-token enforcement from `jwk_url` and its companions; a bad value is a usage error (exit 2).
+        static func userTokenVerifier(
+            _ settings: AgentSettings.UserTokenSettings?, http: HTTPClient, logger: Logger
+        ) throws -> UserTokenVerifier? {
+            guard let settings else { return nil }
+            let policy = UserTokenPolicy(
+                jwkURL: settings.jwkURL, issuer: settings.issuer, audience: settings.audience, leeway: settings.leeway)
+            do {
+                try policy.validate()
+            } catch {
+                throw CLIExit.usage(error.message)
+            }
+            logger.info("user-token enforcement on: tasks run only with a valid user token", metadata: ["jwk_url": "\(settings.jwkURL)"])
+            return UserTokenVerifier(policy: policy, client: http, logger: logger)
         }
 
         /// Builds the configured providers; a bad option is a usage error (exit 2).
