@@ -122,7 +122,7 @@ extension HubError.Code {
         switch self {
         case .invalidRequest: .badRequest
         case .unauthorized, .agentOffline: .unauthorized
-        case .forbidden: .forbidden
+        case .forbidden, .identityRefused: .forbidden
         case .notFound: .notFound
         case .methodNotAllowed: .methodNotAllowed
         case .conflict, .nameInUse, .logGap, .taskFinished, .logIncomplete: .conflict
@@ -130,6 +130,7 @@ extension HubError.Code {
         case .unsupportedMediaType: .unsupportedMediaType
         case .notReady: .serviceUnavailable
         case .agentTimeout: .gatewayTimeout
+        case .stsUnavailable: .badGateway
         case .startup, .internal: .internalServerError
         }
     }
