@@ -1,5 +1,7 @@
 import AsyncHTTPClient
 import Foundation
+import HTTPTypes
+import Hummingbird
 import OutpostCore
 import OutpostHub
 import OutpostTestSupport
@@ -218,6 +220,29 @@ struct AWSCallerIdentitySigningTests {
         #expect(error.code == .stsUnavailable)
         #expect(error.message.hasPrefix("cannot reach the STS endpoint 127.0.0.1:\(port): "))
         #expect(!error.message.contains(keys.secretAccessKey))
+    }
+
+    @Test("an STS endpoint that redirects is not followed: the signed request goes nowhere else")
+    func redirectNotFollowed() async throws {
+        let listener = try LoopbackListener()
+        let elsewhere = "http://127.0.0.1:\(listener.port)/"
+        let router = Router()
+        router.post("/") { _, _ -> Response in
+            Response(status: .temporaryRedirect, headers: [.location: elsewhere])
+        }
+        let keys = AWSCredentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: AWSTest.canary())
+        let error = try await withFakeServer(router) { url in
+            let request = try AWSCallerIdentityRequest.signed(credentials: keys, region: "us-east-1", endpoint: url)
+            let host = String(url.dropFirst("http://".count))
+            let error = try #require(
+                await Self.refusal(request, AWSNamingRules(accountID: AWSMoto.account, stsEndpoint: url)))
+            #expect(
+                error.message
+                    == "the STS endpoint \(host) answered a redirect (HTTP 307), which the hub does not follow")
+            return error
+        }
+        #expect(error.code == .stsUnavailable)
+        #expect(listener.connectionsWaiting() == 0)
     }
 
     @Test("no credentials anywhere: the error says what was tried")
