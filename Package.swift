@@ -66,6 +66,10 @@ let package = Package(
             dependencies: [
                 "OutpostCore", "OutpostStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                // Replays agents' signed STS GetCallerIdentity requests (`aws-sts` name policy).
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -173,7 +177,8 @@ let package = Package(
         .testTarget(
             name: "OutpostSecretsTests",
             dependencies: [
-                "OutpostSecrets", "OutpostTestSupport",
+                // OutpostHub: the hub's STS verifier checks what the agent signs, against moto.
+                "OutpostSecrets", "OutpostHub", "OutpostTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],

@@ -125,7 +125,7 @@ extension HubError.Code {
         switch self {
         case .invalidRequest, .awsIdentityRequired: .badRequest
         case .unauthorized, .agentOffline: .unauthorized
-        case .forbidden: .forbidden
+        case .forbidden, .identityRefused: .forbidden
         case .notFound: .notFound
         case .methodNotAllowed: .methodNotAllowed
         case .conflict, .nameInUse, .nameReserved, .exclusiveTagsHeld, .providerLayoutMismatch, .logGap, .taskFinished,
@@ -135,6 +135,7 @@ extension HubError.Code {
         case .unsupportedMediaType: .unsupportedMediaType
         case .notReady: .serviceUnavailable
         case .agentTimeout: .gatewayTimeout
+        case .stsUnavailable: .badGateway
         case .startup, .internal: .internalServerError
         }
     }

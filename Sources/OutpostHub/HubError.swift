@@ -36,6 +36,11 @@ package struct HubError: Error, CustomStringConvertible {
         case unsupportedMediaType = "unsupported_media_type"
         /// An agent did not answer a request relayed through its poll in time.
         case agentTimeout = "agent_timeout"
+        /// The AWS identity an agent proved (`aws-sts` name policy) is not one the
+        /// agent type accepts, or its signed request is not an acceptable proof.
+        case identityRefused = "aws_identity_refused"
+        /// The STS endpoint of the agent type could not be reached or failed (retry later).
+        case stsUnavailable = "sts_unavailable"
         /// The hub is starting or stopping.
         case notReady = "not_ready"
         /// Start-up failed (data directory, database, admin token).

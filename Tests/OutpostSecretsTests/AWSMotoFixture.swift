@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOHTTP1
+import OutpostCore
 import OutpostTestSupport
 import Testing
 

@@ -1,4 +1,5 @@
 import Foundation
+import OutpostCore
 
 /// The two STS calls the credential chain makes: `AssumeRole` (signed with base
 /// credentials, for `assume_role_arn`) and `AssumeRoleWithWebIdentity`

@@ -1,4 +1,5 @@
 import Foundation
+import OutpostCore
 import NIOHTTP1
 
 /// An AWS API error answer (JSON `__type`/`message`, Query-protocol XML

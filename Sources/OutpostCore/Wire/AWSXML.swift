@@ -3,9 +3,12 @@ import Foundation
 /// Just enough XML for AWS Query-protocol answers (STS, IAM): the text of the
 /// first element with a given name. Those answers are flat, machine-written
 /// documents; a full parser would add a dependency for nothing.
-enum AWSXML {
+///
+/// In the core because both sides read STS answers: the agent's credential
+/// chain (`AssumeRole`) and the hub's check of an agent's AWS identity.
+package enum AWSXML {
     /// The decoded text of the first `<name>…</name>` (or `<name attr="…">…</name>`).
-    static func firstValue(of name: String, in xml: String) -> String? {
+    package static func firstValue(of name: String, in xml: String) -> String? {
         var searchStart = xml.startIndex
         while let open = xml.range(of: "<\(name)", range: searchStart..<xml.endIndex) {
             guard let close = xml[open.upperBound...].firstIndex(of: ">") else { return nil }
@@ -24,7 +27,7 @@ enum AWSXML {
     }
 
     /// The text of every `<name>…</name>`, in document order.
-    static func allValues(of name: String, in xml: String) -> [String] {
+    package static func allValues(of name: String, in xml: String) -> [String] {
         var values: [String] = []
         var rest = Substring(xml)
         while let open = rest.range(of: "<\(name)>") {
@@ -36,7 +39,7 @@ enum AWSXML {
     }
 
     /// Replaces the five predefined entities and numeric character references.
-    static func decodeEntities(_ text: String) -> String {
+    package static func decodeEntities(_ text: String) -> String {
         guard text.contains("&") else { return text }
         var out = ""
         var index = text.startIndex
@@ -76,7 +79,7 @@ enum AWSXML {
     }
 
     /// `&`, `<`, `>`, `"`, `'` escaped, for values put into a document (test fixtures).
-    static func escape(_ text: String) -> String {
+    package static func escape(_ text: String) -> String {
         var out = ""
         for character in text {
             switch character {
