@@ -15,6 +15,8 @@ final class Hub: Sendable {
     let userTokens = UserTokenKeeper()
     /// Checks the signed STS requests of agents of `aws-sts` types.
     let callerIdentity: any CallerIdentityVerifier
+    /// The default verifier's client, closed when the hub stops.
+    private let stsVerifier = LazySTSVerifier()
     let clock: HubClock
     let logger: Logger
     private let lifecycle = Mutex(Lifecycle())
@@ -26,10 +28,10 @@ final class Hub: Sendable {
 
     init(
         configuration: HubConfiguration, store: any HubStore, clock: HubClock, logger: Logger,
-        callerIdentity: any CallerIdentityVerifier = UnavailableVerifier()
+        callerIdentity: (any CallerIdentityVerifier)? = nil
     ) {
         self.configuration = configuration
-        self.callerIdentity = callerIdentity
+        self.callerIdentity = callerIdentity ?? stsVerifier
         self.store = store
         self.clock = clock
         self.logger = logger
@@ -72,6 +74,11 @@ final class Hub: Sendable {
         lifecycle.withLock { $0.isShuttingDown = true }
         watchers.shutdown()
         await dispatcher.beginShutdown()
+    }
+
+    /// Closes outbound HTTP clients (STS); called once everything else stopped.
+    func shutdownClients() async {
+        await stsVerifier.shutdown()
     }
 
     /// Writes pending heartbeats; on failure they are kept for the next try.

@@ -50,6 +50,7 @@ struct HubStoreService: Service {
     func run() async throws {
         try? await gracefulShutdown()
         await hub.flushHeartbeats()
+        await hub.shutdownClients()
         await hub.store.shutdown()
     }
 }

@@ -170,9 +170,9 @@ struct FleetAdmissionTests {
         try await hub.withAPI { api in
             let cases: [([String: Any], String)] = [
                 (["name": "a", "name_policy": "aws-sts"], "aws.account_id"),
-                (["name": "b", "name_policy": "aws-sts", "aws": ["account_id": "12345", "allowed_roles": [], "sts_endpoint": "https://sts.amazonaws.com"]], "12-digit"),
-                (["name": "c", "name_policy": "aws-sts", "aws": ["account_id": "123456789012", "allowed_roles": ["arn:aws:iam::1:role/x"], "sts_endpoint": "https://sts.amazonaws.com"]], "IAM role name"),
-                (["name": "d", "name_policy": "aws-sts", "aws": ["account_id": "123456789012", "allowed_roles": [], "sts_endpoint": "ftp://sts"]], "sts_endpoint"),
+                (["name": "b", "name_policy": "aws-sts", "aws": ["account_id": "12345", "allowed_roles": [], "sts_endpoint": "https://sts.amazonaws.com"]], "12 digits"),
+                (["name": "c", "name_policy": "aws-sts", "aws": ["account_id": "123456789012", "allowed_roles": ["arn:aws:iam::1:role/x"], "sts_endpoint": "https://sts.amazonaws.com"]], "AWS role name"),
+                (["name": "d", "name_policy": "aws-sts", "aws": ["account_id": "123456789012", "allowed_roles": [], "sts_endpoint": "ftp://sts"]], "STS endpoint"),
                 (["name": "e", "aws": ["account_id": "123456789012", "allowed_roles": [], "sts_endpoint": "https://sts.amazonaws.com"]], "aws-sts"),
                 (["name": "f", "name_release_seconds": -1], "name_release_seconds"),
                 (["name": "g", "name_policy": "telepathy"], "name_policy"),

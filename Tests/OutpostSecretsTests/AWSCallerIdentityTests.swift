@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import Hummingbird
+import OutpostClient
 import OutpostCore
 import OutpostHub
 import OutpostTestSupport
@@ -57,6 +58,52 @@ struct AWSCallerIdentityTests {
             roleARN: roleARN, sessionName: sessionName, externalID: nil, durationSeconds: 900, credentials: base)
         #expect(credentials.sessionToken != nil)
         return ("\(moto.prefix)-\(roleName)", credentials)
+    }
+
+    @Test("real processes: an agent with role credentials registers under its role session name; another account's type makes it exit 1")
+    func processes() async throws {
+        let moto = try moto
+        let (role, credentials) = try await assumedRole("fleet", sessionName: Self.instanceID)
+        let directory = try TemporaryDirectory(prefix: "outpost-sts")
+        defer { directory.remove() }
+        let hub = try await HubHarness(dataDirectory: directory.file("hub"))
+        defer { hub.process.signal(SIGKILL) }
+        let ec2 = try await hub.client.createAgentType(
+            CreateAgentTypeRequest(
+                name: "ec2", namePolicy: .awsSTS,
+                aws: AWSNamingRules(accountID: AWSMoto.account, allowedRoles: [role], stsEndpoint: moto.url)))
+        let elsewhere = try await hub.client.createAgentType(
+            CreateAgentTypeRequest(
+                name: "elsewhere", namePolicy: .awsSTS,
+                aws: AWSNamingRules(accountID: "111111111111", stsEndpoint: moto.url)))
+        let environment = ChildProcess.baseEnvironment([
+            "AWS_ACCESS_KEY_ID": credentials.accessKeyID, "AWS_SECRET_ACCESS_KEY": credentials.secretAccessKey,
+            "AWS_SESSION_TOKEN": credentials.sessionToken ?? "", "AWS_REGION": "us-east-1",
+        ])
+        /// The agent signs for moto's endpoint (the signature covers the host), named by
+        /// its config variable; the hub sends the request to the type's endpoint only.
+        func agent(_ token: String, _ dir: String) throws -> ChildProcess {
+            try ChildProcess(
+                ["agent", "start", "--hub", hub.url, "--token", token, "--work-dir", directory.file(dir)],
+                environment: environment.merging(["OUTPOST_AGENT_AWS_STS_ENDPOINT": moto.url]) { a, _ in a })
+        }
+
+        let named = try agent(ec2.registrationToken, "named")
+        defer { named.signal(SIGKILL) }
+        let online = await eventually(timeout: .seconds(30)) {
+            ((try? await hub.client.listAgents()) ?? []).contains { $0.name == Self.instanceID && $0.type == "ec2" }
+        }
+        #expect(online, "agent stderr:\n\(named.stderr)")
+        let record = try await hub.client.listAgents().first { $0.name == Self.instanceID }
+        #expect(record?.awsARN == "arn:aws:sts::\(AWSMoto.account):assumed-role/\(role)/\(Self.instanceID)")
+
+        let refused = try agent(elsewhere.registrationToken, "refused")
+        defer { refused.signal(SIGKILL) }
+        let code = await refused.waitForExit(timeout: .seconds(30))
+        #expect(code == 1, "stderr:\n\(refused.stderr)")
+        #expect(refused.stderr.contains("AWS account \(AWSMoto.account) is not the agent type's account 111111111111"))
+        #expect(!refused.stderr.contains(credentials.secretAccessKey))
+        #expect(!hub.process.stderr.contains(credentials.secretAccessKey))
     }
 
     @Test("an IAM user's keys from the environment (no permission at all) name the agent after the user")

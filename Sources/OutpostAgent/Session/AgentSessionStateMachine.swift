@@ -78,6 +78,11 @@ struct AgentSessionStateMachine: Sendable, Equatable {
 
     /// A failed `register`: retry later while the hub is unreachable; fail when it refuses.
     mutating func registerFailed(_ error: ClientError) -> Action {
+        if error.apiCode == "aws_identity_refused" {
+            return .fail(
+                .registrationFailed,
+                "the hub at \(hubURL) refused this agent's AWS identity: \(error.message)")
+        }
         if error.status == 401 || error.status == 403 {
             return .fail(
                 .registrationRefused,

@@ -111,12 +111,13 @@ struct AgentCommand: AsyncParsableCommand {
             configuration.masking.sensitiveNameSuffixes = settings.secrets.maskEnvironmentSuffixes
             configuration.disconnectAfterJob = settings.disconnectAfterJob
             configuration.idleTimeout = settings.idleTimeout
+            configuration.signsAWSIdentityUpFront = settings.awsSTSEndpoint != nil
             let logger = LogSetup.logger("outpost.agent")
             let secretsHTTP = SecretHTTP.makeClient()
             do {
                 try await run(
                     configuration, secretsHTTP: secretsHTTP, secrets: settings.secrets, userTokens: settings.userTokens,
-                    logger: logger)
+                    awsSTSEndpoint: settings.awsSTSEndpoint, awsRegion: settings.awsRegion, logger: logger)
             } catch {
                 try? await secretsHTTP.shutdown()
                 throw error
@@ -126,11 +127,19 @@ struct AgentCommand: AsyncParsableCommand {
 
         private func run(
             _ configuration: AgentConfiguration, secretsHTTP: HTTPClient, secrets: SecretsSettings,
-            userTokens: AgentSettings.UserTokenSettings?, logger: Logger
+            userTokens: AgentSettings.UserTokenSettings?, awsSTSEndpoint: String?, awsRegion: String?, logger: Logger
         ) async throws {
             var configuration = configuration
             configuration.secrets = try Self.secretSet(secrets, http: secretsHTTP, logger: logger)
             configuration.userTokens = try Self.userTokenVerifier(userTokens, http: secretsHTTP, logger: logger)
+            // Signed afresh for every registration: a signature is good for about 15 minutes.
+            let (endpoint, region) = (awsSTSEndpoint, awsRegion)
+            let http = SecretHTTP(client: secretsHTTP, timeout: .seconds(10))
+            configuration.awsIdentitySigner = {
+                try await AWSCallerIdentityRequest.signedCallerIdentity(
+                    endpoint: endpoint, region: region, environment: ProcessInfo.processInfo.environment, http: http,
+                    logger: logger)
+            }
             do {
                 try configuration.validate()
             } catch {

@@ -48,27 +48,3 @@ package struct AgentType: Codable, Sendable, Equatable {
         case tokenRotatedAt = "token_rotated_at"
     }
 }
-
-/// The `aws-sts` name policy's rules: the hub replays the agent's signed
-/// `GetCallerIdentity` to `stsEndpoint` and admits only callers of `accountID`
-/// (and, when `allowedRoles` is not empty, only those assumed roles).
-package struct AWSNamingRules: Codable, Sendable, Equatable {
-    package static let defaultSTSEndpoint = "https://sts.amazonaws.com"
-
-    package var accountID: String
-    /// Role names (not ARNs); empty admits any caller of the account.
-    package var allowedRoles: [String]
-    package var stsEndpoint: String
-
-    package init(accountID: String, allowedRoles: [String] = [], stsEndpoint: String = AWSNamingRules.defaultSTSEndpoint) {
-        self.accountID = accountID
-        self.allowedRoles = allowedRoles
-        self.stsEndpoint = stsEndpoint
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case accountID = "account_id"
-        case allowedRoles = "allowed_roles"
-        case stsEndpoint = "sts_endpoint"
-    }
-}

@@ -145,37 +145,7 @@ extension InputValidation {
                 throw ValidationError(
                     field: "aws", message: "the aws-sts name policy needs aws.account_id (the AWS account agents belong to)")
             }
-            try validate(awsRules: aws)
-        }
-    }
-
-    static func validate(awsRules aws: AWSNamingRules) throws(ValidationError) {
-        guard aws.accountID.utf8.count == 12, aws.accountID.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
-            throw ValidationError(
-                field: "aws.account_id", message: "aws.account_id must be a 12-digit AWS account id; got \"\(aws.accountID)\"")
-        }
-        // IAM role names: 1 to 64 of letters, digits and +=,.@_-.
-        let roleBytes = Set("+=,.@_-".utf8)
-        for role in aws.allowedRoles {
-            guard (1...64).contains(role.utf8.count),
-                role.utf8.allSatisfy({
-                    ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A)
-                        || roleBytes.contains($0)
-                })
-            else {
-                throw ValidationError(
-                    field: "aws.allowed_roles",
-                    message: "\"\(role)\" is not an IAM role name (1 to 64 of letters, digits and +=,.@_-; a name, not an ARN)")
-            }
-        }
-        guard let url = URLComponents(string: aws.stsEndpoint), let scheme = url.scheme?.lowercased(),
-            scheme == "https" || scheme == "http", url.host?.isEmpty == false, url.query == nil,
-            url.path.isEmpty || url.path == "/"
-        else {
-            throw ValidationError(
-                field: "aws.sts_endpoint",
-                message: "aws.sts_endpoint must be an http(s) URL without a path, such as https://sts.eu-west-1.amazonaws.com; got \"\(aws.stsEndpoint)\""
-            )
+            try aws.validate()
         }
     }
 }

@@ -55,6 +55,7 @@ struct TestHub: Sendable {
     }
 
     func stop() async {
+        await hub.shutdownClients()
         await hub.store.shutdown()
     }
 
