@@ -63,7 +63,7 @@ struct TestEnvironment: Sendable {
     }
 
     /// Reads a pid a task wrote into the scratch directory, waiting for it to appear.
-    func pid(_ name: String, timeout: Duration = .seconds(10)) async -> pid_t? {
+    func pid(_ name: String, timeout: Duration = .seconds(30)) async -> pid_t? {
         let path = scratch + "/" + name
         var found: pid_t?
         _ = await eventually(timeout: timeout) {
