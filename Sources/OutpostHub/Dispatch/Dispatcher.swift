@@ -110,25 +110,6 @@ actor Dispatcher {
         }
     }
 
-    /// An operator drains the agent: no new work; it leaves once its tasks are done.
-    func drain(agentID: String, now: Date) {
-        guard agents[agentID] != nil else { return }
-        agents[agentID]?.drainRequested = true
-        settleWaiter(of: agentID, now: now)
-    }
-
-    /// Re-evaluates a waiting poll after the agent's situation changed: tells it to
-    /// leave when due, or answers it empty so its next poll waits under the new rules.
-    private func settleWaiter(of agentID: String, now: Date) {
-        guard let session = agents[agentID], let waiterID = session.waiterID else { return }
-        let holdsTasks = !(tasksByAgent[agentID]?.isEmpty ?? true)
-        if !holdsTasks, let handout = leave(agentID, now: now) {
-            answer(agentID: agentID, waiterID: waiterID, with: handout)
-        } else if session.isWindingDown, waiters.wantsTasks(waiterID) {
-            answer(agentID: agentID, waiterID: waiterID, with: .finalEmpty)
-        }
-    }
-
     /// Queues a control message for an agent and wakes its waiting poll.
     func send(_ message: ControlMessage, to agentID: String) {
         guard agents[agentID] != nil else { return }
@@ -270,19 +251,6 @@ actor Dispatcher {
         return PollTicket(generation: generation, waiterID: waiterID, idleDeadline: holdsTasks ? nil : session.idleDeadline())
     }
 
-    /// When the agent (holding no task) should leave: marks it leaving and returns the
-    /// handout telling it to disconnect, with the reason.
-    func leave(_ agentID: String, now: Date) -> DispatchHandout? {
-        guard let session = agents[agentID], let reason = session.leaveReason(now: now) else { return nil }
-        if session.disconnectReason == nil {
-            agents[agentID]?.disconnectReason = reason
-            logger.info("telling agent to disconnect", metadata: ["agent": "\(session.identity.name)", "reason": "\(reason)"])
-        }
-        var handout = DispatchHandout(controls: takeControls(of: agentID) + [.disconnect(reason: reason)])
-        handout.isFinal = true
-        return handout
-    }
-
     private func suspend(_ waiterID: Int) async -> DispatchHandout {
         await withCheckedContinuation { continuation in
             if let early = waiters.attach(waiterID, continuation) {
@@ -302,7 +270,7 @@ actor Dispatcher {
         if agents[agentID]?.waiterID == waiterID { agents[agentID]?.waiterID = nil }
     }
 
-    private func takeControls(of agentID: String) -> [ControlMessage] {
+    func takeControls(of agentID: String) -> [ControlMessage] {
         guard let controls = agents[agentID]?.pendingControls, !controls.isEmpty else { return [] }
         agents[agentID]?.pendingControls = []
         return controls
