@@ -132,6 +132,11 @@ extension Migration {
             WHERE status <> 'offline' AND exclusive_key IS NOT NULL
             """,
             "CREATE INDEX agents_name ON agents (name)",
+            // The provider-layout check at registration probes live agents by (tags, layout).
+            """
+            CREATE INDEX agents_live_tags_layout ON agents (tags, provider_fingerprint)
+            WHERE status <> 'offline'
+            """,
             "ALTER TABLE tasks ADD COLUMN user_token_required \(d.integerType) NOT NULL DEFAULT 0",
             "ALTER TABLE tasks ADD COLUMN user_subject TEXT",
         ]

@@ -71,19 +71,33 @@ extension SQLHubStore {
             let name = try holder.column("name", as: String.self)
             throw StoreError(.exclusiveTagsHeld(holder: name), "tag set held by agent \"\(name)\"")
         }
-        if let other = try await db.raw(
-            """
-            SELECT name, provider_fingerprint FROM agents
-            WHERE tags = \(bind: tags) AND status <> 'offline' AND provider_fingerprint <> \(bind: agent.providerFingerprint)
-            ORDER BY registered_at LIMIT 1
-            """
-        ).first() {
+        if let other = try await liveAgentWithOtherLayout(db, tags: tags, layout: agent.providerFingerprint) {
             let name = try other.column("name", as: String.self)
             let layout = try other.column("provider_fingerprint", as: String.self)
             throw StoreError(
                 .providerLayoutMismatch(holder: name, layout: layout),
                 "agent \"\(name)\" with the same tags has another provider layout")
         }
+    }
+
+    /// A live agent with these tags but another provider layout. Two range probes of
+    /// `agents_live_tags_layout` (below and above `layout`) instead of one `<>` scan,
+    /// so a pool of thousands of agents registers in O(log n) each.
+    private static func liveAgentWithOtherLayout(_ db: any SQLDatabase, tags: String, layout: String) async throws
+        -> (any SQLRow)?
+    {
+        for comparison in ["<", ">"] {
+            let row = try await db.raw(
+                """
+                SELECT name, provider_fingerprint FROM agents
+                WHERE tags = \(bind: tags) AND status <> 'offline'
+                    AND provider_fingerprint \(unsafeRaw: comparison) \(bind: layout)
+                LIMIT 1
+                """
+            ).first()
+            if let row { return row }
+        }
+        return nil
     }
 
     private static func nameTaken(_ name: String) -> StoreError {

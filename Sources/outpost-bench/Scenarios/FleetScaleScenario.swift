@@ -67,6 +67,13 @@ struct FleetScaleScenario: BenchScenario {
             let files = hubProbe.openFiles()
             let threads = hubProbe.threads()
             let benchRSS = ProcessProbe(pid: getpid()).residentMiB()
+            var scrapes = Samples()
+            var scrapeBytes = 0
+            for _ in 0..<5 {
+                let (seconds, bytes) = try await hub.scrape()
+                scrapes.add(seconds)
+                scrapeBytes = bytes
+            }
 
             log("fleet: \(probeCount) probes with \(fleet) agents connected")
             let crowded = try await probe(hub, board: board, indices: probed)
@@ -82,6 +89,8 @@ struct FleetScaleScenario: BenchScenario {
                              + "\(formatFigure(rssAfter)) MiB after the probes; bench process \(formatFigure(benchRSS)) MiB"),
                 BenchRow(name, "hub open files, \(fleet) agents polling", value: Double(files), unit: "fds",
                          ratio: Double(files) / Double(max(1, idleFiles)), notes: "\(threads) threads"),
+                BenchRow(name, "/metrics scrape, \(fleet) agents in distinct tag sets", value: scrapes.p50 * 1000,
+                         unit: "ms", notes: "median of 5; \(formatFigure(Double(scrapeBytes) / 1_048_576)) MiB, one series per pool and state"),
                 BenchRow(name, "register \(fleet - 1) agents", value: Double(fleet - 1) / registerSeconds, unit: "agents/s",
                          notes: "64 parallel registrations"),
                 BenchRow(name, "baseline: targeted dispatch, 1 agent, p99", value: alone.p99 * ms, unit: "ms", ratio: 1,

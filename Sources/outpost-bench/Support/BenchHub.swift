@@ -112,10 +112,19 @@ final class BenchHub: @unchecked Sendable {
         throw BenchError("agent \(name) did not come online")
     }
 
+    /// Fetches `/metrics` whole: how long it took and how many bytes it had.
+    func scrape() async throws -> (seconds: Double, bytes: Int) {
+        let start = ContinuousClock.now
+        let response = try await BenchHTTP.client.execute(HTTPClientRequest(url: url + "/metrics"), timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 64 << 20)
+        return ((ContinuousClock.now - start).seconds, body.readableBytes)
+    }
+
     /// One unlabelled figure from the hub's `/metrics` (Prometheus text).
     func metric(_ name: String) async throws -> Double? {
         let response = try await BenchHTTP.client.execute(HTTPClientRequest(url: url + "/metrics"), timeout: .seconds(30))
-        let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
+        // A fleet of distinct tag sets has tens of thousands of series (several MiB).
+        let body = String(buffer: try await response.body.collect(upTo: 64 << 20))
         for line in body.split(separator: "\n") where line.hasPrefix(name + " ") {
             return Double(line.dropFirst(name.count + 1))
         }
