@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import OutpostCore
 import _CryptoExtras
 
 /// A JSON Web Key Set (RFC 7517) reduced to the keys that can verify user

@@ -1,4 +1,5 @@
 import Foundation
+import OutpostCore
 
 /// A user token in JWS compact serialization (`header.payload.signature`,
 /// RFC 7515/7519), parsed but not yet trusted: nothing here is believed until

@@ -1,5 +1,6 @@
 import _CryptoExtras
 import Foundation
+import OutpostCore
 
 /// A Google service-account JSON key file, and the signed JWT assertion that
 /// trades it for an access token (OAuth 2.0 JWT bearer grant, RFC 7523).
@@ -86,9 +87,6 @@ struct GCPServiceAccountKey: Sendable {
 
     /// Base64url without padding (RFC 7515 §2).
     static func base64URL(_ data: Data) -> String {
-        data.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        Base64URL.encode([UInt8](data))
     }
 }

@@ -3,8 +3,8 @@ import Foundation
 /// base64url without padding (RFC 7515 §2), decoded strictly: any other
 /// character, padding, or a length no encoder produces is refused, so one
 /// token has exactly one spelling.
-enum Base64URL {
-    static func decode(_ text: Substring) -> [UInt8]? {
+package enum Base64URL {
+    package static func decode(_ text: Substring) -> [UInt8]? {
         guard text.count % 4 != 1 else { return nil }
         var standard = ""
         standard.reserveCapacity(text.utf8.count + 3)
@@ -26,7 +26,7 @@ enum Base64URL {
         return bytes
     }
 
-    static func encode(_ bytes: [UInt8]) -> String {
+    package static func encode(_ bytes: [UInt8]) -> String {
         var text = Data(bytes).base64EncodedString()
         while text.hasSuffix("=") { text.removeLast() }
         return String(text.map { $0 == "+" ? "-" : $0 == "/" ? "_" : $0 })
