@@ -157,7 +157,11 @@ struct AgentConfigurationTests {
         #expect(configuration.maxLogBytes == 64 << 20)
         #expect(configuration.retryInitialDelay == .milliseconds(200))
         #expect(configuration.retryMaxDelay == .seconds(10))
-        #expect(configuration.integrations.names == ["bash", "node", "python", "sh"])
+        #expect(
+            configuration.integrations.names == [
+                "bash", "elixir", "hashicorp-vault", "k8s", "k8s-apply", "k8s-exec", "mongodb", "mysql", "node", "postgres",
+                "python", "rails", "rails-console", "ruby", "sh", "sql-server",
+            ])
         try configuration.validate()
     }
 

@@ -30,13 +30,17 @@ extension TaskRunner {
             throw AgentError(.integrationUnavailable, error.message, underlying: error)
         }
 
-        func environment(temporaryDirectory: String) -> [String: String] {
+        func environment(temporaryDirectory: String, integration extras: [String: String]) -> [String: String] {
             TaskWorkspace.environment(
                 taskID: taskID, temporaryDirectory: temporaryDirectory, inherited: context.inheritedEnvironment,
-                integration: integration.environment, target: target.env, secrets: resolved.environment)
+                integration: extras, target: target.env, secrets: resolved.environment)
         }
         // The program is looked up on the PATH the task will have.
-        let path = environment(temporaryDirectory: "")["PATH"] ?? TaskWorkspace.defaultPath
+        let path = environment(temporaryDirectory: "", integration: [:])["PATH"] ?? TaskWorkspace.defaultPath
+        for tool in integration.tools where ExecutableLookup.find(tool, path: path) == nil {
+            throw AgentError(
+                .integrationUnavailable, "integration \(integration.name) needs `\(tool)` on the agent's PATH")
+        }
         guard let executable = ExecutableLookup.find(integration.program, path: path) else {
             throw AgentError(
                 .integrationUnavailable,
@@ -46,8 +50,13 @@ extension TaskRunner {
         let workspace = try TaskWorkspace.create(
             root: context.paths.tasks, taskID: taskID, scriptFileName: integration.scriptFileName,
             script: assignment.script)
+        let invocation: IntegrationInvocation
         let spool: LogSpool
         do {
+            invocation = try Self.invoke(
+                integration, in: workspace,
+                environment: environment(temporaryDirectory: workspace.temporaryDirectory, integration: [:]),
+                secretVariables: Set(resolved.environment.keys))
             spool = try LogSpool(path: "\(context.paths.spool)/\(taskID).log", clock: context.clock)
         } catch {
             workspace.remove()
@@ -59,11 +68,32 @@ extension TaskRunner {
         let writer = TaskLogWriter(spool: spool, masker: masker, maxLogBytes: context.maxLogBytes, logger: logger)
         let launch = LaunchRequest(
             executable: executable,
-            arguments: integration.arguments(scriptPath: workspace.scriptPath),
-            environment: environment(temporaryDirectory: workspace.temporaryDirectory),
+            arguments: invocation.arguments,
+            environment: environment(
+                temporaryDirectory: workspace.temporaryDirectory, integration: invocation.environment),
             workingDirectory: workspace.directory,
             standardInput: integration.scriptDelivery == .standardInput ? workspace.scriptPath : nil)
         return PreparedTask(workspace: workspace, writer: writer, launch: launch)
+    }
+
+    /// The integration's arguments, variables and files for this task; the files are
+    /// written 0600 under the task directory (deleted with it).
+    private static func invoke(
+        _ integration: Integration, in workspace: TaskWorkspace, environment: [String: String],
+        secretVariables: Set<String>
+    ) throws(AgentError) -> IntegrationInvocation {
+        let invocation: IntegrationInvocation
+        do {
+            invocation = try integration.invocation(
+                scriptPath: workspace.scriptPath, fileDirectory: workspace.filesDirectory, environment: environment,
+                secretVariables: secretVariables)
+        } catch {
+            throw AgentError(.integrationUnavailable, error.message)
+        }
+        for file in invocation.files {
+            try workspace.writePrivateFile(at: file.path, Array(file.content.utf8))
+        }
+        return invocation
     }
 
     /// With user-token enforcement, the task's user token must verify before anything

@@ -27,22 +27,36 @@ struct TaskWorkspace: Sendable {
         } catch {
             throw AgentError(.workDirectory, "cannot create the task directory \(directory): \(error)", underlying: error)
         }
-        let fd = open(workspace.scriptPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        try workspace.writePrivateFile(at: workspace.scriptPath, Array(script.utf8))
+        return workspace
+    }
+
+    /// Where an integration's files go (created on the first one).
+    var filesDirectory: String { "\(directory)/files" }
+
+    /// Writes a new file readable by the agent's user only (0600); a file already
+    /// there is an error, never overwritten.
+    func writePrivateFile(at path: String, _ bytes: [UInt8]) throws(AgentError) {
+        let parent = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
+        if parent != directory, !FileManager.default.fileExists(atPath: parent) {
+            guard mkdir(parent, 0o700) == 0 || errno == EEXIST else {
+                throw AgentError(.workDirectory, "cannot create \(parent): \(GlibcExtras.errnoText(errno))")
+            }
+        }
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw AgentError(.workDirectory, "cannot write \(workspace.scriptPath): \(GlibcExtras.errnoText(errno))")
+            throw AgentError(.workDirectory, "cannot write \(path): \(GlibcExtras.errnoText(errno))")
         }
         defer { close(fd) }
-        let bytes = Array(script.utf8)
         var written = 0
         while written < bytes.count {
             let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else {
-                throw AgentError(.workDirectory, "cannot write \(workspace.scriptPath): \(GlibcExtras.errnoText(errno))")
+                throw AgentError(.workDirectory, "cannot write \(path): \(GlibcExtras.errnoText(errno))")
             }
             written += n
         }
-        return workspace
     }
 
     /// Deletes the directory and everything the task left in it.
