@@ -18,7 +18,7 @@ package struct OutpostCommand: AsyncParsableCommand {
         version: OutpostVersion.current,
         subcommands: [
             DevCommand.self, ServerCommand.self, AgentCommand.self, TargetCommand.self, TaskCommand.self,
-            AgentsCommand.self, AgentTypeCommand.self, SecretsCommand.self,
+            AgentsCommand.self, AgentTypeCommand.self, SecretsCommand.self, IntegrationsCommand.self,
         ]
     )
 

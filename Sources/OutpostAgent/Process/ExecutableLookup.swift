@@ -6,9 +6,9 @@ import Musl
 
 /// Finds a program the way `execvp` would, on the PATH the task will get, so a
 /// missing program becomes a clear rejection instead of a failed launch.
-enum ExecutableLookup {
+package enum ExecutableLookup {
     /// The absolute path of `program`, or `nil` when no executable file by that name is on `path`.
-    static func find(_ program: String, path: String) -> String? {
+    package static func find(_ program: String, path: String) -> String? {
         if program.contains("/") {
             return isExecutableFile(program) ? program : nil
         }

@@ -109,6 +109,7 @@ struct AgentCommand: AsyncParsableCommand {
             configuration.maxLogBytes = settings.maxLogBytes
             configuration.masking.minimumLength = settings.secrets.maskMinimumLength
             configuration.masking.sensitiveNameSuffixes = settings.secrets.maskEnvironmentSuffixes
+            configuration.integrations = IntegrationCatalog.builtIn.merging(settings.integrations)
             configuration.disconnectAfterJob = settings.disconnectAfterJob
             configuration.idleTimeout = settings.idleTimeout
             configuration.signsAWSIdentityUpFront = settings.awsSTSEndpoint != nil

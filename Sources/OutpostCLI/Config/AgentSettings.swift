@@ -1,4 +1,5 @@
 import Foundation
+import OutpostAgent
 import OutpostCore
 
 /// The agent's settings after merging flags, `OUTPOST_AGENT_*` and the config file.
@@ -32,6 +33,8 @@ struct AgentSettings {
     var awsRegion: String?
     /// User-token enforcement (`jwk_url`, `jwt_issuer`, `jwt_audience`, `jwt_leeway`).
     var userTokens: UserTokenSettings?
+    /// Extra or replaced integrations (`integrations:`; see docs/integrations.md).
+    var integrations: [Integration] = []
 
     struct UserTokenSettings {
         var jwkURL: String
@@ -43,7 +46,7 @@ struct AgentSettings {
     static let keys: Set<String> = [
         "hub", "token", "name", "tags", "concurrency", "work_dir", "kill_grace", "max_log_bytes", "secrets",
         "disconnect_after_job", "disconnect_after_idle_timeout", "aws_sts_endpoint", "aws_region", "jwk_url",
-        "jwt_issuer", "jwt_audience", "jwt_leeway",
+        "jwt_issuer", "jwt_audience", "jwt_leeway", "integrations",
     ]
 
     struct Flags {
@@ -97,6 +100,7 @@ struct AgentSettings {
         if let value = try layers.duration("kill_grace", flag: ("--kill-grace", flags.killGrace), range: 0...3600) { settings.killGrace = value }
         if let value = try layers.bytes("max_log_bytes", range: 4096...(1 << 40)) { settings.maxLogBytes = value }
         settings.secrets = try SecretsSettings.resolve(file: file, environment: environment)
+        settings.integrations = try IntegrationsSettings.resolve(file: file)
         settings.disconnectAfterJob =
             try layers.bool("disconnect_after_job", flag: ("--disconnect-after-job", flags.disconnectAfterJob)) ?? false
         settings.idleTimeout = try layers.duration(
