@@ -42,58 +42,12 @@ struct IntegrationStandInTests {
         echo "stand-in $(basename "$0") ran"
         """#
 
-    struct Run {
-        var finish: FinishRequest?
-        var log: String
-        var argv: [String]
-        var environment: [String: String]
-        var stdin: String
-        var file: String?
-        var mode: String?
-        var filePath: String?
-    }
-
     func run(
         _ integration: String, program: String, script: String, env targetEnv: [String: String] = [:],
         secrets: [String: String] = [:]
-    ) async throws -> Run {
-        var environment = try TestEnvironment()
-        defer { environment.remove() }
-        let bin = environment.scratch + "/bin"
-        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
-        try Self.recorder.write(toFile: bin + "/" + program, atomically: true, encoding: .utf8)
-        chmod(bin + "/" + program, 0o755)
-        environment.inheritedEnvironment["PATH"] = bin + ":" + (environment.inheritedEnvironment["PATH"] ?? "/usr/bin:/bin")
-        environment.configuration.secrets = FixedSecrets(variables: secrets)
-        let hub = FakeHub()
-        var configuration = environment.configuration
-        configuration.name = "standin-agent-1"
-        let agent = AgentDaemon(
-            configuration: configuration, hub: hub, environment: environment.inheritedEnvironment, logger: testLogger)
-        var assignment = environment.assignment(
-            script, integration: integration, env: targetEnv.merging(["STANDIN_DIR": environment.scratch]) { a, _ in a })
-        if !secrets.isEmpty { assignment.target.secrets = [SecretReference(provider: "fixed", path: "db")] }
-        let id = assignment.taskID
-        hub.enqueue(assignment)
-        async let running: Void = agent.run()
-        _ = await hub.waitFor(timeout: .seconds(30)) { $0.finishes[id] != nil }
-        agent.beginGracefulShutdown()
-        try await running
-
-        func read(_ suffix: String) -> String? {
-            try? String(contentsOfFile: "\(environment.scratch)/\(program).\(suffix)", encoding: .utf8)
-        }
-        var recorded: [String: String] = [:]
-        for line in (read("env") ?? "").split(separator: "\n") {
-            if let equals = line.firstIndex(of: "=") { recorded[String(line[..<equals])] = String(line[line.index(after: equals)...]) }
-        }
-        let state = hub.state.value
-        return Run(
-            finish: state.finishes[id], log: String(decoding: state.logs[id] ?? [], as: UTF8.self),
-            argv: (read("argv") ?? "").split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init),
-            environment: recorded, stdin: read("stdin") ?? "", file: read("file"),
-            mode: read("mode")?.trimmingCharacters(in: .whitespacesAndNewlines),
-            filePath: read("path")?.trimmingCharacters(in: .whitespacesAndNewlines))
+    ) async throws -> IntegrationRun {
+        try await IntegrationRun.run(
+            integration, script: script, env: targetEnv, secrets: secrets, standIn: (program, Self.recorder))
     }
 
     @Test("postgres: psql without psqlrc, stopping on error, the SQL file in argv, credentials only in PG* variables")

@@ -1,0 +1,79 @@
+import Foundation
+@testable import OutpostAgent
+import OutpostCore
+import Testing
+
+/// Integrations run with the real programs: interpreters on this machine, and
+/// psql against the PostgreSQL server `scripts/test` starts on loopback
+/// (`OUTPOST_POSTGRES_*`; required when `OUTPOST_REQUIRE_MOTO` marks a full run).
+@Suite("Integrations with real programs")
+struct IntegrationRealProgramTests {
+    static let environment = ProcessInfo.processInfo.environment
+
+    @Test("python and node run their scripts and report the exit code")
+    func interpreters() async throws {
+        let python = try await IntegrationRun.run("python", script: "import sys\nprint('py', sys.version_info[0])\nsys.exit(4)")
+        #expect(python.finish?.status == .failed)
+        #expect(python.finish?.exitCode == 4)
+        #expect(python.log == "py 3\n")
+        let node = try await IntegrationRun.run("node", script: "console.log('js', 1 + 1)")
+        #expect(node.finish?.status == .succeeded, "\(node.finish?.error ?? "")")
+        #expect(node.log == "js 2\n")
+    }
+
+    /// The server's connection settings as the target's env and secrets would give them.
+    static func postgres() throws -> (env: [String: String], secrets: [String: String])? {
+        guard let port = environment["OUTPOST_POSTGRES_PORT"], let password = environment["OUTPOST_POSTGRES_PASSWORD"] else {
+            if environment["OUTPOST_REQUIRE_MOTO"] == "1" {
+                Issue.record("OUTPOST_POSTGRES_* is not set: run the tests with scripts/test, which starts PostgreSQL")
+            }
+            return nil
+        }
+        return (
+            ["PGHOST": environment["OUTPOST_POSTGRES_HOST"] ?? "127.0.0.1", "PGPORT": port, "PGDATABASE": "postgres"],
+            ["PGUSER": environment["OUTPOST_POSTGRES_USER"] ?? "outpost", "PGPASSWORD": password]
+        )
+    }
+
+    @Test("postgres: rows come back in the log; the password is masked when printed and absent from psql's argv")
+    func postgresRows() async throws {
+        guard let (env, secrets) = try Self.postgres(), let password = secrets["PGPASSWORD"] else { return }
+        let script = """
+            SELECT 'row-' || g AS label FROM generate_series(1, 3) AS g;
+            \\! cat /proc/$PPID/cmdline | tr '\\0' ' ' > "$SCRATCH/cmdline"
+            \\! echo "printed: $PGPASSWORD"
+            """
+        let run = try await IntegrationRun.run("postgres", script: script, env: env, secrets: secrets)
+        #expect(run.finish?.status == .succeeded, "\(run.finish?.error ?? "") \(run.log)")
+        for row in ["row-1", "row-2", "row-3"] { #expect(run.log.contains(row)) }
+        #expect(run.log.contains("(3 rows)"))
+        #expect(run.log.contains("printed: [SECURE]"))
+        #expect(!run.log.contains(password))
+        let cmdline = try #require(run.scratch["cmdline"])
+        // Debian's /usr/bin/psql wrapper execs the real binary by its full path.
+        #expect(cmdline.contains("psql -X --no-password -v ON_ERROR_STOP=1 -f "), "\(cmdline)")
+        #expect(!cmdline.contains(password))
+    }
+
+    @Test("postgres: a failing statement stops the script with a non-zero exit code")
+    func postgresFailure() async throws {
+        guard let (env, secrets) = try Self.postgres() else { return }
+        let run = try await IntegrationRun.run(
+            "postgres", script: "SELECT 1/0;\nSELECT 'never reached';", env: env, secrets: secrets)
+        #expect(run.finish?.status == .failed)
+        #expect(run.finish?.exitCode == 3)
+        #expect(run.log.contains("division by zero"))
+        #expect(!run.log.contains("never reached"))
+    }
+
+    @Test("postgres: a wrong password fails clearly, without showing it")
+    func postgresWrongPassword() async throws {
+        guard let (env, secrets) = try Self.postgres() else { return }
+        var wrong = secrets
+        wrong["PGPASSWORD"] = "not-the-password-7c1d"
+        let run = try await IntegrationRun.run("postgres", script: "SELECT 1;", env: env, secrets: wrong)
+        #expect(run.finish?.status == .failed)
+        #expect(run.log.contains("password authentication failed"))
+        #expect(!run.log.contains("not-the-password-7c1d"))
+    }
+}
