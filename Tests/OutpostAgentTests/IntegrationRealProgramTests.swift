@@ -10,6 +10,17 @@ import Testing
 struct IntegrationRealProgramTests {
     static let environment = ProcessInfo.processInfo.environment
 
+    @Test("ruby runs its script")
+    func ruby() async throws {
+        guard ExecutableLookup.find("ruby", path: Self.environment["PATH"] ?? "") != nil else {
+            if Self.environment["OUTPOST_REQUIRE_MOTO"] == "1" { Issue.record("ruby is not installed (scripts/test installs it)") }
+            return
+        }
+        let run = try await IntegrationRun.run("ruby", script: "puts [1, 2, 3].sum")
+        #expect(run.finish?.status == .succeeded, "\(run.finish?.error ?? "") \(run.log)")
+        #expect(run.log == "6\n")
+    }
+
     @Test("python and node run their scripts and report the exit code")
     func interpreters() async throws {
         let python = try await IntegrationRun.run("python", script: "import sys\nprint('py', sys.version_info[0])\nsys.exit(4)")
@@ -75,5 +86,55 @@ struct IntegrationRealProgramTests {
         #expect(run.finish?.status == .failed)
         #expect(run.log.contains("password authentication failed"))
         #expect(!run.log.contains("not-the-password-7c1d"))
+    }
+
+    /// The MariaDB server's settings as the target's env and secrets would give them.
+    static func mariadb() -> (env: [String: String], secrets: [String: String])? {
+        guard let port = environment["OUTPOST_MARIADB_PORT"], let password = environment["OUTPOST_MARIADB_PASSWORD"] else {
+            if environment["OUTPOST_REQUIRE_MOTO"] == "1" {
+                Issue.record("OUTPOST_MARIADB_* is not set: run the tests with scripts/test, which starts MariaDB")
+            }
+            return nil
+        }
+        return (
+            [
+                "MYSQL_HOST": environment["OUTPOST_MARIADB_HOST"] ?? "127.0.0.1", "MYSQL_PORT": port,
+                "MYSQL_DATABASE": environment["OUTPOST_MARIADB_DATABASE"] ?? "outpost",
+            ],
+            ["MYSQL_USER": environment["OUTPOST_MARIADB_USER"] ?? "outpost", "MYSQL_PASSWORD": password]
+        )
+    }
+
+    @Test("mysql (MariaDB): rows come back; the password is masked when printed and absent from the client's argv")
+    func mysqlRows() async throws {
+        guard let (env, secrets) = Self.mariadb(), let password = secrets["MYSQL_PASSWORD"] else { return }
+        let script = """
+            CREATE TABLE IF NOT EXISTS fruit (name VARCHAR(20));
+            DELETE FROM fruit;
+            INSERT INTO fruit VALUES ('apple'), ('pear');
+            SELECT name FROM fruit ORDER BY name;
+            system cat /proc/$PPID/cmdline | tr '\\0' ' ' > "$SCRATCH/cmdline"
+            system echo "printed: $MYSQL_PASSWORD"
+            """
+        let run = try await IntegrationRun.run("mysql", script: script, env: env, secrets: secrets)
+        #expect(run.finish?.status == .succeeded, "\(run.finish?.error ?? "") \(run.log)")
+        #expect(run.log.contains("| apple |"))
+        #expect(run.log.contains("| pear  |"))
+        #expect(run.log.contains("printed: [SECURE]"))
+        #expect(!run.log.contains(password))
+        let cmdline = try #require(run.scratch["cmdline"])
+        #expect(cmdline.contains("--defaults-extra-file="), "\(cmdline)")
+        #expect(!cmdline.contains(password))
+    }
+
+    @Test("mysql (MariaDB): a failing statement stops the script with a non-zero exit code")
+    func mysqlFailure() async throws {
+        guard let (env, secrets) = Self.mariadb() else { return }
+        let run = try await IntegrationRun.run(
+            "mysql", script: "SELECT * FROM no_such_table;\nSELECT 'never reached';", env: env, secrets: secrets)
+        #expect(run.finish?.status == .failed)
+        #expect(run.finish?.exitCode == 1)
+        #expect(run.log.contains("no_such_table"))
+        #expect(!run.log.contains("never reached"))
     }
 }
