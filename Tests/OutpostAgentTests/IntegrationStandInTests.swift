@@ -36,7 +36,9 @@ struct IntegrationStandInTests {
         env | sort > "$out.env"
         cat > "$out.stdin"
         for a in "$@"; do
-          case "$a" in --defaults-extra-file=*) f="${a#*=}"; cp "$f" "$out.file"; stat -c %a "$f" > "$out.mode"; echo "$f" > "$out.path";; esac
+          f=""
+          case "$a" in --defaults-extra-file=*) f="${a#*=}";; */files/*) f="$a";; esac
+          if [ -n "$f" ]; then cp "$f" "$out.file"; stat -c %a "$f" > "$out.mode"; echo "$f" > "$out.path"; fi
         done
         if [ -n "$KUBECONFIG" ]; then cp "$KUBECONFIG" "$out.file"; stat -c %a "$KUBECONFIG" > "$out.mode"; echo "$KUBECONFIG" > "$out.path"; fi
         echo "stand-in $(basename "$0") ran"
@@ -130,5 +132,104 @@ struct IntegrationStandInTests {
         for integration in IntegrationCatalog.builtIn.entries.values {
             try integration.validate()
         }
+    }
+
+    @Test("k8s: a bash script with KUBECONFIG pointing at the 0600 kubeconfig from the secret; none without the secret")
+    func k8s() async throws {
+        let run = try await run(
+            "k8s", program: "kubectl", script: "kubectl get pods --namespace \"$K8S_NAMESPACE\"", env: ["K8S_NAMESPACE": "shop"],
+            secrets: ["KUBECONFIG_DATA": Self.kubeconfig])
+        #expect(run.finish?.status == .succeeded, "\(run.finish?.error ?? "")")
+        #expect(run.argv == ["get", "pods", "--namespace", "shop"])
+        #expect(run.file == Self.kubeconfig)
+        #expect(run.mode == "600")
+        #expect(!FileManager.default.fileExists(atPath: try #require(run.filePath)))
+
+        let without = try await self.run("k8s", program: "kubectl", script: "kubectl version")
+        #expect(without.finish?.status == .succeeded)
+        #expect(without.environment["KUBECONFIG"] == nil, "kubectl keeps its own default without a kubeconfig secret")
+    }
+
+    @Test("k8s-apply: the script is the manifest file")
+    func k8sApply() async throws {
+        let manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: demo}\n"
+        let run = try await run("k8s-apply", program: "kubectl", script: manifest)
+        #expect(run.finish?.status == .succeeded, "\(run.finish?.error ?? "")")
+        #expect(run.argv.count == 3)
+        #expect(Array(run.argv.prefix(2)) == ["apply", "-f"])
+        #expect(run.argv.last?.hasSuffix("/manifest.yaml") == true)
+    }
+
+    @Test("mongodb: connects from a file with the URI from the environment, never in argv")
+    func mongodb() async throws {
+        let uri = "mongodb://app:\(Self.password)@mongo.internal:27017/events"
+        let run = try await run("mongodb", program: "mongosh", script: "db.events.countDocuments()", secrets: ["MONGODB_URI": uri])
+        #expect(run.finish?.status == .succeeded, "\(run.finish?.error ?? "")")
+        #expect(Array(run.argv.prefix(2)) == ["--nodb", "--quiet"])
+        #expect(run.argv.count == 4)
+        #expect(run.argv.last?.hasSuffix("/script.js") == true)
+        #expect(run.file == "db = connect(process.env.MONGODB_URI);")
+        #expect(run.environment["MONGODB_URI"] == uri)
+        #expect(!run.argv.joined().contains(Self.password))
+    }
+
+    @Test("sql-server: sqlcmd stops at the first error; credentials in its SQLCMD* variables")
+    func sqlServer() async throws {
+        let run = try await run(
+            "sql-server", program: "sqlcmd", script: "SELECT 1", env: ["SQLCMDSERVER": "erp.internal"],
+            secrets: ["SQLCMDUSER": "erp", "SQLCMDPASSWORD": Self.password])
+        #expect(run.finish?.status == .succeeded, "\(run.finish?.error ?? "")")
+        #expect(Array(run.argv.prefix(2)) == ["-b", "-i"])
+        #expect(run.argv.last?.hasSuffix("/script.sql") == true)
+        #expect(run.environment["SQLCMDPASSWORD"] == Self.password)
+        #expect(!run.argv.joined().contains(Self.password))
+    }
+
+    @Test("hashicorp-vault: the script calls vault with its address and token in the environment; no VAULT_ADDR is a rejection")
+    func vault() async throws {
+        let run = try await run(
+            "hashicorp-vault", program: "vault", script: "vault kv get secret/apps/web",
+            env: ["VAULT_ADDR": "https://vault.internal:8200"], secrets: ["VAULT_TOKEN": Self.password])
+        #expect(run.finish?.status == .succeeded, "\(run.finish?.error ?? "")")
+        #expect(run.argv == ["kv", "get", "secret/apps/web"])
+        #expect(run.environment["VAULT_TOKEN"] == Self.password)
+        #expect(run.environment["VAULT_ADDR"] == "https://vault.internal:8200")
+
+        let missing = try await self.run("hashicorp-vault", program: "vault", script: "vault status")
+        #expect(missing.finish?.status == .rejected)
+        #expect(missing.finish?.error?.contains("needs VAULT_ADDR") == true)
+    }
+
+    @Test("elixir: elixir runs the .exs script")
+    func elixir() async throws {
+        let run = try await run("elixir", program: "elixir", script: "IO.puts(1 + 1)")
+        #expect(run.finish?.status == .succeeded, "\(run.finish?.error ?? "")")
+        #expect(run.argv.count == 1)
+        #expect(run.argv.first?.hasSuffix("/script.exs") == true)
+    }
+
+    @Test("rails and rails-console: bin/rails in $RAILS_ROOT, runner with the script file, console with the script on stdin")
+    func rails() async throws {
+        let root = FileManager.default.temporaryDirectory.path + "/outpost-rails-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: root + "/bin", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        // A stand-in bin/rails that records like the others, named "rails" in $STANDIN_DIR.
+        try Self.recorder.write(toFile: root + "/bin/rails", atomically: true, encoding: .utf8)
+        chmod(root + "/bin/rails", 0o755)
+
+        let runner = try await IntegrationRun.run(
+            "rails", script: "puts Order.count", env: ["RAILS_ROOT": root, "RAILS_ENV": "production"],
+            recordedAs: "rails")
+        #expect(runner.finish?.status == .succeeded, "\(runner.finish?.error ?? "") \(runner.log)")
+        #expect(runner.argv.count == 2)
+        #expect(runner.argv.first == "runner")
+        #expect(runner.argv.last?.hasSuffix("/script.rb") == true)
+        #expect(runner.environment["PWD"] == root)
+
+        let console = try await IntegrationRun.run(
+            "rails-console", script: "Order.count", env: ["RAILS_ROOT": root], recordedAs: "rails")
+        #expect(console.finish?.status == .succeeded, "\(console.finish?.error ?? "")")
+        #expect(console.argv == ["console"])
+        #expect(console.stdin == "Order.count")
     }
 }

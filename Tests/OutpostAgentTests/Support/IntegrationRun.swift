@@ -23,11 +23,13 @@ struct IntegrationRun {
     /// `standIn` (name, script) installed first on PATH when given.
     static func run(
         _ integration: String, script: String, env targetEnv: [String: String] = [:],
-        secrets: [String: String] = [:], standIn: (program: String, script: String)? = nil
+        secrets: [String: String] = [:], standIn: (program: String, script: String)? = nil,
+        recordedAs: String? = nil
     ) async throws -> IntegrationRun {
         var environment = try TestEnvironment()
         defer { environment.remove() }
-        let program = standIn?.program ?? "none"
+        // Which recorder's files to read: the stand-in's, or one installed elsewhere.
+        let program = recordedAs ?? standIn?.program ?? "none"
         if let standIn {
             let bin = environment.scratch + "/bin"
             try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
