@@ -137,4 +137,18 @@ struct IntegrationRealProgramTests {
         #expect(run.log.contains("no_such_table"))
         #expect(!run.log.contains("never reached"))
     }
+
+    @Test("mysql-csv (MariaDB): the result comes back as CSV with a header row")
+    func mysqlCSV() async throws {
+        guard let (env, secrets) = Self.mariadb() else { return }
+        let script = """
+            CREATE TABLE IF NOT EXISTS people (name VARCHAR(40), note VARCHAR(40));
+            DELETE FROM people;
+            INSERT INTO people VALUES ('Ada', 'plain'), ('Grace, Rear Admiral', 'says "hi"');
+            SELECT name, note FROM people ORDER BY name;
+            """
+        let run = try await IntegrationRun.run("mysql-csv", script: script, env: env, secrets: secrets)
+        #expect(run.finish?.status == .succeeded, "\(run.finish?.error ?? "") \(run.log)")
+        #expect(run.log == "name,note\nAda,plain\n\"Grace, Rear Admiral\",\"says \"\"hi\"\"\"\n")
+    }
 }

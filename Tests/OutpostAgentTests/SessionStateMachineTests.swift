@@ -159,7 +159,7 @@ struct AgentConfigurationTests {
         #expect(configuration.retryMaxDelay == .seconds(10))
         #expect(
             configuration.integrations.names == [
-                "bash", "elixir", "hashicorp-vault", "k8s", "k8s-apply", "k8s-exec", "mongodb", "mysql", "node", "postgres",
+                "bash", "elixir", "hashicorp-vault", "k8s", "k8s-apply", "k8s-exec", "mongodb", "mysql", "mysql-csv", "node", "postgres",
                 "python", "rails", "rails-console", "ruby", "sh", "sql-server",
             ])
         try configuration.validate()

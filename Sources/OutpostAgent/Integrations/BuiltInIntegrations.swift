@@ -54,6 +54,12 @@ enum BuiltInIntegrations {
             files: [IntegrationFile(name: "my.cnf", content: mysqlOptions)],
             reads: ["MYSQL_HOST", "MYSQL_PORT", "MYSQL_USER", "MYSQL_PASSWORD", "MYSQL_DATABASE"],
             summary: "SQL run by the mysql (or MariaDB) client, stopping at the first error"),
+        Integration(
+            name: "mysql-csv", program: "mysql", arguments: ["--defaults-extra-file={file:my.cnf}", "--batch"],
+            scriptFileName: "script.sql", scriptDelivery: .standardInput,
+            files: [IntegrationFile(name: "my.cnf", content: mysqlOptions)],
+            reads: ["MYSQL_HOST", "MYSQL_PORT", "MYSQL_USER", "MYSQL_PASSWORD", "MYSQL_DATABASE"],
+            summary: "SQL run by the mysql client, results as CSV (header row first)", output: .csvFromTSV),
         // mongosh takes a URI only in argv: connect from a file instead, with the URI from the environment.
         Integration(
             name: "mongodb", program: "mongosh", arguments: ["--nodb", "--quiet", "{file:connect.js}", "{script}"],

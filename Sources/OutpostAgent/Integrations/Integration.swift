@@ -43,6 +43,15 @@ package struct Integration: Sendable, Equatable {
     package var requires: [String]
     /// Other programs the script calls (`kubectl`, `vault`) that must be on the PATH.
     package var tools: [String]
+    /// How the program's output becomes the task's log.
+    package var output: OutputFormat
+
+    package enum OutputFormat: String, Sendable, Equatable {
+        /// As it comes.
+        case text
+        /// Tab-separated rows (`mysql --batch`) turned into CSV.
+        case csvFromTSV = "csv-from-tsv"
+    }
 
     package init(
         name: String,
@@ -55,7 +64,8 @@ package struct Integration: Sendable, Equatable {
         reads: [String] = [],
         summary: String = "",
         requires: [String] = [],
-        tools: [String] = []
+        tools: [String] = [],
+        output: OutputFormat = .text
     ) {
         self.name = name
         self.program = program
@@ -68,6 +78,7 @@ package struct Integration: Sendable, Equatable {
         self.summary = summary
         self.requires = requires
         self.tools = tools
+        self.output = output
     }
 
     /// The programs that must be on the PATH: the program, then its tools.

@@ -10,12 +10,17 @@ import Synchronization
 final class TaskLogWriter: Sendable {
     let spool: LogSpool
     private let filter: Mutex<OutputFilter>
+    /// Turns the output into CSV first (`output: csv-from-tsv`); `nil`: as it comes.
+    private let conversion: Mutex<TSVToCSV?>
     private let failed = Atomic<Bool>(false)
     private let logger: Logger
 
-    init(spool: LogSpool, masker: Masker, maxLogBytes: Int64, logger: Logger) {
+    init(
+        spool: LogSpool, masker: Masker, maxLogBytes: Int64, output: Integration.OutputFormat = .text, logger: Logger
+    ) {
         self.spool = spool
         filter = Mutex(OutputFilter(masker: masker, cap: maxLogBytes))
+        conversion = Mutex(output == .csvFromTSV ? TSVToCSV() : nil)
         self.logger = logger
     }
 
@@ -24,12 +29,16 @@ final class TaskLogWriter: Sendable {
 
     /// Filters and spools one chunk of raw output.
     func write(_ chunk: [UInt8]) {
-        let bytes = filter.withLock { $0.accept(chunk) }
+        let converted = conversion.withLock { converter in converter?.convert(chunk) } ?? chunk
+        let bytes = filter.withLock { $0.accept(converted) }
         spoolBytes(bytes)
     }
 
     /// End of output: flushes what the masker held back and closes the spool for writing.
     func finish() {
+        if let rest = conversion.withLock({ converter in converter?.finish() }), !rest.isEmpty {
+            spoolBytes(filter.withLock { $0.accept(rest) })
+        }
         let bytes = filter.withLock { $0.finish() }
         spoolBytes(bytes)
         spool.finishWriting()

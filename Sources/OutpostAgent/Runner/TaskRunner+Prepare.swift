@@ -65,7 +65,8 @@ extension TaskRunner {
         let (masker, warnings) = context.maskingPolicy.masker(
             for: context.agentSensitiveValues + resolved.valuesToMask.map { (name: $0.name, value: $0.value) })
         for warning in warnings { logger.warning("\(warning)", metadata: ["task": "\(taskID)"]) }
-        let writer = TaskLogWriter(spool: spool, masker: masker, maxLogBytes: context.maxLogBytes, logger: logger)
+        let writer = TaskLogWriter(
+            spool: spool, masker: masker, maxLogBytes: context.maxLogBytes, output: integration.output, logger: logger)
         let launch = LaunchRequest(
             executable: executable,
             arguments: invocation.arguments,

@@ -15,7 +15,7 @@ import OutpostAgent
 enum IntegrationsSettings {
     static let keys: Set<String> = [
         "name", "program", "arguments", "script", "script_file", "environment", "files", "reads", "requires", "tools",
-        "summary",
+        "summary", "output",
     ]
     static let fileKeys: Set<String> = ["name", "content", "only_if_set"]
 
@@ -64,6 +64,14 @@ enum IntegrationsSettings {
                 }
                 delivery = parsed
             }
+            var output = Integration.OutputFormat.text
+            if let value = field("output") {
+                let text = try scalar(value, key: "\(key).output")
+                guard let parsed = Integration.OutputFormat(rawValue: text) else {
+                    throw error("\(key).output", value, "expected text or csv-from-tsv, got \"\(text)\"")
+                }
+                output = parsed
+            }
             let integration = Integration(
                 name: name, program: program,
                 arguments: try field("arguments").map { value throws(ConfigError) in try list(value, key: "\(key).arguments") }
@@ -79,7 +87,8 @@ enum IntegrationsSettings {
                 reads: try field("reads").map { value throws(ConfigError) in try list(value, key: "\(key).reads") } ?? [],
                 summary: try field("summary").map { value throws(ConfigError) in try scalar(value, key: "\(key).summary") } ?? "",
                 requires: try field("requires").map { value throws(ConfigError) in try list(value, key: "\(key).requires") } ?? [],
-                tools: try field("tools").map { value throws(ConfigError) in try list(value, key: "\(key).tools") } ?? [])
+                tools: try field("tools").map { value throws(ConfigError) in try list(value, key: "\(key).tools") } ?? [],
+                output: output)
             do {
                 try integration.validate()
             } catch {
