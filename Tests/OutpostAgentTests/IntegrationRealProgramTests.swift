@@ -66,6 +66,26 @@ struct IntegrationRealProgramTests {
         #expect(!cmdline.contains(password))
     }
 
+    @Test("postgres: a DATABASE_URL secret alone connects; its password is masked too and never in argv")
+    func postgresDatabaseURL() async throws {
+        guard let (env, secrets) = try Self.postgres(), let password = secrets["PGPASSWORD"] else { return }
+        let user = secrets["PGUSER"] ?? "outpost"
+        let encoded = password.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? password
+        let url = "postgresql://\(user):\(encoded)@\(env["PGHOST"] ?? "127.0.0.1"):\(env["PGPORT"] ?? "5432")/postgres?sslmode=disable"
+        let script = """
+            SELECT current_user AS who, current_database() AS db;
+            \\! cat /proc/$PPID/cmdline | tr '\\0' ' ' > "$SCRATCH/cmdline"
+            \\! echo "password: $PGPASSWORD"
+            """
+        let run = try await IntegrationRun.run("postgres", script: script, secrets: ["DATABASE_URL": url])
+        #expect(run.finish?.status == .succeeded, "\(run.finish?.error ?? "") \(run.log)")
+        #expect(run.log.contains(" \(user) | postgres"))
+        #expect(run.log.contains("password: [SECURE]"), "the password cut out of the URL is masked as well")
+        #expect(!run.log.contains(password))
+        let cmdline = try #require(run.scratch["cmdline"])
+        #expect(!cmdline.contains(password))
+    }
+
     @Test("postgres: a failing statement stops the script with a non-zero exit code")
     func postgresFailure() async throws {
         guard let (env, secrets) = try Self.postgres() else { return }

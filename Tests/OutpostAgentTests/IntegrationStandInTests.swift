@@ -129,6 +129,16 @@ struct IntegrationStandInTests {
         #expect(try IntegrationTemplate("{{literal}").expand(values) == "{literal}")
         #expect(throws: IntegrationError.self) { try IntegrationTemplate("{password}") }
         #expect(throws: IntegrationError.self) { try IntegrationTemplate("{env:") }
+        #expect(throws: IntegrationError.self) { try IntegrationTemplate("{url:DATABASE_URL:secret}") }
+        let url = IntegrationValues(
+            scriptPath: "", files: [:], environment: ["U": "postgres://app:p%40ss@db.internal:6432/shop?sslmode=require"])
+        #expect(try IntegrationTemplate("{url:U:user}").expand(url) == "app")
+        #expect(try IntegrationTemplate("{url:U:password}").expand(url) == "p@ss")
+        #expect(try IntegrationTemplate("{url:U:host}:{url:U:port}").expand(url) == "db.internal:6432")
+        #expect(try IntegrationTemplate("{url:U:path}").expand(url) == "shop")
+        #expect(try IntegrationTemplate("{url:U:query.sslmode}").expand(url) == "require")
+        #expect(try IntegrationTemplate("{url:U:query.missing}").expand(url) == nil)
+        #expect(try IntegrationTemplate("{url:U:password}").secretURLParts(url, secretVariables: ["U"]) == ["p@ss"])
         for integration in IntegrationCatalog.builtIn.entries.values {
             try integration.validate()
         }

@@ -44,7 +44,14 @@ enum BuiltInIntegrations {
         Integration(
             name: "postgres", program: "psql",
             arguments: ["-X", "--no-password", "-v", "ON_ERROR_STOP=1", "-f", "{script}"], scriptFileName: "script.sql",
-            reads: ["PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSSLMODE"],
+            // A DATABASE_URL becomes psql's own variables (its password never reaches argv);
+            // PG* variables the target sets itself win.
+            environment: [
+                "PGHOST": "{url:DATABASE_URL:host}", "PGPORT": "{url:DATABASE_URL:port}",
+                "PGUSER": "{url:DATABASE_URL:user}", "PGPASSWORD": "{url:DATABASE_URL:password}",
+                "PGDATABASE": "{url:DATABASE_URL:path}", "PGSSLMODE": "{url:DATABASE_URL:query.sslmode}",
+            ],
+            reads: ["PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSSLMODE", "DATABASE_URL"],
             summary: "SQL run by psql, stopping at the first error"),
         // The client reads host, user and password from a 0600 option file; lines whose
         // variable is empty are left out, so only what the target sets is passed.

@@ -121,14 +121,18 @@ package struct Integration: Sendable, Equatable {
         }
         var values = IntegrationValues(scriptPath: scriptPath, files: [:], environment: environment)
         var written: [IntegrationInvocation.File] = []
+        var derived: [String] = []
         for file in files where file.isWanted(in: environment) {
             let path = "\(fileDirectory)/\(file.name)"
             values.files[file.name] = path
             written.append(.init(path: path, content: try IntegrationTemplate.expandLines(of: file.content, values)))
+            derived += try IntegrationTemplate(file.content).secretURLParts(values, secretVariables: secretVariables)
         }
         var extra: [String: String] = [:]
         for (key, text) in self.environment {
-            if let value = try IntegrationTemplate(text).expand(values) { extra[key] = value }
+            let template = try IntegrationTemplate(text)
+            if let value = template.expand(values) { extra[key] = value }
+            derived += template.secretURLParts(values, secretVariables: secretVariables)
         }
         // The target's variables and secrets win over the integration's defaults, as in the task's environment.
         values.environment.merge(extra) { task, _ in task }
@@ -142,7 +146,7 @@ package struct Integration: Sendable, Equatable {
             }
             if let argument = template.expand(values) { arguments.append(argument) }
         }
-        return IntegrationInvocation(arguments: arguments, environment: extra, files: written)
+        return IntegrationInvocation(arguments: arguments, environment: extra, files: written, derivedSecrets: derived)
     }
 }
 
@@ -178,6 +182,8 @@ package struct IntegrationInvocation: Sendable, Equatable {
     /// The integration's own variables, expanded (merged over the task's environment).
     package var environment: [String: String]
     package var files: [File]
+    /// Secret values the recipe derived (parts of a secret URL), to mask like the secrets themselves.
+    package var derivedSecrets: [String] = []
 }
 
 /// The integrations an agent knows, by name.

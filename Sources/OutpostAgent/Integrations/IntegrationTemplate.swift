@@ -1,3 +1,5 @@
+import Foundation
+
 /// The small template language of integration recipes.
 ///
 /// | placeholder | becomes |
@@ -5,6 +7,7 @@
 /// | `{script}` | the absolute path of the task's script file |
 /// | `{file:NAME}` | the absolute path of the recipe's file `NAME` (written 0600, deleted with the task) |
 /// | `{env:NAME}` | the value of the task's environment variable `NAME` (empty when unset) |
+/// | `{url:NAME:PART}` | one part of the URL in variable `NAME` (`user`, `password`, `host`, `port`, `path` without its leading `/`, or `query.KEY`), percent-decoded; empty when absent |
 /// | `{{` | a literal `{` |
 ///
 /// A template with `{env:...}` placeholders that all come out empty is left out
@@ -21,6 +24,7 @@ package struct IntegrationTemplate: Sendable, Equatable {
         case script
         case file(String)
         case environment(String)
+        case urlPart(variable: String, part: String)
     }
 
     package let parts: [Part]
@@ -53,9 +57,17 @@ package struct IntegrationTemplate: Sendable, Equatable {
                 parts.append(.file(String(name.dropFirst(5))))
             } else if name.hasPrefix("env:"), Self.isName(name.dropFirst(4)) {
                 parts.append(.environment(String(name.dropFirst(4))))
+            } else if name.hasPrefix("url:"), let colon = name.dropFirst(4).firstIndex(of: ":"),
+                Self.isName(name[name.index(name.startIndex, offsetBy: 4)..<colon]),
+                URLParts.isPart(name[name.index(after: colon)...])
+            {
+                parts.append(
+                    .urlPart(
+                        variable: String(name[name.index(name.startIndex, offsetBy: 4)..<colon]),
+                        part: String(name[name.index(after: colon)...])))
             } else {
                 throw IntegrationError(
-                    "\"{\(name)}\" in \"\(text)\" is not a placeholder; use {script}, {file:NAME} or {env:NAME}")
+                    "\"{\(name)}\" in \"\(text)\" is not a placeholder; use {script}, {file:NAME}, {env:NAME} or {url:NAME:PART}")
             }
             rest = rest[rest.index(after: close)...]
         }
@@ -66,7 +78,24 @@ package struct IntegrationTemplate: Sendable, Equatable {
 
     /// Variables the template reads.
     package var environmentNames: [String] {
-        parts.compactMap { if case .environment(let name) = $0 { name } else { nil } }
+        parts.compactMap { part in
+            switch part {
+            case .environment(let name), .urlPart(let name, _): name
+            default: nil
+            }
+        }
+    }
+
+    /// Passwords it cuts out of secret URLs (`{url:DATABASE_URL:password}`): new
+    /// secret values the log must mask as well. The other parts (user, host,
+    /// database) are not masked on their own: words like `postgres` would vanish
+    /// from every log line.
+    package func secretURLParts(_ values: IntegrationValues, secretVariables: Set<String>) -> [String] {
+        parts.compactMap { part in
+            guard case .urlPart(let name, "password") = part, secretVariables.contains(name) else { return nil }
+            let value = URLParts.part("password", of: values.environment[name] ?? "")
+            return value.isEmpty ? nil : value
+        }
     }
 
     /// Files the template refers to.
@@ -78,8 +107,7 @@ package struct IntegrationTemplate: Sendable, Equatable {
     /// that was not written (its condition was not met), or when all its
     /// `{env:...}` placeholders are empty: the caller leaves it out.
     package func expand(_ values: IntegrationValues) -> String? {
-        let names = environmentNames
-        if !names.isEmpty, names.allSatisfy({ (values.environment[$0] ?? "").isEmpty }) { return nil }
+        var variableParts: [String] = []
         var text = ""
         for part in parts {
             switch part {
@@ -88,9 +116,17 @@ package struct IntegrationTemplate: Sendable, Equatable {
             case .file(let name):
                 guard let path = values.files[name] else { return nil }
                 text += path
-            case .environment(let name): text += values.environment[name] ?? ""
+            case .environment(let name):
+                let value = values.environment[name] ?? ""
+                variableParts.append(value)
+                text += value
+            case .urlPart(let name, let part):
+                let value = URLParts.part(part, of: values.environment[name] ?? "")
+                variableParts.append(value)
+                text += value
             }
         }
+        if !variableParts.isEmpty, variableParts.allSatisfy(\.isEmpty) { return nil }
         return text
     }
 
@@ -111,6 +147,28 @@ extension IntegrationTemplate {
             if let expanded = try IntegrationTemplate(String(line)).expand(values) { lines.append(expanded) }
         }
         return lines.joined(separator: "\n")
+    }
+}
+
+/// Parts of a connection URL (`postgres://user:pass@host:5432/db?sslmode=require`).
+enum URLParts {
+    static func isPart(_ part: Substring) -> Bool {
+        ["user", "password", "host", "port", "path"].contains(part) || (part.hasPrefix("query.") && part.count > 6)
+    }
+
+    /// The part, percent-decoded; empty when the URL or the part is absent.
+    static func part(_ part: String, of text: String) -> String {
+        guard !text.isEmpty, let components = URLComponents(string: text) else { return "" }
+        switch part {
+        case "user": return components.user ?? ""
+        case "password": return components.password ?? ""
+        case "host": return components.host ?? ""
+        case "port": return components.port.map(String.init) ?? ""
+        case "path": return String(components.path.drop(while: { $0 == "/" }))
+        default:
+            let key = String(part.dropFirst("query.".count))
+            return components.queryItems?.first { $0.name == key }?.value ?? ""
+        }
     }
 }
 

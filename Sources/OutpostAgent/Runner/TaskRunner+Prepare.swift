@@ -62,8 +62,9 @@ extension TaskRunner {
             workspace.remove()
             throw error
         }
+        let derived = invocation.derivedSecrets.map { (name: "integration \(integration.name)", value: $0) }
         let (masker, warnings) = context.maskingPolicy.masker(
-            for: context.agentSensitiveValues + resolved.valuesToMask.map { (name: $0.name, value: $0.value) })
+            for: context.agentSensitiveValues + resolved.valuesToMask.map { (name: $0.name, value: $0.value) } + derived)
         for warning in warnings { logger.warning("\(warning)", metadata: ["task": "\(taskID)"]) }
         let writer = TaskLogWriter(
             spool: spool, masker: masker, maxLogBytes: context.maxLogBytes, output: integration.output, logger: logger)
