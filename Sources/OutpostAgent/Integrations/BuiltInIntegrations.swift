@@ -53,20 +53,12 @@ enum BuiltInIntegrations {
             ],
             reads: ["PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSSLMODE", "DATABASE_URL"],
             summary: "SQL run by psql, stopping at the first error"),
-        // The client reads host, user and password from a 0600 option file; lines whose
-        // variable is empty are left out, so only what the target sets is passed.
-        Integration(
-            name: "mysql", program: "mysql", arguments: ["--defaults-extra-file={file:my.cnf}", "--table"],
-            scriptFileName: "script.sql", scriptDelivery: .standardInput,
-            files: [IntegrationFile(name: "my.cnf", content: mysqlOptions)],
-            reads: ["MYSQL_HOST", "MYSQL_PORT", "MYSQL_USER", "MYSQL_PASSWORD", "MYSQL_DATABASE"],
+        mysql(
+            name: "mysql", mode: "--table", output: .text,
             summary: "SQL run by the mysql (or MariaDB) client, stopping at the first error"),
-        Integration(
-            name: "mysql-csv", program: "mysql", arguments: ["--defaults-extra-file={file:my.cnf}", "--batch"],
-            scriptFileName: "script.sql", scriptDelivery: .standardInput,
-            files: [IntegrationFile(name: "my.cnf", content: mysqlOptions)],
-            reads: ["MYSQL_HOST", "MYSQL_PORT", "MYSQL_USER", "MYSQL_PASSWORD", "MYSQL_DATABASE"],
-            summary: "SQL run by the mysql client, results as CSV (header row first)", output: .csvFromTSV),
+        mysql(
+            name: "mysql-csv", mode: "--batch", output: .csvFromTSV,
+            summary: "SQL run by the mysql client, results as CSV (header row first)"),
         // mongosh takes a URI only in argv: connect from a file instead, with the URI from the environment.
         Integration(
             name: "mongodb", program: "mongosh", arguments: ["--nodb", "--quiet", "{file:connect.js}", "{script}"],
@@ -78,6 +70,17 @@ enum BuiltInIntegrations {
             reads: ["SQLCMDSERVER", "SQLCMDUSER", "SQLCMDPASSWORD", "SQLCMDDBNAME"],
             summary: "T-SQL run by sqlcmd, stopping at the first error"),
     ]
+
+    /// The client reads host, user and password from a 0600 option file; lines whose
+    /// variable is empty are left out, so only what the target sets is passed.
+    static func mysql(name: String, mode: String, output: Integration.OutputFormat, summary: String) -> Integration {
+        Integration(
+            name: name, program: "mysql", arguments: ["--defaults-extra-file={file:my.cnf}", mode],
+            scriptFileName: "script.sql", scriptDelivery: .standardInput,
+            files: [IntegrationFile(name: "my.cnf", content: mysqlOptions)],
+            reads: ["MYSQL_HOST", "MYSQL_PORT", "MYSQL_USER", "MYSQL_PASSWORD", "MYSQL_DATABASE"], summary: summary,
+            output: output)
+    }
 
     static let mysqlOptions = """
         [client]

@@ -8,7 +8,7 @@
 /// the task directory (deleted with it), never its argv.
 package struct Integration: Sendable, Equatable {
     /// How the script reaches the program.
-    package enum ScriptDelivery: String, Sendable, Equatable {
+    package enum ScriptDelivery: String, Sendable, Equatable, CaseIterable {
         /// The script file's path appears in `arguments` (as `{script}`).
         case fileArgument = "file"
         /// The script file is opened as the process's standard input.
@@ -46,7 +46,7 @@ package struct Integration: Sendable, Equatable {
     /// How the program's output becomes the task's log.
     package var output: OutputFormat
 
-    package enum OutputFormat: String, Sendable, Equatable {
+    package enum OutputFormat: String, Sendable, Equatable, CaseIterable {
         /// As it comes.
         case text
         /// Tab-separated rows (`mysql --batch`) turned into CSV.

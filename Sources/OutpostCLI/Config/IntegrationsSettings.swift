@@ -56,22 +56,8 @@ enum IntegrationsSettings {
             else {
                 throw error(key, value, "integration \(name) needs a program")
             }
-            var delivery = Integration.ScriptDelivery.fileArgument
-            if let script = field("script") {
-                let text = try scalar(script, key: "\(key).script")
-                guard let parsed = Integration.ScriptDelivery(rawValue: text) else {
-                    throw error("\(key).script", script, "expected file or stdin, got \"\(text)\"")
-                }
-                delivery = parsed
-            }
-            var output = Integration.OutputFormat.text
-            if let value = field("output") {
-                let text = try scalar(value, key: "\(key).output")
-                guard let parsed = Integration.OutputFormat(rawValue: text) else {
-                    throw error("\(key).output", value, "expected text or csv-from-tsv, got \"\(text)\"")
-                }
-                output = parsed
-            }
+            let delivery = try choice(field("script"), key: "\(key).script", default: Integration.ScriptDelivery.fileArgument)
+            let output = try choice(field("output"), key: "\(key).output", default: Integration.OutputFormat.text)
             let integration = Integration(
                 name: name, program: program,
                 arguments: try field("arguments").map { value throws(ConfigError) in try list(value, key: "\(key).arguments") }
@@ -95,6 +81,19 @@ enum IntegrationsSettings {
                 throw self.error(key, value, error.message)
             }
             return integration
+        }
+
+        /// One of an enumeration's spellings, or `fallback` when the key is absent.
+        private func choice<Choice: RawRepresentable & CaseIterable>(
+            _ value: ConfigFile.Value?, key: String, default fallback: Choice
+        ) throws(ConfigError) -> Choice where Choice.RawValue == String {
+            guard let value else { return fallback }
+            let text = try scalar(value, key: key)
+            guard let parsed = Choice(rawValue: text) else {
+                let spellings = Choice.allCases.map(\.rawValue).joined(separator: " or ")
+                throw error(key, value, "expected \(spellings), got \"\(text)\"")
+            }
+            return parsed
         }
 
         private func files(_ value: ConfigFile.Value, key: String) throws(ConfigError) -> [IntegrationFile] {
