@@ -4,6 +4,7 @@ import Logging
 import OutpostClient
 import OutpostCore
 import OutpostSecrets
+import OutpostTestSupport
 import Testing
 
 /// A resolver that hands out fixed variables for any reference (the secrets of these tests).
@@ -60,9 +61,9 @@ struct IntegrationStandInTests {
         #expect(run.finish?.status == .succeeded, "\(run.finish?.error ?? "")")
         #expect(Array(run.argv.prefix(5)) == ["-X", "--no-password", "-v", "ON_ERROR_STOP=1", "-f"])
         #expect(run.argv.last?.hasSuffix("/script.sql") == true)
-        #expect(run.environment["PGPASSWORD"] == Self.password)
+        expectSecret(run.environment["PGPASSWORD"], is: Self.password, "PGPASSWORD")
         #expect(run.environment["PGHOST"] == "db.internal")
-        #expect(!run.argv.joined().contains(Self.password))
+        expectAbsent(Self.password, in: run.argv.joined(), "run.argv.joined()")
         #expect(run.log.contains("stand-in psql ran"))
     }
 
@@ -76,11 +77,12 @@ struct IntegrationStandInTests {
         #expect(run.argv.first?.hasPrefix("--defaults-extra-file=") == true)
         #expect(run.argv.last == "--table")
         #expect(run.stdin == "SELECT 1;")
-        #expect(
-            run.file == "[client]\nhost=127.0.0.1\nuser=app\npassword=\(Self.password)\ndatabase=shop\n[mysql]\nabort-source-on-error")
+        expectSecret(
+            run.file, is: "[client]\nhost=127.0.0.1\nuser=app\npassword=\(Self.password)\ndatabase=shop\n[mysql]\nabort-source-on-error",
+            "the option file")
         #expect(run.mode == "600")
-        #expect(!run.argv.joined().contains(Self.password))
-        #expect(run.environment["MYSQL_PASSWORD"] == Self.password, "the secret variable itself is in the environment")
+        expectAbsent(Self.password, in: run.argv.joined(), "run.argv.joined()")
+        expectSecret(run.environment["MYSQL_PASSWORD"], is: Self.password, "MYSQL_PASSWORD (the secret variable itself is in the environment)")
         let path = try #require(run.filePath)
         #expect(!FileManager.default.fileExists(atPath: path), "the option file is deleted with the task")
     }
@@ -93,7 +95,7 @@ struct IntegrationStandInTests {
         #expect(run.finish?.status == .succeeded, "\(run.finish?.error ?? "")")
         #expect(run.argv == ["exec", "-i", "--namespace=shop", "deployment/web", "--", "sh"])
         #expect(run.stdin == "echo inside")
-        #expect(run.file == Self.kubeconfig.trimmingCharacters(in: .newlines) + "\n" || run.file == Self.kubeconfig)
+        expectSecret(run.file, is: Self.kubeconfig, "the kubeconfig file")
         #expect(run.mode == "600")
         let path = try #require(run.filePath)
         #expect(run.environment["KUBECONFIG"] == path)
@@ -151,7 +153,7 @@ struct IntegrationStandInTests {
             secrets: ["KUBECONFIG_DATA": Self.kubeconfig])
         #expect(run.finish?.status == .succeeded, "\(run.finish?.error ?? "")")
         #expect(run.argv == ["get", "pods", "--namespace", "shop"])
-        #expect(run.file == Self.kubeconfig)
+        expectSecret(run.file, is: Self.kubeconfig, "the kubeconfig file")
         #expect(run.mode == "600")
         #expect(!FileManager.default.fileExists(atPath: try #require(run.filePath)))
 
@@ -179,8 +181,8 @@ struct IntegrationStandInTests {
         #expect(run.argv.count == 4)
         #expect(run.argv.last?.hasSuffix("/script.js") == true)
         #expect(run.file == "db = connect(process.env.MONGODB_URI);")
-        #expect(run.environment["MONGODB_URI"] == uri)
-        #expect(!run.argv.joined().contains(Self.password))
+        expectSecret(run.environment["MONGODB_URI"], is: uri, "MONGODB_URI")
+        expectAbsent(Self.password, in: run.argv.joined(), "run.argv.joined()")
     }
 
     @Test("sql-server: sqlcmd stops at the first error; credentials in its SQLCMD* variables")
@@ -191,8 +193,8 @@ struct IntegrationStandInTests {
         #expect(run.finish?.status == .succeeded, "\(run.finish?.error ?? "")")
         #expect(Array(run.argv.prefix(2)) == ["-b", "-i"])
         #expect(run.argv.last?.hasSuffix("/script.sql") == true)
-        #expect(run.environment["SQLCMDPASSWORD"] == Self.password)
-        #expect(!run.argv.joined().contains(Self.password))
+        expectSecret(run.environment["SQLCMDPASSWORD"], is: Self.password, "SQLCMDPASSWORD")
+        expectAbsent(Self.password, in: run.argv.joined(), "run.argv.joined()")
     }
 
     @Test("hashicorp-vault: the script calls vault with its address and token in the environment; no VAULT_ADDR is a rejection")
@@ -202,7 +204,7 @@ struct IntegrationStandInTests {
             env: ["VAULT_ADDR": "https://vault.internal:8200"], secrets: ["VAULT_TOKEN": Self.password])
         #expect(run.finish?.status == .succeeded, "\(run.finish?.error ?? "")")
         #expect(run.argv == ["kv", "get", "secret/apps/web"])
-        #expect(run.environment["VAULT_TOKEN"] == Self.password)
+        expectSecret(run.environment["VAULT_TOKEN"], is: Self.password, "VAULT_TOKEN")
         #expect(run.environment["VAULT_ADDR"] == "https://vault.internal:8200")
 
         let missing = try await self.run("hashicorp-vault", program: "vault", script: "vault status")

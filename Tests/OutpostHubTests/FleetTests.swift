@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import OutpostCore
 import OutpostStore
+import OutpostTestSupport
 import Testing
 
 @testable import OutpostHub
@@ -311,13 +312,13 @@ struct UserTokenHubTests {
             #expect(created.status == .created)
             let task = try created.decode(TaskRecord.self)
             #expect(task.userTokenRequired)
-            #expect(!created.text.contains(Self.canary))
+            expectAbsent(Self.canary, in: created.text, "created.text")
 
             let agent = try await SimAgent.register(api, registrationToken: try await hub.registrationToken())
             let assignment = try #require(try await agent.poll(api).assignments.first)
-            #expect(assignment.userToken == Self.canary)
+            expectSecret(assignment.userToken, is: Self.canary, "the assignment's user token")
             let stored = try await (hub.store as! SQLiteHubStore).rawAssignment(taskID: task.id)
-            #expect(!stored.contains(Self.canary), "the stored assignment must not hold the user token")
+            expectAbsent(Self.canary, in: stored, "the stored assignment must not hold the user token")
 
             let start = try await api.send(
                 .post, "/api/v1/agent/tasks/\(task.id)/start", token: .bearer(agent.token),
@@ -326,7 +327,7 @@ struct UserTokenHubTests {
             #expect(try await agent.finish(api, task.id).status == .ok)
             #expect(hub.hub.userTokens.count == 0)
             let read = try await api.send(.get, "/api/v1/tasks/\(task.id)")
-            #expect(!read.text.contains(Self.canary))
+            expectAbsent(Self.canary, in: read.text, "read.text")
             #expect(try read.decode(TaskRecord.self).userSubject == "alice@example.com")
         }
         await hub.stop()

@@ -1,7 +1,8 @@
 import OutpostMasking
 
-/// Turns a task's raw output into the bytes that go to the spool: masked, and
-/// capped at `maxLogBytes` with one visible truncation line.
+/// Turns a task's raw output into the bytes that go to the spool: converted
+/// (`output: csv-from-tsv`), masked, and capped at `maxLogBytes` with one
+/// visible truncation line.
 ///
 /// A pure value fed from the output reader thread. Once the cap is hit it drops
 /// everything (the pipe is still drained so the task never blocks on a full pipe).
@@ -9,6 +10,8 @@ import OutpostMasking
 /// hub with the same cap never refuses the last chunk.
 struct OutputFilter: Sendable {
     private var masker: Masker
+    /// Turns tab-separated rows into CSV before masking; `nil` for plain text.
+    private var conversion: TSVToCSV?
     private let cap: Int64
     private let truncationLine: [UInt8]
     /// Bytes released to the spool so far (including the truncation line).
@@ -16,8 +19,9 @@ struct OutputFilter: Sendable {
     /// `true` once output was dropped at the cap.
     private(set) var truncated = false
 
-    init(masker: Masker, cap: Int64) {
+    init(masker: Masker, cap: Int64, conversion: TSVToCSV? = nil) {
         self.masker = masker
+        self.conversion = conversion
         self.cap = cap
         truncationLine = Self.truncationLine(cap: cap)
     }
@@ -37,13 +41,15 @@ struct OutputFilter: Sendable {
     /// Filters one chunk of raw output; returns what to append to the spool.
     mutating func accept(_ chunk: [UInt8]) -> [UInt8] {
         guard !truncated else { return [] }
-        return limit(masker.mask(chunk))
+        guard conversion != nil else { return limit(masker.mask(chunk)) }
+        return limit(masker.mask(conversion!.convert(chunk)))
     }
 
-    /// The end of the output: releases what the masker still held back.
+    /// The end of the output: releases what the conversion and the masker still held back.
     mutating func finish() -> [UInt8] {
         guard !truncated else { return [] }
-        return limit(masker.finish())
+        let rest = conversion?.finish() ?? []
+        return limit(rest.isEmpty ? masker.finish() : masker.mask(rest) + masker.finish())
     }
 
     private mutating func limit(_ bytes: [UInt8]) -> [UInt8] {

@@ -2,16 +2,14 @@ import Logging
 import OutpostMasking
 import Synchronization
 
-/// The output reader thread's end of the log pipeline: raw bytes → masking and
-/// cap (`OutputFilter`) → spool.
+/// The output reader thread's end of the log pipeline: raw bytes → conversion,
+/// masking and cap (`OutputFilter`) → spool.
 ///
 /// Only the reader thread calls it; the lock is uncontended and exists so the
 /// filter's state can live in a `Sendable` object handed to that thread.
 final class TaskLogWriter: Sendable {
     let spool: LogSpool
     private let filter: Mutex<OutputFilter>
-    /// Turns the output into CSV first (`output: csv-from-tsv`); `nil`: as it comes.
-    private let conversion: Mutex<TSVToCSV?>
     private let failed = Atomic<Bool>(false)
     private let logger: Logger
 
@@ -19,8 +17,8 @@ final class TaskLogWriter: Sendable {
         spool: LogSpool, masker: Masker, maxLogBytes: Int64, output: Integration.OutputFormat = .text, logger: Logger
     ) {
         self.spool = spool
-        filter = Mutex(OutputFilter(masker: masker, cap: maxLogBytes))
-        conversion = Mutex(output == .csvFromTSV ? TSVToCSV() : nil)
+        filter = Mutex(
+            OutputFilter(masker: masker, cap: maxLogBytes, conversion: output == .csvFromTSV ? TSVToCSV() : nil))
         self.logger = logger
     }
 
@@ -29,16 +27,12 @@ final class TaskLogWriter: Sendable {
 
     /// Filters and spools one chunk of raw output.
     func write(_ chunk: [UInt8]) {
-        let converted = conversion.withLock { converter in converter?.convert(chunk) } ?? chunk
-        let bytes = filter.withLock { $0.accept(converted) }
+        let bytes = filter.withLock { $0.accept(chunk) }
         spoolBytes(bytes)
     }
 
     /// End of output: flushes what the masker held back and closes the spool for writing.
     func finish() {
-        if let rest = conversion.withLock({ converter in converter?.finish() }), !rest.isEmpty {
-            spoolBytes(filter.withLock { $0.accept(rest) })
-        }
         let bytes = filter.withLock { $0.finish() }
         spoolBytes(bytes)
         spool.finishWriting()
