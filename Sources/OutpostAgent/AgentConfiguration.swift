@@ -53,6 +53,14 @@ package struct AgentConfiguration: Sendable {
     package var awsIdentitySigner: (@Sendable () async throws -> SignedHTTPRequest)?
     /// Send the signed identity with the first registration (`aws_sts_endpoint` was configured).
     package var signsAWSIdentityUpFront = false
+    /// Other values this process holds that no task may print, masked in every task's
+    /// log (`outpost dev` puts the hub's admin token here). The registration token, the
+    /// session token and the providers' held values are always masked. Default none.
+    package var maskedValues: [NamedSecretValue] = []
+    /// Run every task as this user (`run_as`), resolved at start; the agent must be root.
+    /// Each task's directory and files then belong to that user; the rest of the work
+    /// directory stays the agent's. Default `nil`: tasks run as the agent's user.
+    package var runAs: TaskIdentity?
 
     package init(
         hubURL: String,
@@ -135,7 +143,7 @@ extension AgentConfiguration: CustomStringConvertible, CustomReflectable {
             self,
             children: [
                 "hubURL": hubURL, "registrationToken": "<redacted>", "name": name as Any, "tags": tags,
-                "concurrency": concurrency, "workDirectory": workDirectory, "killGrace": killGrace,
+                "concurrency": concurrency, "workDirectory": workDirectory, "runAs": runAs as Any, "killGrace": killGrace,
                 "drainTimeout": drainTimeout, "logFlushBytes": logFlushBytes, "logFlushInterval": logFlushInterval,
                 "maxLogBytes": maxLogBytes, "retryInitialDelay": retryInitialDelay, "retryMaxDelay": retryMaxDelay,
                 "stopReportTimeout": stopReportTimeout, "integrations": integrations.names,

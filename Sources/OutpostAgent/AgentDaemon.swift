@@ -84,7 +84,7 @@ package struct AgentDaemon: Service {
 
     private func runSession() async throws(AgentError) {
         let paths = WorkDirectory(path: configuration.workDirectory)
-        let lock = try paths.prepare()
+        let lock = try paths.prepare(runAs: configuration.runAs)
         defer { close(lock) }
         paths.cleanUpLeftovers(logger: logger)
 

@@ -23,7 +23,7 @@ enum GlibcExtras {
     /// `pipe2`, to create pipes close-on-exec atomically.
     static let pipe2: Pipe2? = symbol("pipe2")
 
-    private static func symbol<T>(_ name: String) -> T? {
+    static func symbol<T>(_ name: String) -> T? {
         // RTLD_DEFAULT is the null handle on glibc and musl.
         guard let pointer = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else { return nil }
         return unsafeBitCast(pointer, to: T.self)

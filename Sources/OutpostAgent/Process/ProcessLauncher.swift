@@ -16,6 +16,8 @@ struct LaunchRequest: Sendable {
     var workingDirectory: String
     /// File opened as standard input; `nil` means `/dev/null`.
     var standardInput: String?
+    /// The user to run as (`run_as`); `nil` runs as the agent's own user.
+    var identity: TaskIdentity?
 }
 
 /// A started task process: the leader of its own session and process group.
@@ -38,6 +40,7 @@ struct LaunchedProcess: Sendable {
 ///   signal mask (the agent ignores SIGPIPE; a shell pipeline must not).
 enum ProcessLauncher {
     static func launch(_ request: LaunchRequest) throws(AgentError) -> LaunchedProcess {
+        if let identity = request.identity { return try launch(request, as: identity) }
         let output = try GlibcExtras.cloexecPipe()
         var closeReadEnd = true
         defer {
@@ -103,7 +106,7 @@ enum ProcessLauncher {
 }
 
 /// A NULL-terminated array of C strings that lives until `free()`.
-private struct CStringArray {
+struct CStringArray {
     let pointers: [UnsafeMutablePointer<CChar>?]
 
     init(_ strings: [String]) {

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import OutpostClient
 import OutpostCore
@@ -39,10 +40,16 @@ struct RunnerContext: Sendable {
     /// User-token enforcement; `nil` when the agent has no `jwk_url`.
     var userTokens: (any UserTokenChecking)?
     var maskingPolicy: MaskingPolicy
-    /// Values of the agent's own sensitive variables (`*_TOKEN`, ...), masked in every task's log.
+    /// Every value the agent holds, masked in every task's log whether or not the task can
+    /// see it: its sensitive variables (`*_TOKEN`, ...), its registration token, what its
+    /// providers could serve (every `OUTPOST_SECRET_*` of the env provider) and
+    /// `maskedValues`. The session token changes with each registration: see `maskedValues(sessionToken:)`.
     var agentSensitiveValues: [(name: String, value: String)]
-    /// The agent's PATH, HOME and LANG: the only variables a task inherits from it.
+    /// The agent's PATH, HOME and LANG: the only variables a task inherits from it
+    /// (with `runAs`, HOME is that user's).
     var inheritedEnvironment: [String: String]
+    /// The user tasks run as; `nil`: the agent's own.
+    var runAs: TaskIdentity?
     var logger: Logger
 
     init(
@@ -69,9 +76,28 @@ struct RunnerContext: Sendable {
         secrets = configuration.secrets
         userTokens = configuration.userTokens
         maskingPolicy = MaskingPolicy(configuration.masking)
-        agentSensitiveValues = maskingPolicy.sensitiveValues(in: inheritedEnvironment)
-        self.inheritedEnvironment = inheritedEnvironment.filter { ["PATH", "HOME", "LANG"].contains($0.key) }
+        agentSensitiveValues =
+            maskingPolicy.sensitiveValues(in: inheritedEnvironment)
+            + [(name: "the agent's registration token", value: configuration.registrationToken)]
+            + (configuration.secrets.heldValues + configuration.maskedValues).map { (name: $0.name, value: $0.value) }
+        var inherited = inheritedEnvironment.filter { ["PATH", "HOME", "LANG"].contains($0.key) }
+        if let runAs = configuration.runAs {
+            // The agent's HOME is not the task user's to use; its own is, when it exists.
+            var isDirectory: ObjCBool = false
+            let hasHome = FileManager.default.fileExists(atPath: runAs.home, isDirectory: &isDirectory) && isDirectory.boolValue
+            inherited["HOME"] = hasHome ? runAs.home : nil
+        }
+        self.inheritedEnvironment = inherited
+        runAs = configuration.runAs
         self.logger = logger
+    }
+}
+
+extension RunnerContext {
+    /// `agentSensitiveValues` plus the session token the agent holds now.
+    func maskedValues(sessionToken: String?) -> [(name: String, value: String)] {
+        guard let sessionToken, !sessionToken.isEmpty else { return agentSensitiveValues }
+        return agentSensitiveValues + [(name: "the agent's session token", value: sessionToken)]
     }
 }
 

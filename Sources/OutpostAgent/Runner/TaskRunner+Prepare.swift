@@ -57,6 +57,7 @@ extension TaskRunner {
                 integration, in: workspace,
                 environment: environment(temporaryDirectory: workspace.temporaryDirectory, integration: [:]),
                 secretVariables: Set(resolved.environment.keys))
+            if let identity = context.runAs { try workspace.handOver(to: identity) }
             spool = try LogSpool(path: "\(context.paths.spool)/\(taskID).log", clock: context.clock)
         } catch {
             workspace.remove()
@@ -64,7 +65,7 @@ extension TaskRunner {
         }
         let derived = invocation.derivedSecrets.map { (name: "integration \(integration.name)", value: $0) }
         let (masker, warnings) = context.maskingPolicy.masker(
-            for: context.agentSensitiveValues + resolved.valuesToMask.map { (name: $0.name, value: $0.value) } + derived)
+            for: context.maskedValues(sessionToken: context.credentials.current) + resolved.valuesToMask.map { (name: $0.name, value: $0.value) } + derived)
         for warning in warnings { logger.warning("\(warning)", metadata: ["task": "\(taskID)"]) }
         let writer = TaskLogWriter(
             spool: spool, masker: masker, maxLogBytes: context.maxLogBytes, output: integration.output, logger: logger)
@@ -74,7 +75,8 @@ extension TaskRunner {
             environment: environment(
                 temporaryDirectory: workspace.temporaryDirectory, integration: invocation.environment),
             workingDirectory: workspace.directory,
-            standardInput: integration.scriptDelivery == .standardInput ? workspace.scriptPath : nil)
+            standardInput: integration.scriptDelivery == .standardInput ? workspace.scriptPath : nil,
+            identity: context.runAs)
         return PreparedTask(workspace: workspace, writer: writer, launch: launch)
     }
 

@@ -59,6 +59,20 @@ struct TaskWorkspace: Sendable {
         }
     }
 
+    /// Gives the task directory and everything in it (script, `tmp/`, credential files)
+    /// to the `run_as` user, keeping their modes (0700/0600): readable by that user and
+    /// the agent's root only. Links are changed themselves, never what they point to.
+    func handOver(to identity: TaskIdentity) throws(AgentError) {
+        var paths = [directory]
+        if let enumerator = FileManager.default.enumerator(atPath: directory) {
+            while let relative = enumerator.nextObject() as? String { paths.append("\(directory)/\(relative)") }
+        }
+        for path in paths where lchown(path, identity.uid, identity.gid) != 0 {
+            throw AgentError(
+                .workDirectory, "cannot give \(path) to the run_as user \(identity.user): \(GlibcExtras.errnoText(errno))")
+        }
+    }
+
     /// Deletes the directory and everything the task left in it.
     func remove() {
         try? FileManager.default.removeItem(atPath: directory)

@@ -30,14 +30,22 @@ struct WorkDirectory: Sendable {
         }
     }
 
-    /// Creates the layout and takes the lock.
+    /// Creates the layout and takes the lock. With `runAs`, the root and `tasks/` are
+    /// 0711 so that user can reach its task directory (but list nothing); `spool/` and
+    /// `running/` stay 0700.
     /// - Returns: the lock's file descriptor; closing it releases the lock.
     /// - Throws: `AgentError(.workDirectory)` when it cannot be created or another agent holds it.
-    func prepare() throws(AgentError) -> Int32 {
+    func prepare(runAs: TaskIdentity? = nil) throws(AgentError) -> Int32 {
         do {
             for directory in [root, tasks, spool, running] {
                 try FileManager.default.createDirectory(
                     atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                if runAs != nil {
+                    // Also on a directory that existed: tasks of another user must reach theirs, nothing more.
+                    let traversable = directory == root || directory == tasks
+                    try FileManager.default.setAttributes(
+                        [.posixPermissions: traversable ? 0o711 : 0o700], ofItemAtPath: directory)
+                }
             }
         } catch {
             throw AgentError(

@@ -39,15 +39,28 @@ struct AgentCommand: AsyncParsableCommand {
                 from other agents with the same tags.
 
                 Example:
-                  outpost agent start --hub https://outpost.internal:8080 --token oprt_... --tags prod,eu --concurrency 4
+                  outpost agent start --hub https://outpost.internal:8080 --token-file /etc/outpost/token --tags prod,eu --concurrency 4
+
+                Self-protection: the agent makes itself non-dumpable at start, so a task (or any \
+                other process of its user) cannot read its environment or memory through /proc; a \
+                --token argument is overwritten in the process's command line at once and a warning \
+                says to use --token-file; every value the agent holds is masked in every task's log.
                 """
         )
 
         @Option(help: ArgumentHelp("URL of the hub.", valueName: "url"))
         var hub: String?
 
-        @Option(help: ArgumentHelp("The agent type's registration token.", valueName: "token"))
+        @Option(
+            help: ArgumentHelp(
+                "The agent type's registration token. Other users see arguments in `ps` until the agent hides them: prefer --token-file or OUTPOST_AGENT_TOKEN.",
+                valueName: "token"))
         var token: String?
+
+        @Option(
+            name: .customLong("token-file"),
+            help: ArgumentHelp("File holding the agent type's registration token (mode 0600).", valueName: "path"))
+        var tokenFile: String?
 
         @Option(help: "Name to register under: 8-80 of [A-Za-z0-9._-] (default: a random readable name).")
         var name: String?
@@ -93,12 +106,27 @@ struct AgentCommand: AsyncParsableCommand {
                 valueName: "url"))
         var jwkURL: String?
 
+        @Option(
+            name: .customLong("run-as"),
+            help: ArgumentHelp(
+                "Run every task as this user (name or uid), so tasks cannot read the agent's files or memory; the agent must run as root.",
+                valueName: "user"))
+        var runAs: String?
+
         func run() async throws {
+            // First, before anything can fail: nothing of this process is for its tasks to read.
+            if let token { ProcessHardening.scrubArguments(token) }
+            do {
+                try ProcessHardening.makeNonDumpable()
+            } catch {
+                throw CLIExit(code: CLIExit.Code.failure, message: error.message)
+            }
+            let logger = LogSetup.logger("outpost.agent")
             let settings = try AgentSettings.resolve(
                 flags: .init(
-                    hub: hub, token: token, name: name, tags: tags, concurrency: concurrency, workDir: workDir,
+                    hub: hub, token: token, tokenFile: tokenFile, name: name, tags: tags, concurrency: concurrency, workDir: workDir,
                     killGrace: killGrace, disconnectAfterJob: disconnectAfterJob, idleTimeout: idleTimeout,
-                    awsSTSEndpoint: awsSTSEndpoint, jwkURL: jwkURL),
+                    awsSTSEndpoint: awsSTSEndpoint, jwkURL: jwkURL, runAs: runAs),
                 configFile: configFile)
             var configuration = AgentConfiguration(hubURL: settings.hubURL, registrationToken: settings.registrationToken)
             configuration.name = settings.name
@@ -113,7 +141,20 @@ struct AgentCommand: AsyncParsableCommand {
             configuration.disconnectAfterJob = settings.disconnectAfterJob
             configuration.idleTimeout = settings.idleTimeout
             configuration.signsAWSIdentityUpFront = settings.awsSTSEndpoint != nil
-            let logger = LogSetup.logger("outpost.agent")
+            if let user = settings.runAs {
+                do {
+                    configuration.runAs = try TaskIdentity.resolve(user: user)
+                } catch {
+                    throw CLIExit.usage(error.message)
+                }
+                logger.info("tasks run as another user", metadata: ["run_as": "\(configuration.runAs!)"])
+            }
+            if settings.tokenFromArguments {
+                logger.warning(
+                    "the registration token was given with --token, so other users of this host could read it in `ps` until the agent hid it; use --token-file PATH or OUTPOST_AGENT_TOKEN instead"
+                )
+            }
+            for warning in settings.warnings { logger.warning("\(warning)") }
             let secretsHTTP = SecretHTTP.makeClient()
             do {
                 try await run(

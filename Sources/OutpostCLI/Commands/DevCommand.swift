@@ -3,6 +3,7 @@ import Foundation
 import OutpostAgent
 import OutpostCore
 import OutpostHub
+import OutpostSecrets
 import ServiceLifecycle
 
 /// `outpost dev`: the hub and one local agent in one process, for trying Outpost.
@@ -19,12 +20,21 @@ struct DevCommand: AsyncParsableCommand {
               outpost task run local --script 'echo hello'
 
             The agent works in DATA_DIR/agent. SIGTERM or Ctrl-C stops both gracefully.
+
+            Tasks run as children of this process, which holds the admin token: the process is \
+            non-dumpable (no task can read its environment or memory through /proc) and the \
+            admin token is masked in every task's log, also when a task reads DATA_DIR/env.
             """
     )
 
     @OptionGroup var options: HubOptions
 
     func run() async throws {
+        do {
+            try ProcessHardening.makeNonDumpable()
+        } catch {
+            throw CLIExit(code: CLIExit.Code.failure, message: error.message)
+        }
         let settings = try options.settings()
         let logger = LogSetup.logger("outpost.dev")
         let runtime = try await HubLauncher.start(settings, logger: logger)
@@ -43,6 +53,7 @@ struct DevCommand: AsyncParsableCommand {
             var agent = AgentConfiguration(hubURL: url, registrationToken: registrationToken)
             agent.name = "local-agent"
             agent.workDirectory = dataDirectory + "/agent"
+            agent.maskedValues = [NamedSecretValue(name: "the hub's admin token", value: adminToken)]
             await group.addServiceUnlessShutdown(AgentDaemon(configuration: agent, logger: LogSetup.logger("outpost.agent")))
             let lines = "OUTPOST_HUB=\(url)\nOUTPOST_TOKEN=\(adminToken)\n"
             try Self.writeEnvFile(lines, in: dataDirectory)

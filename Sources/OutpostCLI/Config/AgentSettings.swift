@@ -6,8 +6,13 @@ import OutpostCore
 struct AgentSettings {
     /// URL of the hub (`hub`; required).
     var hubURL = ""
-    /// The agent type's registration token (`token`; required).
+    /// The agent type's registration token (`token` or `token_file`; one is required).
     var registrationToken = ""
+    /// The token came from `--token`, where `ps` shows it: the command hides it from its
+    /// argv and warns (default false).
+    var tokenFromArguments = false
+    /// Problems worth a warning at start, such as a token file other users can read (default none).
+    var warnings: [String] = []
     /// Name to register under (`name`; default: a random readable name).
     var name: String?
     /// Routing tags (`tags`; default none: the agent runs untagged targets only).
@@ -33,6 +38,9 @@ struct AgentSettings {
     var awsRegion: String?
     /// User-token enforcement (`jwk_url`, `jwt_issuer`, `jwt_audience`, `jwt_leeway`).
     var userTokens: UserTokenSettings?
+    /// Run tasks as this user, name or uid (`run_as`; needs the agent to run as root).
+    /// Default: tasks run as the agent's user.
+    var runAs: String?
     /// Extra or replaced integrations (`integrations:`; see docs/integrations.md).
     var integrations: [Integration] = []
 
@@ -44,14 +52,15 @@ struct AgentSettings {
     }
 
     static let keys: Set<String> = [
-        "hub", "token", "name", "tags", "concurrency", "work_dir", "kill_grace", "max_log_bytes", "secrets",
+        "hub", "token", "token_file", "name", "tags", "concurrency", "work_dir", "kill_grace", "max_log_bytes", "secrets",
         "disconnect_after_job", "disconnect_after_idle_timeout", "aws_sts_endpoint", "aws_region", "jwk_url",
-        "jwt_issuer", "jwt_audience", "jwt_leeway", "integrations",
+        "jwt_issuer", "jwt_audience", "jwt_leeway", "integrations", "run_as",
     ]
 
     struct Flags {
         var hub: String?
         var token: String?
+        var tokenFile: String?
         var name: String?
         var tags: String?
         var concurrency: String?
@@ -61,6 +70,7 @@ struct AgentSettings {
         var idleTimeout: String?
         var awsSTSEndpoint: String?
         var jwkURL: String?
+        var runAs: String?
     }
 
     static func resolve(
@@ -82,12 +92,7 @@ struct AgentSettings {
             throw ConfigError(key: "hub", origin: origin, problem: "\"\(hub)\" is not an http:// or https:// URL")
         }
         settings.hubURL = hub
-        guard let token = try layers.string("token", flag: ("--token", flags.token)) else {
-            throw ConfigError(
-                "token: required; pass --token REGISTRATION_TOKEN, set OUTPOST_AGENT_TOKEN, or put `token:` in the config file (`outpost agent-type create NAME` prints one)"
-            )
-        }
-        settings.registrationToken = token
+        try resolveToken(into: &settings, layers: layers, flags: flags)
         try layers.check("name", flag: ("--name", flags.name)) { name throws(ValidationError) in
             try Names.validateAgentName(name)
         }
@@ -108,6 +113,7 @@ struct AgentSettings {
             range: 1...2_592_000)
         settings.awsSTSEndpoint = try layers.url("aws_sts_endpoint", flag: ("--aws-sts-endpoint", flags.awsSTSEndpoint))
         settings.awsRegion = try layers.string("aws_region")
+        settings.runAs = try layers.string("run_as", flag: ("--run-as", flags.runAs))
         if let jwkURL = try layers.url("jwk_url", flag: ("--jwk-url", flags.jwkURL)) {
             var tokens = UserTokenSettings(jwkURL: jwkURL)
             tokens.issuer = try layers.string("jwt_issuer")
@@ -122,5 +128,28 @@ struct AgentSettings {
             }
         }
         return settings
+    }
+
+    /// The registration token from `token` or from the file `token_file` names (not both).
+    private static func resolveToken(into settings: inout AgentSettings, layers: ConfigLayers, flags: Flags) throws(ConfigError) {
+        let direct = try layers.raw("token", flag: ("--token", flags.token))
+        let file = try layers.raw("token_file", flag: ("--token-file", flags.tokenFile))
+        if let (_, tokenOrigin) = direct, let (_, fileOrigin) = file {
+            throw ConfigError(
+                "token: set either token (\(tokenOrigin.locationPrefix)...) or token_file (\(fileOrigin.locationPrefix)...), not both")
+        }
+        if let (path, origin) = file {
+            let read = try TokenFile.read(path: path, key: "token_file", origin: origin)
+            settings.registrationToken = read.token
+            if let warning = read.warning { settings.warnings.append(warning) }
+            return
+        }
+        guard let token = try layers.string("token", flag: ("--token", flags.token)), let (_, origin) = direct else {
+            throw ConfigError(
+                "token: required; pass --token-file PATH, set OUTPOST_AGENT_TOKEN, or put `token:` or `token_file:` in the config file (`outpost agent-type create NAME` prints one)"
+            )
+        }
+        settings.registrationToken = token
+        settings.tokenFromArguments = origin == .flag("--token")
     }
 }

@@ -46,6 +46,19 @@ package actor ManagedProvider {
         self.logger = logger
     }
 
+    /// What the wrapped provider holds in memory (`SecretProvider.heldValues`), named
+    /// `provider:path`; a JSON object's values one by one too, as a task would get them.
+    package nonisolated var heldValues: [NamedSecretValue] {
+        provider.heldValues.flatMap { held in
+            let base = "\(name):\(held.name)"
+            var values = [NamedSecretValue(name: base, value: held.value)]
+            if let content = try? SecretContent(.text(held.value)), case .keyed = content.shape {
+                values += content.namedValues.map { NamedSecretValue(name: "\(base)#\($0.key)", value: $0.value) }
+            }
+            return values
+        }
+    }
+
     /// The secret at `path`, from the cache when fresh; concurrent callers for one
     /// path share one fetch.
     package func fetch(path: String) async throws(SecretError) -> SecretPayload {

@@ -16,6 +16,15 @@ package protocol SecretProvider: Sendable {
     /// Names of the secrets under `prefix` (empty: all), never their values.
     /// - Throws: `SecretError`; `.unsupported` when the store cannot list.
     func list(prefix: String) async throws(SecretError) -> [String]
+
+    /// Every value this provider could hand a task without a network call (the `env`
+    /// provider: each variable it may read), so the agent masks them in every task's
+    /// log, also in tasks that do not reference them. Default: none.
+    var heldValues: [NamedSecretValue] { get }
+}
+
+extension SecretProvider {
+    package var heldValues: [NamedSecretValue] { [] }
 }
 
 /// What a provider gets from the agent when it is built.

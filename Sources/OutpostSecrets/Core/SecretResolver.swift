@@ -16,6 +16,14 @@ package protocol SecretResolver: Sendable {
     /// every provider when `provider` is `nil`. A provider that cannot list gives an
     /// entry with its error; an unknown provider name throws.
     func listNames(provider: String?, prefix: String) async throws(SecretError) -> [SecretListingEntry]
+
+    /// Values the providers hold in the agent's own memory (see `SecretProvider.heldValues`),
+    /// masked in every task's log. Default: none.
+    var heldValues: [NamedSecretValue] { get }
+}
+
+extension SecretResolver {
+    package var heldValues: [NamedSecretValue] { [] }
 }
 
 /// Secrets resolved for one task.

@@ -18,6 +18,11 @@ package struct SecretSet: SecretResolver {
         providers.values.map { "\($0.name):\($0.type)" }.sorted().joined(separator: ",")
     }
 
+    /// Every provider's held values, sorted by provider name.
+    package var heldValues: [NamedSecretValue] {
+        providers.values.sorted { $0.name < $1.name }.flatMap(\.heldValues)
+    }
+
     package func resolve(_ references: [SecretReference]) async throws(SecretError) -> ResolvedSecrets {
         var resolved = ResolvedSecrets()
         for reference in references {

@@ -49,6 +49,26 @@ struct EnvProvider: SecretProvider {
         return .text(value)
     }
 
+    /// Every variable this provider may read, named by the variable: with `prefix`, those
+    /// under it; without, every variable except the well-known non-secret ones of
+    /// `notSecret` (masking PATH or HOME would blank ordinary output).
+    var heldValues: [NamedSecretValue] {
+        environment
+            .filter { name, _ in
+                if let prefix = configuration.prefix { return name.hasPrefix(prefix) }
+                return !Self.notSecret.contains(name) && !name.hasPrefix("LC_")
+            }
+            .sorted { $0.key < $1.key }
+            .map { NamedSecretValue(name: $0.key, value: $0.value) }
+    }
+
+    /// Variables every process has and that hold no secret; not masked for a provider without `prefix`.
+    static let notSecret: Set<String> = [
+        "PATH", "HOME", "LANG", "LANGUAGE", "PWD", "OLDPWD", "SHELL", "USER", "LOGNAME", "TERM", "SHLVL", "HOSTNAME",
+        "TMPDIR", "TZ", "_", "INVOCATION_ID", "JOURNAL_STREAM", "SYSTEMD_EXEC_PID", "NOTIFY_SOCKET", "MAIL",
+        "OUTPOST_LOG_LEVEL",
+    ]
+
     /// Names of the variables under the configured prefix that start with `prefix`.
     /// - Throws: `.unsupported` without a configured `prefix`: the agent's whole
     ///   environment is not for browsing.
