@@ -62,17 +62,17 @@ struct AgentSelfProtectionTests {
             expectAbsent(secret, in: log, "the stored log (\(label))")
         }
         // The script did run: the process list and the agent's command line are there.
-        #expect(log.contains("agent start"))
-        #expect(log.contains("--token ***"))
+        expectIn(log, "agent start")
+        expectIn(log, "--token ***")
         if getuid() == 0 {
             // Root reads any /proc file, non-dumpable or not: masking is what holds here.
-            #expect(log.contains("OUTPOST_SECRET_OTHER=[SECURE]"))
+            expectIn(log, "OUTPOST_SECRET_OTHER=[SECURE]")
         }
 
         // What any user of the host sees: the argument is overwritten, the flag stays.
         let cmdline = try String(decoding: Data(contentsOf: URL(fileURLWithPath: "/proc/\(agent.process.pid)/cmdline")), as: UTF8.self)
         expectAbsent(cluster.registrationToken, in: cmdline, "the agent's /proc/PID/cmdline")
-        #expect(cmdline.contains("--token\0***"))
+        expectIn(cmdline, "--token\0***", "the agent's /proc/PID/cmdline")
         #expect(agent.process.stderr.contains("use --token-file"))
     }
 
@@ -117,10 +117,10 @@ struct AgentSelfProtectionTests {
         let done = try await cluster.waitForTask(task.id)
         #expect(done.status == .succeeded, "task ended \(done.status): \(done.error ?? "")")
         let log = String(decoding: try await cluster.client.readLog(taskID: task.id).bytes, as: UTF8.self)
-        #expect(log.hasPrefix("65534\n"), "\(log.prefix(200))")
-        #expect(log.contains("NO-ENVIRON"))
-        #expect(!log.contains("READ-ENVIRON"))
-        #expect(log.contains("Permission denied"))
+        expectIn(String(log.prefix(6)), "65534\n")
+        expectIn(log, "NO-ENVIRON")
+        expectIn(log, "READ-ENVIRON", present: false)
+        expectIn(log, "Permission denied")
         expectAbsent(secret, in: log, "the stored log")
         // A token read from a file is no argument to hide: no warning.
         #expect(!process.stderr.contains("use --token-file"))
@@ -162,10 +162,10 @@ struct AgentSelfProtectionTests {
         let log = String(decoding: try await cluster.client.readLog(taskID: task.id).bytes, as: UTF8.self)
         expectAbsent(secret, in: log, "the stored log")
         expectAbsent(cluster.registrationToken, in: log, "the stored log")
-        #expect(log.contains("nobody\n"))
-        #expect(log.contains("NO-TOKEN-FILE"))
-        #expect(log.contains("NO-ENVIRON"))
-        #expect(!log.contains("OUTPOST_SECRET_X="))
+        expectIn(log, "nobody\n")
+        expectIn(log, "NO-TOKEN-FILE")
+        expectIn(log, "NO-ENVIRON")
+        expectIn(log, "OUTPOST_SECRET_X=", present: false)
     }
 
     @Test("an unreadable or empty token file stops the agent at once with exit 2, naming the file")
@@ -217,8 +217,8 @@ extension AgentSelfProtectionTests {
         #expect(record.status == .succeeded, "task ended \(record.status): \(record.error ?? "")")
         let log = String(decoding: try await client.readLog(taskID: task.id).bytes, as: UTF8.self)
         expectAbsent(adminToken, in: log, "the stored log")
-        #expect(log.contains("OUTPOST_TOKEN=[SECURE]"))
-        #expect(log.hasPrefix("[SECURE]\n"))
+        expectIn(log, "OUTPOST_TOKEN=[SECURE]")
+        expectIn(String(log.prefix(9)), "[SECURE]\n")
     }
 }
 
@@ -233,5 +233,15 @@ struct AgentHarnessView {
             return agents.contains { $0.name == name && $0.status != .offline }
         }
         if !online { throw HarnessError("agent \(name) did not come online; stderr:\n\(process.stderr)") }
+    }
+}
+
+/// `text` holds `needle`; a failure names the needle only, never the text (it may hold secrets).
+private func expectIn(
+    _ text: String, _ needle: String, _ place: String = "the log", present: Bool = true,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    if text.contains(needle) != present {
+        Issue.record("\(place) \(present ? "lacks" : "holds") \"\(needle)\"", sourceLocation: sourceLocation)
     }
 }
