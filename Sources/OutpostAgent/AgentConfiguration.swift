@@ -17,6 +17,11 @@ package struct AgentConfiguration: Sendable {
     package var concurrency: Int
     /// Holds task directories, log spools and process records. Default `./outpost-agent`.
     package var workDirectory: String
+    /// `workDirectory` is a parent shared by the host's agents: this one works in
+    /// `workDirectory/NAME`, or without a configured name in the first free
+    /// `workDirectory/unnamed/N`. `outpost agent start` sets it when `work_dir` is not
+    /// configured. Default `false`: `workDirectory` itself.
+    package var workDirectoryPerAgent = false
     /// Time between SIGTERM and SIGKILL to a task's process group on cancel or timeout. Default 10 s.
     package var killGrace: Duration
     /// How long to keep reading output after the main process exited before SIGKILLing the group. Default 2 s.

@@ -83,9 +83,16 @@ package struct AgentDaemon: Service {
     }
 
     private func runSession() async throws(AgentError) {
-        let paths = WorkDirectory(path: configuration.workDirectory)
-        let lock = try paths.prepare(runAs: configuration.runAs)
+        let (paths, lock): (WorkDirectory, Int32)
+        if configuration.workDirectoryPerAgent {
+            (paths, lock) = try WorkDirectory.claim(
+                parent: configuration.workDirectory, name: configuration.name, runAs: configuration.runAs)
+        } else {
+            paths = WorkDirectory(path: configuration.workDirectory)
+            lock = try paths.prepare(runAs: configuration.runAs)
+        }
         defer { close(lock) }
+        logger.info("work directory", metadata: ["path": "\(paths.root)"])
         paths.cleanUpLeftovers(logger: logger)
 
         let credentials = SessionCredentials()

@@ -71,7 +71,11 @@ struct AgentCommand: AsyncParsableCommand {
         @Option(help: "Tasks run at once (default 1).")
         var concurrency: String?
 
-        @Option(name: .customLong("work-dir"), help: ArgumentHelp("Directory for task files and log spools (default ./outpost-agent).", valueName: "dir"))
+        @Option(
+            name: .customLong("work-dir"),
+            help: ArgumentHelp(
+                "Directory for task files and log spools (default ./outpost-agent/NAME, or ./outpost-agent/unnamed/N without --name).",
+                valueName: "dir"))
         var workDir: String?
 
         @Option(name: .customLong("kill-grace"), help: ArgumentHelp("Time between SIGTERM and SIGKILL when stopping a task (default 10s).", valueName: "duration"))
@@ -132,7 +136,12 @@ struct AgentCommand: AsyncParsableCommand {
             configuration.name = settings.name
             configuration.tags = settings.tags
             configuration.concurrency = settings.concurrency
-            configuration.workDirectory = settings.workDirectory
+            if let workDirectory = settings.workDirectory {
+                configuration.workDirectory = workDirectory
+            } else {
+                configuration.workDirectory = "./outpost-agent"
+                configuration.workDirectoryPerAgent = true
+            }
             configuration.killGrace = settings.killGrace
             configuration.maxLogBytes = settings.maxLogBytes
             configuration.masking.minimumLength = settings.secrets.maskMinimumLength

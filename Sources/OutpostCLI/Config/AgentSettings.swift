@@ -19,8 +19,9 @@ struct AgentSettings {
     var tags = TagSet.empty
     /// Tasks run at once (`concurrency`, default 1).
     var concurrency = 1
-    /// Where task directories and log spools live (`work_dir`, default ./outpost-agent).
-    var workDirectory = "./outpost-agent"
+    /// Where task directories and log spools live (`work_dir`). Default `nil`: one
+    /// directory per agent under ./outpost-agent (`NAME`, or `unnamed/N` without a name).
+    var workDirectory: String?
     /// Time between SIGTERM and SIGKILL when stopping a task (`kill_grace`, default 10s).
     var killGrace: Duration = .seconds(10)
     /// Cap on one task's log; the rest is dropped with one visible line (`max_log_bytes`, default 64MiB).
