@@ -102,6 +102,58 @@ struct IntegrationStandInTests {
         #expect(!FileManager.default.fileExists(atPath: path))
     }
 
+    @Test("rails-console-ecs: aws ecs execute-command into the target's cluster, task and container, the statements on stdin, AWS credentials only in the environment")
+    func railsConsoleECS() async throws {
+        let run = try await IntegrationRun.run(
+            "rails-console-ecs", script: "puts User.count\nexit\n",
+            env: ["ECS_CLUSTER": "shop-prod", "ECS_TASK": "0f1e2d3c4b5a", "ECS_CONTAINER": "web", "AWS_REGION": "eu-west-1"],
+            secrets: ["AWS_ACCESS_KEY_ID": "AKIAOUTPOSTSTANDIN01", "AWS_SECRET_ACCESS_KEY": Self.password],
+            standIn: ("aws", Self.recorder), alsoOnPath: ["session-manager-plugin"])
+        #expect(run.finish?.status == .succeeded, "\(run.finish?.error ?? "")")
+        #expect(
+            run.argv == [
+                "ecs", "execute-command", "--interactive", "--cluster=shop-prod", "--task=0f1e2d3c4b5a", "--container=web",
+                "--command=bin/rails console",
+            ])
+        #expect(run.stdin == "puts User.count\nexit\n")
+        #expect(run.environment["AWS_REGION"] == "eu-west-1")
+        expectSecret(run.environment["AWS_SECRET_ACCESS_KEY"], is: Self.password, "AWS_SECRET_ACCESS_KEY")
+        expectAbsent(Self.password, in: run.argv.joined(), "run.argv.joined()")
+        #expect(run.log.contains("stand-in aws ran"))
+    }
+
+    @Test("rails-console-ecs: no container leaves --container out, the console command can be replaced, and a missing task, a task id from a secret or a missing Session Manager plugin are rejections")
+    func railsConsoleECSVariants() async throws {
+        let custom = try await IntegrationRun.run(
+            "rails-console-ecs", script: "1 + 1",
+            env: ["ECS_CLUSTER": "shop", "ECS_TASK": "arn:aws:ecs:eu-west-1:123456789012:task/shop/0f1e", "RAILS_CONSOLE_COMMAND": "bundle exec rails c"],
+            standIn: ("aws", Self.recorder), alsoOnPath: ["session-manager-plugin"])
+        #expect(custom.finish?.status == .succeeded, "\(custom.finish?.error ?? "")")
+        #expect(
+            custom.argv == [
+                "ecs", "execute-command", "--interactive", "--cluster=shop", "--task=arn:aws:ecs:eu-west-1:123456789012:task/shop/0f1e",
+                "--command=bundle exec rails c",
+            ])
+
+        let noTask = try await IntegrationRun.run(
+            "rails-console-ecs", script: "1", env: ["ECS_CLUSTER": "shop"], standIn: ("aws", Self.recorder),
+            alsoOnPath: ["session-manager-plugin"])
+        #expect(noTask.finish?.status == .rejected)
+        #expect(noTask.finish?.error?.contains("integration rails-console-ecs needs ECS_TASK in the target's env or secrets") == true)
+
+        let secretTask = try await IntegrationRun.run(
+            "rails-console-ecs", script: "1", env: ["ECS_CLUSTER": "shop"], secrets: ["ECS_TASK": "0f1e"],
+            standIn: ("aws", Self.recorder), alsoOnPath: ["session-manager-plugin"])
+        #expect(secretTask.finish?.status == .rejected)
+        #expect(secretTask.finish?.error?.contains("ECS_TASK, which comes from a secret, on the command line") == true)
+
+        let noPlugin = try await IntegrationRun.run(
+            "rails-console-ecs", script: "1", env: ["ECS_CLUSTER": "shop", "ECS_TASK": "0f1e"], standIn: ("aws", Self.recorder))
+        #expect(noPlugin.finish?.status == .rejected)
+        #expect(noPlugin.finish?.error?.contains("integration rails-console-ecs needs `session-manager-plugin` on the agent's PATH") == true)
+        #expect(noPlugin.argv.isEmpty, "aws never ran")
+    }
+
     @Test("a secret named in an argument template is refused, not passed on the command line")
     func secretInArgv() async throws {
         let run = try await run(

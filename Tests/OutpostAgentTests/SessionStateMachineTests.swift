@@ -160,7 +160,7 @@ struct AgentConfigurationTests {
         #expect(
             configuration.integrations.names == [
                 "bash", "elixir", "hashicorp-vault", "k8s", "k8s-apply", "k8s-exec", "mongodb", "mysql", "mysql-csv", "node", "postgres",
-                "python", "rails", "rails-console", "ruby", "sh", "sql-server",
+                "python", "rails", "rails-console", "rails-console-ecs", "ruby", "sh", "sql-server",
             ])
         try configuration.validate()
     }

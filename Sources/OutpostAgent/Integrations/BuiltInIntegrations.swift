@@ -6,7 +6,7 @@
 /// directory (`my.cnf`, `kubeconfig`), never through argv. `reads` lists the
 /// variables each one uses, so a target can `--map` existing secrets onto them.
 enum BuiltInIntegrations {
-    static let all: [Integration] = interpreters + databases + kubernetes + [vault]
+    static let all: [Integration] = interpreters + databases + kubernetes + [vault, railsConsoleECS]
 
     // MARK: Interpreters
 
@@ -129,4 +129,28 @@ enum BuiltInIntegrations {
         reads: ["VAULT_ADDR", "VAULT_TOKEN", "VAULT_NAMESPACE"],
         summary: "a bash script with the vault CLI pointed at $VAULT_ADDR with $VAULT_TOKEN", requires: ["VAULT_ADDR"],
         tools: ["vault"])
+
+    // MARK: AWS
+
+    /// A Rails console inside a running ECS task, through ECS Exec. The AWS CLI reads its
+    /// credentials and region from the environment (`AWS_*` from a secret) or the agent's
+    /// role; cluster, task and container are arguments, so they must not be secrets.
+    /// `--interactive` is the only mode ECS Exec has; the statements arrive on standard
+    /// input as if typed, and the console's answers come back in the log.
+    static let railsConsoleECS = Integration(
+        name: "rails-console-ecs", program: "aws",
+        arguments: [
+            "ecs", "execute-command", "--interactive", "--cluster={env:ECS_CLUSTER}", "--task={env:ECS_TASK}",
+            "--container={env:ECS_CONTAINER}", "--command={env:RAILS_CONSOLE_COMMAND}",
+        ],
+        scriptFileName: "script.rb", scriptDelivery: .standardInput,
+        environment: ["RAILS_CONSOLE_COMMAND": "bin/rails console"],
+        reads: [
+            "ECS_CLUSTER", "ECS_TASK", "ECS_CONTAINER", "RAILS_CONSOLE_COMMAND", "AWS_REGION", "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+        ],
+        summary: "statements typed into a Rails console in a running ECS task (aws ecs execute-command)",
+        requires: ["ECS_CLUSTER", "ECS_TASK"],
+        // ECS Exec runs its session through the Session Manager plugin.
+        tools: ["session-manager-plugin"])
 }

@@ -20,11 +20,12 @@ struct IntegrationRun {
     var scratch: [String: String]
 
     /// Runs one task of `integration` through a real agent daemon (FakeHub), with
-    /// `standIn` (name, script) installed first on PATH when given.
+    /// `standIn` (name, script) installed first on PATH when given, and programs that do
+    /// nothing under the names `alsoOnPath` (tools the integration checks for).
     static func run(
         _ integration: String, script: String, env targetEnv: [String: String] = [:],
         secrets: [String: String] = [:], standIn: (program: String, script: String)? = nil,
-        recordedAs: String? = nil
+        recordedAs: String? = nil, alsoOnPath: [String] = []
     ) async throws -> IntegrationRun {
         var environment = try TestEnvironment()
         defer { environment.remove() }
@@ -35,6 +36,10 @@ struct IntegrationRun {
             try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
             try standIn.script.write(toFile: bin + "/" + standIn.program, atomically: true, encoding: .utf8)
             chmod(bin + "/" + standIn.program, 0o755)
+            for tool in alsoOnPath {
+                try "#!/bin/sh\nexit 0\n".write(toFile: bin + "/" + tool, atomically: true, encoding: .utf8)
+                chmod(bin + "/" + tool, 0o755)
+            }
             environment.inheritedEnvironment["PATH"] =
                 bin + ":" + (environment.inheritedEnvironment["PATH"] ?? "/usr/bin:/bin")
         }
