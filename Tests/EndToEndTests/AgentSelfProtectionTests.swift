@@ -41,8 +41,13 @@ struct AgentSelfProtectionTests {
         let other = Self.canary("other-target")
         let keyed = Self.canary("db-password")
         let deploy = Self.canary("deploy-token")
+        let storeToken = Self.canary("store-token")
         let configFile = cluster.directory.file("agent.yaml")
-        try Self.envProviderConfig.write(toFile: configFile, atomically: true, encoding: .utf8)
+        // A provider credential in the config file, which a task of the agent's user can read.
+        try (Self.envProviderConfig + """
+                - {name: store, type: http, store_url: "http://127.0.0.1:9/{name}", token: \(storeToken)}
+
+            """).write(toFile: configFile, atomically: true, encoding: .utf8)
         // AgentHarness passes the registration token with --token, as the hostile tester's agent had it.
         let agent = try await cluster.startAgent(
             name: "protected-agent-1", arguments: ["--kill-grace", "2s", "--config-file", configFile],
@@ -51,13 +56,14 @@ struct AgentSelfProtectionTests {
             ]))
         _ = try await cluster.client.createTarget(Target(name: "plain", integration: "bash"))
 
-        let task = try await cluster.client.createTask(CreateTaskRequest(target: "plain", script: Self.hostileScript))
+        let task = try await cluster.client.createTask(
+            CreateTaskRequest(target: "plain", script: Self.hostileScript + "cat \(configFile)\n"))
         let done = try await cluster.waitForTask(task.id)
         #expect(done.status == .succeeded, "task ended \(done.status): \(done.error ?? "")")
         let log = String(decoding: try await cluster.client.readLog(taskID: task.id).bytes, as: UTF8.self)
         for (label, secret) in [
             ("another target's secret", other), ("a key of a JSON secret", keyed), ("the agent's DEPLOY_TOKEN", deploy),
-            ("the registration token", cluster.registrationToken),
+            ("the registration token", cluster.registrationToken), ("a provider's token in the config file", storeToken),
         ] {
             expectAbsent(secret, in: log, "the stored log (\(label))")
         }
@@ -74,6 +80,22 @@ struct AgentSelfProtectionTests {
         expectAbsent(cluster.registrationToken, in: cmdline, "the agent's /proc/PID/cmdline")
         expectIn(cmdline, "--token\0***", "the agent's /proc/PID/cmdline")
         #expect(agent.process.stderr.contains("use --token-file"))
+        expectIn(log, "token: [SECURE]")
+    }
+
+    @Test("a token given as --token=VALUE is overwritten in the command line too")
+    func tokenWithEquals() async throws {
+        let cluster = try await Cluster()
+        defer { cluster.terminate() }
+        let process = try ChildProcess([
+            "agent", "start", "--hub", cluster.hub.url, "--token=\(cluster.registrationToken)", "--name", "equals-agent-1",
+            "--work-dir", cluster.directory.file("work"),
+        ])
+        defer { process.signal(SIGKILL) }
+        try await AgentHarnessView(name: "equals-agent-1", process: process).waitUntilOnline(cluster.client)
+        let cmdline = try String(decoding: Data(contentsOf: URL(fileURLWithPath: "/proc/\(process.pid)/cmdline")), as: UTF8.self)
+        expectAbsent(cluster.registrationToken, in: cmdline, "the agent's /proc/PID/cmdline")
+        expectIn(cmdline, "\0--token=***", "the agent's /proc/PID/cmdline")
     }
 
     @Test(

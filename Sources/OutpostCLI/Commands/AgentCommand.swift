@@ -150,6 +150,7 @@ struct AgentCommand: AsyncParsableCommand {
             configuration.disconnectAfterJob = settings.disconnectAfterJob
             configuration.idleTimeout = settings.idleTimeout
             configuration.signsAWSIdentityUpFront = settings.awsSTSEndpoint != nil
+            configuration.maskedValues = ProviderCredentials.values(of: settings.secrets)
             if let user = settings.runAs {
                 do {
                     configuration.runAs = try TaskIdentity.resolve(user: user)
