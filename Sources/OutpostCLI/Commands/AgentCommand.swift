@@ -132,32 +132,9 @@ struct AgentCommand: AsyncParsableCommand {
                     killGrace: killGrace, disconnectAfterJob: disconnectAfterJob, idleTimeout: idleTimeout,
                     awsSTSEndpoint: awsSTSEndpoint, jwkURL: jwkURL, runAs: runAs),
                 configFile: configFile)
-            var configuration = AgentConfiguration(hubURL: settings.hubURL, registrationToken: settings.registrationToken)
-            configuration.name = settings.name
-            configuration.tags = settings.tags
-            configuration.concurrency = settings.concurrency
-            if let workDirectory = settings.workDirectory {
-                configuration.workDirectory = workDirectory
-            } else {
-                configuration.workDirectory = "./outpost-agent"
-                configuration.workDirectoryPerAgent = true
-            }
-            configuration.killGrace = settings.killGrace
-            configuration.maxLogBytes = settings.maxLogBytes
-            configuration.masking.minimumLength = settings.secrets.maskMinimumLength
-            configuration.masking.sensitiveNameSuffixes = settings.secrets.maskEnvironmentSuffixes
-            configuration.integrations = IntegrationCatalog.builtIn.merging(settings.integrations)
-            configuration.disconnectAfterJob = settings.disconnectAfterJob
-            configuration.idleTimeout = settings.idleTimeout
-            configuration.signsAWSIdentityUpFront = settings.awsSTSEndpoint != nil
-            configuration.maskedValues = ProviderCredentials.values(of: settings.secrets)
-            if let user = settings.runAs {
-                do {
-                    configuration.runAs = try TaskIdentity.resolve(user: user)
-                } catch {
-                    throw CLIExit.usage(error.message)
-                }
-                logger.info("tasks run as another user", metadata: ["run_as": "\(configuration.runAs!)"])
+            let configuration = try settings.agentConfiguration()
+            if let identity = configuration.runAs {
+                logger.info("tasks run as another user", metadata: ["run_as": "\(identity)"])
             }
             if settings.tokenFromArguments {
                 logger.warning(
