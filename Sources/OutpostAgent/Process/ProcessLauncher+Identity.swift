@@ -37,6 +37,8 @@ extension ProcessLauncher {
     /// `close_range(2)` flag: mark the range close-on-exec instead of closing it.
     private static let closeRangeCloexec: UInt32 = 1 << 2
     private typealias CloseRange = @convention(c) (UInt32, UInt32, Int32) -> Int32
+    /// `close_range` (glibc ≥ 2.34), looked up once: the forked child must not run a lazy initializer.
+    private static let closeRangeFunction: CloseRange? = GlibcExtras.symbol("close_range")
 
     static func launch(_ request: LaunchRequest, as identity: TaskIdentity) throws(AgentError) -> LaunchedProcess {
         let output = try GlibcExtras.cloexecPipe()
@@ -59,7 +61,7 @@ extension ProcessLauncher {
         groups.initialize(from: identity.groups, count: identity.groups.count)
         let groupCount = identity.groups.count
         let (uid, gid) = (identity.uid, identity.gid)
-        let closeRange: CloseRange? = GlibcExtras.symbol("close_range")
+        let closeRange = closeRangeFunction
         var noSignals = sigset_t()
         sigemptyset(&noSignals)
         let (outputWrite, reportWrite) = (output.write, report.write)

@@ -135,6 +135,10 @@ struct AgentCommand: AsyncParsableCommand {
             let configuration = try settings.agentConfiguration()
             if let identity = configuration.runAs {
                 logger.info("tasks run as another user", metadata: ["run_as": "\(identity)"])
+            } else if geteuid() == 0 {
+                logger.warning(
+                    "the agent runs as root and so do its tasks: root reads any process's memory and files, the agent's included; run tasks as another user with --run-as USER"
+                )
             }
             if settings.tokenFromArguments {
                 logger.warning(
