@@ -83,4 +83,34 @@ struct RunAsTests {
         // nobody's home (/nonexistent) does not exist: HOME is the task's private tmp/.
         #expect(lines.last.map { $0.hasPrefix("home \(env.paths.tasks)/\(assignment.taskID)/tmp") } == true)
     }
+
+    @Test(
+        "a program the run_as user may not execute fails to launch with a message naming the user, the step and the reason",
+        .enabled(if: getuid() == 0, "switching users needs root"))
+    func launchFailureIsClear() throws {
+        let env = try TestEnvironment()
+        defer { env.remove() }
+        let hidden = env.scratch + "/hidden"
+        try FileManager.default.createDirectory(atPath: hidden, withIntermediateDirectories: true)
+        chmod(hidden, 0o700)
+        try "#!/bin/sh\necho never\n".write(toFile: hidden + "/tool", atomically: true, encoding: .utf8)
+        chmod(hidden + "/tool", 0o755)
+        let request = LaunchRequest(
+            executable: hidden + "/tool", arguments: [], environment: ["PATH": "/usr/bin:/bin"], workingDirectory: "/",
+            standardInput: nil, identity: try TaskIdentity.resolve(user: "nobody"))
+        #expect {
+            try ProcessLauncher.launch(request)
+        } throws: { error in
+            guard let error = error as? AgentError else { return false }
+            return error.code == .launchFailed && error.message.contains("as nobody (uid 65534")
+                && error.message.hasSuffix("execute: Permission denied")
+        }
+        // Launched as the agent's own user, the same request runs.
+        var own = request
+        own.identity = nil
+        let launched = try ProcessLauncher.launch(own)
+        var status: Int32 = 0
+        #expect(waitpid(launched.pid, &status, 0) == launched.pid)
+        close(launched.outputFD)
+    }
 }
