@@ -113,4 +113,36 @@ struct RunAsTests {
         #expect(waitpid(launched.pid, &status, 0) == launched.pid)
         close(launched.outputFD)
     }
+
+    @Test(
+        "launching as another user from many threads at once neither hangs nor mixes up results (the forked child takes no lock)",
+        .enabled(if: getuid() == 0, "switching users needs root"))
+    func concurrentLaunches() async throws {
+        let identity = try TaskIdentity.resolve(user: "nobody")
+        let started = ContinuousClock.now
+        let codes = try await withThrowingTaskGroup(of: [Int32].self) { group in
+            for worker in 0..<8 {
+                group.addTask {
+                    var codes: [Int32] = []
+                    for round in 0..<25 {
+                        let request = LaunchRequest(
+                            executable: "/bin/sh", arguments: ["-c", "test \"$(id -u)\" = 65534 && exit \((worker + round) % 7)"],
+                            environment: ["PATH": "/usr/bin:/bin"], workingDirectory: "/", standardInput: nil, identity: identity)
+                        let launched = try ProcessLauncher.launch(request)
+                        var status: Int32 = 0
+                        while waitpid(launched.pid, &status, 0) < 0 && errno == EINTR {}
+                        close(launched.outputFD)
+                        codes.append((status >> 8) & 0xff == Int32((worker + round) % 7) ? 0 : 1)
+                    }
+                    return codes
+                }
+            }
+            var all: [Int32] = []
+            for try await codes in group { all += codes }
+            return all
+        }
+        #expect(codes.count == 200)
+        #expect(codes.allSatisfy { $0 == 0 }, "\(codes.filter { $0 != 0 }.count) launches ran as the wrong user or exited wrongly")
+        #expect(ContinuousClock.now - started < .seconds(60))
+    }
 }

@@ -62,12 +62,19 @@ extension ProcessLauncher {
         let groupCount = identity.groups.count
         let (uid, gid) = (identity.uid, identity.gid)
         let closeRange = closeRangeFunction
+        let closeRangeFlags = Int32(closeRangeCloexec)
+        // Raw NULL-terminated arrays: passing a Swift array to execve would call generic
+        // conversion code in the child.
+        let argvPointer = argv.rawCopy()
+        let envpPointer = envp.rawCopy()
         var noSignals = sigset_t()
         sigemptyset(&noSignals)
         let (outputWrite, reportWrite) = (output.write, report.write)
         defer {
             argv.deallocate()
             envp.deallocate()
+            argvPointer.deallocate()
+            envpPointer.deallocate()
             free(executable)
             free(directory)
             free(standardInput)
@@ -77,10 +84,14 @@ extension ProcessLauncher {
         let pid = fork()
         if pid == 0 {
             // The child. Each failure writes (step, errno) to the report pipe and exits 127.
+            // Plain loops over Int32 and no generic call: even a first use of generic
+            // metadata could wait on a lock some other thread of the parent held at fork.
             func fail(_ step: ChildStep) -> Never { childFailed(step, report: reportWrite) }
             if setsid() < 0 { fail(.setsid) }
-            for number in Int32(1)..<32 where number != SIGKILL && number != SIGSTOP {
-                _ = signal(number, SIG_DFL)
+            var number: Int32 = 1
+            while number < 32 {
+                if number != SIGKILL && number != SIGSTOP { _ = signal(number, SIG_DFL) }
+                number += 1
             }
             if sigprocmask(SIG_SETMASK, &noSignals, nil) != 0 { fail(.signals) }
             let input = open(standardInput, O_RDONLY)
@@ -98,11 +109,15 @@ extension ProcessLauncher {
             // Every other descriptor closes at exec, the report pipe's write end included
             // (it is close-on-exec), so the parent reads end-of-file on success.
             if let closeRange {
-                if closeRange(3, UInt32.max, Int32(closeRangeCloexec)) != 0 { fail(.descriptors) }
+                if closeRange(3, UInt32.max, closeRangeFlags) != 0 { fail(.descriptors) }
             } else {
-                for fd in Int32(3)..<4096 where fd != reportWrite { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+                var fd: Int32 = 3
+                while fd < 4096 {
+                    _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+                    fd += 1
+                }
             }
-            execve(executable, argv.pointers, envp.pointers)
+            execve(executable, argvPointer, envpPointer)
             fail(.exec)
         }
 
@@ -139,7 +154,17 @@ extension ProcessLauncher {
     /// running any of the parent's exit handlers.
     private static func childFailed(_ step: ChildStep, report: Int32) -> Never {
         var message: (Int32, Int32) = (step.rawValue, errno)
-        _ = withUnsafeBytes(of: &message) { write(report, $0.baseAddress, $0.count) }
+        // `&message` as a raw pointer is a compiler conversion, not a generic call.
+        _ = write(report, &message, 8)
         _exit(127)
+    }
+}
+
+extension CStringArray {
+    /// A copy of the pointers in memory of its own (NULL-terminated), for a forked child.
+    func rawCopy() -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> {
+        let copy = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: pointers.count)
+        copy.initialize(from: pointers, count: pointers.count)
+        return copy
     }
 }
