@@ -214,6 +214,23 @@ struct AgentSelfProtectionTests {
 }
 
 extension AgentSelfProtectionTests {
+    @Test("--run-as naming no user stops the agent at once with exit 2, naming run_as and the user")
+    func runAsUnknownUser() async throws {
+        let started = ContinuousClock.now
+        let directory = try TemporaryDirectory(prefix: "outpost-run-as")
+        defer { directory.remove() }
+        let token = directory.file("token")
+        _ = FileManager.default.createFile(atPath: token, contents: Data("oprt_x".utf8), attributes: [.posixPermissions: 0o600])
+        let agent = try ChildProcess([
+            "agent", "start", "--hub", "http://127.0.0.1:9", "--token-file", token, "--run-as", "no-such-user-outpost",
+            "--work-dir", directory.file("work"),
+        ])
+        #expect(await agent.waitForExit(timeout: .seconds(10)) == 2, "\(agent.stderr)")
+        #expect(agent.stderr.contains("run_as: no user \"no-such-user-outpost\" on this host"), "\(agent.stderr)")
+        #expect(ContinuousClock.now - started < .seconds(10))
+    }
+
+
     @Test("in outpost dev, a task that reads the data directory, the process's environ and cmdline cannot print the admin token")
     func devAdminTokenStaysHidden() async throws {
         let dir = try TemporaryDirectory(prefix: "outpost-dev")
