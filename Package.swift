@@ -66,7 +66,7 @@ let package = Package(
         .target(
             name: "OutpostHub",
             dependencies: [
-                "OutpostCore", "OutpostStore",
+                "OutpostCore", "OutpostStore", "OutpostTransport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 // Replays agents' signed STS GetCallerIdentity requests (`aws-sts` name policy).
@@ -111,7 +111,7 @@ let package = Package(
         .target(
             name: "OutpostSecrets",
             dependencies: [
-                "OutpostCore",
+                "OutpostCore", "OutpostTransport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -130,11 +130,23 @@ let package = Package(
         .target(
             name: "OutpostClient",
             dependencies: [
-                "OutpostCore",
+                "OutpostCore", "OutpostTransport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Why an HTTP request got no answer, classified once by error type for the hub
+        // client, the secret providers and the hub's STS calls.
+        .target(
+            name: "OutpostTransport",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -157,6 +169,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "OutpostCoreTests", dependencies: ["OutpostCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "OutpostTransportTests",
+            dependencies: [
+                "OutpostTransport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "OutpostStoreTests",
             dependencies: [

@@ -3,6 +3,7 @@ import Foundation
 package import NIOCore
 import NIOHTTP1
 import OutpostCore
+import OutpostTransport
 
 /// A typed client of the hub's HTTP API, used by the agent and the CLI.
 ///
@@ -57,7 +58,7 @@ package struct HubClient: Sendable {
         } catch let error as ClientError {
             throw error
         } catch {
-            throw ClientError(.unreachable, "cannot reach the hub at \(baseURL): \(Self.describe(error))")
+            throw ClientError(.unreachable, "cannot reach the hub at \(baseURL): \(TransportFailure(error))")
         }
     }
 
@@ -118,15 +119,6 @@ package struct HubClient: Sendable {
                 expectedOffset: parsed.error.expectedOffset)
         }
         return ClientError(.http(status: status, code: "http_\(status)"), "the hub answered HTTP \(status) for \(path)")
-    }
-
-    static func describe(_ error: any Error) -> String {
-        let text = String(describing: error)
-        if text.contains("connectionRefused") || text.contains("Connection refused") { return "connection refused" }
-        if text.contains("connectTimeout") { return "connection timed out" }
-        if text.contains("deadlineExceeded") { return "request timed out" }
-        if text.contains("remoteConnectionClosed") { return "connection closed by the hub" }
-        return text
     }
 
     /// Percent-encodes one path segment (names and ids are validated, but be safe).
