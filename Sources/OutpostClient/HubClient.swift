@@ -115,10 +115,10 @@ package struct HubClient: Sendable {
     static func apiError(status: Int, body: ByteBuffer, path: String) -> ClientError {
         if let parsed = try? WireJSON.decoder().decode(APIErrorBody.self, from: Data(body.readableBytesView)) {
             return ClientError(
-                .http(status: status, code: parsed.error.code), parsed.error.message,
+                .http(status: status, code: APIErrorCode(rawValue: parsed.error.code)), parsed.error.message,
                 expectedOffset: parsed.error.expectedOffset)
         }
-        return ClientError(.http(status: status, code: "http_\(status)"), "the hub answered HTTP \(status) for \(path)")
+        return ClientError(.http(status: status, code: nil), "the hub answered HTTP \(status) for \(path)")
     }
 
     /// Percent-encodes one path segment (names and ids are validated, but be safe).
