@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/vapor/sql-kit", from: "3.36.0"),
         .package(url: "https://github.com/vapor/sqlite-kit", from: "4.5.2"),
+        // SQLiteNIO brings the C library (module VaporCSQLite) that the direct SQLite connection calls.
+        .package(url: "https://github.com/vapor/sqlite-nio", from: "1.13.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
@@ -64,8 +66,9 @@ let package = Package(
         .target(
             name: "OutpostHub",
             dependencies: [
-                "OutpostCore", "OutpostStore",
+                "OutpostCore", "OutpostStore", "OutpostTransport",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 // Replays agents' signed STS GetCallerIdentity requests (`aws-sts` name policy).
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -84,6 +87,7 @@ let package = Package(
                 "OutpostCore",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -107,7 +111,7 @@ let package = Package(
         .target(
             name: "OutpostSecrets",
             dependencies: [
-                "OutpostCore",
+                "OutpostCore", "OutpostTransport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -126,11 +130,23 @@ let package = Package(
         .target(
             name: "OutpostClient",
             dependencies: [
-                "OutpostCore",
+                "OutpostCore", "OutpostTransport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Why an HTTP request got no answer, classified once by error type for the hub
+        // client, the secret providers and the hub's STS calls.
+        .target(
+            name: "OutpostTransport",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -145,6 +161,7 @@ let package = Package(
                 "OutpostCore", "OutpostClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -152,20 +169,44 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "OutpostCoreTests", dependencies: ["OutpostCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "OutpostStoreTests", dependencies: ["OutpostStore", "OutpostTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "OutpostTransportTests",
+            dependencies: [
+                "OutpostTransport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "OutpostStoreTests",
+            dependencies: [
+                "OutpostStore", "OutpostCore", "OutpostTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "OutpostHubTests",
             dependencies: [
-                "OutpostHub", "OutpostStore", "OutpostTestSupport",
+                "OutpostHub", "OutpostStore", "OutpostCore", "OutpostTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "OutpostAgentTests",
             dependencies: [
-                "OutpostAgent", "OutpostSecrets", "OutpostTestSupport",
+                "OutpostAgent", "OutpostSecrets", "OutpostMasking", "OutpostClient", "OutpostCore", "OutpostTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -178,16 +219,21 @@ let package = Package(
             name: "OutpostSecretsTests",
             dependencies: [
                 // OutpostHub: the hub's STS verifier checks what the agent signs, against moto.
-                "OutpostSecrets", "OutpostHub", "OutpostTestSupport",
+                "OutpostSecrets", "OutpostHub", "OutpostClient", "OutpostCore", "OutpostTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "OutpostCLITests",
             dependencies: [
-                "OutpostCLI", "OutpostSecrets", "OutpostTestSupport", .product(name: "Logging", package: "swift-log"),
+                "OutpostCLI", "OutpostAgent", "OutpostCore", "OutpostSecrets", "OutpostTestSupport",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings
@@ -198,8 +244,33 @@ let package = Package(
                 "OutpostClient", "OutpostCore", "OutpostTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
     ]
 )
+
+// Fuzzing (not shipped): `scripts/fuzz` sets OUTPOST_FUZZ=1 and builds `outpost-fuzz` into
+// its own scratch folder. Outpost's modules are then compiled with libFuzzer's coverage
+// instrumentation (dependencies are not), and libFuzzer supplies the harness's `main`.
+if Context.environment["OUTPOST_FUZZ"] == "1" {
+    let instrumented: Set<String> = ["OutpostCore", "OutpostStore", "OutpostHub"]
+    for target in package.targets where instrumented.contains(target.name) {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-sanitize=fuzzer"])]
+    }
+    package.targets.append(.target(name: "OutpostFuzzMain", path: "Fuzz/OutpostFuzzMain"))
+    package.targets.append(
+        .executableTarget(
+            name: "outpost-fuzz",
+            dependencies: [
+                "OutpostCore", "OutpostHub", "OutpostFuzzMain",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Fuzz/outpost-fuzz",
+            swiftSettings: swiftSettings + [.unsafeFlags(["-sanitize=fuzzer", "-parse-as-library"])],
+            linkerSettings: [.unsafeFlags(["-sanitize=fuzzer"])]
+        ))
+}

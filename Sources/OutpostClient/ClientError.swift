@@ -1,10 +1,14 @@
+package import OutpostCore
+
 /// The one error type of `OutpostClient`: what went wrong talking to the hub.
 package struct ClientError: Error, Sendable, Equatable, CustomStringConvertible {
     package enum Code: Sendable, Equatable {
         /// No answer: connection refused, reset, timed out, DNS failure.
         case unreachable
-        /// The hub answered with an error status and an Outpost error body.
-        case http(status: Int, code: String)
+        /// The hub answered with an error status; `code` is the API error code of its
+        /// body, or `nil` when the body had none this client knows (a proxy's page, a
+        /// newer hub's code).
+        case http(status: Int, code: APIErrorCode?)
         /// The hub answered something that is not what the API promises.
         case invalidResponse
         /// The request could not be built (bad hub URL, unencodable body).
@@ -31,8 +35,8 @@ package struct ClientError: Error, Sendable, Equatable, CustomStringConvertible 
         return nil
     }
 
-    /// The hub's error code (`not_found`, `log_gap`, ...), when it answered.
-    package var apiCode: String? {
+    /// The hub's error code (`.notFound`, `.logGap`, ...), when it answered with one.
+    package var apiCode: APIErrorCode? {
         if case .http(_, let apiCode) = code { return apiCode }
         return nil
     }

@@ -23,7 +23,7 @@ extension HubClient {
     }
 
     /// Appends masked log bytes at `offset`. Idempotent: a retried chunk is not duplicated.
-    /// - Throws: `ClientError` with `apiCode == "log_gap"` and `expectedOffset` when the hub misses bytes.
+    /// - Throws: `ClientError` with `apiCode == .logGap` and `expectedOffset` when the hub misses bytes.
     package func appendLog(taskID: String, offset: Int64, bytes: [UInt8]) async throws(ClientError) -> LogAppendResponse {
         let (_, body) = try await send(
             .POST, "/api/v1/agent/tasks/\(Self.segment(taskID))/log?offset=\(offset)", body: bytes,

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import NIOHTTP1
 package import NIOCore
 package import OutpostCore
+import OutpostTransport
 
 /// Reading a task's log, once or live.
 extension HubClient {
@@ -55,7 +56,7 @@ extension HubClient {
             throw error
         } catch {
             throw ClientError(
-                .unreachable, "lost the log stream from \(baseURL) at byte \(reached): \(Self.describe(error))",
+                .unreachable, "lost the log stream from \(baseURL) at byte \(reached): \(TransportFailure(error))",
                 expectedOffset: reached)
         }
     }

@@ -3,6 +3,7 @@ import Foundation
 package import NIOCore
 import NIOHTTP1
 import OutpostCore
+import OutpostTransport
 
 /// A typed client of the hub's HTTP API, used by the agent and the CLI.
 ///
@@ -57,7 +58,7 @@ package struct HubClient: Sendable {
         } catch let error as ClientError {
             throw error
         } catch {
-            throw ClientError(.unreachable, "cannot reach the hub at \(baseURL): \(Self.describe(error))")
+            throw ClientError(.unreachable, "cannot reach the hub at \(baseURL): \(TransportFailure(error))")
         }
     }
 
@@ -114,19 +115,10 @@ package struct HubClient: Sendable {
     static func apiError(status: Int, body: ByteBuffer, path: String) -> ClientError {
         if let parsed = try? WireJSON.decoder().decode(APIErrorBody.self, from: Data(body.readableBytesView)) {
             return ClientError(
-                .http(status: status, code: parsed.error.code), parsed.error.message,
+                .http(status: status, code: APIErrorCode(rawValue: parsed.error.code)), parsed.error.message,
                 expectedOffset: parsed.error.expectedOffset)
         }
-        return ClientError(.http(status: status, code: "http_\(status)"), "the hub answered HTTP \(status) for \(path)")
-    }
-
-    static func describe(_ error: any Error) -> String {
-        let text = String(describing: error)
-        if text.contains("connectionRefused") || text.contains("Connection refused") { return "connection refused" }
-        if text.contains("connectTimeout") { return "connection timed out" }
-        if text.contains("deadlineExceeded") { return "request timed out" }
-        if text.contains("remoteConnectionClosed") { return "connection closed by the hub" }
-        return text
+        return ClientError(.http(status: status, code: nil), "the hub answered HTTP \(status) for \(path)")
     }
 
     /// Percent-encodes one path segment (names and ids are validated, but be safe).

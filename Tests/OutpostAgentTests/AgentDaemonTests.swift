@@ -72,7 +72,7 @@ struct AgentDaemonTests {
         let env = try TestEnvironment()
         defer { env.remove() }
         let hub = FakeHub()
-        hub.state.update { $0.registerFailures = [ClientError(.http(status: 401, code: "unauthorized"), "invalid token")] }
+        hub.state.update { $0.registerFailures = [ClientError(.http(status: 401, code: .unauthorized), "invalid token")] }
         await #expect {
             try await daemon(env, hub: hub).run()
         } throws: { error in
@@ -187,7 +187,7 @@ struct AgentDaemonTests {
         hub.enqueue(assignment)
         async let run: Void = agent.run()
         _ = try #require(await env.pid("main"))
-        hub.state.update { $0.pollFailures = [ClientError(.http(status: 401, code: "agent_offline"), "offline")] }
+        hub.state.update { $0.pollFailures = [ClientError(.http(status: 401, code: .agentOffline), "offline")] }
         #expect(await hub.waitFor { $0.registrations == 2 })
         _ = FileManager.default.createFile(atPath: env.scratch + "/go", contents: nil)
         #expect(await hub.waitFor { $0.finishes[assignment.taskID] != nil })

@@ -126,7 +126,7 @@ struct AgentTrustTests {
         defer { env.remove() }
         let hub = FakeHub()
         hub.state.update {
-            $0.registerFailures = [ClientError(.http(status: 400, code: "aws_identity_required"), "needs identity")]
+            $0.registerFailures = [ClientError(.http(status: 400, code: .awsIdentityRequired), "needs identity")]
         }
         let signed = SignedHTTPRequest(
             method: "POST", url: "https://sts.amazonaws.com/", headers: [.init(name: "Authorization", value: "AWS4...")],
@@ -147,7 +147,7 @@ struct AgentTrustTests {
         let hub = FakeHub()
         hub.state.update {
             $0.registerFailures = [
-                ClientError(.http(status: 400, code: "aws_identity_required"), "agent type \"ec2\" names agents after their AWS identity")
+                ClientError(.http(status: 400, code: .awsIdentityRequired), "agent type \"ec2\" names agents after their AWS identity")
             ]
         }
         await #expect {

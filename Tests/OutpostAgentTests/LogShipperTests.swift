@@ -41,7 +41,7 @@ final class RecordingSink: LogSink {
             if case .loseTail(let count) = injection { state.stored.removeLast(min(count, state.stored.count)) }
             guard offset <= Int64(state.stored.count) else {
                 return .failure(
-                    ClientError(.http(status: 409, code: "log_gap"), "gap", expectedOffset: Int64(state.stored.count)))
+                    ClientError(.http(status: 409, code: .logGap), "gap", expectedOffset: Int64(state.stored.count)))
             }
             let overlap = Int(Int64(state.stored.count) - offset)
             if overlap < bytes.count { state.stored += bytes[overlap...] }
@@ -191,8 +191,8 @@ struct LogShipperTests {
     @Test("task_finished stops shipping; log_too_large stops at what the hub has")
     func hubRefusals() async throws {
         for (error, expected) in [
-            (ClientError(.http(status: 409, code: "task_finished"), "finished"), LogShipper.Outcome.taskGone),
-            (ClientError(.http(status: 413, code: "log_too_large"), "too large"), .stopped(bytes: 10)),
+            (ClientError(.http(status: 409, code: .taskFinished), "finished"), LogShipper.Outcome.taskGone),
+            (ClientError(.http(status: 413, code: .logTooLarge), "too large"), .stopped(bytes: 10)),
         ] {
             let clock = SystemAgentClock()
             let (spool, directory) = try makeSpool(clock)

@@ -54,7 +54,7 @@ struct SessionStateMachineTests {
     @Test("a refused registration token is fatal with a message that says what to do", arguments: [401, 403])
     func refusedToken(status: Int) {
         var machine = AgentSessionStateMachine(concurrency: 1, hubURL: hubURL)
-        let action = machine.registerFailed(ClientError(.http(status: status, code: "unauthorized"), "invalid token"))
+        let action = machine.registerFailed(ClientError(.http(status: status, code: .unauthorized), "invalid token"))
         guard case .fail(let code, let message) = action else {
             Issue.record("expected a failure, got \(action)")
             return
@@ -69,7 +69,7 @@ struct SessionStateMachineTests {
     func registerRetries() {
         var machine = AgentSessionStateMachine(concurrency: 1, hubURL: hubURL)
         #expect(machine.registerFailed(ClientError(.unreachable, "connection refused")) == .backOff(attempt: 1))
-        #expect(machine.registerFailed(ClientError(.http(status: 503, code: "unavailable"), "down")) == .backOff(attempt: 2))
+        #expect(machine.registerFailed(ClientError(.http(status: 503, code: nil), "down")) == .backOff(attempt: 2))
         machine.registerSucceeded()
         #expect(machine.failures == 0)
     }
@@ -77,18 +77,18 @@ struct SessionStateMachineTests {
     @Test("a name still held by an online agent (a restart before the hub noticed) is waited for")
     func nameInUse() {
         var machine = AgentSessionStateMachine(concurrency: 1, hubURL: hubURL)
-        #expect(machine.registerFailed(ClientError(.http(status: 409, code: "name_in_use"), "held")) == .backOff(attempt: 1))
+        #expect(machine.registerFailed(ClientError(.http(status: 409, code: .nameInUse), "held")) == .backOff(attempt: 1))
     }
 
     @Test("other registration refusals (a conflict) are fatal")
     func registerConflict() {
         var machine = AgentSessionStateMachine(concurrency: 1, hubURL: hubURL)
-        let action = machine.registerFailed(ClientError(.http(status: 409, code: "conflict"), "name taken"))
+        let action = machine.registerFailed(ClientError(.http(status: 409, code: .conflict), "name taken"))
         #expect(action == .fail(.registrationFailed, "the hub at \(hubURL) refused to register this agent: name taken"))
     }
 
-    @Test("a dropped session re-registers at once", arguments: ["agent_offline", "unauthorized"])
-    func sessionDropped(code: String) {
+    @Test("a dropped session re-registers at once", arguments: [APIErrorCode.agentOffline, .unauthorized])
+    func sessionDropped(code: APIErrorCode) {
         var machine = registered()
         #expect(machine.pollFailed(ClientError(.http(status: 401, code: code), "offline")) == .register)
         #expect(!machine.isRegistered)
@@ -99,7 +99,7 @@ struct SessionStateMachineTests {
     func pollRetries() {
         var machine = registered()
         #expect(machine.pollFailed(ClientError(.unreachable, "refused")) == .backOff(attempt: 1))
-        #expect(machine.pollFailed(ClientError(.http(status: 500, code: "internal"), "boom")) == .backOff(attempt: 2))
+        #expect(machine.pollFailed(ClientError(.http(status: 500, code: .internal), "boom")) == .backOff(attempt: 2))
         machine.pollSucceeded()
         #expect(machine.pollFailed(ClientError(.unreachable, "refused")) == .backOff(attempt: 1))
     }
@@ -124,16 +124,16 @@ struct BackoffTests {
 
     @Test("hub errors map to what the agent does about them", arguments: [
         (ClientError(.unreachable, "x"), HubFailure.retry),
-        (ClientError(.http(status: 503, code: "unavailable"), "x"), .retry),
+        (ClientError(.http(status: 503, code: nil), "x"), .retry),
         (ClientError(.invalidResponse, "x"), .retry),
-        (ClientError(.http(status: 401, code: "agent_offline"), "x"), .sessionExpired),
-        (ClientError(.http(status: 401, code: "unauthorized"), "x"), .sessionExpired),
-        (ClientError(.http(status: 409, code: "task_finished"), "x"), .taskGone),
-        (ClientError(.http(status: 404, code: "not_found"), "x"), .taskGone),
-        (ClientError(.http(status: 409, code: "log_gap"), "x", expectedOffset: 42), .logGap(expectedOffset: 42)),
-        (ClientError(.http(status: 413, code: "log_too_large"), "x"), .logTooLarge),
-        (ClientError(.http(status: 409, code: "log_incomplete"), "x"), .logIncomplete),
-        (ClientError(.http(status: 400, code: "invalid_request"), "x"), .permanent),
+        (ClientError(.http(status: 401, code: .agentOffline), "x"), .sessionExpired),
+        (ClientError(.http(status: 401, code: .unauthorized), "x"), .sessionExpired),
+        (ClientError(.http(status: 409, code: .taskFinished), "x"), .taskGone),
+        (ClientError(.http(status: 404, code: .notFound), "x"), .taskGone),
+        (ClientError(.http(status: 409, code: .logGap), "x", expectedOffset: 42), .logGap(expectedOffset: 42)),
+        (ClientError(.http(status: 413, code: .logTooLarge), "x"), .logTooLarge),
+        (ClientError(.http(status: 409, code: .logIncomplete), "x"), .logIncomplete),
+        (ClientError(.http(status: 400, code: .invalidRequest), "x"), .permanent),
         (ClientError(.invalidRequest, "x"), .permanent),
     ])
     func classification(error: ClientError, expected: HubFailure) {

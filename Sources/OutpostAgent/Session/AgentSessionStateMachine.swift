@@ -78,7 +78,7 @@ struct AgentSessionStateMachine: Sendable, Equatable {
 
     /// A failed `register`: retry later while the hub is unreachable; fail when it refuses.
     mutating func registerFailed(_ error: ClientError) -> Action {
-        if error.apiCode == "aws_identity_refused" {
+        if error.apiCode == .identityRefused {
             return .fail(
                 .registrationFailed,
                 "the hub at \(hubURL) refused this agent's AWS identity: \(error.message)")
@@ -92,7 +92,7 @@ struct AgentSessionStateMachine: Sendable, Equatable {
         }
         // `name_in_use`: the name is still held by an online agent — usually this
         // agent's own previous run, until the hub times it out. Waiting is the fix.
-        if error.isRetryable || error.apiCode == "name_in_use" {
+        if error.isRetryable || error.apiCode == .nameInUse {
             failures += 1
             return .backOff(attempt: failures)
         }

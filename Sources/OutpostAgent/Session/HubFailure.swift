@@ -1,4 +1,5 @@
 import OutpostClient
+import OutpostCore
 
 /// What a failed hub call means for the agent. Retryability itself is decided
 /// by `ClientError.isRetryable`; this adds only the agent protocol's meanings.
@@ -21,15 +22,15 @@ enum HubFailure: Sendable, Equatable {
 
     init(_ error: ClientError) {
         switch error.apiCode {
-        case "log_gap":
+        case .logGap:
             self = error.expectedOffset.map { .logGap(expectedOffset: $0) } ?? .permanent
-        case "log_too_large":
+        case .logTooLarge:
             self = .logTooLarge
-        case "log_incomplete":
+        case .logIncomplete:
             self = .logIncomplete
-        case "task_finished":
+        case .taskFinished:
             self = .taskGone
-        case "agent_offline", "unauthorized":
+        case .agentOffline, .unauthorized:
             self = error.status == 401 ? .sessionExpired : .permanent
         default:
             if error.isRetryable {

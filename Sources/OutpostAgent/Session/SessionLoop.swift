@@ -55,7 +55,7 @@ struct SessionLoop: Sendable {
                         logger.info(
                             "registered with the hub",
                             metadata: ["agent": "\(response.name)", "hub": "\(configuration.hubURL)"])
-                    case .failed(let error) where error.apiCode == "aws_identity_required" && !proveAWSIdentity:
+                    case .failed(let error) where error.apiCode == .awsIdentityRequired && !proveAWSIdentity:
                         guard configuration.awsIdentitySigner != nil else {
                             control.stopNow()
                             return End(

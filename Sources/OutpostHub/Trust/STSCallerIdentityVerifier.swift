@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 package import OutpostCore
+import OutpostTransport
 
 /// Verifies an agent's AWS identity by replaying its signed `GetCallerIdentity`
 /// request to the agent type's STS endpoint (the pattern of Vault's AWS IAM auth):
@@ -69,20 +70,8 @@ package struct STSCallerIdentityVerifier: CallerIdentityVerifier {
             throw HubError(.stsUnavailable, "the STS endpoint \(host) answered more than \(Self.maxAnswerBytes) bytes")
         } catch {
             throw HubError(
-                .stsUnavailable, "cannot reach the STS endpoint \(host): \(Self.describe(error)); try again later",
+                .stsUnavailable, "cannot reach the STS endpoint \(host): \(TransportFailure(error)); try again later",
                 underlying: error)
-        }
-    }
-
-    /// A transport error in a few words (AHC's own descriptions are long).
-    private static func describe(_ error: any Error) -> String {
-        switch error {
-        case let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout:
-            "no answer in time"
-        case let error as HTTPClientError where error == .connectTimeout:
-            "connection timed out"
-        default:
-            String(describing: error).prefix(200).description
         }
     }
 }

@@ -20,6 +20,9 @@ package struct SecretError: Error, Sendable, Equatable, CustomStringConvertible 
         case malformed = "malformed secret"
         /// The provider cannot do this (e.g. listing).
         case unsupported = "not supported"
+        /// The provider answered with an error that is none of the above (a 400, 405,
+        /// 409, a redirect, ...): the request itself is wrong for this store.
+        case rejected = "request rejected"
     }
 
     package var code: Code

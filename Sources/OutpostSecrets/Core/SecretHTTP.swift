@@ -2,6 +2,7 @@ package import AsyncHTTPClient
 import Foundation
 package import NIOCore
 package import NIOHTTP1
+import OutpostTransport
 
 /// The HTTP calls of the HTTP-based providers: one place that sends with a
 /// timeout, turns transport failures into `.unreachable`, and maps statuses to
@@ -60,7 +61,7 @@ package struct SecretHTTP: Sendable {
             let bytes = try await response.body.collect(upTo: maxBodyBytes)
             return Response(status: Int(response.status.code), headers: response.headers, body: Array(bytes.readableBytesView))
         } catch {
-            throw SecretError(.unreachable, "\(Self.host(of: url)): \(Self.describe(error))")
+            throw SecretError(.unreachable, "\(Self.host(of: url)): \(TransportFailure(error))")
         }
     }
 
@@ -70,21 +71,12 @@ package struct SecretHTTP: Sendable {
         case 401, 403: SecretError(.denied, "HTTP \(status): \(detail)")
         case 404: SecretError(.notFound, "HTTP \(status): \(detail)")
         case 408, 429, 500...599: SecretError(.unreachable, "HTTP \(status): \(detail)")
-        default: SecretError(.denied, "HTTP \(status): \(detail)")
+        default: SecretError(.rejected, "HTTP \(status): \(detail)")
         }
     }
 
     static func host(of url: String) -> String {
         URL(string: url).flatMap { url in url.host.map { host in url.port.map { "\(host):\($0)" } ?? host } } ?? url
-    }
-
-    static func describe(_ error: any Error) -> String {
-        let text = String(describing: error)
-        if text.contains("connectionRefused") || text.contains("Connection refused") { return "connection refused" }
-        if text.contains("connectTimeout") { return "connection timed out" }
-        if text.contains("deadlineExceeded") { return "no answer in time" }
-        if text.contains("remoteConnectionClosed") { return "connection closed" }
-        return text
     }
 }
 

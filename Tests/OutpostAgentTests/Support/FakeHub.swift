@@ -88,12 +88,12 @@ final class FakeHub: AgentHubAPI {
             state.calls.append("log:\(taskID)")
             if state.started[taskID] == nil { state.violations.append("log before start for \(taskID)") }
             if state.finishes[taskID] != nil {
-                return .failure(ClientError(.http(status: 409, code: "task_finished"), "task is finished"))
+                return .failure(ClientError(.http(status: 409, code: .taskFinished), "task is finished"))
             }
             var log = state.logs[taskID] ?? []
             guard offset <= Int64(log.count) else {
                 return .failure(
-                    ClientError(.http(status: 409, code: "log_gap"), "gap", expectedOffset: Int64(log.count)))
+                    ClientError(.http(status: 409, code: .logGap), "gap", expectedOffset: Int64(log.count)))
             }
             let overlap = Int(Int64(log.count) - offset)
             if overlap < bytes.count { log += bytes[overlap...] }
@@ -107,7 +107,7 @@ final class FakeHub: AgentHubAPI {
         let result = state.update { state -> Result<Void, ClientError> in
             state.calls.append("finish:\(id)")
             guard request.logBytes <= Int64(state.logs[id]?.count ?? 0) else {
-                return .failure(ClientError(.http(status: 409, code: "log_incomplete"), "log incomplete"))
+                return .failure(ClientError(.http(status: 409, code: .logIncomplete), "log incomplete"))
             }
             state.finishes[id] = request
             state.finishTokens[id] = agentToken

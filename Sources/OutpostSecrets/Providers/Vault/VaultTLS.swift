@@ -4,6 +4,7 @@ import NIOHTTP1
 
 #if canImport(NIOSSL)
 import NIOSSL
+import OutpostTransport
 
 /// The TLS settings of a `vault` provider with `tls_ca_file`: only the CAs in
 /// that file are trusted for the Vault server's certificate.
@@ -45,7 +46,7 @@ struct VaultTLS: Sendable {
             return SecretHTTP.Response(
                 status: Int(response.status.code), headers: response.headers, body: Array(bytes.readableBytesView))
         } catch {
-            throw SecretError(.unreachable, "\(SecretHTTP.host(of: url)): \(SecretHTTP.describe(error))")
+            throw SecretError(.unreachable, "\(SecretHTTP.host(of: url)): \(TransportFailure(error))")
         }
     }
 }

@@ -1,0 +1,24 @@
+import Foundation
+import OutpostCore
+
+/// Every body the hub decodes, decoded from the same bytes. Errors are expected; a
+/// crash or trap is the finding.
+enum DecoderHarness {
+    static func run(_ bytes: [UInt8]) {
+        let data = Data(bytes)
+        let decoder = WireJSON.decoder()
+        _ = try? decoder.decode(RegisterRequest.self, from: data)
+        _ = try? decoder.decode(PollRequest.self, from: data)
+        _ = try? decoder.decode(FinishRequest.self, from: data)
+        _ = try? decoder.decode(StartRequest.self, from: data)
+        _ = try? decoder.decode(CreateTaskRequest.self, from: data)
+        _ = try? decoder.decode(CreateAgentTypeRequest.self, from: data)
+        _ = try? decoder.decode(Target.self, from: data)
+        _ = try? decoder.decode(SecretListing.self, from: data)
+        _ = try? decoder.decode(TagSet.self, from: data)
+        if let text = String(bytes: bytes, encoding: .utf8) {
+            _ = try? DurationParser.seconds(text)
+            _ = WireJSON.parseDate(text)
+        }
+    }
+}

@@ -1,0 +1,198 @@
+import Foundation
+import Logging
+import OutpostCore
+import OutpostHub
+import ServiceLifecycle
+
+/// Fuzzes the hub through its real listener: the input picks a route and a token and
+/// supplies the query string and body (or, for one route index, the raw request bytes).
+///
+/// Input layout: byte 0 picks the route, byte 1 the token, then the query string up to
+/// the first 0x00 byte, then the body. Every 256 inputs, or when the agent token stops
+/// working (a fuzzed deregister or drain), the harness registers a fresh agent that holds
+/// a fresh task, so the task routes keep reaching a task the agent owns.
+final class HTTPHarness: @unchecked Sendable {
+    private struct Route {
+        var method: String
+        /// `{task}` is replaced by the current task's id or, by the token byte, a foreign id.
+        var path: String
+        var token: TokenChoice
+        var contentType: String? = "application/json"
+    }
+
+    private enum TokenChoice { case admin, registration, agent, none }
+
+    private static let routes: [Route] = [
+        Route(method: "POST", path: "/api/v1/agent/tasks/{task}/log", token: .agent, contentType: "application/octet-stream"),
+        Route(method: "POST", path: "/api/v1/agent/tasks/{task}/finish", token: .agent),
+        Route(method: "POST", path: "/api/v1/agent/tasks/{task}/start", token: .agent),
+        Route(method: "POST", path: "/api/v1/agent/poll", token: .agent),
+        Route(method: "POST", path: "/api/v1/agent/register", token: .registration),
+        Route(method: "POST", path: "/api/v1/agent/secret-listings/{task}", token: .agent),
+        Route(method: "POST", path: "/api/v1/agent/deregister", token: .agent),
+        Route(method: "POST", path: "/api/v1/tasks", token: .admin),
+        Route(method: "GET", path: "/api/v1/tasks", token: .admin, contentType: nil),
+        Route(method: "GET", path: "/api/v1/tasks/{task}", token: .admin, contentType: nil),
+        Route(method: "GET", path: "/api/v1/tasks/{task}/log", token: .admin, contentType: nil),
+        Route(method: "POST", path: "/api/v1/tasks/{task}/cancel", token: .admin),
+        Route(method: "POST", path: "/api/v1/targets", token: .admin),
+        Route(method: "GET", path: "/api/v1/agents", token: .admin, contentType: nil),
+        Route(method: "GET", path: "/api/v1/agents/{agent}/secrets", token: .admin, contentType: nil),
+        Route(method: "POST", path: "/api/v1/agent-types", token: .admin),
+        Route(method: "GET", path: "/metrics", token: .none, contentType: nil),
+    ]
+
+    private let http: LoopbackHTTP
+    private let adminToken: String
+    private let registrationToken: String
+    private var agentToken = ""
+    private var agentName = ""
+    private var taskID = "tsk_none"
+    private var inputs = 0
+
+    private init(port: Int, adminToken: String, registrationToken: String) {
+        http = LoopbackHTTP(port: port)
+        self.adminToken = adminToken
+        self.registrationToken = registrationToken
+    }
+
+    /// Starts a hub on a fresh data directory and a free loopback port, blocking until
+    /// it listens and its fixtures (a target, an agent holding a task) exist.
+    static func start() -> HTTPHarness {
+        let box = ResultBox()
+        Task.detached {
+            do {
+                box.set(.success(try await launchHub()))
+            } catch {
+                box.set(.failure(error))
+            }
+        }
+        switch box.wait() {
+        case .success(let harness):
+            harness.refreshAgent()
+            return harness
+        case .failure(let error):
+            FileHandle.standardError.write(Data("outpost-fuzz: the hub did not start: \(error)\n".utf8))
+            exit(1)
+        }
+    }
+
+    private static func launchHub() async throws -> HTTPHarness {
+        var logger = Logger(label: "outpost.fuzz")
+        logger.logLevel = .critical
+        var configuration = HubConfiguration()
+        configuration.port = 0
+        configuration.dataDirectory = NSTemporaryDirectory() + "outpost-fuzz-\(getpid())"
+        // Nothing a fuzzed request starts may wait long: polls, relays and sweeps are short.
+        configuration.pollTimeout = .milliseconds(100)
+        configuration.relayTimeout = .milliseconds(100)
+        configuration.maxLogBytes = 1024 * 1024
+        let runtime = try await HubRuntime.start(configuration: configuration, logger: logger)
+        let group = ServiceGroup(services: runtime.services, logger: logger)
+        Task.detached { try? await group.run() }
+        guard let address = await runtime.listeningAddress(), let admin = runtime.firstStartAdminToken else {
+            throw FuzzSetupError("the hub stopped before it listened")
+        }
+        let registration = try await runtime.ensureAgentType(named: "fuzz")
+        let harness = HTTPHarness(port: address.port, adminToken: admin, registrationToken: registration)
+        let target = Target(name: "fuzz", integration: "bash")
+        _ = try harness.call("POST", "/api/v1/targets", token: admin, body: WireJSON.encoder().encode(target))
+        return harness
+    }
+
+    func run(_ input: [UInt8]) {
+        inputs += 1
+        if inputs % 256 == 0 { refreshAgent() }
+        guard input.count >= 2 else { return }
+        let routeIndex = Int(input[0])
+        let rest = Array(input[2...])
+        if routeIndex % (Self.routes.count + 1) == Self.routes.count {
+            // Raw bytes as the whole request: the HTTP parser itself.
+            _ = http.exchange(rest, halfClose: true)
+            return
+        }
+        let route = Self.routes[routeIndex % (Self.routes.count + 1)]
+        let tokenByte = input[1]
+        let token: String? =
+            switch tokenByte % 5 {
+            case 0, 1: token(for: route.token)
+            case 2: adminToken
+            case 3: agentToken
+            default: nil
+            }
+        let split = rest.firstIndex(of: 0) ?? rest.endIndex
+        let query = String(decoding: rest[..<split], as: UTF8.self)
+        let body = split < rest.endIndex ? Array(rest[(split + 1)...]) : []
+        var path = route.path
+            .replacingOccurrences(of: "{task}", with: tokenByte & 0x80 == 0 ? taskID : "tsk_0000000000000000000000")
+            .replacingOccurrences(of: "{agent}", with: agentName)
+        if !query.isEmpty { path += "?" + query }
+        let answer = http.exchange(
+            LoopbackHTTP.request(method: route.method, target: path, token: token, contentType: route.contentType, body: body))
+        if route.token == .agent, answer?.status == 401 { refreshAgent() }
+    }
+
+    private func token(for choice: TokenChoice) -> String? {
+        switch choice {
+        case .admin: adminToken
+        case .registration: registrationToken
+        case .agent: agentToken
+        case .none: nil
+        }
+    }
+
+    /// Registers a fresh agent and gives it a fresh task.
+    private func refreshAgent() {
+        do {
+            let register = RegisterRequest(name: nil, tags: .empty, version: "fuzz", os: "linux", concurrency: 4)
+            let registered = try WireJSON.decoder().decode(
+                RegisterResponse.self,
+                from: Data(try call("POST", "/api/v1/agent/register", token: registrationToken,
+                    body: WireJSON.encoder().encode(register))))
+            agentToken = registered.agentToken
+            agentName = registered.name
+            let task = try WireJSON.decoder().decode(
+                TaskRecord.self,
+                from: Data(try call("POST", "/api/v1/tasks", token: adminToken,
+                    body: WireJSON.encoder().encode(CreateTaskRequest(target: "fuzz", script: "echo fuzz")))))
+            taskID = task.id
+            _ = try call("POST", "/api/v1/agent/poll", token: agentToken,
+                body: WireJSON.encoder().encode(PollRequest(running: [], freeSlots: 4)))
+        } catch {
+            FileHandle.standardError.write(Data("outpost-fuzz: setting up an agent failed: \(error)\n".utf8))
+            abort()
+        }
+    }
+
+    /// A set-up call that must succeed.
+    @discardableResult
+    private func call(_ method: String, _ path: String, token: String, body: Data) throws -> [UInt8] {
+        let request = LoopbackHTTP.request(
+            method: method, target: path, token: token, contentType: "application/json", body: Array(body))
+        guard let answer = http.exchange(request), let status = answer.status, (200..<300).contains(status) else {
+            throw FuzzSetupError("\(method) \(path) failed")
+        }
+        return answer.body
+    }
+}
+
+struct FuzzSetupError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Hands an async result to the blocked libFuzzer thread.
+private final class ResultBox: @unchecked Sendable {
+    private let semaphore = DispatchSemaphore(value: 0)
+    private var result: Result<HTTPHarness, any Error>?
+
+    func set(_ value: Result<HTTPHarness, any Error>) {
+        result = value
+        semaphore.signal()
+    }
+
+    func wait() -> Result<HTTPHarness, any Error> {
+        semaphore.wait()
+        return result!
+    }
+}
