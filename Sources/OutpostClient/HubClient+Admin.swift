@@ -59,12 +59,22 @@ extension HubClient {
             .items
     }
 
-    package func createAgentType(named name: String) async throws(ClientError) -> AgentTypeTokenResponse {
-        try await createAgentType(CreateAgentTypeRequest(name: name))
+    /// `allowedTags` `nil`: the type admits only agents without tags.
+    package func createAgentType(named name: String, allowedTags: [String]? = nil) async throws(ClientError)
+        -> AgentTypeTokenResponse
+    {
+        try await createAgentType(CreateAgentTypeRequest(name: name, allowedTags: allowedTags))
     }
 
     package func createAgentType(_ request: CreateAgentTypeRequest) async throws(ClientError) -> AgentTypeTokenResponse {
         try await call(.POST, "/api/v1/agent-types", json: request)
+    }
+
+    /// Changes the fields `request` sets (`allowed_tags`).
+    package func updateAgentType(named name: String, _ request: UpdateAgentTypeRequest) async throws(ClientError)
+        -> AgentType
+    {
+        try await call(.PATCH, "/api/v1/agent-types/\(Self.segment(name))", json: request)
     }
 
     /// Closes registration for the type until its token is rotated.

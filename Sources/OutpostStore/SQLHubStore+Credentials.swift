@@ -43,15 +43,17 @@ extension SQLHubStore {
     package func insertAgentType(_ type: AgentType, registrationTokenHash: String) async throws(StoreError) {
         let dialect = self.dialect
         let awsRules = try type.aws.map { rules throws(StoreError) in try StoreJSON.encode(rules, column: "aws_rules") }
+        let allowedTags = try StoreJSON.encode(type.allowedTags, column: "allowed_tags")
         try await write("creating agent type \"\(type.name)\"") { db in
             do {
                 try await db.raw(
                     """
                     INSERT INTO agent_types (name, registration_token_hash, created_at, token_rotated_at, name_policy,
-                        aws_rules, name_release_seconds, exclusive, token_revoked)
+                        aws_rules, name_release_seconds, exclusive, token_revoked, allowed_tags)
                     VALUES (\(bind: type.name), \(bind: registrationTokenHash), \(bind: type.createdAt.unixSeconds),
                         \(bind: type.tokenRotatedAt.unixSeconds), \(bind: type.namePolicy.rawValue), \(bind: awsRules),
-                        \(bind: type.nameReleaseSeconds), \(bind: type.exclusive.storedFlag), \(bind: type.tokenRevoked.storedFlag))
+                        \(bind: type.nameReleaseSeconds), \(bind: type.exclusive.storedFlag), \(bind: type.tokenRevoked.storedFlag),
+                        \(bind: allowedTags))
                     """
                 ).run()
             } catch where dialect.constraint(error) == .unique {
@@ -106,6 +108,23 @@ extension SQLHubStore {
                 throw StoreError(.conflict, "the new registration token of agent type \"\(name)\" is already in use")
             }
             guard let row else { throw StoreError(.notFound, "agent type \"\(name)\" does not exist") }
+            return try row.agentType()
+        }
+    }
+
+    package func setAgentTypeAllowedTags(named name: String, allowedTags: [TagPattern]) async throws(StoreError)
+        -> AgentType
+    {
+        let encoded = try StoreJSON.encode(allowedTags, column: "allowed_tags")
+        return try await write("changing the allowed tags of agent type \"\(name)\"") { db in
+            guard
+                let row = try await db.raw(
+                    """
+                    UPDATE agent_types SET allowed_tags = \(bind: encoded) WHERE name = \(bind: name)
+                    RETURNING \(unsafeRaw: StoredColumns.agentType)
+                    """
+                ).first()
+            else { throw StoreError(.notFound, "agent type \"\(name)\" does not exist") }
             return try row.agentType()
         }
     }

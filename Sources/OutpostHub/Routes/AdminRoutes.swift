@@ -22,6 +22,12 @@ extension RouteTable {
             return try .json(try await hub.createAgentType(body), status: .created)
         }
 
+        add(.patch, "/api/v1/agent-types/{name}", auth: .admin) { request, context in
+            let name = try context.pathParameter("name")
+            let body = try await request.decodeJSON(UpdateAgentTypeRequest.self)
+            return try .json(try await hub.updateAgentType(named: name, body))
+        }
+
         add(.get, "/api/v1/agent-types", auth: .admin) { _, _ in
             try .json(ListResponse(items: try await hub.store.listAgentTypes()))
         }
@@ -55,18 +61,20 @@ extension Hub {
     }
 
     /// Creates an agent type; its registration token is returned once, stored hashed.
-    func createAgentType(named name: String) async throws -> AgentTypeTokenResponse {
-        try await createAgentType(CreateAgentTypeRequest(name: name))
+    func createAgentType(named name: String, allowedTags: [String]? = nil) async throws -> AgentTypeTokenResponse {
+        try await createAgentType(CreateAgentTypeRequest(name: name, allowedTags: allowedTags))
     }
 
     func createAgentType(_ request: CreateAgentTypeRequest) async throws -> AgentTypeTokenResponse {
         try InputValidation.validate(agentType: request)
+        // Deny by default: a type created without a list admits only untagged agents.
+        let allowedTags = try Self.allowedTags(request.allowedTags ?? [])
         let token = Identifiers.token(prefix: TokenKind.registration.rawValue)
         let now = now()
         let type = AgentType(
             name: request.name, namePolicy: request.namePolicy ?? .agent, aws: request.aws,
             nameReleaseSeconds: request.nameReleaseSeconds ?? 0, exclusive: request.exclusive ?? false,
-            createdAt: now, tokenRotatedAt: now)
+            allowedTags: allowedTags, createdAt: now, tokenRotatedAt: now)
         do {
             try await store.insertAgentType(type, registrationTokenHash: TokenHasher.hash(token))
         } catch {
@@ -80,8 +88,43 @@ extension Hub {
             "agent type created",
             metadata: [
                 "type": "\(type.name)", "name_policy": "\(type.namePolicy.rawValue)", "exclusive": "\(type.exclusive)",
+                "allowed_tags": "\(type.allowedTags.map(\.pattern).joined(separator: ","))",
             ])
         return AgentTypeTokenResponse(agentType: type, registrationToken: token)
+    }
+
+    /// Changes what an agent type admits. Agents already registered keep their
+    /// session (drain them to apply the new list at once); the next registration is checked.
+    func updateAgentType(named name: String, _ request: UpdateAgentTypeRequest) async throws -> AgentType {
+        guard let patterns = request.allowedTags else {
+            guard let type = try await store.agentType(named: name) else {
+                throw HubError.notFound("no agent type named \"\(name)\"")
+            }
+            return type
+        }
+        let allowedTags = try Self.allowedTags(patterns)
+        do {
+            let type = try await store.setAgentTypeAllowedTags(named: name, allowedTags: allowedTags)
+            logger.notice(
+                "agent type's allowed tags changed",
+                metadata: ["type": "\(name)", "allowed_tags": "\(patterns.joined(separator: ","))"])
+            return type
+        } catch {
+            guard error.code == .notFound else { throw error }
+            throw HubError.notFound("no agent type named \"\(name)\"")
+        }
+    }
+
+    /// Parses `allowed_tags`, naming the first bad entry.
+    private static func allowedTags(_ patterns: [String]) throws(ValidationError) -> [TagPattern] {
+        guard patterns.count <= 256 else {
+            throw ValidationError(field: "allowed_tags", message: "allowed_tags may list at most 256 tags or patterns")
+        }
+        var parsed: [TagPattern] = []
+        for pattern in patterns where !parsed.contains(where: { $0.pattern == pattern }) {
+            parsed.append(try TagPattern(pattern))
+        }
+        return parsed
     }
 
     /// Issues a new registration token; the old one stops working at once.

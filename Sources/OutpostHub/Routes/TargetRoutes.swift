@@ -8,6 +8,7 @@ extension RouteTable {
         add(.post, "/api/v1/targets", auth: .admin) { request, _ in
             var target = try await request.decodeJSON(Target.self)
             try InputValidation.validate(target: target)
+            try await hub.checkPinnedAgentTypes(of: target)
             target.createdAt = hub.now()  // the hub owns the timestamp
             do {
                 try await hub.store.insertTarget(target)
@@ -35,6 +36,28 @@ extension RouteTable {
                 throw HubError.notFound("no target named \"\(name)\"")
             }
             return .noContent()
+        }
+    }
+}
+
+extension Hub {
+    /// A target may pin only agent types that exist: a typo would leave its tasks
+    /// queued forever with nothing to say why.
+    func checkPinnedAgentTypes(of target: Target) async throws {
+        guard target.agentTypes.count <= 64 else {
+            throw ValidationError(field: "agent_types", message: "a target may pin at most 64 agent types")
+        }
+        for name in target.agentTypes {
+            do {
+                try Names.validateResourceName(name, kind: "agent type")
+            } catch {
+                throw ValidationError(field: "agent_types", message: error.message)
+            }
+            guard try await store.agentType(named: name) != nil else {
+                throw ValidationError(
+                    field: "agent_types",
+                    message: "agent_types: no agent type named \"\(name)\" (outpost agent-type list shows them)")
+            }
         }
     }
 }
