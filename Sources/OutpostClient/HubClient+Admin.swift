@@ -95,6 +95,26 @@ extension HubClient {
         try await call(.POST, "/api/v1/agent-types/\(Self.segment(name))/rotate-token")
     }
 
+    // MARK: API tokens
+
+    /// Creates a named API token; the answer is the only time the token is shown.
+    package func createAPIToken(_ request: CreateAPITokenRequest) async throws(ClientError) -> APITokenResponse {
+        try await call(.POST, "/api/v1/tokens", json: request)
+    }
+
+    package func listAPITokens() async throws(ClientError) -> [APITokenInfo] {
+        try await call(.GET, "/api/v1/tokens", as: ListResponse<APITokenInfo>.self).items
+    }
+
+    /// A new token under the same name and role; the old one stops working at once.
+    package func rotateAPIToken(named name: String) async throws(ClientError) -> APITokenResponse {
+        try await call(.POST, "/api/v1/tokens/\(Self.segment(name))/rotate")
+    }
+
+    package func revokeAPIToken(named name: String) async throws(ClientError) {
+        _ = try await send(.DELETE, "/api/v1/tokens/\(Self.segment(name))")
+    }
+
     // MARK: Health
 
     /// `GET /healthz`; throws when the hub is not reachable or not healthy.

@@ -16,9 +16,22 @@ package protocol HubStore: Sendable {
 
     // MARK: API tokens
 
+    /// - Throws: `.conflict` when a live token has the name (or the hash is taken).
     func insertAPIToken(_ token: APITokenRow) async throws(StoreError)
+    /// A live (not revoked) token by its hash.
     func apiToken(hash: String) async throws(StoreError) -> APITokenRow?
     func countAPITokens() async throws(StoreError) -> Int
+    /// Live tokens, ordered by name.
+    func listAPITokens() async throws(StoreError) -> [APITokenRow]
+    /// Gives the live token `name` a new hash; the old token stops working at once.
+    /// - Throws: `.notFound`.
+    func rotateAPIToken(named name: String, newHash: String) async throws(StoreError) -> APITokenRow
+    /// Revokes the live token `name` (kept, never matched again), in one statement
+    /// that refuses to revoke the last live admin token.
+    /// - Throws: `.notFound`; `.conflict` for the last admin token.
+    func revokeAPIToken(named name: String, at: Date) async throws(StoreError) -> APITokenRow
+    /// Records that the token authenticated a request.
+    func recordAPITokenUse(id: String, at: Date) async throws(StoreError)
 
     // MARK: Agent types
 
@@ -120,13 +133,16 @@ package struct APITokenRow: Sendable, Equatable {
     package var hash: String
     package var role: String
     package var createdAt: Date
+    /// When it last authenticated a request (written at most once a minute).
+    package var lastUsedAt: Date?
 
-    package init(id: String, name: String, hash: String, role: String, createdAt: Date) {
+    package init(id: String, name: String, hash: String, role: String, createdAt: Date, lastUsedAt: Date? = nil) {
         self.id = id
         self.name = name
         self.hash = hash
         self.role = role
         self.createdAt = createdAt
+        self.lastUsedAt = lastUsedAt
     }
 }
 

@@ -19,7 +19,7 @@ extension SQLHubStore {
                     """
                 ).run()
             } catch where dialect.constraint(error) == .unique {
-                throw StoreError(.conflict, "API token \"\(token.id)\" already exists")
+                throw StoreError(.conflict, "an API token named \"\(token.name)\" already exists")
             }
         }
     }
@@ -27,7 +27,10 @@ extension SQLHubStore {
     package func apiToken(hash: String) async throws(StoreError) -> APITokenRow? {
         try await read("looking up an API token") { db in
             try await db.raw(
-                "SELECT \(unsafeRaw: StoredColumns.apiToken) FROM api_tokens WHERE token_hash = \(bind: hash)"
+                """
+                SELECT \(unsafeRaw: StoredColumns.apiToken) FROM api_tokens
+                WHERE token_hash = \(bind: hash) AND revoked_at IS NULL
+                """
             ).first()?.apiToken()
         }
     }
@@ -35,6 +38,69 @@ extension SQLHubStore {
     package func countAPITokens() async throws(StoreError) -> Int {
         try await read("counting API tokens") { db in
             try await db.raw("SELECT COUNT(*) AS n FROM api_tokens").first()?.column("n", as: Int.self) ?? 0
+        }
+    }
+
+    package func listAPITokens() async throws(StoreError) -> [APITokenRow] {
+        try await read("listing API tokens") { db in
+            try await db.raw(
+                """
+                SELECT \(unsafeRaw: StoredColumns.apiToken) FROM api_tokens WHERE revoked_at IS NULL
+                ORDER BY name
+                """
+            ).all().map { row throws(StoreError) in try row.apiToken() }
+        }
+    }
+
+    package func rotateAPIToken(named name: String, newHash: String) async throws(StoreError) -> APITokenRow {
+        let dialect = self.dialect
+        return try await write("rotating API token \"\(name)\"") { db in
+            let row: (any SQLRow)?
+            do {
+                row = try await db.raw(
+                    """
+                    UPDATE api_tokens SET token_hash = \(bind: newHash), last_used_at = NULL
+                    WHERE name = \(bind: name) AND revoked_at IS NULL
+                    RETURNING \(unsafeRaw: StoredColumns.apiToken)
+                    """
+                ).first()
+            } catch where dialect.constraint(error) == .unique {
+                throw StoreError(.conflict, "the new hash of API token \"\(name)\" is already in use")
+            }
+            guard let row else { throw StoreError(.notFound, "no API token named \"\(name)\"") }
+            return try row.apiToken()
+        }
+    }
+
+    package func revokeAPIToken(named name: String, at: Date) async throws(StoreError) -> APITokenRow {
+        try await write("revoking API token \"\(name)\"") { db in
+            // One statement decides, so two concurrent revokes cannot remove the last two admins.
+            let revoked = try await db.raw(
+                """
+                UPDATE api_tokens SET revoked_at = \(bind: at.unixSeconds)
+                WHERE name = \(bind: name) AND revoked_at IS NULL
+                    AND (role <> 'admin'
+                        OR (SELECT COUNT(*) FROM api_tokens WHERE role = 'admin' AND revoked_at IS NULL) > 1)
+                RETURNING \(unsafeRaw: StoredColumns.apiToken)
+                """
+            ).first()
+            if let revoked { return try revoked.apiToken() }
+            guard
+                try await db.raw("SELECT id FROM api_tokens WHERE name = \(bind: name) AND revoked_at IS NULL").first()
+                    != nil
+            else { throw StoreError(.notFound, "no API token named \"\(name)\"") }
+            throw StoreError(.conflict, "API token \"\(name)\" is the last admin token")
+        }
+    }
+
+    package func recordAPITokenUse(id: String, at: Date) async throws(StoreError) {
+        try await write("recording the use of an API token") { db in
+            try await db.raw(
+                """
+                UPDATE api_tokens SET last_used_at = \(bind: at.unixSeconds)
+                WHERE id = \(bind: id) AND (last_used_at IS NULL OR last_used_at < \(bind: at.unixSeconds))
+                """
+            ).run()
         }
     }
 

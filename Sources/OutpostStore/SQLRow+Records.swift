@@ -23,7 +23,7 @@ enum StoredColumns {
         name, name_policy, aws_rules, name_release_seconds, exclusive, token_revoked, created_at, token_rotated_at, \
         allowed_tags
         """
-    static let apiToken = "id, name, token_hash, role, created_at"
+    static let apiToken = "id, name, token_hash, role, created_at, last_used_at"
 }
 
 /// A task row as the store's own logic needs it: the API record plus its owner.
@@ -117,6 +117,6 @@ extension SQLRow {
     func apiToken() throws(StoreError) -> APITokenRow {
         APITokenRow(
             id: try column("id"), name: try column("name"), hash: try column("token_hash"), role: try column("role"),
-            createdAt: try date("created_at"))
+            createdAt: try date("created_at"), lastUsedAt: try optionalDate("last_used_at"))
     }
 }

@@ -4,15 +4,15 @@ import Logging
 import OutpostCore
 import OutpostStore
 
-/// `/api/v1/agents` and `/api/v1/agent-types` (admin token).
+/// `/api/v1/agents` (reader; drain: operator) and `/api/v1/agent-types` (admin; list: reader).
 extension RouteTable {
     mutating func addAdminRoutes(hub: Hub) {
-        add(.get, "/api/v1/agents", auth: .admin) { request, _ in
+        add(.get, "/api/v1/agents", auth: .reader) { request, _ in
             let all = try request.queryBool("all")
             return try .json(ListResponse(items: try await hub.listAgents(includeOffline: all)))
         }
 
-        add(.post, "/api/v1/agents/{name}/drain", auth: .admin) { _, context in
+        add(.post, "/api/v1/agents/{name}/drain", auth: .operator) { _, context in
             let name = try context.pathParameter("name")
             return try .json(try await hub.drainAgent(named: name))
         }
@@ -28,7 +28,7 @@ extension RouteTable {
             return try .json(try await hub.updateAgentType(named: name, body))
         }
 
-        add(.get, "/api/v1/agent-types", auth: .admin) { _, _ in
+        add(.get, "/api/v1/agent-types", auth: .reader) { _, _ in
             try .json(ListResponse(items: try await hub.store.listAgentTypes()))
         }
 

@@ -2,7 +2,7 @@ import Hummingbird
 import OutpostCore
 import OutpostStore
 
-/// `/api/v1/targets`: create, list, get, delete (admin token).
+/// `/api/v1/targets`: create and delete (admin), list and get (reader).
 extension RouteTable {
     mutating func addTargetRoutes(hub: Hub) {
         add(.post, "/api/v1/targets", auth: .admin) { request, _ in
@@ -18,11 +18,11 @@ extension RouteTable {
             return try .json(target, status: .created)
         }
 
-        add(.get, "/api/v1/targets", auth: .admin) { _, _ in
+        add(.get, "/api/v1/targets", auth: .reader) { _, _ in
             try .json(ListResponse(items: try await hub.store.listTargets()))
         }
 
-        add(.get, "/api/v1/targets/{name}", auth: .admin) { _, context in
+        add(.get, "/api/v1/targets/{name}", auth: .reader) { _, context in
             let name = try context.pathParameter("name")
             guard let target = try await hub.store.target(named: name) else {
                 throw HubError.notFound("no target named \"\(name)\"")
