@@ -105,6 +105,32 @@ struct AgentTypeTrustTests {
         await hub.stop()
     }
 
+    @Test("narrowing allowed tags drains the online agents it no longer admits, and only those")
+    func narrowingDrains() async throws {
+        let hub = try await TestHub.start { $0.pollTimeout = .seconds(1) }
+        try await hub.withAPI { api in
+            let token = try await createType(api, ["name": "pool", "allowed_tags": ["old", "keep"]])
+            let stale = try await SimAgent.register(api, registrationToken: token, name: "stale-agent", tags: ["old"])
+            let kept = try await SimAgent.register(api, registrationToken: token, name: "kept-agent", tags: ["keep"])
+            let patched = try await api.send(.patch, "/api/v1/agent-types/pool", json: ["allowed_tags": ["keep"]])
+            #expect(patched.status == .ok, "\(patched.text)")
+
+            let told = try await stale.poll(api)
+            #expect(told.controls.map(\.kind) == [.disconnect], "\(told)")
+            #expect(try await kept.poll(api).controls.isEmpty)
+            let agents = try await api.send(.get, "/api/v1/agents").decode(ListResponse<AgentRecord>.self).items
+            #expect(agents.first { $0.name == "stale-agent" }?.status == .draining)
+            #expect(agents.first { $0.name == "kept-agent" }?.status != .draining)
+
+            // Coming back with the old tag is refused.
+            let again = try await api.send(
+                .post, "/api/v1/agent/register", token: .bearer(token),
+                encodable: RegisterRequest(name: "stale-agent-2", tags: TagSet(["old"]), version: "t", os: "linux", concurrency: 1))
+            #expect(again.status == .forbidden)
+        }
+        await hub.stop()
+    }
+
     @Test("refusals name no other agent and no other layout; the hub's log tells the operator both")
     func refusalsNameNobody() async throws {
         let logs = CapturedLogs()

@@ -220,9 +220,10 @@ struct AgentTypeCommand: AsyncParsableCommand {
             commandName: "set",
             abstract: "Change an agent type: which tags its agents may carry.",
             discussion: """
-                --allowed-tags replaces the whole list ('' allows no tags, '*' every tag). Agents \
-                already registered keep their sessions; drain them (outpost agents drain NAME) to \
-                apply the new list at once. Every later registration is checked.
+                --allowed-tags replaces the whole list ('' allows no tags, '*' every tag). It applies \
+                at once: online agents of the type with a tag the new list does not allow are \
+                drained (they finish their running tasks, take no new ones, then exit), and every \
+                later registration is checked.
 
                 Example:
                   outpost agent-type set prod-eu --allowed-tags prod,eu,'team-*'

@@ -53,8 +53,8 @@ package struct CreateAgentTypeRequest: Codable, Sendable, Equatable {
 
 /// Body of `PATCH /api/v1/agent-types/{name}`: the fields to change; absent ones stay.
 package struct UpdateAgentTypeRequest: Codable, Sendable, Equatable {
-    /// Replaces the type's allowed tags. Agents already registered keep their
-    /// session; the new list applies from their next registration.
+    /// Replaces the type's allowed tags. Online agents of the type with a tag the
+    /// new list does not allow are drained; every later registration is checked.
     package var allowedTags: [String]?
 
     package init(allowedTags: [String]? = nil) {

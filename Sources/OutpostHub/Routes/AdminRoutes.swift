@@ -93,8 +93,10 @@ extension Hub {
         return AgentTypeTokenResponse(agentType: type, registrationToken: token)
     }
 
-    /// Changes what an agent type admits. Agents already registered keep their
-    /// session (drain them to apply the new list at once); the next registration is checked.
+    /// Changes what an agent type admits. A narrower list applies at once: online
+    /// agents of the type carrying a tag it no longer allows are drained (they finish
+    /// their running tasks, take no new ones, and are told to leave), and every
+    /// registration from now on is checked against it.
     func updateAgentType(named name: String, _ request: UpdateAgentTypeRequest) async throws -> AgentType {
         guard let patterns = request.allowedTags else {
             guard let type = try await store.agentType(named: name) else {
@@ -103,15 +105,29 @@ extension Hub {
             return type
         }
         let allowedTags = try Self.allowedTags(patterns)
+        let type: AgentType
         do {
-            let type = try await store.setAgentTypeAllowedTags(named: name, allowedTags: allowedTags)
-            logger.notice(
-                "agent type's allowed tags changed",
-                metadata: ["type": "\(name)", "allowed_tags": "\(patterns.joined(separator: ","))"])
-            return type
+            type = try await store.setAgentTypeAllowedTags(named: name, allowedTags: allowedTags)
         } catch {
             guard error.code == .notFound else { throw error }
             throw HubError.notFound("no agent type named \"\(name)\"")
+        }
+        logger.notice(
+            "agent type's allowed tags changed",
+            metadata: ["type": "\(name)", "allowed_tags": "\(patterns.joined(separator: ","))"])
+        try await drainAgents(ofType: name, outside: allowedTags)
+        return type
+    }
+
+    /// Drains the online agents of `type` that carry a tag `allowedTags` does not allow.
+    private func drainAgents(ofType type: String, outside allowedTags: [TagPattern]) async throws {
+        for agent in try await store.listAgents(includeOffline: false) where agent.type == type {
+            guard let tag = allowedTags.firstDisallowed(in: agent.tags) else { continue }
+            logger.notice(
+                "draining an agent whose tag its type no longer allows",
+                metadata: ["agent": "\(agent.name)", "type": "\(type)", "tag": "\(tag)"])
+            // Gone offline meanwhile: nothing to drain.
+            _ = try? await drainAgent(named: agent.name)
         }
     }
 
