@@ -85,8 +85,10 @@ extension SQLHubStore {
             guard
                 let row = try await db.raw(
                     """
-                    SELECT status, cancel_requested, assignment, tags, agent_types FROM tasks
-                    WHERE id = \(bind: id)\(unsafeRaw: dialect.lockRowsSuffix)
+                    SELECT status, cancel_requested, assignment, tags, agent_types,
+                        (SELECT type FROM agents WHERE id = \(bind: agentID)) AS agent_type,
+                        (SELECT tags FROM agents WHERE id = \(bind: agentID)) AS agent_tags
+                    FROM tasks WHERE id = \(bind: id)\(unsafeRaw: dialect.lockRowsSuffix)
                     """
                 ).first()
             else {
@@ -96,10 +98,12 @@ extension SQLHubStore {
             guard case .transition(let next) = machine.apply(.assign) else { return nil }
             // The dispatcher only offers tasks the agent may run; this check makes the
             // store refuse a wrong claim whatever the caller did.
-            guard let agent = try await db.raw("SELECT type, tags FROM agents WHERE id = \(bind: agentID)").first() else {
+            guard let agentType = try row.optionalColumn("agent_type", as: String.self) else {
                 throw StoreError(.notFound, "agent \(agentID) does not exist")
             }
-            let offer = AgentRoute(type: try agent.column("type"), tags: try agent.json("tags"))
+            let agentTags: TagSet =
+                try row.column("agent_tags", as: String.self) == "[]" ? .empty : try row.json("agent_tags")
+            let offer = AgentRoute(type: agentType, tags: agentTags)
             let route = try row.taskRoute()
             guard Routing.agent(offer, mayRun: route) else {
                 throw StoreError(.forbidden, "agent \(agentName) (type \(offer.type)) may not run task \(id) (\(route))")
@@ -153,7 +157,10 @@ extension SQLHubStore {
 extension SQLRow {
     /// A task row's `tags` (comma-separated key) and `agent_types` (JSON array).
     func taskRoute() throws(StoreError) -> TaskRoute {
-        TaskRoute(tags: TagSet(commaSeparated: try column("tags")), agentTypes: try json("agent_types"))
+        let tags = TagSet(commaSeparated: try column("tags"))
+        // Nearly every task is unpinned: skip the JSON decoder on the claim path for those.
+        if try column("agent_types", as: String.self) == "[]" { return TaskRoute(tags: tags) }
+        return TaskRoute(tags: tags, agentTypes: try json("agent_types"))
     }
 }
 
