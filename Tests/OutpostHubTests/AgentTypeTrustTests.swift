@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import Logging
 import OutpostCore
 import OutpostStore
 import Testing
@@ -197,6 +198,71 @@ struct AgentTypeTrustTests {
             #expect(try await impostor.poll(api).assignments.map(\.taskID) == [shared.id])
         }
         await hub.stop()
+    }
+
+    @Test("should the dispatcher ever offer a pinned task to the wrong type, the store refuses and the poll just comes back empty")
+    func storeRefusesWrongClaim() async throws {
+        let hub = try await TestHub.start { $0.pollTimeout = .milliseconds(300) }
+        try await hub.withAPI { api in
+            let ownerToken = try await createType(api, ["name": "prod-eu", "allowed_tags": ["prod"]])
+            let otherToken = try await createType(api, ["name": "staging", "allowed_tags": ["prod"]])
+            let owner = try await SimAgent.register(api, registrationToken: ownerToken, name: "owner-eu-1", tags: ["prod"])
+            let impostor = try await SimAgent.register(api, registrationToken: otherToken, name: "impostor-1", tags: ["prod"])
+            _ = try await api.send(
+                .post, "/api/v1/targets",
+                json: ["name": "orders", "integration": "bash", "tags": ["prod"], "agent_types": ["prod-eu"]])
+            let task = try await hub.createTask(api, target: "orders")
+            // Make the dispatcher's copy forget the pin (a stand-in for a dispatcher bug).
+            await hub.hub.dispatcher.tasksEnded([task.id], now: hub.clock.now)
+            await hub.hub.dispatcher.enqueue(QueuedTask(id: task.id, tags: TagSet(["prod"]), createdAt: hub.clock.now))
+
+            let reply = try await api.send(
+                .post, "/api/v1/agent/poll", token: .bearer(impostor.token),
+                encodable: PollRequest(running: [], freeSlots: 1, draining: false))
+            #expect(reply.status == .ok, "\(reply.text)")
+            #expect(try reply.decode(PollResponse.self).assignments.isEmpty)
+            #expect(try await hub.store.task(id: task.id)?.status == .queued)
+            let taken = try await owner.poll(api)
+            #expect(taken.assignments.map(\.taskID) == [task.id])
+        }
+        await hub.stop()
+    }
+
+    @Test("a pinned task still queued when the hub restarts stays pinned")
+    func pinSurvivesRestart() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("outpost-hub-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var configuration = HubConfiguration()
+        configuration.dataDirectory = directory
+        configuration.pollTimeout = .milliseconds(200)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+
+        let first = try await HubRuntime.start(configuration: configuration, logger: logger)
+        let adminToken = try #require(first.firstStartAdminToken)
+        let hub1 = TestHub(runtime: first, clock: ManualClock(), adminToken: adminToken)
+        let (owner, impostor, task) = try await hub1.withAPI { api in
+            let ownerToken = try await createType(api, ["name": "prod-eu", "allowed_tags": ["prod"]])
+            let otherToken = try await createType(api, ["name": "staging", "allowed_tags": ["prod"]])
+            let owner = try await SimAgent.register(api, registrationToken: ownerToken, name: "owner-eu-1", tags: ["prod"])
+            let impostor = try await SimAgent.register(api, registrationToken: otherToken, name: "impostor-1", tags: ["prod"])
+            let created = try await api.send(
+                .post, "/api/v1/targets",
+                json: ["name": "orders", "integration": "bash", "tags": ["prod"], "agent_types": ["prod-eu"]])
+            #expect(created.status == .created, "\(created.text)")
+            return (owner, impostor, try await hub1.createTask(api, target: "orders"))
+        }
+        await first.hub.store.shutdown()
+
+        let second = try await HubRuntime.start(configuration: configuration, logger: logger)
+        let hub2 = TestHub(runtime: second, clock: ManualClock(), adminToken: adminToken)
+        try await hub2.withAPI { api in
+            let offered = try await impostor.poll(api)
+            #expect(offered.assignments.isEmpty)
+            let taken = try await owner.poll(api)
+            #expect(taken.assignments.map(\.taskID) == [task.id])
+        }
+        await second.hub.store.shutdown()
     }
 
     @Test("pinning an agent type that does not exist is refused naming it")
