@@ -59,12 +59,22 @@ extension HubClient {
             .items
     }
 
-    package func createAgentType(named name: String) async throws(ClientError) -> AgentTypeTokenResponse {
-        try await createAgentType(CreateAgentTypeRequest(name: name))
+    /// `allowedTags` `nil`: the type admits only agents without tags.
+    package func createAgentType(named name: String, allowedTags: [String]? = nil) async throws(ClientError)
+        -> AgentTypeTokenResponse
+    {
+        try await createAgentType(CreateAgentTypeRequest(name: name, allowedTags: allowedTags))
     }
 
     package func createAgentType(_ request: CreateAgentTypeRequest) async throws(ClientError) -> AgentTypeTokenResponse {
         try await call(.POST, "/api/v1/agent-types", json: request)
+    }
+
+    /// Changes the fields `request` sets (`allowed_tags`).
+    package func updateAgentType(named name: String, _ request: UpdateAgentTypeRequest) async throws(ClientError)
+        -> AgentType
+    {
+        try await call(.PATCH, "/api/v1/agent-types/\(Self.segment(name))", json: request)
     }
 
     /// Closes registration for the type until its token is rotated.
@@ -83,6 +93,26 @@ extension HubClient {
 
     package func rotateAgentTypeToken(named name: String) async throws(ClientError) -> AgentTypeTokenResponse {
         try await call(.POST, "/api/v1/agent-types/\(Self.segment(name))/rotate-token")
+    }
+
+    // MARK: API tokens
+
+    /// Creates a named API token; the answer is the only time the token is shown.
+    package func createAPIToken(_ request: CreateAPITokenRequest) async throws(ClientError) -> APITokenResponse {
+        try await call(.POST, "/api/v1/tokens", json: request)
+    }
+
+    package func listAPITokens() async throws(ClientError) -> [APITokenInfo] {
+        try await call(.GET, "/api/v1/tokens", as: ListResponse<APITokenInfo>.self).items
+    }
+
+    /// A new token under the same name and role; the old one stops working at once.
+    package func rotateAPIToken(named name: String) async throws(ClientError) -> APITokenResponse {
+        try await call(.POST, "/api/v1/tokens/\(Self.segment(name))/rotate")
+    }
+
+    package func revokeAPIToken(named name: String) async throws(ClientError) {
+        _ = try await send(.DELETE, "/api/v1/tokens/\(Self.segment(name))")
     }
 
     // MARK: Health

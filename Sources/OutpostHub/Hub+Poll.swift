@@ -46,8 +46,9 @@ extension Hub {
     }
 
     /// Claims the handed-out tasks on the store, which decides atomically. Tasks it
-    /// refuses (cancelled meanwhile) are skipped; on a store failure the unclaimed
-    /// rest goes back to the queue.
+    /// refuses (cancelled meanwhile) are skipped, and so are tasks its routing check
+    /// refuses (they stay queued); on a store failure the unclaimed rest goes back
+    /// to the queue.
     private func claim(_ entries: [TaskQueue.Entry], for agent: AgentIdentity) async throws -> [TaskAssignment] {
         var claimed: [TaskAssignment] = []
         for (index, entry) in entries.enumerated() {
@@ -61,6 +62,13 @@ extension Hub {
                 metrics.observeDispatch(of: entry.task, claimedAt: now())
                 watchers.notify(taskID: entry.task.id)
                 claimed.append(assignment)
+            } catch let error as StoreError where error.code == .forbidden {
+                // The store's routing check disagrees with the dispatcher's (a bug, never
+                // a client's doing): this agent does not get the task, which stays queued.
+                logger.error(
+                    "the store refused a claim the dispatcher offered; the task stays queued",
+                    metadata: ["task": "\(entry.task.id)", "agent": "\(agent.name)", "error": "\(error)"])
+                await dispatcher.putBack([entry])
             } catch {
                 await dispatcher.putBack(Array(entries[index...]))
                 guard !claimed.isEmpty else { throw error }

@@ -3,13 +3,28 @@ import Logging
 import OutpostCore
 import OutpostStore
 
-/// Registration: the agent type's name policy picks the name, the store admits the
-/// agent (name free and not reserved, exclusive tag set free, same provider layout
-/// as its peers) in one transaction, and the hub issues the session token.
+/// Registration: the agent type's allowed tags bound what the agent may claim to
+/// be, its name policy picks the name, the store admits the agent (name free and
+/// not reserved, exclusive tag set free, same provider layout as its peers) in one
+/// transaction, and the hub issues the session token.
+///
+/// A refusal tells the registering agent only about itself: which of its tags, or
+/// that its tag set is held or its layout differs. Who holds the tags and what
+/// their layout is goes to the hub's log for the operator, never to the caller,
+/// who may hold nothing but some other pool's registration token.
 extension Hub {
     /// Registers an agent under `type` and issues its session token.
     func registerAgent(_ request: RegisterRequest, type: AgentType) async throws -> RegisterResponse {
         try InputValidation.validate(register: request)
+        if let tag = type.allowedTags.firstDisallowed(in: request.tags) {
+            logger.warning(
+                "registration refused: tag not allowed for the agent type",
+                metadata: ["type": "\(type.name)", "tag": "\(tag)", "tags": "\(request.tags)"])
+            throw HubError(
+                .forbidden,
+                "agent type \"\(type.name)\" may not carry tag \"\(tag)\"; an admin can allow it with outpost agent-type set \(type.name) --allowed-tags ..."
+            )
+        }
         let naming = try await agentNaming(for: request, type: type)
         let token = Identifiers.token(prefix: TokenKind.agent.rawValue)
         let hash = TokenHasher.hash(token)
@@ -28,6 +43,7 @@ extension Hub {
                 try await store.insertAgent(record, tokenHash: hash, exclusiveKey: exclusiveKey)
             } catch {
                 if attempt < attempts, error.isNameCollision { continue }
+                logRefusal(error, record: record, type: type)
                 throw refusal(error, record: record, type: type)
             }
             await dispatcher.register(record, tokenHash: hash, now: now)
@@ -69,7 +85,23 @@ extension Hub {
         }
     }
 
-    /// The store's refusal as the API error the agent (and its operator) sees.
+    /// The operator's side of a refusal: who holds the tag set, how the layouts differ.
+    private func logRefusal(_ error: StoreError, record: AgentRecord, type: AgentType) {
+        var metadata: Logger.Metadata = ["agent": "\(record.name)", "type": "\(type.name)", "tags": "\(record.tags)"]
+        switch error.code {
+        case .exclusiveTagsHeld(let holder):
+            metadata["holder"] = "\(holder)"
+            logger.notice("registration refused: exclusive tag set held", metadata: metadata)
+        case .providerLayoutMismatch(let holder, let layout):
+            metadata["holder"] = "\(holder)"
+            metadata["difference"] = "\(ProviderLayout.difference(mine: record.providerFingerprint, theirs: layout, holder: holder))"
+            logger.notice("registration refused: provider layout differs from the pool's", metadata: metadata)
+        default:
+            break
+        }
+    }
+
+    /// The store's refusal as the API error the agent sees.
     private func refusal(_ error: StoreError, record: AgentRecord, type: AgentType) -> any Error {
         let tags = record.tags.isEmpty ? "no tags" : "tags \(record.tags)"
         switch error.code {
@@ -83,16 +115,15 @@ extension Hub {
                 .nameReserved,
                 "agent name \"\(record.name)\" is reserved until \(until.formatted(.iso8601)) (agent type \"\(type.name)\" keeps a disconnected agent's name for \(Int(type.nameReleaseSeconds)) s); choose another name or wait"
             )
-        case .exclusiveTagsHeld(let holder):
+        case .exclusiveTagsHeld:
             return HubError(
                 .exclusiveTagsHeld,
-                "agent type \"\(type.name)\" is exclusive and agent \"\(holder)\" already holds \(tags); stop that agent (or drain it: outpost agents drain \(holder)) or give this one other tags"
+                "agent type \"\(type.name)\" is exclusive and another online agent already holds \(tags); stop or drain that agent (the hub's log names it, as does outpost agents) or give this one other tags"
             )
-        case .providerLayoutMismatch(let holder, let layout):
-            let difference = ProviderLayout.difference(mine: record.providerFingerprint, theirs: layout, holder: holder)
+        case .providerLayoutMismatch:
             return HubError(
                 .providerLayoutMismatch,
-                "agents with \(tags) must share one secret-provider layout, so a task behaves the same on each: \(difference)"
+                "agents with \(tags) must share one secret-provider layout, so a task behaves the same on each, and this agent's differs from the pool's; the hub's log says how"
             )
         default:
             return error

@@ -21,9 +21,9 @@ extension Hub {
             createdBy: createdBy, userTokenRequired: userToken != nil)
         let assignment = TaskAssignment(
             taskID: task.id, target: target, script: request.script, timeoutSeconds: timeout)
-        try await store.insertTask(task, assignment: assignment, tags: target.tags)
+        try await store.insertTask(task, assignment: assignment, route: target.route)
         if let userToken { userTokens.keep(userToken, forTask: task.id) }
-        await dispatcher.enqueue(QueuedTask(id: task.id, tags: target.tags, createdAt: now))
+        await dispatcher.enqueue(QueuedTask(id: task.id, route: target.route, createdAt: now))
         return task
     }
 

@@ -18,9 +18,9 @@ struct HubRequestContext: RequestContext {
     var requestDecoder: WireRequestDecoder { WireRequestDecoder() }
     var responseEncoder: WireResponseEncoder { WireResponseEncoder() }
 
-    /// The admin token of the request; only on `.admin` routes.
-    func adminToken() throws -> APITokenRow {
-        guard case .admin(let row) = caller else { throw HubError(.internal, "route expected an admin caller") }
+    /// The API token of the request; only on `.user` routes.
+    func apiToken() throws -> APITokenRow {
+        guard case .user(let row) = caller else { throw HubError(.internal, "route expected an API token") }
         return row
     }
 

@@ -98,13 +98,15 @@ package final class HubRuntime: Sendable {
 
     /// Creates the agent type, or issues it a new registration token when it exists.
     /// Returns the plain registration token (shown once; the hub keeps its hash).
+    /// A type it creates allows every tag: it is `outpost dev`'s one local pool,
+    /// whose operator holds the admin token anyway.
     package func ensureAgentType(named name: String) async throws -> String {
         try Names.validateResourceName(name, kind: "agent type")
         if try await hub.store.agentType(named: name) != nil {
             return try await hub.rotateAgentTypeToken(named: name).registrationToken
         }
         do {
-            return try await hub.createAgentType(named: name).registrationToken
+            return try await hub.createAgentType(named: name, allowedTags: [TagPattern.any.pattern]).registrationToken
         } catch let error as HubError where error.code == .conflict {
             // Created by someone else in between: rotate instead.
             return try await hub.rotateAgentTypeToken(named: name).registrationToken

@@ -16,9 +16,22 @@ package protocol HubStore: Sendable {
 
     // MARK: API tokens
 
+    /// - Throws: `.conflict` when a live token has the name (or the hash is taken).
     func insertAPIToken(_ token: APITokenRow) async throws(StoreError)
+    /// A live (not revoked) token by its hash.
     func apiToken(hash: String) async throws(StoreError) -> APITokenRow?
     func countAPITokens() async throws(StoreError) -> Int
+    /// Live tokens, ordered by name.
+    func listAPITokens() async throws(StoreError) -> [APITokenRow]
+    /// Gives the live token `name` a new hash; the old token stops working at once.
+    /// - Throws: `.notFound`.
+    func rotateAPIToken(named name: String, newHash: String) async throws(StoreError) -> APITokenRow
+    /// Revokes the live token `name` (kept, never matched again), in one statement
+    /// that refuses to revoke the last live admin token.
+    /// - Throws: `.notFound`; `.conflict` for the last admin token.
+    func revokeAPIToken(named name: String, at: Date) async throws(StoreError) -> APITokenRow
+    /// Records that the token authenticated a request.
+    func recordAPITokenUse(id: String, at: Date) async throws(StoreError)
 
     // MARK: Agent types
 
@@ -32,6 +45,9 @@ package protocol HubStore: Sendable {
     /// - Throws: `.notFound`.
     func rotateAgentTypeToken(named name: String, newHash: String, revoked: Bool, at: Date) async throws(StoreError)
         -> AgentType
+    /// Replaces the tags the type's agents may carry (checked at registration).
+    /// - Throws: `.notFound`.
+    func setAgentTypeAllowedTags(named name: String, allowedTags: [TagPattern]) async throws(StoreError) -> AgentType
 
     // MARK: Targets
 
@@ -65,7 +81,8 @@ package protocol HubStore: Sendable {
 
     // MARK: Tasks
 
-    func insertTask(_ task: TaskRecord, assignment: TaskAssignment, tags: TagSet) async throws(StoreError)
+    /// `route` is what the task asks of its agent: `claimTask` checks it again (`Routing`).
+    func insertTask(_ task: TaskRecord, assignment: TaskAssignment, route: TaskRoute) async throws(StoreError)
     func task(id: String) async throws(StoreError) -> TaskRecord?
     /// Newest first, optionally only one status.
     func listTasks(status: TaskStatus?, limit: Int) async throws(StoreError) -> [TaskRecord]
@@ -76,6 +93,8 @@ package protocol HubStore: Sendable {
     /// Atomically moves a queued task to `assigned` for this agent. Returns its
     /// assignment, or `nil` when the task is no longer queued (claimed or cancelled):
     /// exactly one caller ever gets a task.
+    /// - Throws: `.notFound`; `.forbidden` when `Routing` does not let this agent
+    ///   (its type and tags) run the task: the task stays queued.
     func claimTask(id: String, agentID: String, agentName: String, at: Date) async throws(StoreError) -> TaskAssignment?
     /// `assigned → running`, sets `started_at` (and the verified user-token subject).
     /// Idempotent for a running task.
@@ -114,27 +133,37 @@ package struct APITokenRow: Sendable, Equatable {
     package var hash: String
     package var role: String
     package var createdAt: Date
+    /// When it last authenticated a request (written at most once a minute).
+    package var lastUsedAt: Date?
 
-    package init(id: String, name: String, hash: String, role: String, createdAt: Date) {
+    package init(id: String, name: String, hash: String, role: String, createdAt: Date, lastUsedAt: Date? = nil) {
         self.id = id
         self.name = name
         self.hash = hash
         self.role = role
         self.createdAt = createdAt
+        self.lastUsedAt = lastUsedAt
     }
 }
 
 /// What the dispatcher keeps in memory of a queued task.
 package struct QueuedTask: Sendable, Equatable {
     package var id: String
-    package var tags: TagSet
+    package var route: TaskRoute
     package var createdAt: Date
 
-    package init(id: String, tags: TagSet, createdAt: Date) {
+    package init(id: String, route: TaskRoute, createdAt: Date) {
         self.id = id
-        self.tags = tags
+        self.route = route
         self.createdAt = createdAt
     }
+
+    /// A task whose target pins no agent type.
+    package init(id: String, tags: TagSet, createdAt: Date) {
+        self.init(id: id, route: TaskRoute(tags: tags), createdAt: createdAt)
+    }
+
+    package var tags: TagSet { route.tags }
 }
 
 /// An assigned or running task, as the dispatcher and sweeper see it.
@@ -206,6 +235,11 @@ extension HubStore {
     /// Stores an agent with no exclusive tag set.
     package func insertAgent(_ agent: AgentRecord, tokenHash: String) async throws(StoreError) {
         try await insertAgent(agent, tokenHash: tokenHash, exclusiveKey: nil)
+    }
+
+    /// Stores a task whose target pins no agent type.
+    package func insertTask(_ task: TaskRecord, assignment: TaskAssignment, tags: TagSet) async throws(StoreError) {
+        try await insertTask(task, assignment: assignment, route: TaskRoute(tags: tags))
     }
 
     /// Starts a task that carried no user token.

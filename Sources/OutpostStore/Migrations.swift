@@ -15,7 +15,7 @@ struct Migration: Sendable {
 
 extension Migration {
     /// Every migration, oldest first.
-    static let all: [Migration] = [initialSchema, fleetAndTrust]
+    static let all: [Migration] = [initialSchema, fleetAndTrust, allowedTagsAndPinning, namedAPITokens]
 
     /// Timestamps are unix seconds as doubles, booleans are 0/1 integers, JSON is
     /// text: the same columns work on SQLite and PostgreSQL.
@@ -139,6 +139,31 @@ extension Migration {
             """,
             "ALTER TABLE tasks ADD COLUMN user_token_required \(d.integerType) NOT NULL DEFAULT 0",
             "ALTER TABLE tasks ADD COLUMN user_subject TEXT",
+        ]
+    }
+
+    /// Agent types' allowed tags and targets pinned to agent types (issue 11).
+    static let allowedTagsAndPinning = Migration(version: 3, name: "allowed tags, targets pinned to agent types") { _ in
+        [
+            // JSON array of TagPattern. Types that exist at upgrade keep working: they allow
+            // every tag ("*"), as before. New types always store their list explicitly.
+            #"ALTER TABLE agent_types ADD COLUMN allowed_tags TEXT NOT NULL DEFAULT '["*"]'"#,
+            // JSON arrays of agent-type names; empty: any type.
+            "ALTER TABLE targets ADD COLUMN agent_types TEXT NOT NULL DEFAULT '[]'",
+            // The target's pins when the task was queued, next to its `tags`, for the claim check.
+            "ALTER TABLE tasks ADD COLUMN agent_types TEXT NOT NULL DEFAULT '[]'",
+        ]
+    }
+
+    /// Named API tokens with roles: rotated in place, revoked (kept for the record,
+    /// never matched again), and when each was last used.
+    static let namedAPITokens = Migration(version: 4, name: "named API tokens") { d in
+        [
+            "ALTER TABLE api_tokens ADD COLUMN last_used_at \(d.realType)",
+            "ALTER TABLE api_tokens ADD COLUMN revoked_at \(d.realType)",
+            // A name identifies one live token (it is the tasks' created_by); a revoked
+            // token's name may be given again.
+            "CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens (name) WHERE revoked_at IS NULL",
         ]
     }
 }

@@ -7,13 +7,14 @@ extension SQLHubStore {
         let tags = try StoreJSON.encode(target.tags, column: "tags")
         let env = try StoreJSON.encode(target.env, column: "env")
         let secrets = try StoreJSON.encode(target.secrets, column: "secrets")
+        let agentTypes = try StoreJSON.encode(target.agentTypes, column: "agent_types")
         try await write("creating target \"\(target.name)\"") { db in
             do {
                 try await db.raw(
                     """
                     INSERT INTO targets (\(unsafeRaw: StoredColumns.target))
                     VALUES (\(bind: target.name), \(bind: target.integration), \(bind: tags), \(bind: env), \(bind: secrets),
-                        \(bind: target.timeoutSeconds), \(bind: target.createdAt.unixSeconds))
+                        \(bind: target.timeoutSeconds), \(bind: target.createdAt.unixSeconds), \(bind: agentTypes))
                     """
                 ).run()
             } catch where dialect.constraint(error) == .unique {

@@ -5,24 +5,25 @@ import SQLKit
 /// Creating, reading, claiming and starting tasks.
 extension SQLHubStore {
     /// - Throws: `.conflict` when the id is taken.
-    package func insertTask(_ task: TaskRecord, assignment: TaskAssignment, tags: TagSet) async throws(StoreError) {
+    package func insertTask(_ task: TaskRecord, assignment: TaskAssignment, route: TaskRoute) async throws(StoreError) {
         // The user token lives in the hub's memory only; never in the database.
         var stored = assignment
         stored.userToken = nil
         let assignmentJSON = try StoreJSON.encode(stored, column: "assignment")
+        let agentTypes = try StoreJSON.encode(route.agentTypes, column: "agent_types")
         try await write("creating task \(task.id)") { db in
             do {
                 try await db.raw(
                     """
                     INSERT INTO tasks (id, target, status, tags, assignment, agent_name, exit_code, error, created_at,
                         started_at, finished_at, timeout_seconds, log_bytes, log_truncated, cancel_requested, created_by,
-                        user_token_required)
-                    VALUES (\(bind: task.id), \(bind: task.target), \(bind: task.status.rawValue), \(bind: tags.description),
+                        user_token_required, agent_types)
+                    VALUES (\(bind: task.id), \(bind: task.target), \(bind: task.status.rawValue), \(bind: route.tags.description),
                         \(bind: assignmentJSON), \(bind: task.agent), \(bind: task.exitCode.map(Int.init)), \(bind: task.error),
                         \(bind: task.createdAt.unixSeconds), \(bind: task.startedAt?.unixSeconds),
                         \(bind: task.finishedAt?.unixSeconds), \(bind: task.timeoutSeconds), \(bind: task.logBytes),
                         \(bind: task.logTruncated.storedFlag), \(bind: task.cancelRequested.storedFlag), \(bind: task.createdBy),
-                        \(bind: task.userTokenRequired.storedFlag))
+                        \(bind: task.userTokenRequired.storedFlag), \(bind: agentTypes))
                     """
                 ).run()
             } catch where dialect.constraint(error) == .unique {
@@ -53,11 +54,9 @@ extension SQLHubStore {
     package func queuedTasks() async throws(StoreError) -> [QueuedTask] {
         try await read("loading queued tasks") { db in
             try await db.raw(
-                "SELECT id, tags, created_at FROM tasks WHERE status = 'queued' ORDER BY created_at, id"
+                "SELECT id, tags, agent_types, created_at FROM tasks WHERE status = 'queued' ORDER BY created_at, id"
             ).all().map { row throws(StoreError) in
-                QueuedTask(
-                    id: try row.column("id"), tags: TagSet(commaSeparated: try row.column("tags")),
-                    createdAt: try row.date("created_at"))
+                QueuedTask(id: try row.column("id"), route: try row.taskRoute(), createdAt: try row.date("created_at"))
             }
         }
     }
@@ -86,8 +85,10 @@ extension SQLHubStore {
             guard
                 let row = try await db.raw(
                     """
-                    SELECT status, cancel_requested, assignment FROM tasks
-                    WHERE id = \(bind: id)\(unsafeRaw: dialect.lockRowsSuffix)
+                    SELECT status, cancel_requested, assignment, tags, agent_types,
+                        (SELECT type FROM agents WHERE id = \(bind: agentID)) AS agent_type,
+                        (SELECT tags FROM agents WHERE id = \(bind: agentID)) AS agent_tags
+                    FROM tasks WHERE id = \(bind: id)\(unsafeRaw: dialect.lockRowsSuffix)
                     """
                 ).first()
             else {
@@ -95,6 +96,18 @@ extension SQLHubStore {
             }
             var machine = TaskStateMachine(status: try row.taskStatus(), cancelRequested: try row.flag("cancel_requested"))
             guard case .transition(let next) = machine.apply(.assign) else { return nil }
+            // The dispatcher only offers tasks the agent may run; this check makes the
+            // store refuse a wrong claim whatever the caller did.
+            guard let agentType = try row.optionalColumn("agent_type", as: String.self) else {
+                throw StoreError(.notFound, "agent \(agentID) does not exist")
+            }
+            let agentTags: TagSet =
+                try row.column("agent_tags", as: String.self) == "[]" ? .empty : try row.json("agent_tags")
+            let offer = AgentRoute(type: agentType, tags: agentTags)
+            let route = try row.taskRoute()
+            guard Routing.agent(offer, mayRun: route) else {
+                throw StoreError(.forbidden, "agent \(agentName) (type \(offer.type)) may not run task \(id) (\(route))")
+            }
             let claimed: (any SQLRow)?
             do {
                 // The status guard makes the claim atomic even where rows are not locked:
@@ -140,6 +153,16 @@ extension SQLHubStore {
 }
 
 // MARK: - Shared pieces of the task operations
+
+extension SQLRow {
+    /// A task row's `tags` (comma-separated key) and `agent_types` (JSON array).
+    func taskRoute() throws(StoreError) -> TaskRoute {
+        let tags = TagSet(commaSeparated: try column("tags"))
+        // Nearly every task is unpinned: skip the JSON decoder on the claim path for those.
+        if try column("agent_types", as: String.self) == "[]" { return TaskRoute(tags: tags) }
+        return TaskRoute(tags: tags, agentTypes: try json("agent_types"))
+    }
+}
 
 extension SQLHubStore {
     static func loadTask(_ db: any SQLDatabase, id: String, lock: String = "") async throws -> StoredTask? {

@@ -18,11 +18,12 @@ enum StoredColumns {
         (SELECT COUNT(*) FROM tasks t WHERE t.agent_id = a.id AND t.status IN ('assigned', 'running')) AS running_tasks
         """
 
-    static let target = "name, integration, tags, env, secrets, timeout_seconds, created_at"
+    static let target = "name, integration, tags, env, secrets, timeout_seconds, created_at, agent_types"
     static let agentType = """
-        name, name_policy, aws_rules, name_release_seconds, exclusive, token_revoked, created_at, token_rotated_at
+        name, name_policy, aws_rules, name_release_seconds, exclusive, token_revoked, created_at, token_rotated_at, \
+        allowed_tags
         """
-    static let apiToken = "id, name, token_hash, role, created_at"
+    static let apiToken = "id, name, token_hash, role, created_at, last_used_at"
 }
 
 /// A task row as the store's own logic needs it: the API record plus its owner.
@@ -91,6 +92,7 @@ extension SQLRow {
             name: try column("name"),
             integration: try column("integration"),
             tags: try json("tags"),
+            agentTypes: try json("agent_types"),
             env: try json("env"),
             secrets: try json("secrets"),
             timeoutSeconds: try optionalColumn("timeout_seconds"),
@@ -108,13 +110,13 @@ extension SQLRow {
         return AgentType(
             name: try column("name"), namePolicy: policy, aws: aws,
             nameReleaseSeconds: try column("name_release_seconds"), exclusive: try flag("exclusive"),
-            tokenRevoked: try flag("token_revoked"), createdAt: try date("created_at"),
+            allowedTags: try json("allowed_tags"), tokenRevoked: try flag("token_revoked"), createdAt: try date("created_at"),
             tokenRotatedAt: try date("token_rotated_at"))
     }
 
     func apiToken() throws(StoreError) -> APITokenRow {
         APITokenRow(
             id: try column("id"), name: try column("name"), hash: try column("token_hash"), role: try column("role"),
-            createdAt: try date("created_at"))
+            createdAt: try date("created_at"), lastUsedAt: try optionalDate("last_used_at"))
     }
 }

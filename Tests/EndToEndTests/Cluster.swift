@@ -15,7 +15,7 @@ final class Cluster: @unchecked Sendable {
         hub = try await HubHarness(
             dataDirectory: directory.file("hub"),
             arguments: ["--heartbeat-timeout", heartbeatTimeout] + hubArguments)
-        registrationToken = try await hub.client.createAgentType(named: "default").registrationToken
+        registrationToken = try await hub.client.createAgentType(named: "default", allowedTags: ["*"]).registrationToken
     }
 
     var client: HubClient { hub.client }

@@ -93,16 +93,18 @@ struct FleetAdmissionTests {
         await hub.stop()
     }
 
-    @Test("an exclusive type lets one online agent hold a tag set; the refusal names the holder")
+    @Test("an exclusive type lets one online agent hold a tag set; the refusal does not name the holder")
     func exclusiveTags() async throws {
         let hub = try await TestHub.start()
         try await hub.withAPI { api in
-            let token = try await createType(api, ["name": "singletons", "exclusive": true])
+            let token = try await createType(api, ["name": "singletons", "exclusive": true, "allowed_tags": ["*"]])
             let holder = try await SimAgent.register(api, registrationToken: token, name: "prod-db-agent", tags: ["prod", "db"])
             let refused = try await register(api, token, RegisterRequest.agent(name: "prod-db-agent2", tags: ["db", "prod"]))
             #expect(refused.status == .conflict)
             #expect(refused.error?.code == "tags_held")
-            #expect(refused.error?.message.contains("\"prod-db-agent\"") == true)
+            // Who holds it is the operator's to learn (the hub's log), not the registering agent's.
+            #expect(refused.error?.message.contains("another online agent already holds tags db,prod") == true)
+            #expect(refused.error?.message.contains("\"prod-db-agent\"") == false)
             // Another tag set is free; so is the same one once the holder left.
             #expect(try await register(api, token, RegisterRequest.agent(tags: ["staging", "db"])).status == .created)
             _ = try await api.send(.post, "/api/v1/agent/deregister", token: .bearer(holder.token))
@@ -118,7 +120,7 @@ struct FleetAdmissionTests {
         await hub.stop()
     }
 
-    @Test("agents sharing a tag set must report the same provider layout; the refusal says which provider differs")
+    @Test("agents sharing a tag set must report the same provider layout; the refusal reveals neither the peer nor its layout")
     func layoutMismatch() async throws {
         let hub = try await TestHub.start()
         try await hub.withAPI { api in
@@ -133,9 +135,8 @@ struct FleetAdmissionTests {
             #expect(refused.status == .conflict)
             #expect(refused.error?.code == "provider_layout_mismatch")
             let message = refused.error?.message ?? ""
-            #expect(message.contains(#"provider "vault" is http here but vault on agent "payments-a""#), "\(message)")
-            #expect(message.contains(#"provider "aws" is configured on agent "payments-a" but not here"#))
-            #expect(message.contains(#"provider "gcp" is configured here but not on agent "payments-a""#))
+            #expect(message.contains("secret-provider layout"), "\(message)")
+            #expect(!message.contains("payments-a") && !message.contains("aws-secrets-manager"), "\(message)")
 
             // The same layout joins the pool; another tag set may differ.
             var same = RegisterRequest.agent(name: "payments-c", tags: ["payments"])

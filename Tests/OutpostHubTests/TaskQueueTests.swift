@@ -9,8 +9,12 @@ import Testing
 
 @Suite("Task queue")
 struct TaskQueueTests {
-    private func task(_ id: String, _ tags: [String]) -> QueuedTask {
-        QueuedTask(id: id, tags: TagSet(tags), createdAt: Date())
+    private func task(_ id: String, _ tags: [String], pinnedTo types: [String] = []) -> QueuedTask {
+        QueuedTask(id: id, route: TaskRoute(tags: TagSet(tags), agentTypes: types), createdAt: Date())
+    }
+
+    private func agent(_ tags: [String], type: String = "pool") -> AgentRoute {
+        AgentRoute(type: type, tags: TagSet(tags))
     }
 
     @Test("an agent takes the oldest task across every tag set it may run")
@@ -20,12 +24,12 @@ struct TaskQueueTests {
         queue.push(task("b", []))
         queue.push(task("c", ["prod", "eu"]))
         queue.push(task("d", ["prod"]))
-        let agent = TagSet(["prod", "eu"])
+        let agent = agent(["prod", "eu"])
         #expect(queue.popOldest(runnableBy: agent)?.task.id == "a")
         #expect(queue.popOldest(runnableBy: agent)?.task.id == "c")
         #expect(queue.popOldest(runnableBy: agent)?.task.id == "d")
         #expect(queue.popOldest(runnableBy: agent) == nil)
-        #expect(queue.popOldest(runnableBy: .empty)?.task.id == "b")
+        #expect(queue.popOldest(runnableBy: self.agent([]))?.task.id == "b")
         #expect(queue.isEmpty)
     }
 
@@ -43,7 +47,23 @@ struct TaskQueueTests {
     func routing(targetTags: [String], agentTags: [String], runs: Bool) {
         var queue = TaskQueue()
         queue.push(task("t", targetTags))
-        #expect((queue.popOldest(runnableBy: TagSet(agentTags)) != nil) == runs)
+        #expect((queue.popOldest(runnableBy: agent(agentTags)) != nil) == runs)
+    }
+
+    @Test("a pinned task waits behind nothing: other types skip its lane, its own type takes it in order")
+    func pinnedLanes() {
+        var queue = TaskQueue()
+        queue.push(task("pinned", ["prod"], pinnedTo: ["prod-eu"]))
+        queue.push(task("open", ["prod"]))
+        queue.push(task("pinned-2", ["prod"], pinnedTo: ["prod-eu", "prod-us"]))
+        let rogue = agent(["prod"], type: "dev")
+        #expect(queue.peekOldest(runnableBy: rogue)?.task.id == "open")
+        #expect(queue.popOldest(runnableBy: rogue)?.task.id == "open")
+        #expect(queue.popOldest(runnableBy: rogue) == nil)
+        let owner = agent(["prod", "eu"], type: "prod-eu")
+        #expect(queue.popOldest(runnableBy: owner)?.task.id == "pinned")
+        #expect(queue.popOldest(runnableBy: owner)?.task.id == "pinned-2")
+        #expect(queue.isEmpty)
     }
 
     @Test("removing and putting back keep the order")
@@ -55,13 +75,13 @@ struct TaskQueueTests {
         #expect(removed)
         #expect(!removedAgain)
         var taken: [TaskQueue.Entry] = []
-        for _ in 0..<70 { taken.append(queue.popOldest(runnableBy: .empty)!) }
+        for _ in 0..<70 { taken.append(queue.popOldest(runnableBy: agent([]))!) }
         #expect(taken.last?.task.id == "t70")
         queue.putBack(Array(taken[10..<20]))
         #expect(queue.count == 29 + 10)
-        #expect(queue.popOldest(runnableBy: .empty)?.task.id == "t10")
+        #expect(queue.popOldest(runnableBy: agent([]))?.task.id == "t10")
         var rest: [String] = []
-        while let entry = queue.popOldest(runnableBy: .empty) { rest.append(entry.task.id) }
+        while let entry = queue.popOldest(runnableBy: agent([])) { rest.append(entry.task.id) }
         #expect(rest.first == "t11")
         #expect(rest.contains("t71") && !rest.contains("t50"))
     }

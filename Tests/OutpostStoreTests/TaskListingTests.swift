@@ -56,13 +56,14 @@ struct TaskListingTests {
                 ])
 
             let agent = try await store.seedAgent()
+            let tagged = try await store.seedAgent(tags: TagSet(["prod", "eu"]))
             _ = try await store.claimTask(id: earlier.id, agentID: agent.id, agentName: agent.name, at: t0)
             _ = try await store.startTask(id: earlier.id, agentID: agent.id, at: t0)
-            _ = try await store.claimTask(id: later.id, agentID: agent.id, agentName: agent.name, at: t0)
+            _ = try await store.claimTask(id: later.id, agentID: tagged.id, agentName: tagged.name, at: t0)
             #expect(
                 try await store.activeTasks() == [
                     ActiveTask(id: earlier.id, agentID: agent.id, status: .running, cancelRequested: false),
-                    ActiveTask(id: later.id, agentID: agent.id, status: .assigned, cancelRequested: false),
+                    ActiveTask(id: later.id, agentID: tagged.id, status: .assigned, cancelRequested: false),
                 ])
             #expect(try await store.queuedTasks().isEmpty)
         }

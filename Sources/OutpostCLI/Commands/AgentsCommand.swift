@@ -76,11 +76,11 @@ struct AgentTypeCommand: AsyncParsableCommand {
             Agents register with their type's registration token (outpost agent start --token ...). \
             The hub stores only a hash of it: it is shown once, when created or rotated.
 
-            A type also sets how its agents are named (--name-policy), how long a disconnected \
-            agent's name stays reserved (--name-release) and whether only one agent may hold a \
-            tag set (--exclusive).
+            A type also sets which tags its agents may carry (--allowed-tags; none by default), \
+            how its agents are named (--name-policy), how long a disconnected agent's name stays \
+            reserved (--name-release) and whether only one agent may hold a tag set (--exclusive).
             """,
-        subcommands: [Create.self, List.self, RotateToken.self, RevokeToken.self]
+        subcommands: [Create.self, List.self, Update.self, RotateToken.self, RevokeToken.self]
     )
 
     struct Create: AsyncParsableCommand {
@@ -94,8 +94,14 @@ struct AgentTypeCommand: AsyncParsableCommand {
                 (and nowhere else), admits only callers of --aws-account-id (and, with --aws-role, \
                 only those roles), and names the agent after the role session (e.g. the EC2 instance id).
 
+                Allowed tags: an agent registering with any tag outside --allowed-tags is refused \
+                (403), so a pool's registration token cannot buy another pool's work. Give exact tags \
+                or globs where * is any run of characters (quote them for the shell); '*' allows \
+                every tag. Without the flag the type's agents may carry no tags at all.
+
                 Examples:
-                  outpost agent-type create prod-pool --exclusive --name-release 10m
+                  outpost agent-type create prod-eu --allowed-tags prod,eu,'team-*'
+                  outpost agent-type create prod-pool --allowed-tags prod --exclusive --name-release 10m
                   outpost agent-type create ec2-fleet --name-policy aws-sts --aws-account-id 123456789012 \
                     --aws-role outpost-agent --sts-endpoint https://sts.eu-west-1.amazonaws.com
                 """)
@@ -127,6 +133,11 @@ struct AgentTypeCommand: AsyncParsableCommand {
         @Flag(help: "Only one online agent of this type may hold a given tag set.")
         var exclusive = false
 
+        @Option(
+            name: .customLong("allowed-tags"),
+            help: "Comma-separated tags or * globs its agents may carry (default: none; '*' allows any).")
+        var allowedTags: String?
+
         @Flag(help: "Print JSON.")
         var json = false
 
@@ -137,6 +148,11 @@ struct AgentTypeCommand: AsyncParsableCommand {
             let hub = try client.makeClient()
             let created = try await withHub { () async throws(ClientError) in try await hub.createAgentType(request) }
             if json { return try Output.json(created) }
+            let allowed = created.agentType.allowedTags
+            Output.line(
+                allowed.isEmpty
+                    ? "its agents may carry no tags (outpost agent-type set \(created.agentType.name) --allowed-tags ... allows some)"
+                    : "its agents may carry tags matching \(allowed.map(\.pattern).joined(separator: ","))")
             Output.line("created agent type \(created.agentType.name); its registration token (shown only now):")
             Output.line(created.registrationToken)
         }
@@ -148,6 +164,7 @@ struct AgentTypeCommand: AsyncParsableCommand {
                 throw CLIExit.usage("--name-policy must be agent or aws-sts, not \"\(namePolicy)\"")
             }
             var request = CreateAgentTypeRequest(name: name, namePolicy: policy, exclusive: exclusive)
+            if let allowedTags { request.allowedTags = try AgentTypeCommand.patterns(allowedTags) }
             if nameRelease != "immediate" {
                 do {
                     request.nameReleaseSeconds = try DurationParser.seconds(nameRelease)
@@ -185,15 +202,62 @@ struct AgentTypeCommand: AsyncParsableCommand {
             let types = try await withHub { () async throws(ClientError) in try await hub.listAgentTypes() }
             if json { return try Output.json(ListResponse(items: types)) }
             Output.table(
-                header: ["NAME", "NAME POLICY", "EXCLUSIVE", "NAME RELEASE", "TOKEN", "TOKEN ISSUED"],
+                header: ["NAME", "ALLOWED TAGS", "NAME POLICY", "EXCLUSIVE", "NAME RELEASE", "TOKEN", "TOKEN ISSUED"],
                 rows: types.map {
                     [
-                        $0.name, $0.namePolicy.rawValue + ($0.aws.map { " (\($0.accountID))" } ?? ""),
+                        $0.name, $0.allowedTags.isEmpty ? "-" : $0.allowedTags.map(\.pattern).joined(separator: ","),
+                        $0.namePolicy.rawValue + ($0.aws.map { " (\($0.accountID))" } ?? ""),
                         $0.exclusive ? "yes" : "no",
                         $0.nameReleaseSeconds > 0 ? DurationParser.format($0.nameReleaseSeconds) : "immediate",
                         $0.tokenRevoked ? "revoked" : "active", Output.time($0.tokenRotatedAt),
                     ]
                 })
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set",
+            abstract: "Change an agent type: which tags its agents may carry.",
+            discussion: """
+                --allowed-tags replaces the whole list ('' allows no tags, '*' every tag). It applies \
+                at once: online agents of the type with a tag the new list does not allow are \
+                drained (they finish their running tasks, take no new ones, then exit), and every \
+                later registration is checked.
+
+                Example:
+                  outpost agent-type set prod-eu --allowed-tags prod,eu,'team-*'
+                """)
+
+        @Argument(help: "Name of the agent type.")
+        var name: String
+
+        @Option(
+            name: .customLong("allowed-tags"),
+            help: "Comma-separated tags or * globs its agents may carry ('' for none, '*' for any).")
+        var allowedTags: String
+
+        @Flag(help: "Print JSON.")
+        var json = false
+
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            let request = UpdateAgentTypeRequest(allowedTags: try AgentTypeCommand.patterns(allowedTags))
+            let hub = try client.makeClient()
+            let type = try await withHub { () async throws(ClientError) in try await hub.updateAgentType(named: name, request) }
+            if json { return try Output.json(type) }
+            let allowed = type.allowedTags.map(\.pattern).joined(separator: ",")
+            Output.line("agent type \(type.name) now allows \(allowed.isEmpty ? "no tags" : "tags matching \(allowed)")")
+        }
+    }
+
+    /// `--allowed-tags` checked before any network call; a bad entry is a usage error (exit 2).
+    static func patterns(_ text: String) throws -> [String] {
+        do {
+            return try [TagPattern](commaSeparated: text).map(\.pattern)
+        } catch {
+            throw CLIExit.usage("--allowed-tags: \(error.message)")
         }
     }
 

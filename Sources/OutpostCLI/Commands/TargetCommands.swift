@@ -11,7 +11,8 @@ struct TargetCommand: AsyncParsableCommand {
         discussion: """
             A target names an integration (how a script runs: bash, sh, python, node), routing \
             tags (only agents carrying every tag run it; an untagged target runs only on untagged \
-            agents) and environment variables for its tasks. It holds no secret values.
+            agents), optionally the agent types it is pinned to (--agent-type: only their agents \
+            run it), and environment variables for its tasks. It holds no secret values.
             """,
         subcommands: [Create.self, List.self, Get.self, Delete.self]
     )
@@ -22,6 +23,7 @@ struct TargetCommand: AsyncParsableCommand {
             discussion: """
                 Examples:
                   outpost target create web-prod --integration bash --tags prod,web --env REGION=eu-west-1 --timeout 5m
+                  outpost target create orders-db --tags prod --agent-type prod-eu --agent-type prod-us
                   outpost target create billing-db --integration bash --tags prod \\
                     --secret aws:prod/billing-db --map PGHOST=host --map PGPASSWORD=password \\
                     --env API_TOKEN=secret:vault:apps/billing#token
@@ -39,6 +41,13 @@ struct TargetCommand: AsyncParsableCommand {
 
         @Option(help: "Comma-separated routing tags, e.g. prod,eu.")
         var tags: String = ""
+
+        @Option(
+            name: .customLong("agent-type"),
+            help: ArgumentHelp(
+                "Pin the target to an agent type: only its agents run the target's tasks (repeatable; the tags still apply).",
+                valueName: "type"))
+        var agentTypes: [String] = []
 
         @Option(name: .customLong("env"), help: ArgumentHelp("An environment variable for every task, K=V (repeatable).", valueName: "K=V"))
         var env: [String] = []
@@ -75,6 +84,7 @@ struct TargetCommand: AsyncParsableCommand {
                 try Names.validateResourceName(name, kind: "target")
                 let tagSet = TagSet(commaSeparated: tags)
                 for tag in tagSet.tags { try Names.validateTag(tag) }
+                for type in agentTypes { try Names.validateResourceName(type, kind: "agent type") }
                 var environment: [String: String] = [:]
                 var references = try SecretReferenceSyntax.references(fromArguments: arguments)
                 if references.count != secret.count {
@@ -99,7 +109,8 @@ struct TargetCommand: AsyncParsableCommand {
                     timeoutSeconds = Int(try DurationParser.seconds(timeout).rounded(.up))
                 }
                 return Target(
-                    name: name, integration: integration, tags: tagSet, env: environment, secrets: references,
+                    name: name, integration: integration, tags: tagSet, agentTypes: agentTypes, env: environment,
+                    secrets: references,
                     timeoutSeconds: timeoutSeconds)
             } catch let error as OutpostCore.ValidationError {
                 throw CLIExit.usage(error.message)
@@ -120,10 +131,11 @@ struct TargetCommand: AsyncParsableCommand {
             let targets = try await withHub { () async throws(ClientError) in try await hub.listTargets() }
             if json { return try Output.json(ListResponse(items: targets)) }
             Output.table(
-                header: ["NAME", "INTEGRATION", "TAGS", "TIMEOUT", "ENV", "SECRETS"],
+                header: ["NAME", "INTEGRATION", "TAGS", "AGENT TYPES", "TIMEOUT", "ENV", "SECRETS"],
                 rows: targets.map {
                     [
                         $0.name, $0.integration, $0.tags.isEmpty ? "-" : $0.tags.description,
+                        $0.agentTypes.isEmpty ? "any" : $0.agentTypes.joined(separator: ","),
                         $0.timeoutSeconds.map { DurationParser.format(Double($0)) } ?? "-",
                         $0.env.keys.sorted().joined(separator: ","),
                         $0.secrets.map { "\($0.provider):\($0.path)" }.joined(separator: ","),
@@ -149,6 +161,7 @@ struct TargetCommand: AsyncParsableCommand {
             Output.line("name:         \(target.name)")
             Output.line("integration:  \(target.integration)")
             Output.line("tags:         \(target.tags.isEmpty ? "-" : target.tags.description)")
+            Output.line("agent types:  \(target.agentTypes.isEmpty ? "any" : target.agentTypes.joined(separator: ","))")
             Output.line("timeout:      \(target.timeoutSeconds.map { DurationParser.format(Double($0)) } ?? "hub default")")
             for key in target.env.keys.sorted() { Output.line("env:          \(key)=\(target.env[key]!)") }
             for reference in target.secrets {

@@ -19,6 +19,9 @@ package struct AgentType: Codable, Sendable, Equatable {
     package var nameReleaseSeconds: Double
     /// Only one online agent of this type may hold a given tag set.
     package var exclusive: Bool
+    /// The tags its agents may carry (exact tags or `*` globs); an agent with any
+    /// other tag is refused at registration. Empty: only agents without tags.
+    package var allowedTags: [TagPattern]
     /// The registration token was revoked and not yet replaced: no agent can register.
     package var tokenRevoked: Bool
     package var createdAt: Date
@@ -27,13 +30,15 @@ package struct AgentType: Codable, Sendable, Equatable {
 
     package init(
         name: String, namePolicy: NamePolicy = .agent, aws: AWSNamingRules? = nil, nameReleaseSeconds: Double = 0,
-        exclusive: Bool = false, tokenRevoked: Bool = false, createdAt: Date, tokenRotatedAt: Date
+        exclusive: Bool = false, allowedTags: [TagPattern] = [], tokenRevoked: Bool = false, createdAt: Date,
+        tokenRotatedAt: Date
     ) {
         self.name = name
         self.namePolicy = namePolicy
         self.aws = aws
         self.nameReleaseSeconds = nameReleaseSeconds
         self.exclusive = exclusive
+        self.allowedTags = allowedTags
         self.tokenRevoked = tokenRevoked
         self.createdAt = createdAt
         self.tokenRotatedAt = tokenRotatedAt
@@ -43,6 +48,7 @@ package struct AgentType: Codable, Sendable, Equatable {
         case name, aws, exclusive
         case namePolicy = "name_policy"
         case nameReleaseSeconds = "name_release_seconds"
+        case allowedTags = "allowed_tags"
         case tokenRevoked = "token_revoked"
         case createdAt = "created_at"
         case tokenRotatedAt = "token_rotated_at"

@@ -8,6 +8,9 @@ package struct Target: Codable, Sendable, Equatable {
     package var integration: String
     /// Routing tags: only agents carrying all of them run this target's tasks.
     package var tags: TagSet
+    /// Agent types this target is pinned to (sorted, no duplicates): only their
+    /// agents run its tasks, on top of the tag rule. Empty: any type.
+    package var agentTypes: [String]
     /// Literal environment variables given to every task of this target.
     package var env: [String: String]
     /// Secrets the agent resolves right before a run (names only; see issue 3).
@@ -20,6 +23,7 @@ package struct Target: Codable, Sendable, Equatable {
         name: String,
         integration: String,
         tags: TagSet = .empty,
+        agentTypes: [String] = [],
         env: [String: String] = [:],
         secrets: [SecretReference] = [],
         timeoutSeconds: Int? = nil,
@@ -28,6 +32,7 @@ package struct Target: Codable, Sendable, Equatable {
         self.name = name
         self.integration = integration
         self.tags = tags
+        self.agentTypes = Array(Set(agentTypes)).sorted()
         self.env = env
         self.secrets = secrets
         self.timeoutSeconds = timeoutSeconds
@@ -36,6 +41,7 @@ package struct Target: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case name, integration, tags, env, secrets
+        case agentTypes = "agent_types"
         case timeoutSeconds = "timeout_seconds"
         case createdAt = "created_at"
     }
@@ -45,11 +51,15 @@ package struct Target: Codable, Sendable, Equatable {
         name = try c.decode(String.self, forKey: .name)
         integration = try c.decode(String.self, forKey: .integration)
         tags = try c.decodeIfPresent(TagSet.self, forKey: .tags) ?? .empty
+        agentTypes = Array(Set(try c.decodeIfPresent([String].self, forKey: .agentTypes) ?? [])).sorted()
         env = try c.decodeIfPresent([String: String].self, forKey: .env) ?? [:]
         secrets = try c.decodeIfPresent([SecretReference].self, forKey: .secrets) ?? []
         timeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .timeoutSeconds)
         createdAt = try c.decodeIfPresent(Date.self, forKey: .createdAt) ?? Date()
     }
+
+    /// What its tasks ask of an agent (`Routing`).
+    package var route: TaskRoute { TaskRoute(tags: tags, agentTypes: agentTypes) }
 }
 
 /// A reference to a secret held by a provider configured on the agent.

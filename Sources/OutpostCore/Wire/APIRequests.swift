@@ -27,22 +27,42 @@ package struct CreateAgentTypeRequest: Codable, Sendable, Equatable {
     /// Seconds a disconnected agent's name stays reserved; 0 or absent releases it at once.
     package var nameReleaseSeconds: Double?
     package var exclusive: Bool?
+    /// Tags (or `*` globs) its agents may carry. Absent or empty: only agents
+    /// without tags may register (deny by default); `["*"]` allows any tag.
+    package var allowedTags: [String]?
 
     package init(
         name: String, namePolicy: AgentType.NamePolicy? = nil, aws: AWSNamingRules? = nil,
-        nameReleaseSeconds: Double? = nil, exclusive: Bool? = nil
+        nameReleaseSeconds: Double? = nil, exclusive: Bool? = nil, allowedTags: [String]? = nil
     ) {
         self.name = name
         self.namePolicy = namePolicy
         self.aws = aws
         self.nameReleaseSeconds = nameReleaseSeconds
         self.exclusive = exclusive
+        self.allowedTags = allowedTags
     }
 
     enum CodingKeys: String, CodingKey {
         case name, aws, exclusive
         case namePolicy = "name_policy"
         case nameReleaseSeconds = "name_release_seconds"
+        case allowedTags = "allowed_tags"
+    }
+}
+
+/// Body of `PATCH /api/v1/agent-types/{name}`: the fields to change; absent ones stay.
+package struct UpdateAgentTypeRequest: Codable, Sendable, Equatable {
+    /// Replaces the type's allowed tags. Online agents of the type with a tag the
+    /// new list does not allow are drained; every later registration is checked.
+    package var allowedTags: [String]?
+
+    package init(allowedTags: [String]? = nil) {
+        self.allowedTags = allowedTags
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case allowedTags = "allowed_tags"
     }
 }
 

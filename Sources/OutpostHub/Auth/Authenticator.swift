@@ -5,21 +5,31 @@ import OutpostCore
 import OutpostStore
 
 /// Which token a route accepts.
-enum AuthRequirement: Sendable {
+enum AuthRequirement: Sendable, Equatable {
     /// Open to anyone (`/healthz`, `/openapi.yaml`, ...).
     case none
-    /// An admin API token: the user API.
-    case admin
+    /// A named API token whose role is at least this one: the user API.
+    case user(APIRole)
     /// An agent type's registration token: `register` only.
     case registration
     /// An agent session token: `/api/v1/agent/*` after `register`.
     case agent
 }
 
+extension AuthRequirement {
+    /// `GET` routes of the user API.
+    static let reader = AuthRequirement.user(.reader)
+    /// Running and cancelling tasks, draining agents.
+    static let `operator` = AuthRequirement.user(.operator)
+    /// Configuration: targets, agent types, API tokens.
+    static let admin = AuthRequirement.user(.admin)
+}
+
 /// Who made a request, once its token checked out.
 enum Caller: Sendable {
     case anonymous
-    case admin(APITokenRow)
+    /// A named API token (its role was checked against the route's).
+    case user(APITokenRow)
     case registration(AgentType)
     case agent(AgentIdentity)
 }
@@ -36,8 +46,8 @@ struct Authenticator: Sendable {
         switch requirement {
         case .none:
             return .anonymous
-        case .admin:
-            return .admin(try await admin(token: bearerToken(request, expected: .admin)))
+        case .user(let minimum):
+            return .user(try await user(token: bearerToken(request, expected: .admin), minimum: minimum))
         case .registration:
             return .registration(try await registration(token: bearerToken(request, expected: .registration)))
         case .agent:
@@ -45,15 +55,30 @@ struct Authenticator: Sendable {
         }
     }
 
-    func admin(token: String) async throws -> APITokenRow {
+    /// The live API token, if its role reaches `minimum`: 401 for an unknown or
+    /// revoked token, 403 naming both roles for one that falls short.
+    func user(token: String, minimum: APIRole) async throws -> APITokenRow {
         let hash = TokenHasher.hash(token)
         guard let row = try await store.apiToken(hash: hash), TokenHasher.constantTimeEquals(row.hash, hash) else {
             throw refused(token, expected: .admin)
         }
-        guard row.role == "admin" else {
-            throw HubError(.forbidden, "API token \"\(row.name)\" is not allowed to use the admin API")
+        // A role this build does not know grants nothing.
+        guard let role = APIRole(rawValue: row.role), role >= minimum else {
+            throw HubError(
+                .forbidden,
+                "API token \"\(row.name)\" has the role \(row.role); this needs \(minimum.rawValue) or higher (outpost tokens create NAME --role \(minimum.rawValue))"
+            )
         }
+        await recordUse(of: row)
         return row
+    }
+
+    /// `last_used_at` to the minute: one write per token per minute at most, and a
+    /// failed write never fails the request it describes.
+    private func recordUse(of row: APITokenRow) async {
+        let now = clock.now()
+        if let last = row.lastUsedAt, now.timeIntervalSince(last) < 60 { return }
+        try? await store.recordAPITokenUse(id: row.id, at: now)
     }
 
     func registration(token: String) async throws -> AgentType {

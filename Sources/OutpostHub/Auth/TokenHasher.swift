@@ -31,7 +31,7 @@ enum TokenHasher {
 
 /// The readable prefixes of the three kinds of bearer token (`Identifiers.token(prefix:)`).
 enum TokenKind: String, CaseIterable {
-    /// Admin API token, for the user API.
+    /// A named API token (any role), for the user API.
     case admin = "opa"
     /// An agent type's registration token, only for `register`.
     case registration = "opr"
@@ -46,7 +46,7 @@ enum TokenKind: String, CaseIterable {
 
     var label: String {
         switch self {
-        case .admin: "an admin API token"
+        case .admin: "an API token"
         case .registration: "an agent type's registration token"
         case .agent: "an agent token"
         }

@@ -14,6 +14,9 @@ package struct AgentIdentity: Sendable, Equatable {
         type = record.type
         tags = record.tags
     }
+
+    /// What the agent offers to `Routing`.
+    var route: AgentRoute { AgentRoute(type: type, tags: tags) }
 }
 
 /// What the dispatcher gives a poll: tasks to claim, assignments to send again, and

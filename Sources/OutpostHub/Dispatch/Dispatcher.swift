@@ -54,8 +54,8 @@ actor Dispatcher {
     /// A task was queued: hand it to the longest-waiting agent that may run it, or queue it.
     func enqueue(_ task: QueuedTask) {
         queue.push(task)
-        guard !isShuttingDown, let (waiterID, agentID) = waiters.oldest(forTaskTags: task.tags),
-            let session = agents[agentID], let entry = queue.popOldest(runnableBy: session.identity.tags)
+        guard !isShuttingDown, let (waiterID, agentID) = waiters.oldest(for: task.route),
+            let session = agents[agentID], let entry = queue.popOldest(runnableBy: session.identity.route)
         else { return }
         var handout = DispatchHandout(candidates: [entry])
         handout.controls = takeControls(of: agentID)
@@ -67,8 +67,8 @@ actor Dispatcher {
         queue.putBack(entries)
         for entry in entries where queue.contains(entry.task.id) {
             // Re-offer: a waiter may have arrived while the entry was out.
-            if let (waiterID, agentID) = waiters.oldest(forTaskTags: entry.task.tags),
-                let session = agents[agentID], let next = queue.popOldest(runnableBy: session.identity.tags)
+            if let (waiterID, agentID) = waiters.oldest(for: entry.task.route),
+                let session = agents[agentID], let next = queue.popOldest(runnableBy: session.identity.route)
             {
                 answer(agentID: agentID, waiterID: waiterID, with: DispatchHandout(candidates: [next]))
             }
@@ -241,12 +241,12 @@ actor Dispatcher {
         }
         var handout = DispatchHandout(redeliveries: redeliveries)
         let slots = min(slots, session.slotsForNewWork)
-        while handout.candidates.count < slots, let entry = queue.popOldest(runnableBy: session.identity.tags) {
+        while handout.candidates.count < slots, let entry = queue.popOldest(runnableBy: session.identity.route) {
             handout.candidates.append(entry)
         }
         handout.controls = takeControls(of: agentID)
         if !handout.isEmpty { return PollTicket(generation: generation, handout: handout) }
-        let waiterID = waiters.register(agentID: agentID, tags: session.identity.tags, wantsTasks: slots > 0)
+        let waiterID = waiters.register(agentID: agentID, route: session.identity.route, wantsTasks: slots > 0)
         agents[agentID]?.waiterID = waiterID
         return PollTicket(generation: generation, waiterID: waiterID, idleDeadline: holdsTasks ? nil : session.idleDeadline())
     }

@@ -1,7 +1,7 @@
 import OutpostCore
 
-/// Polls waiting for work, indexed by the agent's tag set so a new task finds the
-/// longest-waiting agent that may run it without scanning every poll.
+/// Polls waiting for work, indexed by the agent's type and tag set so a new task
+/// finds the longest-waiting agent that may run it without scanning every poll.
 ///
 /// A waiter is registered before its poll suspends; an answer that arrives in
 /// between is kept and handed over when the poll attaches its continuation, so no
@@ -14,13 +14,13 @@ struct PollWaiters {
 
     private struct Waiter {
         var agentID: String
-        var tags: TagSet
+        var route: AgentRoute
         var state: State
     }
 
     private var waiters: [Int: Waiter] = [:]
-    /// Waiters that want tasks, oldest first per agent tag set.
-    private var byTags: [TagSet: [Int]] = [:]
+    /// Waiters that want tasks, oldest first per agent type and tag set.
+    private var byRoute: [AgentRoute: [Int]] = [:]
     private var nextID = 0
 
     /// Polls that are waiting (not yet answered).
@@ -29,10 +29,10 @@ struct PollWaiters {
     }
 
     /// Registers a poll. `wantsTasks` is `false` for a draining or full agent (it waits for controls only).
-    mutating func register(agentID: String, tags: TagSet, wantsTasks: Bool) -> Int {
+    mutating func register(agentID: String, route: AgentRoute, wantsTasks: Bool) -> Int {
         nextID += 1
-        waiters[nextID] = Waiter(agentID: agentID, tags: tags, state: .waiting(nil))
-        if wantsTasks { byTags[tags, default: []].append(nextID) }
+        waiters[nextID] = Waiter(agentID: agentID, route: route, state: .waiting(nil))
+        if wantsTasks { byRoute[route, default: []].append(nextID) }
         return nextID
     }
 
@@ -54,7 +54,7 @@ struct PollWaiters {
     @discardableResult
     mutating func answer(_ id: Int, with handout: DispatchHandout) -> Bool {
         guard let waiter = waiters[id], case .waiting(let continuation) = waiter.state else { return false }
-        unindex(id, tags: waiter.tags)
+        unindex(id, route: waiter.route)
         if let continuation {
             waiters[id] = nil
             continuation.resume(returning: handout)
@@ -64,10 +64,10 @@ struct PollWaiters {
         return true
     }
 
-    /// The longest-waiting poll whose agent may run a task with `taskTags`.
-    func oldest(forTaskTags taskTags: TagSet) -> (id: Int, agentID: String)? {
+    /// The longest-waiting poll whose agent may run a task with this route.
+    func oldest(for task: TaskRoute) -> (id: Int, agentID: String)? {
         var best: Int?
-        for (tags, ids) in byTags where Routing.agent(withTags: tags, mayRun: taskTags) {
+        for (route, ids) in byRoute where Routing.agent(route, mayRun: task) {
             if let first = ids.first, best == nil || first < best! { best = first }
         }
         guard let best, let waiter = waiters[best] else { return nil }
@@ -77,7 +77,7 @@ struct PollWaiters {
     /// Whether the waiting poll is indexed as one that takes tasks.
     func wantsTasks(_ id: Int) -> Bool {
         guard let waiter = waiters[id] else { return false }
-        return byTags[waiter.tags]?.contains(id) ?? false
+        return byRoute[waiter.route]?.contains(id) ?? false
     }
 
     /// Every waiting poll's id (for shutdown).
@@ -85,9 +85,9 @@ struct PollWaiters {
         waiters.compactMap { id, waiter in if case .waiting = waiter.state { id } else { nil } }
     }
 
-    private mutating func unindex(_ id: Int, tags: TagSet) {
-        guard var ids = byTags[tags], let index = ids.firstIndex(of: id) else { return }
+    private mutating func unindex(_ id: Int, route: AgentRoute) {
+        guard var ids = byRoute[route], let index = ids.firstIndex(of: id) else { return }
         ids.remove(at: index)
-        byTags[tags] = ids.isEmpty ? nil : ids
+        byRoute[route] = ids.isEmpty ? nil : ids
     }
 }

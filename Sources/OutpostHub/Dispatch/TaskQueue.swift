@@ -2,11 +2,12 @@ import Foundation
 import OutpostCore
 import OutpostStore
 
-/// Queued tasks in memory, first in first out per target tag set.
+/// Queued tasks in memory, first in first out per task route (target tag set and
+/// pinned agent types).
 ///
-/// Agents take the oldest task across every tag set they may run (`Routing`), so
-/// the queue keeps one lane per tag set and a global sequence number for "oldest".
-/// There are few distinct tag sets, so scanning the lanes is cheap.
+/// Agents take the oldest task across every route they may run (`Routing`), so
+/// the queue keeps one lane per route and a global sequence number for "oldest".
+/// There are few distinct routes, so scanning the lanes is cheap.
 struct TaskQueue {
     /// A queued task with its place in the global order.
     struct Entry: Sendable, Equatable {
@@ -14,7 +15,7 @@ struct TaskQueue {
         var sequence: UInt64
     }
 
-    /// One tag set's tasks in order; `head` skips taken entries so taking is O(1).
+    /// One route's tasks in order; `head` skips taken entries so taking is O(1).
     private struct Lane {
         var entries: [Entry] = []
         var head = 0
@@ -44,8 +45,8 @@ struct TaskQueue {
         }
     }
 
-    private var lanes: [TagSet: Lane] = [:]
-    private var laneOfTask: [String: TagSet] = [:]
+    private var lanes: [TaskRoute: Lane] = [:]
+    private var laneOfTask: [String: TaskRoute] = [:]
     private var nextSequence: UInt64 = 0
 
     var count: Int { laneOfTask.count }
@@ -58,55 +59,62 @@ struct TaskQueue {
         guard laneOfTask[task.id] == nil else { return }
         let entry = Entry(task: task, sequence: nextSequence)
         nextSequence += 1
-        lanes[task.tags, default: Lane()].append(entry)
-        laneOfTask[task.id] = task.tags
+        lanes[task.route, default: Lane()].append(entry)
+        laneOfTask[task.id] = task.route
     }
 
     /// Puts entries taken earlier back at their old places (a claim failed on the store).
     mutating func putBack(_ entries: [Entry]) {
         for entry in entries where laneOfTask[entry.task.id] == nil {
-            lanes[entry.task.tags, default: Lane()].insertInOrder(entry)
-            laneOfTask[entry.task.id] = entry.task.tags
+            lanes[entry.task.route, default: Lane()].insertInOrder(entry)
+            laneOfTask[entry.task.id] = entry.task.route
         }
     }
 
-    /// The oldest task that an agent with `agentTags` may run, without taking it.
-    func peekOldest(runnableBy agentTags: TagSet) -> Entry? {
+    /// The oldest task that this agent may run, without taking it.
+    func peekOldest(runnableBy agent: AgentRoute) -> Entry? {
         var best: Entry?
-        for (tags, lane) in lanes where Routing.agent(withTags: agentTags, mayRun: tags) {
+        for (route, lane) in lanes where Routing.agent(agent, mayRun: route) {
             guard let head = lane.first else { continue }
             if best == nil || head.sequence < best!.sequence { best = head }
         }
         return best
     }
 
-    /// Takes the oldest task that an agent with `agentTags` may run.
-    mutating func popOldest(runnableBy agentTags: TagSet) -> Entry? {
-        guard let entry = peekOldest(runnableBy: agentTags) else { return nil }
+    /// Takes the oldest task that this agent may run.
+    mutating func popOldest(runnableBy agent: AgentRoute) -> Entry? {
+        guard let entry = peekOldest(runnableBy: agent) else { return nil }
+        let route = entry.task.route
         laneOfTask[entry.task.id] = nil
-        lanes[entry.task.tags]?.removeFirst()
-        if lanes[entry.task.tags]?.isEmpty == true { lanes[entry.task.tags] = nil }
+        lanes[route]?.removeFirst()
+        if lanes[route]?.isEmpty == true { lanes[route] = nil }
         return entry
     }
 
     /// Removes a task (cancelled while queued). Returns `false` when it was not queued.
     @discardableResult
     mutating func remove(_ taskID: String) -> Bool {
-        guard let tags = laneOfTask.removeValue(forKey: taskID) else { return false }
-        lanes[tags]?.remove(id: taskID)
-        if lanes[tags]?.isEmpty == true { lanes[tags] = nil }
+        guard let route = laneOfTask.removeValue(forKey: taskID) else { return false }
+        lanes[route]?.remove(id: taskID)
+        if lanes[route]?.isEmpty == true { lanes[route] = nil }
         return true
     }
 }
 
 // MARK: Metrics (Dispatcher+Metrics.swift); in this file because the lanes are private.
 extension TaskQueue {
-    /// Per target tag set: how many tasks wait, and the earliest time one of them was queued.
+    /// Per target tag set (lanes of one tag set with different pins together): how
+    /// many tasks wait, and the earliest time one of them was queued.
     func laneSummaries() -> [TagSet: (count: Int, oldestQueuedAt: Date)] {
-        lanes.compactMapValues { lane in
+        var summaries: [TagSet: (count: Int, oldestQueuedAt: Date)] = [:]
+        for (route, lane) in lanes {
             let waiting = lane.entries[lane.head...]
-            guard let oldest = waiting.lazy.map(\.task.createdAt).min() else { return nil }
-            return (waiting.count, oldest)
+            guard let oldest = waiting.lazy.map(\.task.createdAt).min() else { continue }
+            let known = summaries[route.tags]
+            summaries[route.tags] = (
+                (known?.count ?? 0) + waiting.count, min(known?.oldestQueuedAt ?? oldest, oldest)
+            )
         }
+        return summaries
     }
 }

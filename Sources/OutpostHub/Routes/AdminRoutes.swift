@@ -4,15 +4,15 @@ import Logging
 import OutpostCore
 import OutpostStore
 
-/// `/api/v1/agents` and `/api/v1/agent-types` (admin token).
+/// `/api/v1/agents` (reader; drain: operator) and `/api/v1/agent-types` (admin; list: reader).
 extension RouteTable {
     mutating func addAdminRoutes(hub: Hub) {
-        add(.get, "/api/v1/agents", auth: .admin) { request, _ in
+        add(.get, "/api/v1/agents", auth: .reader) { request, _ in
             let all = try request.queryBool("all")
             return try .json(ListResponse(items: try await hub.listAgents(includeOffline: all)))
         }
 
-        add(.post, "/api/v1/agents/{name}/drain", auth: .admin) { _, context in
+        add(.post, "/api/v1/agents/{name}/drain", auth: .operator) { _, context in
             let name = try context.pathParameter("name")
             return try .json(try await hub.drainAgent(named: name))
         }
@@ -22,7 +22,13 @@ extension RouteTable {
             return try .json(try await hub.createAgentType(body), status: .created)
         }
 
-        add(.get, "/api/v1/agent-types", auth: .admin) { _, _ in
+        add(.patch, "/api/v1/agent-types/{name}", auth: .admin) { request, context in
+            let name = try context.pathParameter("name")
+            let body = try await request.decodeJSON(UpdateAgentTypeRequest.self)
+            return try .json(try await hub.updateAgentType(named: name, body))
+        }
+
+        add(.get, "/api/v1/agent-types", auth: .reader) { _, _ in
             try .json(ListResponse(items: try await hub.store.listAgentTypes()))
         }
 
@@ -55,18 +61,20 @@ extension Hub {
     }
 
     /// Creates an agent type; its registration token is returned once, stored hashed.
-    func createAgentType(named name: String) async throws -> AgentTypeTokenResponse {
-        try await createAgentType(CreateAgentTypeRequest(name: name))
+    func createAgentType(named name: String, allowedTags: [String]? = nil) async throws -> AgentTypeTokenResponse {
+        try await createAgentType(CreateAgentTypeRequest(name: name, allowedTags: allowedTags))
     }
 
     func createAgentType(_ request: CreateAgentTypeRequest) async throws -> AgentTypeTokenResponse {
         try InputValidation.validate(agentType: request)
+        // Deny by default: a type created without a list admits only untagged agents.
+        let allowedTags = try Self.allowedTags(request.allowedTags ?? [])
         let token = Identifiers.token(prefix: TokenKind.registration.rawValue)
         let now = now()
         let type = AgentType(
             name: request.name, namePolicy: request.namePolicy ?? .agent, aws: request.aws,
             nameReleaseSeconds: request.nameReleaseSeconds ?? 0, exclusive: request.exclusive ?? false,
-            createdAt: now, tokenRotatedAt: now)
+            allowedTags: allowedTags, createdAt: now, tokenRotatedAt: now)
         do {
             try await store.insertAgentType(type, registrationTokenHash: TokenHasher.hash(token))
         } catch {
@@ -80,8 +88,59 @@ extension Hub {
             "agent type created",
             metadata: [
                 "type": "\(type.name)", "name_policy": "\(type.namePolicy.rawValue)", "exclusive": "\(type.exclusive)",
+                "allowed_tags": "\(type.allowedTags.map(\.pattern).joined(separator: ","))",
             ])
         return AgentTypeTokenResponse(agentType: type, registrationToken: token)
+    }
+
+    /// Changes what an agent type admits. A narrower list applies at once: online
+    /// agents of the type carrying a tag it no longer allows are drained (they finish
+    /// their running tasks, take no new ones, and are told to leave), and every
+    /// registration from now on is checked against it.
+    func updateAgentType(named name: String, _ request: UpdateAgentTypeRequest) async throws -> AgentType {
+        guard let patterns = request.allowedTags else {
+            guard let type = try await store.agentType(named: name) else {
+                throw HubError.notFound("no agent type named \"\(name)\"")
+            }
+            return type
+        }
+        let allowedTags = try Self.allowedTags(patterns)
+        let type: AgentType
+        do {
+            type = try await store.setAgentTypeAllowedTags(named: name, allowedTags: allowedTags)
+        } catch {
+            guard error.code == .notFound else { throw error }
+            throw HubError.notFound("no agent type named \"\(name)\"")
+        }
+        logger.notice(
+            "agent type's allowed tags changed",
+            metadata: ["type": "\(name)", "allowed_tags": "\(patterns.joined(separator: ","))"])
+        try await drainAgents(ofType: name, outside: allowedTags)
+        return type
+    }
+
+    /// Drains the online agents of `type` that carry a tag `allowedTags` does not allow.
+    private func drainAgents(ofType type: String, outside allowedTags: [TagPattern]) async throws {
+        for agent in try await store.listAgents(includeOffline: false) where agent.type == type {
+            guard let tag = allowedTags.firstDisallowed(in: agent.tags) else { continue }
+            logger.notice(
+                "draining an agent whose tag its type no longer allows",
+                metadata: ["agent": "\(agent.name)", "type": "\(type)", "tag": "\(tag)"])
+            // Gone offline meanwhile: nothing to drain.
+            _ = try? await drainAgent(named: agent.name)
+        }
+    }
+
+    /// Parses `allowed_tags`, naming the first bad entry.
+    private static func allowedTags(_ patterns: [String]) throws(ValidationError) -> [TagPattern] {
+        guard patterns.count <= 256 else {
+            throw ValidationError(field: "allowed_tags", message: "allowed_tags may list at most 256 tags or patterns")
+        }
+        var parsed: [TagPattern] = []
+        for pattern in patterns where !parsed.contains(where: { $0.pattern == pattern }) {
+            parsed.append(try TagPattern(pattern))
+        }
+        return parsed
     }
 
     /// Issues a new registration token; the old one stops working at once.

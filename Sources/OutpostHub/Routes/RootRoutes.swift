@@ -49,6 +49,7 @@ extension RouteTable {
         table.addAdminRoutes(hub: hub)
         table.addSecretListingRoutes(hub: hub)
         table.addAgentProtocolRoutes(hub: hub)
+        table.addTokenRoutes(hub: hub)
         return table
     }
 }

@@ -5,7 +5,7 @@ import OutpostCore
 /// agent through its poll, the agent answers with names only.
 extension RouteTable {
     mutating func addSecretListingRoutes(hub: Hub) {
-        add(.get, "/api/v1/agents/{name}/secrets", auth: .admin) { request, context in
+        add(.get, "/api/v1/agents/{name}/secrets", auth: .operator) { request, context in
             let name = try context.pathParameter("name")
             let provider = request.uri.queryParameters["provider"].map(String.init)
             let prefix = request.uri.queryParameters["prefix"].map(String.init) ?? ""

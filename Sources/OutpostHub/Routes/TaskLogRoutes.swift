@@ -10,7 +10,7 @@ extension RouteTable {
     static let logReadChunk = 256 * 1024
 
     mutating func addTaskLogRoutes(hub: Hub) {
-        add(.get, "/api/v1/tasks/{id}/log", auth: .admin) { request, context in
+        add(.get, "/api/v1/tasks/{id}/log", auth: .reader) { request, context in
             let id = try context.pathParameter("id")
             let offset = try request.queryInt("offset", in: 0...Int64.max) ?? 0
             let follow = try request.queryBool("follow")

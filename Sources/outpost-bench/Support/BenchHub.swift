@@ -70,9 +70,9 @@ final class BenchHub: @unchecked Sendable {
         return environment
     }
 
-    /// Creates an agent type and returns its registration token.
+    /// Creates an agent type whose agents may carry any tag and returns its registration token.
     func registrationToken(forNewType name: String = "bench") async throws -> String {
-        try await admin.createAgentType(named: name).registrationToken
+        try await admin.createAgentType(named: name, allowedTags: ["*"]).registrationToken
     }
 
     /// Creates a `bash` target.

@@ -40,13 +40,14 @@ struct TestHub: Sendable {
     var store: any HubStore { runtime.hub.store }
 
     static func start(
-        clock: ManualClock = ManualClock(), _ configure: (inout HubConfiguration) -> Void = { _ in }
+        clock: ManualClock = ManualClock(), logs: CapturedLogs? = nil,
+        _ configure: (inout HubConfiguration) -> Void = { _ in }
     ) async throws -> TestHub {
         var configuration = HubConfiguration()
         configuration.port = 0
         configure(&configuration)
-        var logger = Logger(label: "outpost.hub.test")
-        logger.logLevel = .critical
+        var logger = logs?.logger ?? Logger(label: "outpost.hub.test")
+        if logs == nil { logger.logLevel = .critical }
         let store = try await SQLiteHubStore.inMemory(logger: logger)
         let runtime = try await HubRuntime.start(
             configuration: configuration, store: store, clock: clock.hubClock, logger: logger, adminTokenFile: nil)
