@@ -54,7 +54,8 @@ struct SessionStateMachineTests {
     @Test("a refused registration token is fatal with a message that says what to do", arguments: [401, 403])
     func refusedToken(status: Int) {
         var machine = AgentSessionStateMachine(concurrency: 1, hubURL: hubURL)
-        let action = machine.registerFailed(ClientError(.http(status: status, code: .unauthorized), "invalid token"))
+        let code: APIErrorCode? = status == 401 ? .unauthorized : nil
+        let action = machine.registerFailed(ClientError(.http(status: status, code: code), "invalid token"))
         guard case .fail(let code, let message) = action else {
             Issue.record("expected a failure, got \(action)")
             return
@@ -63,6 +64,43 @@ struct SessionStateMachineTests {
         #expect(message.contains(hubURL))
         #expect(message.contains("--token"))
         #expect(message.contains("agent-type"))
+    }
+
+    @Test("an agent type that names agents after their AWS identity gets one signed registration more")
+    func awsIdentityRequired() {
+        let required = ClientError(.http(status: 400, code: .awsIdentityRequired), "sign an identity")
+        var signer = AgentSessionStateMachine(concurrency: 1, hubURL: hubURL, canSignAWSIdentity: true)
+        #expect(!signer.provesAWSIdentity)
+        #expect(signer.registerFailed(required) == .register)
+        #expect(signer.provesAWSIdentity)
+        // Asked again although it signed: the hub's message is the failure.
+        #expect(signer.registerFailed(required) == .fail(.registrationFailed, "sign an identity"))
+
+        var noSigner = AgentSessionStateMachine(concurrency: 1, hubURL: hubURL, canSignAWSIdentity: false)
+        #expect(noSigner.registerFailed(required) == .fail(.registrationFailed, "sign an identity"))
+        let upFront = AgentSessionStateMachine(
+            concurrency: 1, hubURL: hubURL, signsAWSIdentityUpFront: true, canSignAWSIdentity: true)
+        #expect(upFront.provesAWSIdentity)
+    }
+
+    @Test("the poll deadline is the hub's poll wait plus a margin, whatever number the hub sends")
+    func pollDeadline() {
+        var machine = AgentSessionStateMachine(concurrency: 1, hubURL: hubURL)
+        #expect(machine.pollDeadline == .seconds(60))
+        machine.registerSucceeded(pollTimeoutSeconds: 25)
+        #expect(machine.pollDeadline == .seconds(40))
+        for hostile in [Double.infinity, .nan, -5, 1e300] {
+            machine.registerSucceeded(pollTimeoutSeconds: hostile)
+            #expect(machine.pollDeadline <= .seconds(3615))
+        }
+    }
+
+    @Test("a registration the agent type forbids (a tag it does not allow) is fatal with the hub's reason")
+    func forbiddenRegistration() {
+        var machine = AgentSessionStateMachine(concurrency: 1, hubURL: hubURL)
+        let reason = "agent type \"dev\" does not allow tag \"sec\""
+        let action = machine.registerFailed(ClientError(.http(status: 403, code: .forbidden), reason))
+        #expect(action == .fail(.registrationRefused, "the hub at \(hubURL) refused this agent: \(reason)"))
     }
 
     @Test("registration backs off with growing attempts while the hub is unreachable")

@@ -33,14 +33,24 @@ struct AgentSessionStateMachine: Sendable, Equatable {
     let concurrency: Int
     /// For messages only.
     let hubURL: String
+    /// Whether the agent has a way to sign an AWS identity (`aws-sts` agent types).
+    let canSignAWSIdentity: Bool
     private(set) var mode: Mode = .active
     private(set) var isRegistered = false
     /// Consecutive failed calls, for the backoff.
     private(set) var failures = 0
+    /// Whether `register` carries a signed AWS identity: from the start when the
+    /// configuration says so, else once the hub asked for one.
+    private(set) var provesAWSIdentity: Bool
+    /// How long a poll may take before it counts as lost: the hub's poll wait plus a
+    /// margin for the network (60 s until the hub said its wait).
+    private(set) var pollDeadline: Duration = .seconds(60)
 
-    init(concurrency: Int, hubURL: String) {
+    init(concurrency: Int, hubURL: String, signsAWSIdentityUpFront: Bool = false, canSignAWSIdentity: Bool = false) {
         self.concurrency = concurrency
         self.hubURL = hubURL
+        self.canSignAWSIdentity = canSignAWSIdentity
+        provesAWSIdentity = signsAWSIdentityUpFront && canSignAWSIdentity
     }
 
     /// What to do now, given the ids of the tasks the agent holds.
@@ -71,17 +81,34 @@ struct AgentSessionStateMachine: Sendable, Equatable {
         mode = .stopping
     }
 
-    mutating func registerSucceeded() {
+    /// Registered; the hub answers a poll within `pollTimeoutSeconds`.
+    mutating func registerSucceeded(pollTimeoutSeconds: Double = 45) {
         isRegistered = true
         failures = 0
+        let hubWait = pollTimeoutSeconds.isFinite ? min(max(pollTimeoutSeconds, 0), 3600) : 45
+        pollDeadline = .milliseconds(Int64(hubWait * 1000)) + .seconds(15)
     }
 
-    /// A failed `register`: retry later while the hub is unreachable; fail when it refuses.
+    /// A failed `register`: retry later while the hub is unreachable; fail when it
+    /// refuses; register again at once, signing an AWS identity, when the agent type
+    /// names agents after theirs.
     mutating func registerFailed(_ error: ClientError) -> Action {
+        if error.apiCode == .awsIdentityRequired {
+            guard canSignAWSIdentity, !provesAWSIdentity else {
+                return .fail(.registrationFailed, error.message)
+            }
+            provesAWSIdentity = true
+            return .register
+        }
         if error.apiCode == .identityRefused {
             return .fail(
                 .registrationFailed,
                 "the hub at \(hubURL) refused this agent's AWS identity: \(error.message)")
+        }
+        if error.apiCode == .forbidden {
+            // The token is good but the agent type does not admit this agent (a tag
+            // outside its allowed tags): the hub's message names what to change.
+            return .fail(.registrationRefused, "the hub at \(hubURL) refused this agent: \(error.message)")
         }
         if error.status == 401 || error.status == 403 {
             return .fail(

@@ -33,11 +33,10 @@ struct SessionLoop: Sendable {
     /// Runs until the agent stops taking work and every runner has ended.
     func run() async -> End {
         await withDiscardingTaskGroup { group in
-            var machine = AgentSessionStateMachine(concurrency: configuration.concurrency, hubURL: configuration.hubURL)
-            // Extra time beyond the hub's poll wait before a poll counts as lost.
-            var pollTimeout = Duration.seconds(60)
-            // Whether registration carries a signed AWS identity (`aws-sts` agent types).
-            var proveAWSIdentity = configuration.signsAWSIdentityUpFront
+            var machine = AgentSessionStateMachine(
+                concurrency: configuration.concurrency, hubURL: configuration.hubURL,
+                signsAWSIdentityUpFront: configuration.signsAWSIdentityUpFront,
+                canSignAWSIdentity: configuration.awsIdentitySigner != nil)
             while true {
                 let snapshot = control.state.value
                 switch snapshot.mode {
@@ -47,25 +46,17 @@ struct SessionLoop: Sendable {
                 }
                 switch machine.next(running: snapshot.runningIDs) {
                 case .register:
-                    switch await register(proveAWSIdentity: proveAWSIdentity) {
+                    switch await register(proveAWSIdentity: machine.provesAWSIdentity) {
                     case .registered(let response):
                         credentials.set(response.agentToken)
-                        pollTimeout = .milliseconds(Int64(response.pollTimeoutSeconds * 1000)) + .seconds(15)
-                        machine.registerSucceeded()
+                        machine.registerSucceeded(pollTimeoutSeconds: response.pollTimeoutSeconds)
                         logger.info(
                             "registered with the hub",
                             metadata: ["agent": "\(response.name)", "hub": "\(configuration.hubURL)"])
-                    case .failed(let error) where error.apiCode == .awsIdentityRequired && !proveAWSIdentity:
-                        guard configuration.awsIdentitySigner != nil else {
-                            control.stopNow()
-                            return End(
-                                failure: AgentError(.registrationFailed, error.message, underlying: error),
-                                deregister: false)
-                        }
-                        logger.info("the agent type names agents after their AWS identity; signing one")
-                        proveAWSIdentity = true
                     case .failed(let error):
                         switch machine.registerFailed(error) {
+                        case .register:
+                            logger.info("the agent type names agents after their AWS identity; signing one")
                         case .backOff(let attempt):
                             logRetry("cannot register with the hub", error, attempt: attempt)
                             await pause(backoff.delay(attempt: attempt), from: snapshot.mode)
@@ -82,7 +73,7 @@ struct SessionLoop: Sendable {
                         break
                     }
                 case .poll(let request):
-                    switch await poll(request, timeout: pollTimeout, sent: snapshot) {
+                    switch await poll(request, timeout: machine.pollDeadline, sent: snapshot) {
                     case .answer(let response):
                         machine.pollSucceeded()
                         accept(response, into: &group)
