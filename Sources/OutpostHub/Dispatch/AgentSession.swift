@@ -73,11 +73,12 @@ struct AgentSession {
     }
 }
 
-/// An assigned or running task as the dispatcher tracks it.
+/// An assigned or running task as the dispatcher tracks it. Its lifecycle is the one
+/// `TaskStateMachine`, so the dispatcher decides a cancel by the same rule as the store.
 struct ActiveEntry {
     var agentID: String
-    var status: TaskStatus
-    var cancelRequested: Bool
+    var machine: TaskStateMachine
+    var status: TaskStatus { machine.status }
     /// Kept until the agent acknowledges the task (lists it as running or starts it),
     /// so an assignment lost on the way can be sent again.
     var pendingAssignment: TaskAssignment?

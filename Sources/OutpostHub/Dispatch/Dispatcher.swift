@@ -41,8 +41,8 @@ actor Dispatcher {
         }
         for task in queued { queue.push(task) }
         for task in activeTasks {
-            track(
-                task.id, ActiveEntry(agentID: task.agentID, status: task.status, cancelRequested: task.cancelRequested))
+            let machine = TaskStateMachine(status: task.status, cancelRequested: task.cancelRequested)
+            track(task.id, ActiveEntry(agentID: task.agentID, machine: machine))
             if task.cancelRequested {
                 agents[task.agentID]?.pendingControls.append(ControlMessage(kind: .cancel, taskID: task.id))
             }
@@ -81,13 +81,14 @@ actor Dispatcher {
         agents[agentID]?.idleSince = nil
         track(
             taskID,
-            ActiveEntry(agentID: agentID, status: .assigned, cancelRequested: false, pendingAssignment: assignment))
+            ActiveEntry(
+                agentID: agentID, machine: TaskStateMachine(status: .assigned), pendingAssignment: assignment))
         if cancelsBeforeClaim.remove(taskID) != nil { requestCancel(taskID) }
     }
 
     /// The agent started the task: it has its assignment.
     func taskStarted(_ taskID: String) {
-        active[taskID]?.status = .running
+        _ = active[taskID]?.machine.apply(.start)
         active[taskID]?.pendingAssignment = nil
     }
 
@@ -130,8 +131,8 @@ actor Dispatcher {
             cancelsBeforeClaim.insert(taskID)
             return
         }
-        guard !entry.cancelRequested else { return }
-        entry.cancelRequested = true
+        // Only the first cancel of a held task signals its agent; repeats change nothing.
+        guard entry.machine.apply(.cancel) == .signalAgentToCancel else { return }
         active[taskID] = entry
         send(ControlMessage(kind: .cancel, taskID: taskID), to: entry.agentID)
     }
