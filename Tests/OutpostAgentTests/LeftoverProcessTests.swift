@@ -2,6 +2,7 @@ import Foundation
 import Logging
 @testable import OutpostAgent
 import OutpostCore
+import OutpostTestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,7 @@
 import Foundation
 @testable import OutpostAgent
 import OutpostCore
+import OutpostTestSupport
 import Testing
 
 /// Timeouts, cancels and drains leave no process of the task behind.

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Logging
 import OutpostCore
+import OutpostTestSupport
 import OutpostStore
 import Testing
 
@@ -184,7 +185,7 @@ struct AgentTypeTrustTests {
 
             // The impostor waits in a long poll when the task arrives: it must not be woken with it.
             async let waiting = impostor.poll(api)
-            #expect(await waitUntil { await hub.hub.dispatcher.snapshot().waitingPolls >= 1 })
+            #expect(await eventually { await hub.hub.dispatcher.snapshot().waitingPolls >= 1 })
             let task = try await hub.createTask(api, target: "orders")
             #expect(try await waiting.assignments.isEmpty)
             #expect(try await impostor.poll(api).assignments.isEmpty)

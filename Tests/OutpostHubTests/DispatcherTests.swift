@@ -3,6 +3,7 @@ import HTTPTypes
 import HummingbirdTesting
 import Logging
 import OutpostCore
+import OutpostTestSupport
 import OutpostStore
 import Testing
 
@@ -42,7 +43,7 @@ struct DispatcherTests {
             let agent = try await SimAgent.register(api, registrationToken: registration, tags: ["prod"])
             let started = ContinuousClock.now
             async let answer = agent.poll(api)
-            #expect(await waitUntil { await hub.hub.dispatcher.snapshot().waitingPolls == 1 })
+            #expect(await eventually { await hub.hub.dispatcher.snapshot().waitingPolls == 1 })
             _ = try await hub.createTask(api, target: "local")  // not for this agent
             let task = try await hub.createTask(api, target: "prod-db")
             let assignments = try await answer.assignments
@@ -64,10 +65,10 @@ struct DispatcherTests {
             try await hub.createTarget(api, name: "local")
             let agent = try await SimAgent.register(api, registrationToken: try await hub.registrationToken())
             async let first = agent.poll(api)
-            #expect(await waitUntil { await hub.hub.dispatcher.snapshot().waitingPolls == 1 })
+            #expect(await eventually { await hub.hub.dispatcher.snapshot().waitingPolls == 1 })
             async let second = agent.poll(api)
             #expect(try await first.isEmpty)
-            #expect(await waitUntil { await hub.hub.dispatcher.snapshot().waitingPolls == 1 })
+            #expect(await eventually { await hub.hub.dispatcher.snapshot().waitingPolls == 1 })
             let task = try await hub.createTask(api, target: "local")
             #expect(try await second.assignments.map(\.taskID) == [task.id])
         }
@@ -152,7 +153,7 @@ struct DispatcherTests {
             #expect(try await agent.start(api, task.id).status == .ok)
 
             async let waiting = agent.poll(api, running: [task.id], freeSlots: 0)
-            #expect(await waitUntil { await hub.hub.dispatcher.snapshot().waitingPolls == 1 })
+            #expect(await eventually { await hub.hub.dispatcher.snapshot().waitingPolls == 1 })
             let cancel = try await api.send(.post, "/api/v1/tasks/\(task.id)/cancel")
             #expect(cancel.status == .ok)
             #expect(try cancel.decode(TaskRecord.self).cancelRequested)

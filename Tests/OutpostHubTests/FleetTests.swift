@@ -210,7 +210,7 @@ struct FleetLifecycleTests {
             #expect(try await agent.start(api, first.id).status == .ok)
 
             async let waiting = agent.poll(api, running: [first.id], freeSlots: 1)
-            #expect(await waitUntil { await hub.hub.dispatcher.snapshot().waitingPolls == 1 })
+            #expect(await eventually { await hub.hub.dispatcher.snapshot().waitingPolls == 1 })
             #expect(try await agent.finish(api, first.id).status == .ok)
             let told = try await waiting
             #expect(told.assignments.isEmpty)
@@ -231,7 +231,7 @@ struct FleetLifecycleTests {
             let agent = try await registerAgent(api, token, request)
             let started = ContinuousClock.now
             async let waiting = agent.poll(api)
-            #expect(await waitUntil { await hub.hub.dispatcher.snapshot().waitingPolls == 1 })
+            #expect(await eventually { await hub.hub.dispatcher.snapshot().waitingPolls == 1 })
             hub.clock.advance(by: 2)
             let told = try await waiting
             #expect(told.controls.map(\.kind) == [.disconnect])
@@ -281,7 +281,7 @@ struct FleetLifecycleTests {
 
             let queued = try await hub.createTask(api, target: "web")
             async let waiting = agent.poll(api, running: [running.id], freeSlots: 1)
-            #expect(await waitUntil { await hub.hub.dispatcher.snapshot().waitingPolls == 1 })
+            #expect(await eventually { await hub.hub.dispatcher.snapshot().waitingPolls == 1 })
             #expect(try await hub.store.task(id: queued.id)?.status == .queued, "a draining agent takes no new work")
             #expect(try await agent.finish(api, running.id).status == .ok)
             let told = try await waiting

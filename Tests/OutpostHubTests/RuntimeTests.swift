@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import OutpostCore
+import OutpostTestSupport
 import OutpostStore
 import ServiceLifecycle
 import Testing
@@ -120,7 +121,7 @@ struct RuntimeTests {
             pollHeaders[.contentType] = "application/json"
             async let poll = pollClient.post(
                 "/api/v1/agent/poll", headers: pollHeaders, body: ByteBuffer(string: #"{"free_slots":1}"#))
-            #expect(await waitUntil { await runtime.hub.dispatcher.snapshot().waitingPolls == 1 })
+            #expect(await eventually { await runtime.hub.dispatcher.snapshot().waitingPolls == 1 })
 
             let stopping = ContinuousClock.now
             await group.triggerGracefulShutdown()
@@ -157,9 +158,9 @@ struct RuntimeTests {
             headers[.authorization] = "Bearer \(adminToken)"
             try await client.executeAndDontWaitForResponse(
                 .init("/api/v1/tasks/\(task.id)/log?follow=true", method: .get, headers: headers))
-            #expect(await waitUntil { runtime.hub.watchers.subscriptionCount == 1 })
+            #expect(await eventually { runtime.hub.watchers.subscriptionCount == 1 })
             try await client.shutdown()
-            #expect(await waitUntil { runtime.hub.watchers.subscriptionCount == 0 })
+            #expect(await eventually { runtime.hub.watchers.subscriptionCount == 0 })
             await group.triggerGracefulShutdown()
             try await tasks.next()
         }

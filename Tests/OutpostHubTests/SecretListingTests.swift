@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import OutpostCore
+import OutpostTestSupport
 import Testing
 
 @testable import OutpostHub
@@ -15,7 +16,7 @@ struct SecretListingTests {
             let agent = try await SimAgent.register(
                 api, registrationToken: try await hub.registrationToken(), name: "lister-agent")
             async let waiting = agent.poll(api)
-            #expect(await waitUntil { await hub.hub.dispatcher.snapshot().waitingPolls == 1 })
+            #expect(await eventually { await hub.hub.dispatcher.snapshot().waitingPolls == 1 })
 
             async let user = api.send(.get, "/api/v1/agents/lister-agent/secrets?provider=vault&prefix=apps%2F")
             let controls = try await waiting.controls

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import OutpostCore
+import OutpostTestSupport
 import OutpostStore
 import Testing
 
@@ -33,7 +34,7 @@ struct SweeperTests {
 
             hub.clock.advance(by: 2)
             async let wait = api.send(.get, "/api/v1/tasks/\(task.id)?wait=30")
-            #expect(await waitUntil { hub.hub.watchers.subscriptionCount == 1 })
+            #expect(await eventually { hub.hub.watchers.subscriptionCount == 1 })
             await sweeper.sweep(now: hub.clock.now)
 
             let lost = try await wait.decode(TaskRecord.self)

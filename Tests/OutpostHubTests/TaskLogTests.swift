@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import OutpostCore
+import OutpostTestSupport
 import OutpostStore
 import Testing
 
@@ -115,7 +116,7 @@ struct TaskLogTests {
         try await withRunningTask { hub, api, agent, task in
             let started = ContinuousClock.now
             async let waited = api.send(.get, "/api/v1/tasks/\(task.id)?wait=60")
-            #expect(await waitUntil { hub.hub.watchers.subscriptionCount == 1 })
+            #expect(await eventually { hub.hub.watchers.subscriptionCount == 1 })
             #expect(try await agent.finish(api, task.id, status: .failed, exitCode: 3).status == .ok)
             let record = try await waited.decode(TaskRecord.self)
             #expect(record.status == .failed)
@@ -140,7 +141,7 @@ struct TaskLogTests {
         try await withRunningTask { hub, api, agent, task in
             #expect(try await agent.appendLog(api, task.id, offset: 0, "one\n").status == .ok)
             async let followed = api.send(.get, "/api/v1/tasks/\(task.id)/log?follow=true")
-            #expect(await waitUntil { hub.hub.watchers.subscriptionCount == 1 })
+            #expect(await eventually { hub.hub.watchers.subscriptionCount == 1 })
             #expect(try await agent.appendLog(api, task.id, offset: 4, "two\n").status == .ok)
             #expect(try await agent.appendLog(api, task.id, offset: 8, "three\n").status == .ok)
             #expect(try await agent.finish(api, task.id, logBytes: 14).status == .ok)

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 @testable import OutpostAgent
 import OutpostCore
+import OutpostTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -83,18 +84,6 @@ let testLogger: Logger = {
     logger.logLevel = .notice
     return logger
 }()
-
-/// Polls `condition` every 10 ms until it holds or `timeout` passes (a deadline, not a sleep
-/// used as synchronisation).
-func eventually(timeout: Duration = .seconds(10), _ condition: () -> Bool) async -> Bool {
-    let clock = ContinuousClock()
-    let deadline = clock.now + timeout
-    while clock.now < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return condition()
-}
 
 /// `true` when the process no longer runs (gone, or a zombie nobody reaped yet).
 func isGone(_ pid: pid_t) -> Bool {

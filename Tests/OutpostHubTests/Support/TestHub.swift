@@ -219,12 +219,3 @@ struct SimAgent: Sendable {
     }
 }
 
-/// Polls `condition` until it holds or `timeout` passes (for states with no event to await).
-func waitUntil(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(5))
-    }
-    return try await condition()
-}
