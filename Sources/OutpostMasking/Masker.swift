@@ -21,9 +21,11 @@ package struct Masker: Sendable {
         self.init(patterns: secrets.map { Array($0.utf8) })
     }
 
-    /// Masks exactly these byte patterns; empty ones are ignored.
-    package init(patterns: [[UInt8]]) {
-        replacer = StreamingReplacer(patterns: patterns, replacement: Self.replacement)
+    /// Masks exactly these byte patterns, and `lineWrapped` ones also with
+    /// line breaks written between their bytes (see `StreamingReplacer`);
+    /// empty ones are ignored.
+    package init(patterns: [[UInt8]], lineWrapped: [[UInt8]] = []) {
+        replacer = StreamingReplacer(patterns: patterns, lineWrapped: lineWrapped, replacement: Self.replacement)
     }
 
     /// `true` when there is nothing to mask: `mask(_:)` returns its input unchanged.

@@ -17,7 +17,7 @@ struct MaskingScenario: BenchScenario {
         let total = options.sizeMiB << 20
         let chunkSize = options.chunkKiB << 10
         let secrets = BenchSecrets.make(count: secretCount, seed: 7)
-        let (patterns, warnings) = MaskingPolicy().patterns(for: secrets)
+        let (patterns, lineWrapped, warnings) = MaskingPolicy().patterns(for: secrets)
         precondition(warnings.isEmpty, "benchmark secrets are all long enough")
 
         log("generating \(options.sizeMiB) MiB of log text")
@@ -38,19 +38,21 @@ struct MaskingScenario: BenchScenario {
         log("plain copy")
         let copySeconds = fastest(of: options.runs) { Self.copyAll(chunks, chunkSize: chunkSize) }
         log("masking")
-        let maskSeconds = fastest(of: options.runs) { _ = Self.maskAll(chunks, patterns: patterns, into: nil) }
+        let maskSeconds = fastest(of: options.runs) { _ = Self.maskAll(chunks, patterns: patterns, lineWrapped: lineWrapped, into: nil) }
 
         // Untimed: write the masked stream out, count replacements, check nothing leaked.
         let maskedFile = directory.appendingPathComponent("masked.log")
         _ = FileManager.default.createFile(atPath: maskedFile.path, contents: nil)
         let handle = try FileHandle(forWritingTo: maskedFile)
-        let replacements = Self.maskAll(chunks, patterns: patterns, into: handle)
+        let replacements = Self.maskAll(chunks, patterns: patterns, lineWrapped: lineWrapped, into: handle)
         try handle.close()
 
         // The worst case for the stride of the sampled scan: one 4-byte secret among them.
-        let short = MaskingPolicy().patterns(for: secrets + [(name: "BENCH_SHORT_TOKEN", value: "q7Zx")]).patterns
+        let short = MaskingPolicy().patterns(for: secrets + [(name: "BENCH_SHORT_TOKEN", value: "q7Zx")])
         log("masking with one 4-byte secret added")
-        let shortSeconds = fastest(of: options.runs) { _ = Self.maskAll(chunks, patterns: short, into: nil) }
+        let shortSeconds = fastest(of: options.runs) {
+            _ = Self.maskAll(chunks, patterns: short.patterns, lineWrapped: short.lineWrapped, into: nil)
+        }
 
         let megabytes = Double(total) / 1e6
         let copyRate = megabytes / copySeconds
@@ -61,17 +63,18 @@ struct MaskingScenario: BenchScenario {
                      ratio: 1, notes: chunkNote),
             BenchRow(name, "masker, 100 secrets", value: maskRate, unit: "MB/s", ratio: maskRate / copyRate,
                      goal: nil,
-                     notes: "\(patterns.count) patterns from \(secretCount) secrets (shortest \(patterns.map(\.count).min() ?? 0) B), "
+                     notes: "\(patterns.count) + \(lineWrapped.count) base64 patterns from \(secretCount) secrets "
+                         + "(shortest \((patterns + lineWrapped).map(\.count).min() ?? 0) B), "
                          + "\(replacements) replacements for \(generator.secretsWritten) secret lines"),
             BenchRow(name, "masker, one 4-byte secret added", value: megabytes / shortSeconds, unit: "MB/s",
                      ratio: megabytes / shortSeconds / copyRate,
-                     notes: "\(short.count) patterns; the short ones get their own index, sampled every 3rd byte"),
+                     notes: "\(short.patterns.count + short.lineWrapped.count) patterns; the short ones get their own index, sampled every 3rd byte"),
         ]
 
         if let grep = Self.grepPath {
             // grep -F patterns are lines: the whole multi-line values are left out (their lines are in).
             let patternFile = directory.appendingPathComponent("patterns.txt")
-            let singleLine = patterns.filter { !$0.contains(10) }
+            let singleLine = (patterns + lineWrapped).filter { !$0.contains(10) }
             try Data(singleLine.joined(separator: [10]) + [10]).write(to: patternFile)
             log("grep -F")
             var matchingLines = ""
@@ -114,8 +117,8 @@ struct MaskingScenario: BenchScenario {
     /// Masks the whole stream with a fresh masker; writes the output to
     /// `handle` if given and returns the number of replacements it contains
     /// (0 when not writing: counting is not part of the timed work).
-    static func maskAll(_ chunks: [[UInt8]], patterns: [[UInt8]], into handle: FileHandle?) -> Int {
-        var masker = Masker(patterns: patterns)
+    static func maskAll(_ chunks: [[UInt8]], patterns: [[UInt8]], lineWrapped: [[UInt8]], into handle: FileHandle?) -> Int {
+        var masker = Masker(patterns: patterns, lineWrapped: lineWrapped)
         var replacements = 0
         var released = 0
         func emit(_ output: [UInt8]) {
