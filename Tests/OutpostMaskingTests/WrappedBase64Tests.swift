@@ -10,17 +10,20 @@ struct WrappedBase64Tests {
     /// variants); a 60-byte one has two.
     static let shortPattern = "Zm9vYmFyLXNlY3JldC14"
     static let longPattern = "c2VjcmV0LXZhbHVlLXRoYXQtaXMtbG9uZy1lbm91Z2gtZm9yLXR3by13aW5k"
+    /// Enough text before a pattern that the scan's samples, not its
+    /// start-by-start check of a buffer's last bytes, must find it.
+    static let lead = String(repeating: "log line, ", count: 12)
 
     @Test("a line-wrapped pattern is replaced with one line break (LF or CRLF) at any position, cut at any point",
           arguments: [shortPattern, longPattern], [[UInt8(10)], [13, 10]])
     func oneBreakAnywhere(pattern: String, lineBreak: [UInt8]) {
         let bytes = pattern.bytes
         for cut in 1 ..< bytes.count {
-            let text = "data: ".bytes + bytes[..<cut] + lineBreak + bytes[cut...] + "\nnext line".bytes
-            for split in stride(from: 0, through: text.count, by: 3) {
+            let text = (Self.lead + "data: ").bytes + bytes[..<cut] + lineBreak + bytes[cut...] + ("\n" + Self.lead).bytes
+            for split in stride(from: 0, through: text.count, by: 5) {
                 var masker = Masker(patterns: [], lineWrapped: [bytes])
                 let output = streamed(text, cuts: [split], through: &masker)
-                #expect(output.text == "data: [SECURE]\nnext line", "break after byte \(cut), split at \(split)")
+                #expect(output.text == Self.lead + "data: [SECURE]\n" + Self.lead, "break after byte \(cut), split at \(split)")
             }
         }
     }
@@ -30,10 +33,10 @@ struct WrappedBase64Tests {
         let value = Array((0 ..< 300).map { UInt8(ascii: "A") + UInt8($0 * 7 % 26) })
         for width in [StreamingReplacer.minimumWrapWidth, 60, 64, 76] {
             for phase in [0, 1, width / 2, width - 1] {
-                let text = "x".bytes + wrapped(value, width: width, phase: phase, lineBreak: [13, 10]) + "\r\ny".bytes
+                let text = (Self.lead + "x").bytes + wrapped(value, width: width, phase: phase, lineBreak: [13, 10]) + "\r\ny".bytes
                 for split in stride(from: 0, through: text.count, by: 17) {
                     var masker = Masker(patterns: [], lineWrapped: [value])
-                    #expect(streamed(text, cuts: [split, split + 40], through: &masker).text == "x[SECURE]\r\ny",
+                    #expect(streamed(text, cuts: [split, split + 40], through: &masker).text == Self.lead + "x[SECURE]\r\ny",
                             "width \(width), phase \(phase), split at \(split)")
                 }
             }
@@ -58,7 +61,7 @@ struct WrappedBase64Tests {
             broken(at: [10], with: " \n"),  // other bytes at the break
             broken(at: [5, gap + 4], with: "\n"),  // breaks too close
         ]
-        for text in unchanged {
+        for text in unchanged.map({ Self.lead.bytes + $0 }) {
             var masker = Masker(patterns: [], lineWrapped: [pattern])
             #expect(streamed(text, cuts: [], through: &masker) == text)
         }
