@@ -36,6 +36,11 @@ extension PatternIndex {
         var nearestBelow = Int.min / 2
         var previous = Int.max / 2
         while j >= 0 {
+            // Whole runs between breaks at once (a match is mostly such runs).
+            let run = Self.commonSuffix(base, before: at &+ 1, pattern, before: j &+ 1, limit: min(j, at) &+ 1)
+            j &-= run
+            at &-= run
+            if j < 0 { break }
             guard at >= 0 else { return .none }
             if base[at] == lineFeed {
                 let breakAt = j &+ 1
@@ -57,6 +62,10 @@ extension PatternIndex {
         at = position
         previous = nearestBelow
         while j < count {
+            let run = Self.commonPrefix(base + at, pattern + j, limit: min(count &- j, length &- at))
+            j &+= run
+            at &+= run
+            if j == count { break }
             guard at < length else { return .partial(start: start) }
             var byte = base[at]
             if j > offset && (byte == lineFeed || byte == carriageReturn) {
@@ -76,6 +85,36 @@ extension PatternIndex {
             at &+= 1
         }
         return .complete(start: start, end: at)
+    }
+
+    /// How many leading bytes of `a` and `b` are equal, up to `limit`, eight at a time.
+    @inline(__always)
+    static func commonPrefix(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, limit: Int) -> Int {
+        var i = 0
+        while i &+ 8 <= limit {
+            let difference = UnsafeRawPointer(a + i).loadUnaligned(as: UInt64.self)
+                ^ UnsafeRawPointer(b + i).loadUnaligned(as: UInt64.self)
+            if difference != 0 { return i &+ UInt64(littleEndian: difference).trailingZeroBitCount / 8 }
+            i &+= 8
+        }
+        while i < limit && a[i] == b[i] { i &+= 1 }
+        return i
+    }
+
+    /// How many bytes before `a + aEnd` and `b + bEnd` are equal, up to `limit`.
+    @inline(__always)
+    static func commonSuffix(
+        _ a: UnsafePointer<UInt8>, before aEnd: Int, _ b: UnsafePointer<UInt8>, before bEnd: Int, limit: Int
+    ) -> Int {
+        var i = 0
+        while i &+ 8 <= limit {
+            let difference = UnsafeRawPointer(a + (aEnd &- i &- 8)).loadUnaligned(as: UInt64.self)
+                ^ UnsafeRawPointer(b + (bEnd &- i &- 8)).loadUnaligned(as: UInt64.self)
+            if difference != 0 { return i &+ UInt64(littleEndian: difference).leadingZeroBitCount / 8 }
+            i &+= 8
+        }
+        while i < limit && a[aEnd &- i &- 1] == b[bEnd &- i &- 1] { i &+= 1 }
+        return i
     }
 
     /// Whether one of the low `gramWidth` bytes of `gram` is `\r` or `\n`.

@@ -37,8 +37,8 @@
 /// `\r\n`) between any two of its bytes, provided consecutive breaks are at
 /// least `minimumWrapWidth` bytes apart. No pass over the text looks for line
 /// breaks (that alone would cost a third of the scan): such a pattern puts
-/// *two* windows in the filter, at pattern offsets `0` and `span` (the bytes
-/// a window's grams cover), so that one break can spoil at most one of them,
+/// *two* windows side by side in the filter (`wrappedWindows`), so that one
+/// break can spoil at most one of them,
 /// and a hit is checked byte by byte in both directions, stepping over line
 /// breaks. Breaks `minimumWrapWidth` apart cannot fall into both windows. A
 /// pattern too short for two separate windows gets, for each break position
@@ -132,9 +132,18 @@ final class PatternIndex: @unchecked Sendable {
     }
 
     /// Pattern offsets of the two windows of a line-wrapped pattern (one when
-    /// it is exactly one window long). A window covers `span` bytes.
-    static func wrappedWindows(length: Int, span: Int) -> [Int] {
-        if length >= 2 * span { return [0, span] }
+    /// it is exactly one window long), each covering `span = stride +
+    /// gramWidth - 1` bytes. When they fit side by side they go where their
+    /// grams are rarest, early enough that, with two line breaks before them,
+    /// their samples still lie before a buffer's tail (`tailSpan`); otherwise
+    /// at both ends, overlapping as little as they can.
+    static func wrappedWindows(_ pattern: UnsafePointer<UInt8>, length: Int, gramWidth: Int, stride: Int) -> [Int] {
+        let span = stride + gramWidth - 1
+        if length >= 2 * span {
+            let first = GramWeights.cheapestWindow(
+                pattern, length: length, gramWidth: gramWidth, stride: span + stride, limit: max(0, windowLimit - stride - 7))
+            return [first, first + span]
+        }
         return length > span ? [0, length - span] : [0]
     }
 
@@ -154,7 +163,6 @@ final class PatternIndex: @unchecked Sendable {
         lineWrapped = .allocate(capacity: count)
         lineWrapped.initialize(from: wrapped, count: count)
         hasLineWrapped = wrapped.contains(true)
-        let span = stride + gramWidth - 1
 
         let total = unique.reduce(0) { $0 + $1.count }
         bytes = .allocate(capacity: total)
@@ -183,7 +191,7 @@ final class PatternIndex: @unchecked Sendable {
             let start = bytes + offsets[i]
             let length = offsets[i + 1] - offsets[i]
             let windows = wrapped[i]
-                ? Self.wrappedWindows(length: length, span: span)
+                ? Self.wrappedWindows(start, length: length, gramWidth: gramWidth, stride: stride)
                 : [GramWeights.cheapestWindow(start, length: length, gramWidth: gramWidth, stride: stride, limit: Self.windowLimit)]
             let stride = stride
             for gramOffset in windows.flatMap({ $0 ..< $0 + stride }) {
