@@ -152,7 +152,7 @@ package struct MaskingPolicy: Sendable {
             }
             if encodings.contains(.shell) {
                 forms += [SecretEncodings.shellSingleQuoted(bytes), SecretEncodings.shellDoubleQuoted(bytes)]
-                forms += [SecretEncodings.shlexQuoted(bytes)] + SecretEncodings.bashPrintfQuoted(bytes)
+                forms += [SecretEncodings.shlexQuoted(bytes)] + SecretEncodings.bashPrintfQuoted(source)
             }
             if encodings.contains(.python) {
                 forms += SecretEncodings.pythonRepr(source)

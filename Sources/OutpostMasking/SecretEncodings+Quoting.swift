@@ -4,17 +4,29 @@
 extension SecretEncodings {
     // MARK: bash printf %q
 
-    /// What bash's `printf %q` prints: the value with shell metacharacters backslash-escaped
-    /// (`C\ a\ b`, `\*\?\[`), or, if it holds a control character, the
-    /// `$'...'` form with C escapes. Both are returned when they differ, as
-    /// non-ASCII bytes make the choice depend on the locale: `$'\303\251'` in
-    /// the C locale.
-    static func bashPrintfQuoted(_ value: [UInt8]) -> [[UInt8]] {
-        let hasControl = value.contains { $0 < 0x20 || $0 == 0x7F }
-        if hasControl { return [bashANSIC(value, octalNonASCII: false), bashANSIC(value, octalNonASCII: true)] }
-        var forms = [bashBackslashed(value)]
-        if value.contains(where: { $0 >= 0x80 }) { forms.append(bashANSIC(value, octalNonASCII: true)) }
-        return forms
+    /// What bash's `printf %q` prints: the value with shell metacharacters
+    /// backslash-escaped (`C\ a\ b`, `\*\?\[`), or, if it holds a character
+    /// the locale cannot print, the inside of the `$'...'` form with C escapes.
+    /// Both locales' forms: in a UTF-8 one only control and separator
+    /// characters are unprintable; in the C locale every non-ASCII byte is
+    /// (`$'\303\251'` for `é`).
+    static func bashPrintfQuoted(_ value: String) -> [[UInt8]] {
+        let bytes = Array(value.utf8)
+        let utf8Locale = value.unicodeScalars.contains(where: bashUnprintable)
+            ? bashANSIC(value, cLocale: false) : bashBackslashed(bytes)
+        let cLocale = bytes.contains { $0 < 0x20 || $0 >= 0x7F }
+            ? bashANSIC(value, cLocale: true) : bashBackslashed(bytes)
+        return [utf8Locale, cLocale]
+    }
+
+    /// Whether bash in a UTF-8 locale prints the character in octal (glibc's
+    /// `iswprint` is false: controls, line and paragraph separators, unassigned).
+    static func bashUnprintable(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.value < 0x20 || (0x7F ... 0x9F).contains(scalar.value) { return true }
+        switch scalar.properties.generalCategory {
+        case .lineSeparator, .paragraphSeparator, .surrogate, .unassigned: return true
+        default: return false
+        }
     }
 
     /// bash's `sh_backslash_quote`: metacharacters get a backslash; `#` only
@@ -34,18 +46,23 @@ extension SecretEncodings {
     }
 
     /// The inside of bash's `$'...'` (`ansic_quote`): C escapes, `\E` for
-    /// ESC, three-digit octal for other unprintable bytes.
-    static func bashANSIC(_ value: [UInt8], octalNonASCII: Bool) -> [UInt8] {
-        let named: [UInt8: String] = [7: "a", 8: "b", 9: "t", 10: "n", 11: "v", 12: "f", 13: "r", 27: "E", 0x5C: "\\", 0x27: "'"]
+    /// ESC, three-digit octal for each byte of an unprintable character (in
+    /// the C locale, of every non-ASCII one).
+    static func bashANSIC(_ value: String, cLocale: Bool) -> [UInt8] {
+        let named: [UInt32: String] = [7: "a", 8: "b", 9: "t", 10: "n", 11: "v", 12: "f", 13: "r", 27: "E", 0x5C: "\\", 0x27: "'"]
         var quoted: [UInt8] = []
-        for byte in value {
-            if let name = named[byte] {
+        for scalar in value.unicodeScalars {
+            var utf8: [UInt8] = []
+            UTF8.encode(scalar) { utf8.append($0) }
+            if let name = named[scalar.value] {
                 quoted += Array("\\\(name)".utf8)
-            } else if byte < 0x20 || byte == 0x7F || (octalNonASCII && byte >= 0x80) {
-                let digits = String(byte, radix: 8)
-                quoted += Array(("\\" + String(repeating: "0", count: 3 - digits.count) + digits).utf8)
+            } else if bashUnprintable(scalar) || (cLocale && scalar.value >= 0x80) {
+                for byte in utf8 {
+                    let digits = String(byte, radix: 8)
+                    quoted += Array(("\\" + String(repeating: "0", count: 3 - digits.count) + digits).utf8)
+                }
             } else {
-                quoted.append(byte)
+                quoted += utf8
             }
         }
         return quoted

@@ -12,6 +12,7 @@ struct MaskingRealToolTests {
     /// comma, `~` after `=`, a leading `#`, and a non-ASCII letter.
     static let values = [
         "#C a b*?[x]", #"p@ss w/rd"'\&<>%+$é!"#, "it's \"quoted\"", "user=~me,{a}|b;c^`d`", "tab\tand\u{1}ctl\nnewline",
+        "nb\u{A0}sp\u{2028}ls\u{1F600}x",
     ]
 
     static func run(_ arguments: [String], input: [UInt8] = []) throws -> [UInt8] {
