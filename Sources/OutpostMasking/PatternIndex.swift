@@ -38,9 +38,9 @@
 /// least `minimumWrapWidth` bytes apart. No pass over the text looks for line
 /// breaks (that alone would cost a third of the scan): such a pattern puts
 /// *two* windows side by side in the filter (`wrappedWindows`), so that one
-/// break can spoil at most one of them,
-/// and a hit is checked byte by byte in both directions, stepping over line
-/// breaks. Breaks `minimumWrapWidth` apart cannot fall into both windows. A
+/// break can spoil at most one of them, and a hit is checked in both
+/// directions, stepping over line breaks. Breaks `minimumWrapWidth` apart
+/// cannot fall into both windows. A
 /// pattern too short for two separate windows gets, for each break position
 /// that spoils both, the pattern with that break written in (`\n` and
 /// `\r\n`) as two more plain patterns (`PatternSet` adds them).
