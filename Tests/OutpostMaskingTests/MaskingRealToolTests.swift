@@ -84,3 +84,56 @@ struct MaskingRealToolTests {
         }
     }
 }
+
+/// Many random values through one process per tool: every form the tools
+/// print is masked whole.
+@Suite("Masking what real tools print, random values")
+struct MaskingRealToolRandomTests {
+    /// Printable ASCII (every metacharacter), tab, newline, a control
+    /// character, DEL, and non-ASCII letters and separators.
+    static let characters: [Character] = (32 ... 126).map { Character(Unicode.Scalar(UInt8($0))) }
+        + ["\t", "\n", "\u{1}", "\u{7F}", "é", "\u{A0}", "\u{2028}", "😀"]
+
+    static func randomValues(count: Int) -> [String] {
+        var generator = SystemRandomNumberGenerator()
+        return (0 ..< count).map { _ in
+            // Not ending in a newline: bash's `read -d ''` would keep it, but `$(...)` would not.
+            String((0 ..< Int.random(in: 4 ... 24, using: &generator)).map { _ in characters.randomElement(using: &generator)! })
+        }.filter { !$0.hasSuffix("\n") && !$0.hasPrefix("\n") }
+    }
+
+    @Test("bash printf %q of 300 random values, in a UTF-8 and the C locale, is masked")
+    func bash() throws {
+        let values = Self.randomValues(count: 300)
+        let input: [UInt8] = values.flatMap { value -> [UInt8] in value.bytes + [0] }
+        for locale in ["C.UTF-8", "C"] {
+            let script = #"while IFS= read -r -d '' v; do printf '%q\0' "$v"; done"#
+            let output = try MaskingRealToolTests.run(["env", "LC_ALL=\(locale)", "bash", "-c", script], input: input)
+            let printed = output.split(separator: 0, omittingEmptySubsequences: false).dropLast()
+            #expect(printed.count == values.count)
+            for (value, form) in zip(values, printed) {
+                let masked = MaskingPolicyTests.mask(Array(form).text, values: [("V", value)])
+                #expect(masked == "[SECURE]" || masked == "$'[SECURE]'", "locale \(locale), value of \(value.utf8.count) bytes")
+            }
+        }
+    }
+
+    @Test("Python's repr(), shlex.quote() and html.escape() of 300 random values are masked")
+    func python() throws {
+        let values = Self.randomValues(count: 300)
+        let input = try JSONSerialization.data(withJSONObject: values)
+        let code = """
+            import sys, json, html, shlex
+            for v in json.load(sys.stdin):
+                for form in (repr(v), shlex.quote(v), html.escape(v)):
+                    sys.stdout.buffer.write(form.encode() + b"\\0")
+            """
+        let output = try MaskingRealToolTests.run(["python3", "-c", code], input: Array(input))
+        let printed = output.split(separator: 0, omittingEmptySubsequences: false).dropLast()
+        #expect(printed.count == 3 * values.count)
+        for (i, form) in printed.enumerated() {
+            let masked = MaskingPolicyTests.mask(Array(form).text, values: [("V", values[i / 3])])
+            #expect(["[SECURE]", "'[SECURE]'", "\"[SECURE]\""].contains(masked), "form \(i % 3), value of \(values[i / 3].utf8.count) bytes")
+        }
+    }
+}
