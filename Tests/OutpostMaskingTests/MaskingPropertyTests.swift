@@ -135,6 +135,36 @@ struct MaskingPropertyTests {
         }
     }
 
+    @Test("two-letter line-wrapped and plain patterns in two-letter text with line breaks: streamed output equals the reference",
+          .shrinking(false))
+    func wrappedTinyAlphabet() async {
+        let letter = Gen<UInt8>.value(in: 65 ... 66)
+        await propertyCheck(
+            count: 300,
+            input: letter.array(of: 4 ... 70).array(of: 1 ... 4),
+            letter.array(of: 2 ... 9).array(of: 0 ... 2),
+            Gen.int(in: 0 ... 99).array(of: 100 ... 600),
+            Gen.int(in: 0 ... 2000).array(of: 0 ... 16)
+        ) { wrappedPatterns, plainPatterns, draws, cuts in
+            // Mostly letters; now and then a line break, a CRLF or a lone CR,
+            // and copies of the patterns so that matches, overlaps and near misses occur.
+            var text: [UInt8] = []
+            for draw in draws {
+                switch draw {
+                case 0: text.append(10)
+                case 1: text += [13, 10]
+                case 2: text.append(13)
+                case 3 ... 6: text += wrappedPatterns[draw % wrappedPatterns.count]
+                default: text.append(draw % 2 == 0 ? 65 : 66)
+                }
+            }
+            var masker = Masker(patterns: plainPatterns, lineWrapped: wrappedPatterns)
+            let expected = ReferenceReplacer.replace(
+                text, patterns: plainPatterns, lineWrapped: wrappedPatterns, replacement: Masker.replacement)
+            #expect(streamed(text, cuts: cuts, through: &masker) == expected)
+        }
+    }
+
     @Test("a secret's base64, wrapped at any width from the minimum and any offset in the encoded stream, never survives any chunking",
           .shrinking(false))
     func wrappedBase64NeverSurvives() async {
