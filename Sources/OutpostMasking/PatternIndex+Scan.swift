@@ -161,9 +161,9 @@ extension PatternIndex {
     /// The longest pattern at `start`, checked against the candidates that share
     /// its first bytes (longest first, so the first complete one wins).
     func longest(at start: Int, in base: UnsafePointer<UInt8>, length: Int, final: Bool) -> StartResult {
+        if hasLineWrapped { return longestWrapped(at: start, in: base, length: length, final: final) }
         let available = length &- start
         let here = base + start
-        if hasLineWrapped { return longestWrapped(at: start, in: base, length: length, final: final) }
         let list: UnsafeMutablePointer<Int32>
         var i: Int
         let end: Int
