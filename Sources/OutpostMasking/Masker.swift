@@ -2,10 +2,10 @@
 /// also when a value is split across two chunks.
 ///
 /// A `StreamingReplacer` with the `[SECURE]` replacement. Which byte patterns
-/// a secret becomes (each line, base64, URL, JSON and shell escapings, the
-/// minimum length) is `MaskingPolicy`'s job: build a task's masker with
-/// `MaskingPolicy.masker(for:)`. `init(secrets:)` masks the given values
-/// literally, nothing more.
+/// a secret becomes (each line; base64, also wrapped into lines; URL, JSON,
+/// HTML, shell and Python escapings; the minimum length) is `MaskingPolicy`'s
+/// job: build a task's masker with `MaskingPolicy.masker(for:)`.
+/// `init(secrets:)` masks the given values literally, nothing more.
 ///
 /// With no patterns it is a passthrough that never holds bytes back. Not
 /// thread-safe by design: one masker per task, fed from one thread.
@@ -21,9 +21,11 @@ package struct Masker: Sendable {
         self.init(patterns: secrets.map { Array($0.utf8) })
     }
 
-    /// Masks exactly these byte patterns; empty ones are ignored.
-    package init(patterns: [[UInt8]]) {
-        replacer = StreamingReplacer(patterns: patterns, replacement: Self.replacement)
+    /// Masks exactly these byte patterns, and `lineWrapped` ones also with
+    /// line breaks written between their bytes (see `StreamingReplacer`);
+    /// empty ones are ignored.
+    package init(patterns: [[UInt8]], lineWrapped: [[UInt8]] = []) {
+        replacer = StreamingReplacer(patterns: patterns, lineWrapped: lineWrapped, replacement: Self.replacement)
     }
 
     /// `true` when there is nothing to mask: `mask(_:)` returns its input unchanged.

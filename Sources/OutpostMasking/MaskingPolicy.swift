@@ -1,7 +1,8 @@
 /// Decides which byte patterns a task's secrets become in the masker: each
 /// value, each line of a multi-line value, and the encoded forms programs
-/// print them in (base64, URL, JSON, shell quoting). Values shorter than a
-/// minimum are not masked; a warning names them instead.
+/// print them in (base64, also wrapped into lines; URL, JSON, HTML; shell and
+/// Python quoting). Values shorter than a minimum are not masked; a warning
+/// names them instead.
 ///
 /// This is the policy half of masking (buildkite/agent's `redact` over its
 /// `replacer`); `StreamingReplacer` does the matching. Pure: no I/O, the
@@ -12,16 +13,24 @@ package struct MaskingPolicy: Sendable {
         package let rawValue: Int
         package init(rawValue: Int) { self.rawValue = rawValue }
 
-        /// Base64 at all three byte alignments, standard and URL-safe alphabets.
+        /// Base64 at all three byte alignments, standard and URL-safe
+        /// alphabets, also wrapped into lines (`\n` or `\r\n`) anywhere.
         package static let base64 = Encodings(rawValue: 1 << 0)
-        /// Percent-encoding: `encodeURIComponent`, RFC 3986, form (`+` for space).
+        /// Percent-encoding: `encodeURIComponent`, RFC 3986, form (`+` for
+        /// space), each with upper- and lowercase hex digits.
         package static let percent = Encodings(rawValue: 1 << 1)
         /// The value inside a JSON string (several encoders' escaping styles).
         package static let json = Encodings(rawValue: 1 << 2)
-        /// The value inside single quotes (`'\''`) or double quotes (`\"`).
+        /// The value inside single quotes (`'\''` or `shlex.quote`'s `'"'"'`),
+        /// double quotes (`\"`), or as bash's `printf %q` prints it
+        /// (`a\ b`, `$'...'`).
         package static let shell = Encodings(rawValue: 1 << 3)
+        /// Inside Python's `repr()` (either quote).
+        package static let python = Encodings(rawValue: 1 << 4)
+        /// HTML-escaped (`&amp;`, `&lt;`, `&gt;`, `&quot;`/`&#34;`, `&#x27;`/`&#39;`).
+        package static let html = Encodings(rawValue: 1 << 5)
         /// Every form above.
-        package static let all: Encodings = [.base64, .percent, .json, .shell]
+        package static let all: Encodings = [.base64, .percent, .json, .shell, .python, .html]
     }
 
     /// How the policy masks.
@@ -56,14 +65,17 @@ package struct MaskingPolicy: Sendable {
         self.configuration = configuration
     }
 
-    /// The byte patterns to mask for these values, and a warning for each name
-    /// whose value is too short to mask. Empty values are skipped silently
-    /// (there is nothing to leak). Patterns are distinct, in a stable order.
+    /// The byte patterns to mask for these values: `patterns` as they are,
+    /// `lineWrapped` (the base64 forms) also with line breaks between their
+    /// bytes; and a warning for each name whose value is too short to mask.
+    /// Empty values are skipped silently (there is nothing to leak). Patterns
+    /// are distinct (none in both lists), in a stable order.
     package func patterns(
         for values: [(name: String, value: String)]
-    ) -> (patterns: [[UInt8]], warnings: [MaskingWarning]) {
+    ) -> (patterns: [[UInt8]], lineWrapped: [[UInt8]], warnings: [MaskingWarning]) {
         let minimum = max(1, configuration.minimumLength)
-        var patterns: [[UInt8]] = []
+        var plain: [[UInt8]] = []
+        var wrapped: [[UInt8]] = []
         var seen = Set<ByteString>()
         var warnings: [MaskingWarning] = []
         var warned = Set<String>()
@@ -74,18 +86,23 @@ package struct MaskingPolicy: Sendable {
                 }
                 continue
             }
-            for pattern in forms(of: value, minimum: minimum) where pattern.count >= minimum && seen.insert(ByteString(pattern)).inserted {
-                patterns.append(pattern)
+            let (valueForms, base64Forms) = forms(of: value, minimum: minimum)
+            // Base64 first, so that a form both lists would hold is matched wrapped too.
+            for pattern in base64Forms where pattern.count >= minimum && seen.insert(ByteString(pattern)).inserted {
+                wrapped.append(pattern)
+            }
+            for pattern in valueForms where pattern.count >= minimum && seen.insert(ByteString(pattern)).inserted {
+                plain.append(pattern)
             }
         }
-        return (patterns, warnings)
+        return (plain, wrapped, warnings)
     }
 
     /// A masker for these values, and the warnings of `patterns(for:)` (the
     /// agent logs them; they name the secret, never the value).
     package func masker(for values: [(name: String, value: String)]) -> (masker: Masker, warnings: [MaskingWarning]) {
-        let (patterns, warnings) = patterns(for: values)
-        return (Masker(patterns: patterns), warnings)
+        let (patterns, lineWrapped, warnings) = patterns(for: values)
+        return (Masker(patterns: patterns, lineWrapped: lineWrapped), warnings)
     }
 
     /// The variables of `environment` whose name ends in one of the configured
@@ -103,9 +120,9 @@ package struct MaskingPolicy: Sendable {
     }
 
     /// The value, its lines of at least `minimum` bytes, and the configured
-    /// encodings of each (possibly with duplicates, and encodings shorter than
-    /// `minimum`: the caller filters).
-    func forms(of value: String, minimum: Int) -> [[UInt8]] {
+    /// encodings of each, the base64 ones apart (possibly with duplicates, and
+    /// encodings shorter than `minimum`: the caller filters).
+    func forms(of value: String, minimum: Int) -> (plain: [[UInt8]], base64: [[UInt8]]) {
         var sources = [value]
         let utf8 = Array(value.utf8)
         if configuration.masksEachLine && utf8.contains(UInt8(ascii: "\n")) {
@@ -118,13 +135,14 @@ package struct MaskingPolicy: Sendable {
             }
         }
         var forms: [[UInt8]] = []
+        var base64: [[UInt8]] = []
         for source in sources {
             let bytes = Array(source.utf8)
             forms.append(bytes)
             let encodings = configuration.encodings
             if encodings.contains(.base64) {
-                forms += SecretEncodings.base64Fragments(bytes, alphabet: SecretEncodings.standardAlphabet)
-                forms += SecretEncodings.base64Fragments(bytes, alphabet: SecretEncodings.urlSafeAlphabet)
+                base64 += SecretEncodings.base64Fragments(bytes, alphabet: SecretEncodings.standardAlphabet)
+                base64 += SecretEncodings.base64Fragments(bytes, alphabet: SecretEncodings.urlSafeAlphabet)
             }
             if encodings.contains(.percent) {
                 forms += SecretEncodings.percentEncodings(bytes)
@@ -134,8 +152,15 @@ package struct MaskingPolicy: Sendable {
             }
             if encodings.contains(.shell) {
                 forms += [SecretEncodings.shellSingleQuoted(bytes), SecretEncodings.shellDoubleQuoted(bytes)]
+                forms += [SecretEncodings.shlexQuoted(bytes)] + SecretEncodings.bashPrintfQuoted(source)
+            }
+            if encodings.contains(.python) {
+                forms += SecretEncodings.pythonRepr(source)
+            }
+            if encodings.contains(.html) {
+                forms += SecretEncodings.htmlEscapings(bytes)
             }
         }
-        return forms
+        return (forms, base64)
     }
 }

@@ -120,8 +120,21 @@ extension PatternIndex {
         while i < end {
             let entry = gramEntries[i]
             i &+= 1
+            guard entry.gram == gram else { continue }
+            if hasLineWrapped && lineWrapped[Int(entry.pattern)] {
+                // Its start is wherever the bytes before the gram lead, breaks included.
+                switch matchWrapped(Int(entry.pattern), offset: Int(entry.offset), at: sample, in: base, length: length) {
+                case .none: break
+                case .complete(let start, let end) where start < tailStart:
+                    matches.append(PatternMatch(start: start, end: end))
+                case .partial(let start) where start < tailStart && !final:
+                    undecided = min(undecided, start)
+                default: break
+                }
+                continue
+            }
             let start = sample &- Int(entry.offset)
-            guard entry.gram == gram, start >= 0, start < tailStart else { continue }
+            guard start >= 0, start < tailStart else { continue }
             let patternStart = offsets[Int(entry.pattern)]
             let patternLength = offsets[Int(entry.pattern) &+ 1] &- patternStart
             let available = length &- start
@@ -148,6 +161,7 @@ extension PatternIndex {
     /// The longest pattern at `start`, checked against the candidates that share
     /// its first bytes (longest first, so the first complete one wins).
     func longest(at start: Int, in base: UnsafePointer<UInt8>, length: Int, final: Bool) -> StartResult {
+        if hasLineWrapped { return longestWrapped(at: start, in: base, length: length, final: final) }
         let available = length &- start
         let here = base + start
         let list: UnsafeMutablePointer<Int32>
@@ -177,6 +191,49 @@ extension PatternIndex {
             i &+= 1
         }
         return .none
+    }
+
+    /// `longest(at:)` when some patterns are line-wrapped: one of those may be
+    /// longer in the text than a longer pattern, so every candidate is checked,
+    /// and one whose first gram holds a line break is found by its first byte.
+    private func longestWrapped(at start: Int, in base: UnsafePointer<UInt8>, length: Int, final: Bool) -> StartResult {
+        let available = length &- start
+        let here = base + start
+        let list: UnsafeMutablePointer<Int32>
+        var i: Int
+        let end: Int
+        if available >= 4 && !holdsLineBreak(Self.load32(here)) {
+            let b = Self.hash(Self.load32(here) & gramMask, shift: startShift)
+            list = startPatterns
+            i = Int(startBuckets[b])
+            end = Int(startBuckets[b &+ 1])
+        } else {
+            let c = Int(here.pointee)
+            list = bytePatterns
+            i = Int(byteBuckets[c])
+            end = Int(byteBuckets[c &+ 1])
+        }
+        var longest = 0
+        while i < end {
+            let id = Int(list[i])
+            i &+= 1
+            if lineWrapped[id] {
+                switch matchWrapped(id, offset: 0, at: start, in: base, length: length) {
+                case .none: break
+                case .complete(_, let matchEnd): longest = max(longest, matchEnd &- start)
+                case .partial: if !final { return .undecided }
+                }
+                continue
+            }
+            let patternStart = offsets[id]
+            let patternLength = offsets[id &+ 1] &- patternStart
+            if patternLength > available {
+                if !final && Self.equal(here, bytes + patternStart, count: available) { return .undecided }
+            } else if Self.equal(here, bytes + patternStart, count: patternLength) {
+                longest = max(longest, patternLength)
+            }
+        }
+        return longest > 0 ? .complete(length: longest) : .none
     }
 
     /// Four bytes at `pointer` (any alignment) as a little-endian integer,

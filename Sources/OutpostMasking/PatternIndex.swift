@@ -30,6 +30,21 @@
 ///   are checked one by one (by first gram), which is also how the scanner
 ///   tells that a pattern may continue into the next chunk.
 ///
+/// ## Line-wrapped patterns
+///
+/// A pattern marked *line-wrapped* (base64, which `base64`, `openssl` and
+/// MIME encoders break into lines) also matches with a line break (`\n` or
+/// `\r\n`) between any two of its bytes, provided consecutive breaks are at
+/// least `minimumWrapWidth` bytes apart. No pass over the text looks for line
+/// breaks (that alone would cost a third of the scan): such a pattern puts
+/// *two* windows side by side in the filter (`wrappedWindows`), so that one
+/// break can spoil at most one of them, and a hit is checked in both
+/// directions, stepping over line breaks. Breaks `minimumWrapWidth` apart
+/// cannot fall into both windows. A
+/// pattern too short for two separate windows gets, for each break position
+/// that spoils both, the pattern with that break written in (`\n` and
+/// `\r\n`) as two more plain patterns (`PatternSet` adds them).
+///
 /// A shorter shortest pattern means a smaller stride, which is why
 /// `PatternSet` gives patterns under 8 bytes an index of their own with 2-byte
 /// grams. Patterns of 1–3 bytes work too (with `q = m` and a stride of 1).
@@ -44,6 +59,10 @@ final class PatternIndex: @unchecked Sendable {
     let offsets: UnsafeMutablePointer<Int>
     /// Number of distinct, non-empty patterns.
     let count: Int
+    /// Whether pattern `i` also matches across line breaks (see above).
+    let lineWrapped: UnsafeMutablePointer<Bool>
+    /// Whether any pattern does: the scan's slower paths are only taken then.
+    let hasLineWrapped: Bool
     /// Length of the shortest and of the longest pattern.
     let minLength: Int
     let maxLength: Int
@@ -99,19 +118,51 @@ final class PatternIndex: @unchecked Sendable {
     static let filterShift: UInt64 = 64 - 12
     /// Fibonacci hashing multiplier (2^64 / φ).
     static let multiplier: UInt64 = 0x9E37_79B9_7F4A_7C15
+    /// Consecutive line breaks inside a line-wrapped match are at least this
+    /// many bytes apart: twice the largest span of a window (`maxStride + 3`),
+    /// so that they never spoil both of a pattern's windows. Base64 tools wrap
+    /// at 60, 64 or 76 columns.
+    static let minimumWrapWidth = 2 * (maxStride + 3)
+
+    /// Gram width and stride of an index whose shortest pattern is `minLength`
+    /// bytes long, with grams of at most `maxGramWidth` bytes.
+    static func layout(minLength: Int, maxGramWidth: Int) -> (gramWidth: Int, stride: Int) {
+        let gramWidth = min(maxGramWidth, minLength)
+        return (gramWidth, min(minLength - gramWidth + 1, maxStride))
+    }
+
+    /// Pattern offsets of the two windows of a line-wrapped pattern (one when
+    /// it is exactly one window long), each covering `span = stride +
+    /// gramWidth - 1` bytes. When they fit side by side they go where their
+    /// grams are rarest, early enough that, with two line breaks before them,
+    /// their samples still lie before a buffer's tail (`tailSpan`); otherwise
+    /// at both ends, overlapping as little as they can.
+    static func wrappedWindows(_ pattern: UnsafePointer<UInt8>, length: Int, gramWidth: Int, stride: Int) -> [Int] {
+        let span = stride + gramWidth - 1
+        if length >= 2 * span {
+            let first = GramWeights.cheapestWindow(
+                pattern, length: length, gramWidth: gramWidth, stride: span + stride, limit: max(0, windowLimit - stride - 7))
+            return [first, first + span]
+        }
+        return length > span ? [0, length - span] : [0]
+    }
 
     /// Builds the index over distinct, non-empty patterns sorted longest first
     /// (so that every bucket below lists its patterns longest first), with
-    /// grams of at most `maxGramWidth` (1...4) bytes.
-    init(distinctLongestFirst unique: [[UInt8]], maxGramWidth: Int) {
+    /// grams of at most `maxGramWidth` (1...4) bytes. `lineWrapped[i]` marks
+    /// pattern `i` as line-wrapped (it must hold no `\r` or `\n`).
+    init(distinctLongestFirst unique: [[UInt8]], lineWrapped wrapped: [Bool], maxGramWidth: Int) {
         precondition(!unique.isEmpty && !unique.contains(where: \.isEmpty), "patterns must be non-empty")
+        precondition(wrapped.count == unique.count, "one line-wrapped flag per pattern")
         count = unique.count
         minLength = unique.last!.count
         maxLength = unique.first!.count
-        gramWidth = min(maxGramWidth, minLength)
+        (gramWidth, stride) = Self.layout(minLength: minLength, maxGramWidth: maxGramWidth)
         gramMask = gramWidth == 4 ? .max : (UInt32(1) << UInt32(8 * gramWidth)) &- 1
-        stride = min(minLength - gramWidth + 1, Self.maxStride)
         tailSpan = Self.windowLimit + stride + 3
+        lineWrapped = .allocate(capacity: count)
+        lineWrapped.initialize(from: wrapped, count: count)
+        hasLineWrapped = wrapped.contains(true)
 
         let total = unique.reduce(0) { $0 + $1.count }
         bytes = .allocate(capacity: total)
@@ -124,7 +175,7 @@ final class PatternIndex: @unchecked Sendable {
         }
         offsets[count] = offset
 
-        let gramCount = count * stride
+        let gramCount = (count + wrapped.count(where: { $0 })) * stride
         sampleFilter = .allocate(capacity: Self.filterWords)
         sampleFilter.initialize(repeating: 0, count: Self.filterWords)
         let gramBucketCount = Self.powerOfTwo(atLeast: gramCount * 2, min: 1 << 8, max: 1 << 22)
@@ -139,9 +190,11 @@ final class PatternIndex: @unchecked Sendable {
         for i in 0 ..< count {
             let start = bytes + offsets[i]
             let length = offsets[i + 1] - offsets[i]
-            let window = GramWeights.cheapestWindow(
-                start, length: length, gramWidth: gramWidth, stride: stride, limit: Self.windowLimit)
-            for gramOffset in window ..< window + stride {
+            let windows = wrapped[i]
+                ? Self.wrappedWindows(start, length: length, gramWidth: gramWidth, stride: stride)
+                : [GramWeights.cheapestWindow(start, length: length, gramWidth: gramWidth, stride: stride, limit: Self.windowLimit)]
+            let stride = stride
+            for gramOffset in windows.flatMap({ $0 ..< $0 + stride }) {
                 let gram = Self.gram(start + gramOffset, width: gramWidth)
                 let (word, bits) = gramWidth <= 2 ? Self.directSlot(gram) : Self.filterSlot(gram)
                 sampleFilter[word] |= bits
@@ -158,6 +211,7 @@ final class PatternIndex: @unchecked Sendable {
     deinit {
         bytes.deallocate()
         offsets.deallocate()
+        lineWrapped.deallocate()
         sampleFilter.deallocate()
         gramBuckets.deallocate()
         gramEntries.deallocate()

@@ -17,18 +17,57 @@ final class PatternSet: Sendable {
     let count: Int
 
     /// Returns `nil` when there is no non-empty pattern. Duplicates are merged.
-    init?(patterns: [[UInt8]]) {
+    /// `lineWrapped` patterns also match across line breaks (see
+    /// `PatternIndex`); one holding a `\r` or `\n` is matched as it is.
+    init?(patterns: [[UInt8]], lineWrapped: [[UInt8]] = []) {
+        var wrapped = Set<ByteString>()
+        for pattern in lineWrapped where !pattern.isEmpty && !pattern.contains(where: Self.isLineBreak) {
+            wrapped.insert(ByteString(pattern))
+        }
         var seen = Set<ByteString>()
-        let unique = patterns.filter { !$0.isEmpty && seen.insert(ByteString($0)).inserted }
-            .sorted { $0.count != $1.count ? $0.count > $1.count : $0.lexicographicallyPrecedes($1) }
+        let unique = (patterns + lineWrapped).filter { !$0.isEmpty && seen.insert(ByteString($0)).inserted }
+            .sorted(by: Self.longestFirst)
         guard !unique.isEmpty else { return nil }
         count = unique.count
-        let long = unique.filter { $0.count >= Self.shortLimit }
-        let short = unique.filter { $0.count < Self.shortLimit }
         var indexes: [PatternIndex] = []
-        if !long.isEmpty { indexes.append(PatternIndex(distinctLongestFirst: long, maxGramWidth: 4)) }
-        if !short.isEmpty { indexes.append(PatternIndex(distinctLongestFirst: short, maxGramWidth: 2)) }
+        for (group, gramWidth) in [(unique.filter { $0.count >= Self.shortLimit }, 4), (unique.filter { $0.count < Self.shortLimit }, 2)]
+        where !group.isEmpty {
+            let (all, flags) = Self.withBrokenVariants(group, wrapped: wrapped, maxGramWidth: gramWidth)
+            indexes.append(PatternIndex(distinctLongestFirst: all, lineWrapped: flags, maxGramWidth: gramWidth))
+        }
         self.indexes = indexes
+    }
+
+    static func isLineBreak(_ byte: UInt8) -> Bool { byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") }
+
+    static func longestFirst(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.count != b.count ? a.count > b.count : a.lexicographicallyPrecedes(b)
+    }
+
+    /// The patterns of one index (longest first) and which are line-wrapped,
+    /// plus, for a line-wrapped pattern too short for two separate windows,
+    /// the pattern with a `\n` or `\r\n` written in at each position that
+    /// spoils both (plain patterns: the index's samples cannot see those
+    /// occurrences, see `PatternIndex`). Variants are longer than their
+    /// pattern, so the index's stride stays the same.
+    static func withBrokenVariants(
+        _ group: [[UInt8]], wrapped: Set<ByteString>, maxGramWidth: Int
+    ) -> (patterns: [[UInt8]], lineWrapped: [Bool]) {
+        let (gramWidth, stride) = PatternIndex.layout(minLength: group.last!.count, maxGramWidth: maxGramWidth)
+        let span = stride + gramWidth - 1
+        var seen = Set(group.map(ByteString.init))
+        var all = group
+        for pattern in group where wrapped.contains(ByteString(pattern)) && pattern.count < 2 * span {
+            // Breaks after byte `cut - 1` fall inside both windows (at 0 and `count - span`).
+            for cut in max(1, pattern.count - span + 1) ..< min(span, pattern.count) {
+                for lineBreak in [[UInt8(ascii: "\n")], [UInt8(ascii: "\r"), UInt8(ascii: "\n")]] {
+                    let variant = Array(pattern[..<cut]) + lineBreak + Array(pattern[cut...])
+                    if seen.insert(ByteString(variant)).inserted { all.append(variant) }
+                }
+            }
+        }
+        all.sort(by: longestFirst)
+        return (all, all.map { wrapped.contains(ByteString($0)) })
     }
 
     /// Finds the longest complete match at every start of `buffer`.

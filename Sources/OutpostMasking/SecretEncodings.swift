@@ -56,8 +56,30 @@ enum SecretEncodings {
     /// `QueryEscape` and Python's `quote_plus`, the WHATWG/Java form encoding,
     /// .NET's `HttpUtility.UrlEncode` (lowercase hex digits), and everything
     /// but letters and digits encoded (Foundation's `.alphanumerics`, which
-    /// keeps non-ASCII letters: both ways).
+    /// keeps non-ASCII letters: both ways). Each also with lowercase hex
+    /// digits (`%2a`), which RFC 3986 allows and some encoders (.NET's,
+    /// hand-written ones) produce.
     static func percentEncodings(_ value: [UInt8]) -> [[UInt8]] {
+        let upper = uppercasePercentEncodings(value)
+        return upper + upper.map(lowercasingHexDigits)
+    }
+
+    /// `%2A` to `%2a`, leaving every other byte alone.
+    static func lowercasingHexDigits(_ encoded: [UInt8]) -> [UInt8] {
+        var result = encoded
+        var i = 0
+        while i < result.count {
+            if result[i] == UInt8(ascii: "%") && i + 2 < result.count {
+                for j in i + 1 ... i + 2 where (UInt8(ascii: "A") ... UInt8(ascii: "F")).contains(result[j]) { result[j] += 32 }
+                i += 3
+            } else {
+                i += 1
+            }
+        }
+        return result
+    }
+
+    static func uppercasePercentEncodings(_ value: [UInt8]) -> [[UInt8]] {
         let uriComponent: (UInt8) -> Bool = { isAlphanumeric($0) || "-_.!~*'()".utf8.contains($0) }
         let unreserved: (UInt8) -> Bool = { isAlphanumeric($0) || "-_.~".utf8.contains($0) }
         let whatwgForm: (UInt8) -> Bool = { isAlphanumeric($0) || "*-._".utf8.contains($0) }

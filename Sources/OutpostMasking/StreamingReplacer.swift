@@ -5,6 +5,12 @@
 /// same way): it knows nothing about secrets, only patterns and a replacement.
 /// `MaskingPolicy` decides which patterns a secret becomes.
 ///
+/// **Line-wrapped patterns.** A pattern given as `lineWrapped` (base64, which
+/// encoders break into lines) also occurs with a line break (`\n` or `\r\n`)
+/// between any two of its bytes, as long as consecutive breaks are at least
+/// `minimumWrapWidth` bytes of the pattern apart; the occurrence then covers
+/// the breaks too. Everything below holds for those occurrences as well.
+///
 /// **What is replaced.** Every occurrence of every pattern is found, including
 /// overlapping ones; occurrences that overlap (share at least one byte) are
 /// merged and the merged run becomes *one* replacement. So the longest of two
@@ -17,7 +23,8 @@
 /// where a pattern could still complete with the bytes to come; it is released
 /// (replaced or unchanged) as soon as later bytes decide. The concatenated
 /// output equals `replacingAll(in:)` of the concatenated input, for any chunking.
-/// Held-back data is shorter than the longest pattern. A replacement is
+/// Held-back data is shorter than the longest pattern (a line-wrapped one
+/// counted with its line breaks). A replacement is
 /// released as soon as its run's start is certain, even while the run may still
 /// grow, so a long run of overlapping matches is never buffered.
 ///
@@ -36,11 +43,17 @@ package struct StreamingReplacer: Sendable {
     /// Scratch list of the matches of the current call, kept to reuse its storage.
     private var matches: [PatternMatch] = []
 
+    /// Consecutive line breaks inside an occurrence of a line-wrapped pattern
+    /// are at least this many bytes apart (38: base64 tools wrap at 60–76).
+    package static let minimumWrapWidth = PatternIndex.minimumWrapWidth
+
     /// - Parameters:
     ///   - patterns: byte sequences to replace; empty ones are ignored, duplicates merged.
+    ///   - lineWrapped: byte sequences to replace also when line breaks are
+    ///     written between their bytes; one holding a `\r` or `\n` is matched as it is.
     ///   - replacement: what each run of matched bytes becomes.
-    package init(patterns: [[UInt8]], replacement: [UInt8]) {
-        matcher = PatternSet(patterns: patterns)
+    package init(patterns: [[UInt8]], lineWrapped: [[UInt8]] = [], replacement: [UInt8]) {
+        matcher = PatternSet(patterns: patterns, lineWrapped: lineWrapped)
         self.replacement = replacement
     }
 

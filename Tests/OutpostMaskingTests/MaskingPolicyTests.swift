@@ -90,18 +90,18 @@ struct MaskingPolicyTests {
         // Printed line by line, with other line endings, or only partly.
         #expect(Self.mask("AASCBKcwggSjAgEAAoIBAQC7\nMIIEvQIBADANBgkqhkiG9w0BAQEF", values: values) == "[SECURE]\n[SECURE]")
         #expect(Self.mask("line ab here", values: values) == "line ab here")
-        let (patterns, warnings) = MaskingPolicy().patterns(for: values)
+        let (patterns, _, warnings) = MaskingPolicy().patterns(for: values)
         #expect(warnings.isEmpty)
         #expect(!patterns.contains(Array("ab".utf8)))
         // Neither is any encoding of a short line: base64 of "abc" is "YWJj", long enough on its own.
-        let shortLine = MaskingPolicy().patterns(for: [(name: "K", value: "long enough line\nabc")]).patterns
-        #expect(!shortLine.contains(Array("YWJj".utf8)) && shortLine.contains(Array("long enough line".utf8)))
+        let shortLine = MaskingPolicy().patterns(for: [(name: "K", value: "long enough line\nabc")])
+        #expect(!shortLine.lineWrapped.contains(Array("YWJj".utf8)) && shortLine.patterns.contains(Array("long enough line".utf8)))
     }
 
     @Test("values shorter than the minimum are not masked; the warning names the secret, never the value")
     func minimumLength() {
         let values = [(name: "SHORT_TOKEN", value: "zq9"), (name: "db/password", value: "zq9x"), (name: "EMPTY_KEY", value: "")]
-        let (patterns, warnings) = MaskingPolicy().patterns(for: values)
+        let (patterns, _, warnings) = MaskingPolicy().patterns(for: values)
         #expect(warnings.map(\.name) == ["SHORT_TOKEN"])
         #expect(warnings.first?.reason == .tooShort(minimumLength: 4))
         let text = warnings.first?.description ?? ""
@@ -120,16 +120,17 @@ struct MaskingPolicyTests {
         let base64 = Data(value.utf8).base64EncodedString()
         let plain = MaskingPolicy(.init(encodings: []))
         #expect(plain.patterns(for: [("V", value)]).patterns == [Array(value.utf8)])
+        #expect(plain.patterns(for: [("V", value)]).lineWrapped.isEmpty)
         #expect(Self.mask(base64, values: [("V", value)], policy: plain) == base64)
         #expect(Self.mask(base64, values: [("V", value)]) != base64)
     }
 
     @Test("a value with nothing to escape yields only the value and its base64 forms")
     func fewPatternsForPlainValues() {
-        let patterns = MaskingPolicy().patterns(for: [("V", "abcdefgh12345678")]).patterns
-        // value + 3 alignments × 2 alphabets at most (identical ones merged).
-        #expect(patterns.count <= 7)
-        #expect(patterns.first == Array("abcdefgh12345678".utf8))
+        let (patterns, lineWrapped, _) = MaskingPolicy().patterns(for: [("V", "abcdefgh12345678")])
+        // The value, and 3 alignments × 2 alphabets at most (identical ones merged).
+        #expect(patterns == [Array("abcdefgh12345678".utf8)])
+        #expect(lineWrapped.count <= 6)
     }
 
     @Test("environment variables ending in TOKEN, KEY, SECRET or PASSWORD are collected, in any case")

@@ -4,10 +4,12 @@ import OutpostMasking
 /// `outpost-bench masking`: masks a generated log stream with 100 secrets and
 /// all the patterns the default `MaskingPolicy` derives from them, in chunks,
 /// and compares with a plain copy of the same chunks (the baseline, ratio 1)
-/// and with `LC_ALL=C grep -F -f patterns` over the same data in a file.
+/// and with `LC_ALL=C grep -F -f patterns` over the same data in a file; and
+/// masks a `base64` dump (76 columns) of binary data with the secrets in it,
+/// the heaviest case for matching base64 across line breaks.
 struct MaskingScenario: BenchScenario {
     let name = "masking"
-    let summary = "mask a generated log stream (256 MiB) with 100 secrets in 64 KiB chunks; vs memcpy and grep -F"
+    let summary = "mask a generated log stream (256 MiB) and a base64 dump (64 MiB) with 100 secrets in 64 KiB chunks; vs memcpy and grep -F"
 
     /// Secrets in the stream, and about one line in `secretEvery` prints one.
     let secretCount = 100
@@ -17,7 +19,7 @@ struct MaskingScenario: BenchScenario {
         let total = options.sizeMiB << 20
         let chunkSize = options.chunkKiB << 10
         let secrets = BenchSecrets.make(count: secretCount, seed: 7)
-        let (patterns, warnings) = MaskingPolicy().patterns(for: secrets)
+        let (patterns, lineWrapped, warnings) = MaskingPolicy().patterns(for: secrets)
         precondition(warnings.isEmpty, "benchmark secrets are all long enough")
 
         log("generating \(options.sizeMiB) MiB of log text")
@@ -38,19 +40,30 @@ struct MaskingScenario: BenchScenario {
         log("plain copy")
         let copySeconds = fastest(of: options.runs) { Self.copyAll(chunks, chunkSize: chunkSize) }
         log("masking")
-        let maskSeconds = fastest(of: options.runs) { _ = Self.maskAll(chunks, patterns: patterns, into: nil) }
+        let maskSeconds = fastest(of: options.runs) { _ = Self.maskAll(chunks, patterns: patterns, lineWrapped: lineWrapped, into: nil) }
 
         // Untimed: write the masked stream out, count replacements, check nothing leaked.
         let maskedFile = directory.appendingPathComponent("masked.log")
         _ = FileManager.default.createFile(atPath: maskedFile.path, contents: nil)
         let handle = try FileHandle(forWritingTo: maskedFile)
-        let replacements = Self.maskAll(chunks, patterns: patterns, into: handle)
+        let replacements = Self.maskAll(chunks, patterns: patterns, lineWrapped: lineWrapped, into: handle)
         try handle.close()
 
         // The worst case for the stride of the sampled scan: one 4-byte secret among them.
-        let short = MaskingPolicy().patterns(for: secrets + [(name: "BENCH_SHORT_TOKEN", value: "q7Zx")]).patterns
+        let short = MaskingPolicy().patterns(for: secrets + [(name: "BENCH_SHORT_TOKEN", value: "q7Zx")])
         log("masking with one 4-byte secret added")
-        let shortSeconds = fastest(of: options.runs) { _ = Self.maskAll(chunks, patterns: short, into: nil) }
+        let shortSeconds = fastest(of: options.runs) {
+            _ = Self.maskAll(chunks, patterns: short.patterns, lineWrapped: short.lineWrapped, into: nil)
+        }
+
+        // Base64 dumps (`base64` of a binary with secrets in it): every line a
+        // 76-column base64 line, where the line-wrapped patterns' samples hit most.
+        log("masking base64-wrapped text")
+        let wrappedChunks = Self.base64Dump(secrets: secrets, bytes: total / 4, chunkSize: chunkSize)
+        let wrappedSeconds = fastest(of: options.runs) {
+            _ = Self.maskAll(wrappedChunks.chunks, patterns: patterns, lineWrapped: lineWrapped, into: nil)
+        }
+        let wrappedReplacements = Self.maskAll(wrappedChunks.chunks, patterns: patterns, lineWrapped: lineWrapped, into: .nullDevice)
 
         let megabytes = Double(total) / 1e6
         let copyRate = megabytes / copySeconds
@@ -61,17 +74,21 @@ struct MaskingScenario: BenchScenario {
                      ratio: 1, notes: chunkNote),
             BenchRow(name, "masker, 100 secrets", value: maskRate, unit: "MB/s", ratio: maskRate / copyRate,
                      goal: nil,
-                     notes: "\(patterns.count) patterns from \(secretCount) secrets (shortest \(patterns.map(\.count).min() ?? 0) B), "
+                     notes: "\(patterns.count) + \(lineWrapped.count) base64 patterns from \(secretCount) secrets "
+                         + "(shortest \((patterns + lineWrapped).map(\.count).min() ?? 0) B), "
                          + "\(replacements) replacements for \(generator.secretsWritten) secret lines"),
             BenchRow(name, "masker, one 4-byte secret added", value: megabytes / shortSeconds, unit: "MB/s",
                      ratio: megabytes / shortSeconds / copyRate,
-                     notes: "\(short.count) patterns; the short ones get their own index, sampled every 3rd byte"),
+                     notes: "\(short.patterns.count + short.lineWrapped.count) patterns; the short ones get their own index, sampled every 3rd byte"),
+            BenchRow(name, "masker, 100 secrets, base64 dump (76 columns)", value: Double(wrappedChunks.bytes) / 1e6 / wrappedSeconds,
+                     unit: "MB/s", ratio: Double(wrappedChunks.bytes) / 1e6 / wrappedSeconds / copyRate,
+                     notes: "\(wrappedChunks.chunks.count) chunks; \(wrappedReplacements) replacements for \(wrappedChunks.secrets) secrets encoded"),
         ]
 
         if let grep = Self.grepPath {
             // grep -F patterns are lines: the whole multi-line values are left out (their lines are in).
             let patternFile = directory.appendingPathComponent("patterns.txt")
-            let singleLine = patterns.filter { !$0.contains(10) }
+            let singleLine = (patterns + lineWrapped).filter { !$0.contains(10) }
             try Data(singleLine.joined(separator: [10]) + [10]).write(to: patternFile)
             log("grep -F")
             var matchingLines = ""
@@ -96,6 +113,27 @@ struct MaskingScenario: BenchScenario {
         return rows
     }
 
+    /// About `bytes` bytes of `base64` output (76 columns, `\n`) of random
+    /// binary data with a secret value written into it about every 4 KiB, in
+    /// chunks, and how many secrets it holds.
+    static func base64Dump(
+        secrets: [(name: String, value: String)], bytes: Int, chunkSize: Int
+    ) -> (chunks: [[UInt8]], bytes: Int, secrets: Int) {
+        var random = SplitMix64(seed: 11)
+        var binary: [UInt8] = []
+        var written = 0
+        binary.reserveCapacity(bytes * 3 / 4 + 4096)
+        while binary.count < bytes * 3 / 4 {
+            for _ in 0 ..< 4096 { binary.append(UInt8(truncatingIfNeeded: random.next())) }
+            binary += Array(secrets[random.below(secrets.count)].value.utf8)
+            written += 1
+        }
+        // Not cut to size: every secret written is in the text, whole.
+        let text = Array(Data(binary).base64EncodedData(options: [.lineLength76Characters, .endLineWithLineFeed]))
+        let chunks = Swift.stride(from: 0, to: text.count, by: chunkSize).map { Array(text[$0 ..< min($0 + chunkSize, text.count)]) }
+        return (chunks, text.count, written)
+    }
+
     /// The baseline: copy every chunk into an output buffer, as any filter must.
     static func copyAll(_ chunks: [[UInt8]], chunkSize: Int) {
         var output = [UInt8](repeating: 0, count: chunkSize)
@@ -114,8 +152,8 @@ struct MaskingScenario: BenchScenario {
     /// Masks the whole stream with a fresh masker; writes the output to
     /// `handle` if given and returns the number of replacements it contains
     /// (0 when not writing: counting is not part of the timed work).
-    static func maskAll(_ chunks: [[UInt8]], patterns: [[UInt8]], into handle: FileHandle?) -> Int {
-        var masker = Masker(patterns: patterns)
+    static func maskAll(_ chunks: [[UInt8]], patterns: [[UInt8]], lineWrapped: [[UInt8]], into handle: FileHandle?) -> Int {
+        var masker = Masker(patterns: patterns, lineWrapped: lineWrapped)
         var replacements = 0
         var released = 0
         func emit(_ output: [UInt8]) {

@@ -3,13 +3,19 @@ import OutpostMasking
 /// The obviously-correct (and slow) definition of what the streaming replacer
 /// must produce for a whole text: at every start take the longest pattern that
 /// matches, merge occurrences that share a byte, replace each merged run once.
+/// A line-wrapped pattern matches with a "\n" or "\r\n" between any two of
+/// its bytes, consecutive breaks `StreamingReplacer.minimumWrapWidth` apart.
 enum ReferenceReplacer {
-    static func replace(_ text: [UInt8], patterns: [[UInt8]], replacement: [UInt8]) -> [UInt8] {
-        let patterns = patterns.filter { !$0.isEmpty }
+    static func replace(_ text: [UInt8], patterns: [[UInt8]], lineWrapped: [[UInt8]] = [], replacement: [UInt8]) -> [UInt8] {
+        let lineBreaks: Set<UInt8> = [10, 13]
+        let wrapped = lineWrapped.filter { !$0.isEmpty && !$0.contains(where: lineBreaks.contains) }
+        let patterns = (patterns + lineWrapped).filter { !$0.isEmpty }
         var runs: [(start: Int, end: Int)] = []
         for start in text.indices {
             let rest = text[start...]
-            guard let length = patterns.filter({ rest.starts(with: $0) }).map(\.count).max() else { continue }
+            let plainLengths = patterns.filter { rest.starts(with: $0) }.map(\.count)
+            let wrappedLengths = wrapped.compactMap { wrappedLength(of: $0, in: text, at: start) }
+            guard let length = (plainLengths + wrappedLengths).max() else { continue }
             if let last = runs.last, start < last.end {
                 runs[runs.count - 1].end = max(last.end, start + length)
             } else {
@@ -25,6 +31,35 @@ enum ReferenceReplacer {
         }
         return output + text[position...]
     }
+
+    /// How many bytes of `text` from `start` the pattern covers, line breaks
+    /// included, or `nil` when it does not match there.
+    static func wrappedLength(of pattern: [UInt8], in text: [UInt8], at start: Int) -> Int? {
+        var at = start
+        var lastBreak: Int?
+        for (j, byte) in pattern.enumerated() {
+            if j > 0, at < text.count, text[at] == 10 || (text[at] == 13 && at + 1 < text.count && text[at + 1] == 10) {
+                if let lastBreak, j - lastBreak < StreamingReplacer.minimumWrapWidth { return nil }
+                lastBreak = j
+                at += text[at] == 13 ? 2 : 1
+            }
+            guard at < text.count, text[at] == byte else { return nil }
+            at += 1
+        }
+        return at - start
+    }
+}
+
+/// `bytes` with a line break (`lineBreak`) after every `width` bytes,
+/// counting from `phase` bytes in, as `base64 -w width` lays out a stream
+/// whose first `phase` columns are already taken.
+func wrapped(_ bytes: [UInt8], width: Int, phase: Int = 0, lineBreak: [UInt8] = [10]) -> [UInt8] {
+    var output: [UInt8] = []
+    for (i, byte) in bytes.enumerated() {
+        if i > 0 && (i + phase) % width == 0 { output += lineBreak }
+        output.append(byte)
+    }
+    return output
 }
 
 /// Feeds `text` to `masker` in pieces cut at `cuts` (positions, any order,
