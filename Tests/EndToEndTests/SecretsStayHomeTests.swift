@@ -8,7 +8,8 @@ import OutpostTestSupport
 import Testing
 
 /// The proof that secrets stay home: canary values in every provider, printed by
-/// a task plainly, split across writes, base64-encoded and on several lines,
+/// a task plainly, split across writes, base64-encoded (also line-wrapped by `base64`
+/// and Python, at any alignment) and on several lines,
 /// never appear in the stored log, an API answer, the hub's output, or any file
 /// under the hub's data directory.
 @Suite("Secrets stay on the agent", .serialized)
@@ -133,6 +134,9 @@ struct SecretsStayHomeTests {
             printf 'plain %s\\n' "$DB_PASSWORD"
             printf 'split %s' "${API_KEY:0:7}"; sleep 0.4; printf '%s end\\n' "${API_KEY:7}"
             printf '%s' "$VAULT_VALUE" | base64
+            printf 'long %s%s%s' "$VAULT_VALUE" "$DB_PASSWORD" "$AZ_PASS" | base64
+            printf "%0100d%s" 0 "$AZ_PASS" | base64
+            python3 -c 'import base64, os; print(base64.encodebytes(os.environ["DB_PASSWORD"].encode() * 3).decode())'
             printf 'url %s\\n' "$(printf '%s' "$AZ_PASS" | sed 's/-/%2D/g')"
             printf '%s\\n' "$MULTI"
             printf 'json {"v":"%s"}\\n' "$AZ_PASS"
@@ -182,14 +186,30 @@ struct SecretsStayHomeTests {
         #expect(files.contains("outpost.sqlite"))
         let needles = canaries.all.filter { moto != nil || $0 != canaries.aws }
         for needle in needles {
-            let forms = [needle, Data(needle.utf8).base64EncodedString()]
-            for form in forms {
-                for (name, data) in haystacks where data.range(of: Data(form.utf8)) != nil {
+            for form in Self.forms(of: needle) {
+                for (name, data) in haystacks where Self.unwrapped(data).range(of: Data(form.utf8)) != nil {
                     // Name the canary's label only: the test must not print the value either.
                     Issue.record("a canary (\(needle.split(separator: "-")[1])) appears in \(name)")
                 }
             }
         }
+    }
+
+    /// The value and its base64 at each of the three alignments it can have inside a
+    /// longer encoded stream (the stable middle of each encoding).
+    private static func forms(of needle: String) -> [String] {
+        var forms = [needle]
+        for lead in 0..<3 {
+            let encoded = Array(Data(Array(repeating: UInt8(ascii: "x"), count: lead) + Array(needle.utf8)).base64EncodedString())
+            let start = lead == 0 ? 0 : 4
+            forms.append(String(encoded[start..<(encoded.count - 4)]))
+        }
+        return forms
+    }
+
+    /// The bytes with line breaks removed, so base64 wrapped at any width is found too.
+    private static func unwrapped(_ data: Data) -> Data {
+        Data(data.filter { $0 != UInt8(ascii: "\n") && $0 != UInt8(ascii: "\r") })
     }
 
     private static func get(_ path: String, _ cluster: Cluster) async throws -> Data {
