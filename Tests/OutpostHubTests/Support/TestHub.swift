@@ -60,6 +60,23 @@ struct TestHub: Sendable {
         await hub.store.shutdown()
     }
 
+    /// Runs `body` on a fresh hub and stops the hub afterwards, also when `body` throws.
+    static func with<T>(
+        clock: ManualClock = ManualClock(), logs: CapturedLogs? = nil,
+        configure: (inout HubConfiguration) -> Void = { _ in },
+        _ body: (TestHub) async throws -> T
+    ) async throws -> T {
+        let hub = try await start(clock: clock, logs: logs, configure)
+        do {
+            let result = try await body(hub)
+            await hub.stop()
+            return result
+        } catch {
+            await hub.stop()
+            throw error
+        }
+    }
+
     /// Runs `body` with an API client on the router.
     func withAPI<T: Sendable>(_ body: @Sendable (API) async throws -> T) async throws -> T {
         let app = Application(responder: runtime.responder)
