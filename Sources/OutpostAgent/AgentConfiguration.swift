@@ -38,7 +38,7 @@ package struct AgentConfiguration: Sendable {
     package var retryMaxDelay: Duration
     /// After a second stop signal, how long to try reporting torn-down tasks before giving up. Default 5 s.
     package var stopReportTimeout: Duration
-    /// The integrations this agent can run, by name. Default: `IntegrationCatalog.builtIn` (bash, sh, python, node).
+    /// The integrations this agent can run, by name. Default: `IntegrationCatalog.builtIn` (`BuiltInIntegrations.all`; `outpost integrations` lists them).
     package var integrations: IntegrationCatalog
     /// Resolves targets' secret references. Default: `NoSecretProviders()`.
     package var secrets: any SecretResolver
