@@ -3,6 +3,7 @@ import Foundation
 import Logging
 @testable import OutpostAgent
 import OutpostClient
+import OutpostTestSupport
 import Testing
 
 /// A log receiver with the hub's append semantics and scripted failures.

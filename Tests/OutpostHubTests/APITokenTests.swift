@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import OutpostCore
 import OutpostStore
+import OutpostTestSupport
 import Testing
 
 @testable import OutpostHub
@@ -174,8 +175,8 @@ struct APITokenTests {
             listed = try await api.send(.get, "/api/v1/tokens")
             let dashboard = try listed.decode(ListResponse<APITokenInfo>.self).items.first { $0.name == "dashboard" }
             #expect(dashboard?.role == .reader)
-            #expect(dashboard?.lastUsedAt == clock.now)
-            #expect(dashboard?.createdAt == clock.now.addingTimeInterval(-120))
+            #expect(dashboard?.lastUsedAt == clock.date)
+            #expect(dashboard?.createdAt == clock.date.addingTimeInterval(-120))
         }
         await hub.stop()
     }

@@ -214,8 +214,8 @@ struct AgentTypeTrustTests {
                 json: ["name": "orders", "integration": "bash", "tags": ["prod"], "agent_types": ["prod-eu"]])
             let task = try await hub.createTask(api, target: "orders")
             // Make the dispatcher's copy forget the pin (a stand-in for a dispatcher bug).
-            await hub.hub.dispatcher.tasksEnded([task.id], now: hub.clock.now)
-            await hub.hub.dispatcher.enqueue(QueuedTask(id: task.id, tags: TagSet(["prod"]), createdAt: hub.clock.now))
+            await hub.hub.dispatcher.tasksEnded([task.id], now: hub.clock.date)
+            await hub.hub.dispatcher.enqueue(QueuedTask(id: task.id, tags: TagSet(["prod"]), createdAt: hub.clock.date))
 
             let reply = try await api.send(
                 .post, "/api/v1/agent/poll", token: .bearer(impostor.token),

@@ -29,13 +29,13 @@ struct SweeperTests {
             // Not yet: 59 s of silence.
             hub.clock.advance(by: 59)
             #expect(try await lively.poll(api).isEmpty)
-            await sweeper.sweep(now: hub.clock.now)
+            await sweeper.sweep(now: hub.clock.date)
             #expect(try await hub.store.task(id: task.id)?.status == .running)
 
             hub.clock.advance(by: 2)
             async let wait = api.send(.get, "/api/v1/tasks/\(task.id)?wait=30")
             #expect(await eventually { hub.hub.watchers.subscriptionCount == 1 })
-            await sweeper.sweep(now: hub.clock.now)
+            await sweeper.sweep(now: hub.clock.date)
 
             let lost = try await wait.decode(TaskRecord.self)
             #expect(lost.status == .lost)
@@ -65,9 +65,9 @@ struct SweeperTests {
             let agent = try await SimAgent.register(api, registrationToken: try await hub.registrationToken())
             hub.clock.advance(by: 30)
             _ = try await agent.poll(api)
-            await Sweeper(hub: hub.hub).sweep(now: hub.clock.now)
+            await Sweeper(hub: hub.hub).sweep(now: hub.clock.date)
             let stored = try await hub.store.agent(id: agent.id)
-            #expect(stored?.lastSeenAt == hub.clock.now)
+            #expect(stored?.lastSeenAt == hub.clock.date)
         }
         await hub.stop()
     }
@@ -88,11 +88,11 @@ struct SweeperTests {
             #expect(try await agent.start(api, task.id).status == .ok)
 
             hub.clock.advance(by: 35)
-            await sweeper.sweep(now: hub.clock.now)
+            await sweeper.sweep(now: hub.clock.date)
             #expect(try await hub.store.task(id: task.id)?.status == .running)
 
             hub.clock.advance(by: 10)
-            await sweeper.sweep(now: hub.clock.now)
+            await sweeper.sweep(now: hub.clock.date)
             #expect(try await hub.store.task(id: task.id)?.status == .timedOut)
 
             let answer = try await agent.poll(api, running: [task.id], freeSlots: 0)

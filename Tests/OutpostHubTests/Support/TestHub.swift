@@ -6,26 +6,15 @@ import Logging
 import NIOCore
 import OutpostCore
 import OutpostStore
+import OutpostTestSupport
 import Synchronization
 import Testing
 
 @testable import OutpostHub
 
-/// Wall-clock time that tests move by hand.
-final class ManualClock: Sendable {
-    private let current: Mutex<Date>
-
-    init(_ start: Date = Date(timeIntervalSince1970: 1_750_000_000)) {
-        current = Mutex(start)
-    }
-
-    var now: Date { current.withLock { $0 } }
-
-    func advance(by seconds: TimeInterval) {
-        current.withLock { $0 = $0.addingTimeInterval(seconds) }
-    }
-
-    var hubClock: HubClock { HubClock { [self] in now } }
+extension ManualClock {
+    /// The test support's manual clock as the hub's wall clock.
+    var hubClock: HubClock { HubClock { [self] in date } }
 }
 
 /// A hub on an in-memory SQLite store with a manual clock, reached through
