@@ -15,7 +15,7 @@ struct Migration: Sendable {
 
 extension Migration {
     /// Every migration, oldest first.
-    static let all: [Migration] = [initialSchema, fleetAndTrust]
+    static let all: [Migration] = [initialSchema, fleetAndTrust, lateResults]
 
     /// Timestamps are unix seconds as doubles, booleans are 0/1 integers, JSON is
     /// text: the same columns work on SQLite and PostgreSQL.
@@ -139,6 +139,17 @@ extension Migration {
             """,
             "ALTER TABLE tasks ADD COLUMN user_token_required \(d.integerType) NOT NULL DEFAULT 0",
             "ALTER TABLE tasks ADD COLUMN user_subject TEXT",
+        ]
+    }
+
+    /// The late result of a `lost` task whose agent came back: the verdict it reported,
+    /// when, and where in the log the late bytes begin. The status stays `lost`.
+    static let lateResults = Migration(version: 3, name: "late results of lost tasks") { d in
+        [
+            "ALTER TABLE tasks ADD COLUMN late_status TEXT",
+            "ALTER TABLE tasks ADD COLUMN late_exit_code \(d.integerType)",
+            "ALTER TABLE tasks ADD COLUMN late_finished_at \(d.realType)",
+            "ALTER TABLE tasks ADD COLUMN late_log_offset \(d.integerType)",
         ]
     }
 }

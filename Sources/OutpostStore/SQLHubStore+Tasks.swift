@@ -130,7 +130,7 @@ extension SQLHubStore {
                         status = \(bind: next.rawValue), started_at = \(bind: at.unixSeconds),
                         user_subject = COALESCE(\(bind: userSubject), user_subject)
                         """)
-            case .none, .signalAgentToCancel:
+            case .none, .signalAgentToCancel, .recordLateResult:
                 return task.record
             case .refuse(let reason):
                 throw StoreError(.conflict, "task \(id): \(reason)")

@@ -5,7 +5,7 @@ import OutpostCore
 /// `ValidationError` naming the field; the error middleware makes it a 400.
 enum InputValidation {
     /// Longest timeout a task or target may ask for: one week.
-    static let timeoutRange = 1...604_800
+    static let timeoutRange = 1...TaskAssignment.maxTimeoutSeconds
 
     static func validate(target: Target) throws(ValidationError) {
         try Names.validateResourceName(target.name, kind: "target")
@@ -15,7 +15,7 @@ enum InputValidation {
             throw ValidationError(
                 field: "integration", message: "integration must be a non-empty name such as bash, sh, python or node")
         }
-        for tag in target.tags.tags { try Names.validateTag(tag) }
+        try Names.validateTags(target.tags)
         guard target.env.count <= 1000 else {
             throw ValidationError(field: "env", message: "a target may set at most 1000 environment variables")
         }
@@ -25,12 +25,16 @@ enum InputValidation {
                 throw ValidationError(field: "env", message: "environment variable \(name) is longer than 64 KiB")
             }
         }
+        guard target.secrets.count <= Names.maxSecretReferences else {
+            throw ValidationError(
+                field: "secrets", message: "a target may reference at most \(Names.maxSecretReferences) secrets")
+        }
         for (index, secret) in target.secrets.enumerated() {
             guard !secret.provider.isEmpty, !secret.path.isEmpty else {
                 throw ValidationError(
                     field: "secrets", message: "secret reference #\(index + 1) needs a provider and a path")
             }
-            for name in secret.mapping.keys { try Names.validateEnvironmentName(name) }
+            try Names.validateSecretReference(secret, index: index)
         }
         if let timeout = target.timeoutSeconds { try validate(timeoutSeconds: timeout) }
     }
@@ -80,7 +84,7 @@ enum InputValidation {
             )
         }
         if let name = request.name { try Names.validateAgentName(name) }
-        for tag in request.tags.tags { try Names.validateTag(tag) }
+        try Names.validateTags(request.tags)
         guard (1...1024).contains(request.concurrency) else {
             throw ValidationError(field: "concurrency", message: "concurrency must be from 1 to 1024")
         }
