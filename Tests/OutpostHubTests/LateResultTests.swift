@@ -32,6 +32,14 @@ struct LateResultAPITests {
             // and delivers what it holds.
             #expect(try await agent.appendLog(api, task.id, offset: 7, "late").status == .unauthorized)
             let back = try await SimAgent.register(api, registrationToken: registration, name: "stopped-agent")
+            // Its polls list the task as running: the hub lets it run on rather than
+            // telling it to abandon the task; an agent of another name is told to.
+            #expect(try await back.poll(api, running: [task.id]).controls.isEmpty)
+            #expect(try await back.poll(api, running: [task.id]).controls.isEmpty)
+            let stranger = try await SimAgent.register(api, registrationToken: registration, name: "stranger-agent")
+            #expect(
+                try await stranger.poll(api, running: [task.id]).controls
+                    == [ControlMessage(kind: .abandon, taskID: task.id)])
             #expect(try await back.appendLog(api, task.id, offset: 7, "late").status == .ok)
             let finish = try await back.finish(api, task.id, status: .failed, exitCode: 3, logBytes: 11)
             #expect(finish.status == .ok, "\(finish.text)")
@@ -53,7 +61,6 @@ struct LateResultAPITests {
             #expect(try await back.finish(api, task.id, status: .succeeded, exitCode: 0, logBytes: 11).status == .conflict)
 
             // An agent of another name learns nothing about the task.
-            let stranger = try await SimAgent.register(api, registrationToken: registration, name: "stranger-agent")
             #expect(try await stranger.finish(api, task.id, status: .failed, exitCode: 9, logBytes: 11).status == .notFound)
             #expect(try await hub.store.task(id: task.id)?.lateExitCode == 3)
         }
