@@ -71,11 +71,11 @@ extension Request {
         return value
     }
 
-    /// `true`/`false` (also `1`/`0`); absent means `false`.
+    /// `true` or `false`, as the API description says; absent means `false`.
     func queryBool(_ name: String) throws -> Bool {
-        switch try query(name)?.lowercased() {
-        case nil, "false", "0": false
-        case "true", "1", "": true
+        switch try query(name) {
+        case nil, "false": false
+        case "true": true
         default: throw HubError.invalid("query parameter \"\(name)\" must be true or false")
         }
     }
