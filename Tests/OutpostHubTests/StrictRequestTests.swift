@@ -112,7 +112,7 @@ struct StrictRequestTests {
             message: "1 to 1024 bytes"),
         Case(
             path: "/api/v1/targets",
-            body: #"{"name":"t1","integration":"bash","secrets":[{"provider":"env","path":"p","mapping":{"X":""}}]}"#,
+            body: #"{"name":"t1","integration":"bash","secrets":[{"provider":"env","path":"p","mapping":{"X":"a\u0007b"}}]}"#,
             message: "the key mapped to X"),
     ]
 
@@ -146,14 +146,16 @@ struct StrictRequestTests {
         await hub.stop()
     }
 
-    @Test("32 tags of 64 characters and a 1024-byte secret path are accepted")
+    @Test("32 tags of 64 characters, a 1024-byte secret path and an empty mapping key are accepted")
     func atTheBounds() async throws {
         let hub = try await TestHub.start()
         try await hub.withAPI { api in
             let tags = (1...32).map { String(format: "%02d", $0) + String(repeating: "t", count: 62) }
             let body: [String: Any] = [
                 "name": "edge", "integration": "bash", "tags": tags,
-                "secrets": [["provider": "aws-secrets-manager", "path": String(repeating: "p", count: 1024)]],
+                "secrets": [
+                    ["provider": "aws-secrets-manager", "path": String(repeating: "p", count: 1024), "mapping": ["WHOLE": ""]]
+                ],
             ]
             let reply = try await api.send(.post, "/api/v1/targets", json: body)
             #expect(reply.status == .created, "\(reply.text)")

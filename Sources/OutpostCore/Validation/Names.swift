@@ -62,7 +62,8 @@ package enum Names {
     /// A secret reference: the provider is named like any other resource (the names of
     /// `secrets.providers` on the agent), the path is 1 to 1024 bytes without control
     /// characters (no NUL, no newline: it ends up in URLs and log lines), and mapping
-    /// keys are environment variable names mapped to key names of at most 256 bytes.
+    /// keys are environment variable names mapped to key names of at most 256 bytes
+    /// (empty: the whole single-value secret).
     package static func validateSecretReference(_ secret: SecretReference, index: Int) throws(ValidationError) {
         let which = "secret reference #\(index + 1)"
         do {
@@ -81,10 +82,11 @@ package enum Names {
         }
         for (name, key) in secret.mapping {
             try validateEnvironmentName(name)
-            guard (1...256).contains(key.utf8.count), !key.utf8.contains(where: isControl) else {
+            // An empty key takes a whole single-value secret.
+            guard key.utf8.count <= 256, !key.utf8.contains(where: isControl) else {
                 throw ValidationError(
                     field: "secrets[\(index)].mapping",
-                    message: "\(which): the key mapped to \(name) must be 1 to 256 bytes without control characters")
+                    message: "\(which): the key mapped to \(name) must be at most 256 bytes without control characters")
             }
         }
     }

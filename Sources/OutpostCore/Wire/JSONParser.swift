@@ -10,7 +10,13 @@ package struct JSONParser {
 
     private let bytes: [UInt8]
     private var index = 0
-    private var path: [String] = []
+    /// Where the parser is, for the one message that needs it (a duplicate key).
+    private var path: [Step] = []
+
+    private enum Step {
+        case key(String)
+        case index(Int)
+    }
 
     /// Parses one JSON document (surrounding whitespace allowed, nothing else).
     package static func parse(_ input: some Sequence<UInt8>) throws(WireDecodingError) -> JSONValue {
@@ -28,10 +34,15 @@ package struct JSONParser {
         WireDecodingError(.malformed, field: "", "the request body is not valid JSON: \(what) at byte \(index)")
     }
 
-    /// `secrets[0].path` from the keys and `[n]` steps of `path`.
-    private static func fieldName(_ steps: [String]) -> String {
+    /// `secrets[0].path` from the steps of `path`.
+    private static func fieldName(_ steps: [Step]) -> String {
         var text = ""
-        for step in steps { text += text.isEmpty || step.hasPrefix("[") ? step : ".\(step)" }
+        for step in steps {
+            switch step {
+            case .key(let key): text += text.isEmpty ? key : ".\(key)"
+            case .index(let index): text += "[\(index)]"
+            }
+        }
         return text
     }
 
@@ -80,14 +91,14 @@ package struct JSONParser {
             guard current == UInt8(ascii: "\"") else { throw malformed("expected a string key") }
             let key = try parseString()
             guard seen.insert(key).inserted else {
-                let field = Self.fieldName(path + [key])
+                let field = Self.fieldName(path + [.key(key)])
                 throw WireDecodingError(.duplicateKey, field: field, "duplicate key \"\(field)\" in the request body")
             }
             skipWhitespace()
             guard current == UInt8(ascii: ":") else { throw malformed("expected ':' after a key") }
             index += 1
             skipWhitespace()
-            path.append(key)
+            path.append(.key(key))
             let value = try parseValue(depth: depth)
             path.removeLast()
             members.append((key, value))
@@ -113,7 +124,7 @@ package struct JSONParser {
         }
         while true {
             skipWhitespace()
-            path.append("[\(elements.count)]")
+            path.append(.index(elements.count))
             elements.append(try parseValue(depth: depth))
             path.removeLast()
             skipWhitespace()
@@ -156,6 +167,18 @@ package struct JSONParser {
 
     private mutating func parseString() throws(WireDecodingError) -> String {
         index += 1
+        // Fast path: most strings have no escapes and are taken straight from the input.
+        var end = index
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 {
+            end += 1
+        }
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+            guard let text = String(validating: bytes[index..<end], as: UTF8.self) else {
+                throw malformed("a string is not valid UTF-8")
+            }
+            index = end + 1
+            return text
+        }
         var utf8: [UInt8] = []
         while true {
             guard let byte = current else { throw malformed("unterminated string") }

@@ -68,7 +68,8 @@ private func mismatch(expected: String, got value: JSONValue? = nil, at path: [a
 
 /// Reads one JSON value as the Swift type asked for.
 private func read<T: Decodable>(_ type: T.Type, from value: JSONValue, at path: [any CodingKey]) throws -> T {
-    let field = WireDecodingError.fieldName(path)
+    // Messages are built only on failure: this runs for every value of every request.
+    var field: String { WireDecodingError.fieldName(path) }
     switch type {
     case is Bool.Type:
         guard case .bool(let flag) = value else { throw mismatch(expected: "a boolean", got: value, at: path) }
@@ -102,9 +103,9 @@ private func read<T: Decodable>(_ type: T.Type, from value: JSONValue, at path: 
 private func readInteger<I: FixedWidthInteger>(_ type: I.Type, from value: JSONValue, at path: [any CodingKey]) throws
     -> I
 {
-    let field = WireDecodingError.fieldName(path)
+    var field: String { WireDecodingError.fieldName(path) }
     guard case .number(let text) = value else { throw mismatch(expected: "an integer", got: value, at: path) }
-    let range = "\(I.min) to \(I.max)"
+    var range: String { "\(I.min) to \(I.max)" }
     guard !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) else {
         throw WireDecodingError(
             .outOfRange, field: field, "field \"\(field)\" must be an integer (\(range)), got a number with a fraction or exponent")
@@ -125,14 +126,14 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     func contains(_ key: Key) -> Bool { members[key.stringValue] != nil }
 
-    private func value(_ key: Key, expected: String) throws -> JSONValue {
+    private func value(_ key: Key, expected: @autoclosure () -> String) throws -> JSONValue {
         guard let value = members[key.stringValue] else {
             let field = WireDecodingError.fieldName(codingPath + [key])
             throw WireDecodingError(.missingField, field: field, "missing field \"\(field)\"")
         }
         if case .null = value {
             let field = WireDecodingError.fieldName(codingPath + [key])
-            throw WireDecodingError(.typeMismatch, field: field, "field \"\(field)\" must not be null (expected \(expected))")
+            throw WireDecodingError(.typeMismatch, field: field, "field \"\(field)\" must not be null (expected \(expected()))")
         }
         return value
     }
@@ -181,14 +182,14 @@ private struct UnkeyedContainer: UnkeyedDecodingContainer {
     var count: Int? { elements.count }
     var isAtEnd: Bool { currentIndex >= elements.count }
 
-    private mutating func next(expected: String) throws -> (JSONValue, [any CodingKey]) {
+    private mutating func next(expected: @autoclosure () -> String) throws -> (JSONValue, [any CodingKey]) {
         let path = codingPath + [AnyKey(index: currentIndex)]
         guard !isAtEnd else {
             let field = WireDecodingError.fieldName(path)
             throw WireDecodingError(.missingField, field: field, "missing element \"\(field)\"")
         }
         let value = elements[currentIndex]
-        if case .null = value { throw mismatch(expected: expected, got: value, at: path) }
+        if case .null = value { throw mismatch(expected: expected(), got: value, at: path) }
         currentIndex += 1
         return (value, path)
     }
