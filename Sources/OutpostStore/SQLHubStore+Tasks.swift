@@ -120,7 +120,7 @@ extension SQLHubStore {
         -> TaskRecord
     {
         try await write("starting task \(id)") { db in
-            let task = try await Self.loadOwnedTask(db, id: id, agentID: agentID, lock: dialect.lockRowsSuffix)
+            let task = try await Self.loadReportingTask(db, id: id, agentID: agentID, lock: dialect.lockRowsSuffix)
             var machine = task.machine
             switch machine.apply(.start) {
             case .transition(let next):

@@ -51,6 +51,17 @@ struct TaskStateMachineReportTests {
         }
     }
 
+    @Test("a lost task may still be said to have started, until its late result is in")
+    func lateStart() {
+        var machine = TaskStateMachine(status: .lost)
+        #expect(machine.apply(.start) == .none)
+        var done = TaskStateMachine(status: .lost, lateVerdict: Verdict(status: .succeeded, exitCode: 0))
+        guard case .refuse = done.apply(.start) else {
+            Issue.record("a start after the late result must be refused")
+            return
+        }
+    }
+
     @Test("log is taken while the task runs, late after lost, never once it ended otherwise",
         arguments: TaskStatus.allCases)
     func logAcceptance(status: TaskStatus) {

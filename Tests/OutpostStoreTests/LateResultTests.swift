@@ -77,6 +77,22 @@ struct LateResultTests {
         }
     }
 
+    @Test("the agent's next session may still say the task started; the task stays lost")
+    func lateStart() async throws {
+        try await withStore { store in
+            let (task, agentID) = try await store.seedTask(in: .assigned)
+            let old = try #require(agentID)
+            let oldAgent = try #require(try await store.agent(id: old))
+            _ = try await store.markAgentOffline(id: old, at: t0, reason: "agent stopped sending heartbeats")
+            let new = try await store.seedAgent(name: oldAgent.name)
+            let started = try await store.startTask(id: task.id, agentID: new.id, at: t0)
+            #expect(started.status == .lost)
+            #expect(started.startedAt == nil)
+            let stranger = try await store.seedAgent(name: "someone-else")
+            await expectStoreError(.forbidden) { try await store.startTask(id: task.id, agentID: stranger.id, at: t0) }
+        }
+    }
+
     @Test("an agent of another name or type cannot report on a lost task")
     func strangerRefused() async throws {
         try await withStore { store in

@@ -97,6 +97,10 @@ package struct TaskStateMachine: Sendable, Equatable {
             return move(to: .running)
         case (.running, .start):
             return .none
+        case (.lost, .start) where lateVerdict == nil:
+            // The agent was stopped between launching the process and saying so: it
+            // may still run the task to its end and report a late result.
+            return .none
         case (.assigned, .report(let verdict)), (.running, .report(let verdict)):
             guard verdict.status.isAgentReportable else {
                 return .refuse(reason: "an agent cannot report status \(verdict.status.rawValue)")
