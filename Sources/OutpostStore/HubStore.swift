@@ -106,7 +106,9 @@ package protocol HubStore: Sendable {
     /// Appends `bytes` at `offset`. A chunk the hub already has is not stored again;
     /// one that overlaps the end adds only its new tail. Returns the next offset.
     /// - Throws: `.logGap(expected:)` when `offset` is past the stored length,
-    ///   `.notFound`, `.forbidden`, `.conflict` when the task is terminal.
+    ///   `.notFound`, `.forbidden`, `.conflict` when the task is terminal. A `lost`
+    ///   task still takes its agent's bytes (also from the agent's next session under
+    ///   the same name and type) until its late result is in: see `lateLogOffset`.
     func appendLog(taskID: String, agentID: String, offset: Int64, bytes: [UInt8]) async throws(StoreError) -> Int64
     /// Marks the stored log as truncated (the agent or hub hit the cap).
     func markLogTruncated(taskID: String) async throws(StoreError)
@@ -114,7 +116,9 @@ package protocol HubStore: Sendable {
     func readLog(taskID: String, offset: Int64, limit: Int) async throws(StoreError) -> LogSlice
     /// Applies the agent's final verdict. Idempotent: the same finish again returns
     /// the task unchanged.
-    /// - Throws: `.notFound`, `.forbidden`, `.conflict` (different verdict, or log incomplete).
+    /// A verdict for a `lost` task is kept as its late result (status stays `lost`).
+    /// - Throws: `.notFound`, `.forbidden`, `.conflict` (different verdict),
+    ///   `.logIncomplete` (announced more log than stored).
     func finishTask(id: String, agentID: String, finish: FinishRequest, at: Date) async throws(StoreError) -> TaskRecord
     /// A queued task becomes `cancelled`; an assigned or running one gets
     /// `cancel_requested` (its agent is told on its next poll). Terminal: unchanged.
@@ -217,6 +221,8 @@ package struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case providerLayoutMismatch(holder: String, layout: String)
         /// The database failed (I/O, corruption, connection).
         case database
+        /// `finish` announced more log bytes than stored; the store holds `stored`.
+        case logIncomplete(stored: Int64)
     }
 
     package var code: Code

@@ -15,7 +15,9 @@ struct Migration: Sendable {
 
 extension Migration {
     /// Every migration, oldest first.
-    static let all: [Migration] = [initialSchema, fleetAndTrust, allowedTagsAndPinning, namedAPITokens]
+    static let all: [Migration] = [
+        initialSchema, fleetAndTrust, allowedTagsAndPinning, namedAPITokens, lateResults,
+    ]
 
     /// Timestamps are unix seconds as doubles, booleans are 0/1 integers, JSON is
     /// text: the same columns work on SQLite and PostgreSQL.
@@ -164,6 +166,17 @@ extension Migration {
             // A name identifies one live token (it is the tasks' created_by); a revoked
             // token's name may be given again.
             "CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens (name) WHERE revoked_at IS NULL",
+        ]
+    }
+
+    /// The late result of a `lost` task whose agent came back: the verdict it reported,
+    /// when, and where in the log the late bytes begin. The status stays `lost`.
+    static let lateResults = Migration(version: 5, name: "late results of lost tasks") { d in
+        [
+            "ALTER TABLE tasks ADD COLUMN late_status TEXT",
+            "ALTER TABLE tasks ADD COLUMN late_exit_code \(d.integerType)",
+            "ALTER TABLE tasks ADD COLUMN late_finished_at \(d.realType)",
+            "ALTER TABLE tasks ADD COLUMN late_log_offset \(d.integerType)",
         ]
     }
 }

@@ -16,8 +16,9 @@ extension SQLHubStore {
         -> Int64
     {
         try await write("appending to the log of task \(taskID)") { db in
-            let task = try await Self.loadOwnedTask(db, id: taskID, agentID: agentID, lock: dialect.lockRowsSuffix)
-            guard !task.record.status.isTerminal else {
+            let task = try await Self.loadReportingTask(db, id: taskID, agentID: agentID, lock: dialect.lockRowsSuffix)
+            let acceptance = task.machine.logAcceptance
+            guard acceptance != .closed else {
                 throw StoreError(.conflict, "task \(taskID) is already \(task.record.status.rawValue); its log is closed")
             }
             let length = task.record.logBytes
@@ -26,6 +27,7 @@ extension SQLHubStore {
                     .logGap(expected: length),
                     "log of task \(taskID) has \(length) bytes; an append at offset \(offset) would leave a gap")
             }
+            // No overflow: offset <= length, a stored length far below Int64.max.
             let end = offset + Int64(bytes.count)
             guard end > length else { return length }
             let tail = Data(bytes[Int(length - offset)...])
@@ -35,6 +37,12 @@ extension SQLHubStore {
                 VALUES (\(bind: taskID), \(bind: length), \(bind: tail.count), \(bind: tail))
                 """
             ).run()
+            if acceptance == .late {
+                // The first byte that arrived after the task was lost: where its late part begins.
+                try await db.raw(
+                    "UPDATE tasks SET late_log_offset = COALESCE(late_log_offset, \(bind: length)) WHERE id = \(bind: taskID)"
+                ).run()
+            }
             // Guarded by the length read, like status changes: a concurrent appender
             // that got in first makes this one fail rather than corrupt the count.
             guard
@@ -77,7 +85,8 @@ extension SQLHubStore {
             }
             let total = try row.column("log_bytes", as: Int64.self)
             let start = max(0, offset)
-            let end = min(total, start + Int64(max(0, limit)))
+            // Clamped before adding: a caller's offset may be near Int64.max.
+            let end = start >= total ? start : min(total, start + Int64(max(0, min(limit, Int(total - start)))))
             var bytes: [UInt8] = []
             if start < end {
                 bytes.reserveCapacity(Int(end - start))

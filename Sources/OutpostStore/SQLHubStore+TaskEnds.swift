@@ -4,25 +4,22 @@ import SQLKit
 
 /// The ways a task ends: its agent's verdict, a user's cancel, the sweeper's timeout.
 extension SQLHubStore {
-    /// A finish with status `cancelled` is what the agent sends after a cancel.
+    /// A finish with status `cancelled` is what the agent sends after a cancel. A
+    /// finish for a `lost` task (its agent came back) is kept as the late result.
     /// - Throws: `.notFound`; `.forbidden` (another agent's task); `.conflict` when the
-    ///   task already ended with another status, the status is not one an agent may
-    ///   report, or `finish.logBytes` exceeds the stored log (the message starts with
-    ///   "log incomplete"; the agent should resend the missing bytes).
+    ///   task already ended with another status or exit code, or the status is not one
+    ///   an agent may report; `.logIncomplete` when `finish.logBytes` exceeds the stored
+    ///   log (the agent should resend the missing bytes).
     package func finishTask(id: String, agentID: String, finish: FinishRequest, at: Date) async throws(StoreError)
         -> TaskRecord
     {
         try await write("finishing task \(id)") { db in
-            let task = try await Self.loadOwnedTask(db, id: id, agentID: agentID, lock: dialect.lockRowsSuffix)
+            let task = try await Self.loadReportingTask(db, id: id, agentID: agentID, lock: dialect.lockRowsSuffix)
             var machine = task.machine
-            switch machine.apply(.finish(finish.status)) {
+            let verdict = TaskStateMachine.Verdict(status: finish.status, exitCode: finish.exitCode)
+            switch machine.apply(.report(verdict)) {
             case .transition(let next):
-                guard finish.logBytes <= task.record.logBytes else {
-                    throw StoreError(
-                        .conflict,
-                        "log incomplete: task \(id) has \(task.record.logBytes) of the \(finish.logBytes) log bytes "
-                            + "its agent reports; send the rest before finishing")
-                }
+                try Self.requireWholeLog(task, finish: finish)
                 return try await Self.updateTaskOrFail(
                     db, id: id, from: task.record.status,
                     set: """
@@ -30,12 +27,54 @@ extension SQLHubStore {
                         error = \(bind: finish.error), finished_at = \(bind: at.unixSeconds),
                         user_subject = COALESCE(\(bind: finish.userSubject), user_subject)
                         """)
+            case .recordLateResult(let late):
+                try Self.requireWholeLog(task, finish: finish)
+                // The status stays `lost`; the verdict is extra information, flagged late.
+                return try await Self.updateTaskOrFail(
+                    db, id: id, from: task.record.status,
+                    set: """
+                        late_status = \(bind: late.status.rawValue), late_exit_code = \(bind: late.exitCode.map(Int.init)),
+                        late_finished_at = \(bind: at.unixSeconds),
+                        late_log_offset = COALESCE(late_log_offset, log_bytes)
+                        """)
             case .none, .signalAgentToCancel:
                 return task.record
             case .refuse(let reason):
                 throw StoreError(.conflict, "task \(id): \(reason)")
             }
         }
+    }
+
+    private static func requireWholeLog(_ task: StoredTask, finish: FinishRequest) throws(StoreError) {
+        guard finish.logBytes <= task.record.logBytes else {
+            throw StoreError(
+                .logIncomplete(stored: task.record.logBytes),
+                "log incomplete: task \(task.record.id) has \(task.record.logBytes) of the \(finish.logBytes) log bytes "
+                    + "its agent reports; send the rest before finishing")
+        }
+    }
+
+    /// Loads a task an agent reports on (log, finish): its own, or a `lost` one whose
+    /// agent came back as a new session of the same name and agent type (the old
+    /// session went offline while the agent was stopped or cut off).
+    static func loadReportingTask(_ db: any SQLDatabase, id: String, agentID: String, lock: String) async throws
+        -> StoredTask
+    {
+        guard let task = try await loadTask(db, id: id, lock: lock) else {
+            throw StoreError(.notFound, "task \(id) does not exist")
+        }
+        if task.agentID == agentID { return task }
+        if task.record.status == .lost, let owner = task.agentID,
+            try await db.raw(
+                """
+                SELECT a.id FROM agents a, agents b
+                WHERE a.id = \(bind: owner) AND b.id = \(bind: agentID) AND a.name = b.name AND a.type = b.type
+                """
+            ).first() != nil
+        {
+            return task
+        }
+        throw StoreError(.forbidden, "task \(id) is not assigned to this agent")
     }
 
     /// - Throws: `.notFound`.
@@ -56,7 +95,7 @@ extension SQLHubStore {
             case .signalAgentToCancel:
                 return try await Self.updateTaskOrFail(
                     db, id: id, from: task.record.status, set: "cancel_requested = \(bind: 1)")
-            case .none:
+            case .none, .recordLateResult:
                 return task.record
             case .refuse(let reason):
                 throw StoreError(.conflict, "task \(id): \(reason)")

@@ -133,7 +133,7 @@ extension SQLHubStore {
         -> TaskRecord
     {
         try await write("starting task \(id)") { db in
-            let task = try await Self.loadOwnedTask(db, id: id, agentID: agentID, lock: dialect.lockRowsSuffix)
+            let task = try await Self.loadReportingTask(db, id: id, agentID: agentID, lock: dialect.lockRowsSuffix)
             var machine = task.machine
             switch machine.apply(.start) {
             case .transition(let next):
@@ -143,7 +143,7 @@ extension SQLHubStore {
                         status = \(bind: next.rawValue), started_at = \(bind: at.unixSeconds),
                         user_subject = COALESCE(\(bind: userSubject), user_subject)
                         """)
-            case .none, .signalAgentToCancel:
+            case .none, .signalAgentToCancel, .recordLateResult:
                 return task.record
             case .refuse(let reason):
                 throw StoreError(.conflict, "task \(id): \(reason)")

@@ -8,7 +8,8 @@ enum StoredColumns {
     /// A task, plus `agent_id` for ownership checks (not part of `TaskRecord`).
     static let task = """
         id, target, status, exit_code, agent_id, agent_name, error, created_at, started_at, finished_at, \
-        timeout_seconds, log_bytes, log_truncated, cancel_requested, created_by, user_token_required, user_subject
+        timeout_seconds, log_bytes, log_truncated, cancel_requested, created_by, user_token_required, user_subject, \
+        late_status, late_exit_code, late_finished_at, late_log_offset
         """
 
     /// An agent (table alias `a`) with the count of its unfinished tasks.
@@ -33,7 +34,9 @@ struct StoredTask: Sendable {
     var agentID: String?
 
     var machine: TaskStateMachine {
-        TaskStateMachine(status: record.status, cancelRequested: record.cancelRequested)
+        TaskStateMachine(
+            status: record.status, cancelRequested: record.cancelRequested, exitCode: record.exitCode,
+            lateVerdict: record.lateStatus.map { .init(status: $0, exitCode: record.lateExitCode) })
     }
 }
 
@@ -56,7 +59,11 @@ extension SQLRow {
             cancelRequested: try flag("cancel_requested"),
             createdBy: try optionalColumn("created_by"),
             userTokenRequired: try flag("user_token_required"),
-            userSubject: try optionalColumn("user_subject")
+            userSubject: try optionalColumn("user_subject"),
+            lateStatus: try optionalColumn("late_status", as: String.self).flatMap(TaskStatus.init(rawValue:)),
+            lateExitCode: try optionalColumn("late_exit_code", as: Int64.self).map { Int32(truncatingIfNeeded: $0) },
+            lateFinishedAt: try optionalDate("late_finished_at"),
+            lateLogOffset: try optionalColumn("late_log_offset", as: Int64.self)
         )
         return StoredTask(record: record, agentID: try optionalColumn("agent_id"))
     }

@@ -101,6 +101,10 @@ struct MalformedRequestTests {
         Case(method: .get, path: "/api/v1/tasks/{task}/cancel", status: 405, code: "method_not_allowed"),
         // Agents and types
         Case(method: .get, path: "/api/v1/agents?all=maybe", status: 400, code: "invalid_request"),
+        // Booleans are `true` or `false`, as openapi.yaml says (schemathesis found `?all=` taken as true).
+        Case(method: .get, path: "/api/v1/agents?all=", status: 400, code: "invalid_request"),
+        Case(method: .get, path: "/api/v1/agents?all=1", status: 400, code: "invalid_request"),
+        Case(method: .get, path: "/api/v1/tasks/{task}/log?follow=", status: 400, code: "invalid_request"),
         Case(method: .post, path: "/api/v1/agent-types", body: #"{"name":""}"#, status: 400, code: "invalid_request"),
         Case(method: .post, path: "/api/v1/agent-types", body: #"{"name":"test"}"#, status: 409, code: "conflict"),
         Case(method: .post, path: "/api/v1/agent-types/nope/rotate-token", status: 404, code: "not_found"),

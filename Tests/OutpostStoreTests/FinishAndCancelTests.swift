@@ -54,7 +54,7 @@ struct FinishAndCancelTests {
             let (task, agentID) = try await store.seedTask(in: .running)
             let agent = try #require(agentID)
             _ = try await store.appendLog(taskID: task.id, agentID: agent, offset: 0, bytes: Array("abc".utf8))
-            let error = await expectStoreError(.conflict) {
+            let error = await expectStoreError(.logIncomplete(stored: 3)) {
                 try await store.finishTask(
                     id: task.id, agentID: agent,
                     finish: FinishRequest(status: .succeeded, exitCode: 0, error: nil, logBytes: 10), at: t0)

@@ -29,6 +29,13 @@ struct TaskGet: AsyncParsableCommand {
         Output.line("finished:   \(Output.time(task.finishedAt))")
         Output.line("duration:   \(Output.elapsed(from: task.startedAt, to: task.finishedAt))")
         Output.line("log:        \(task.logBytes) bytes\(task.logTruncated ? " (truncated)" : "")")
+        if let late = task.lateStatus {
+            // The agent came back after the hub gave up on it; the status stays lost.
+            Output.line(
+                "late:       \(late.rawValue), exit code \(task.lateExitCode.map(String.init) ?? "-"), "
+                    + "reported \(Output.time(task.lateFinishedAt)) after the task was lost; "
+                    + "log from byte \(task.lateLogOffset.map(String.init) ?? "-") arrived late")
+        }
     }
 }
 

@@ -29,6 +29,16 @@ package struct TaskRecord: Codable, Sendable, Equatable {
     package var userTokenRequired: Bool
     /// The subject (`sub`) of the user token the agent verified, when it checked one.
     package var userSubject: String?
+    /// Set when the task's agent came back after the task was marked `lost` and
+    /// reported how it ended (a late result): the status it reported. The task's own
+    /// status stays `lost`.
+    package var lateStatus: TaskStatus?
+    /// The exit code of the late result.
+    package var lateExitCode: Int32?
+    /// When the hub received the late result.
+    package var lateFinishedAt: Date?
+    /// Where in the log the bytes that arrived after the task was lost begin.
+    package var lateLogOffset: Int64?
 
     package init(
         id: String,
@@ -46,7 +56,11 @@ package struct TaskRecord: Codable, Sendable, Equatable {
         cancelRequested: Bool = false,
         createdBy: String? = nil,
         userTokenRequired: Bool = false,
-        userSubject: String? = nil
+        userSubject: String? = nil,
+        lateStatus: TaskStatus? = nil,
+        lateExitCode: Int32? = nil,
+        lateFinishedAt: Date? = nil,
+        lateLogOffset: Int64? = nil
     ) {
         self.id = id
         self.target = target
@@ -64,6 +78,10 @@ package struct TaskRecord: Codable, Sendable, Equatable {
         self.createdBy = createdBy
         self.userTokenRequired = userTokenRequired
         self.userSubject = userSubject
+        self.lateStatus = lateStatus
+        self.lateExitCode = lateExitCode
+        self.lateFinishedAt = lateFinishedAt
+        self.lateLogOffset = lateLogOffset
     }
 
     enum CodingKeys: String, CodingKey {
@@ -79,6 +97,10 @@ package struct TaskRecord: Codable, Sendable, Equatable {
         case createdBy = "created_by"
         case userTokenRequired = "user_token_required"
         case userSubject = "user_subject"
+        case lateStatus = "late_status"
+        case lateExitCode = "late_exit_code"
+        case lateFinishedAt = "late_finished_at"
+        case lateLogOffset = "late_log_offset"
     }
 
     package init(from decoder: any Decoder) throws {
@@ -98,7 +120,11 @@ package struct TaskRecord: Codable, Sendable, Equatable {
             cancelRequested: try c.decode(Bool.self, forKey: .cancelRequested),
             createdBy: try c.decodeIfPresent(String.self, forKey: .createdBy),
             userTokenRequired: try c.decodeIfPresent(Bool.self, forKey: .userTokenRequired) ?? false,
-            userSubject: try c.decodeIfPresent(String.self, forKey: .userSubject))
+            userSubject: try c.decodeIfPresent(String.self, forKey: .userSubject),
+            lateStatus: try c.decodeIfPresent(TaskStatus.self, forKey: .lateStatus),
+            lateExitCode: try c.decodeIfPresent(Int32.self, forKey: .lateExitCode),
+            lateFinishedAt: try c.decodeIfPresent(Date.self, forKey: .lateFinishedAt),
+            lateLogOffset: try c.decodeIfPresent(Int64.self, forKey: .lateLogOffset))
     }
 
     package func encode(to encoder: any Encoder) throws {
@@ -120,5 +146,9 @@ package struct TaskRecord: Codable, Sendable, Equatable {
         try c.encode(createdBy, forKey: .createdBy)
         try c.encode(userTokenRequired, forKey: .userTokenRequired)
         try c.encode(userSubject, forKey: .userSubject)
+        try c.encode(lateStatus, forKey: .lateStatus)
+        try c.encode(lateExitCode, forKey: .lateExitCode)
+        try c.encode(lateFinishedAt, forKey: .lateFinishedAt)
+        try c.encode(lateLogOffset, forKey: .lateLogOffset)
     }
 }

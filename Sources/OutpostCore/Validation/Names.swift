@@ -42,6 +42,57 @@ package enum Names {
         }
     }
 
+    /// Most tags one target or agent may carry.
+    package static let maxTags = 32
+
+    /// A tag set: at most `maxTags` tags, each valid.
+    package static func validateTags(_ tags: TagSet) throws(ValidationError) {
+        guard tags.tags.count <= maxTags else {
+            throw ValidationError(
+                field: "tags", message: "at most \(maxTags) tags are allowed (got \(tags.tags.count))")
+        }
+        for tag in tags.tags { try validateTag(tag) }
+    }
+
+    /// Most secret references one target may hold.
+    package static let maxSecretReferences = 100
+    /// Longest secret path (AWS allows 512, Vault paths and GCP resource names stay far below).
+    package static let maxSecretPathBytes = 1024
+
+    /// A secret reference: the provider is named like any other resource (the names of
+    /// `secrets.providers` on the agent), the path is 1 to 1024 bytes without control
+    /// characters (no NUL, no newline: it ends up in URLs and log lines), and mapping
+    /// keys are environment variable names mapped to key names of at most 256 bytes
+    /// (empty: the whole single-value secret).
+    package static func validateSecretReference(_ secret: SecretReference, index: Int) throws(ValidationError) {
+        let which = "secret reference #\(index + 1)"
+        do {
+            try validateResourceName(secret.provider, kind: "secret provider")
+        } catch {
+            throw ValidationError(field: "secrets[\(index)].provider", message: "\(which): \(error.message)")
+        }
+        guard (1...maxSecretPathBytes).contains(secret.path.utf8.count), !secret.path.utf8.contains(where: isControl)
+        else {
+            throw ValidationError(
+                field: "secrets[\(index)].path",
+                message: "\(which): the path must be 1 to \(maxSecretPathBytes) bytes without control characters")
+        }
+        guard secret.mapping.count <= 1000 else {
+            throw ValidationError(field: "secrets[\(index)].mapping", message: "\(which): at most 1000 mappings")
+        }
+        for (name, key) in secret.mapping {
+            try validateEnvironmentName(name)
+            // An empty key takes a whole single-value secret.
+            guard key.utf8.count <= 256, !key.utf8.contains(where: isControl) else {
+                throw ValidationError(
+                    field: "secrets[\(index)].mapping",
+                    message: "\(which): the key mapped to \(name) must be at most 256 bytes without control characters")
+            }
+        }
+    }
+
+    private static func isControl(_ b: UInt8) -> Bool { b < 0x20 || b == 0x7F }
+
     /// Environment variable names: `[A-Za-z_][A-Za-z0-9_]*`, at most 128 characters.
     package static func validateEnvironmentName(_ name: String) throws(ValidationError) {
         let bytes = Array(name.utf8)

@@ -106,6 +106,22 @@ package struct RegisterResponse: Codable, Sendable, Equatable {
         case pollTimeoutSeconds = "poll_timeout_seconds"
         case heartbeatTimeoutSeconds = "heartbeat_timeout_seconds"
     }
+
+    /// The agent turns these numbers into durations: anything past a day (or not
+    /// finite) is refused here rather than trapping in a conversion later.
+    package init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        agentID = try c.decode(String.self, forKey: .agentID)
+        name = try c.decode(String.self, forKey: .name)
+        agentToken = try c.decode(String.self, forKey: .agentToken)
+        pollTimeoutSeconds = try c.decode(Double.self, forKey: .pollTimeoutSeconds)
+        heartbeatTimeoutSeconds = try c.decode(Double.self, forKey: .heartbeatTimeoutSeconds)
+        for (key, value) in [(CodingKeys.pollTimeoutSeconds, pollTimeoutSeconds), (.heartbeatTimeoutSeconds, heartbeatTimeoutSeconds)]
+        where !(0...86_400).contains(value) {
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: c, debugDescription: "must be a number of seconds from 0 to 86400")
+        }
+    }
 }
 
 /// Body of `POST /api/v1/agent/poll`.
@@ -174,6 +190,24 @@ package struct TaskAssignment: Codable, Sendable, Equatable {
         case timeoutSeconds = "timeout_seconds"
         case userToken = "user_token"
     }
+
+    /// The agent turns `timeout_seconds` into a deadline: a value past a week is
+    /// refused here rather than overflowing there.
+    package init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        taskID = try c.decode(String.self, forKey: .taskID)
+        target = try c.decode(Target.self, forKey: .target)
+        script = try c.decode(String.self, forKey: .script)
+        timeoutSeconds = try c.decode(Int.self, forKey: .timeoutSeconds)
+        userToken = try c.decodeIfPresent(String.self, forKey: .userToken)
+        guard (0...Self.maxTimeoutSeconds).contains(timeoutSeconds) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .timeoutSeconds, in: c, debugDescription: "must be from 0 to \(Self.maxTimeoutSeconds) seconds")
+        }
+    }
+
+    /// Longest timeout a task may have: one week (the hub refuses longer ones).
+    package static let maxTimeoutSeconds = 604_800
 }
 
 extension TaskAssignment: CustomStringConvertible {

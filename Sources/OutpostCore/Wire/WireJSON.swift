@@ -28,6 +28,26 @@ package enum WireJSON {
         return decoder
     }
 
+    /// Decodes a request body strictly (see `StrictJSONDecoder`): unknown fields,
+    /// repeated keys, numbers of the wrong kind or size and wrong JSON types are
+    /// refused with an error naming the field. Pure (bytes in, value or error out), so
+    /// a fuzzer can call it directly. Answers from the hub are read with `decoder()`,
+    /// which tolerates fields a newer hub adds.
+    package static func decodeRequest<T: Decodable>(_ type: T.Type, from bytes: some Sequence<UInt8>)
+        throws(WireDecodingError) -> T
+    {
+        let value = try JSONParser.parse(bytes)
+        do {
+            return try T(from: StrictJSONDecoder(value: value, codingPath: []))
+        } catch let error as WireDecodingError {
+            throw error
+        } catch let error as DecodingError {
+            throw WireDecodingError(describing: error)
+        } catch {
+            throw WireDecodingError(.invalidValue, field: "", "the request body could not be decoded")
+        }
+    }
+
     package static func formatDate(_ date: Date) -> String {
         date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
             .replacingOccurrences(of: "+0000", with: "Z")

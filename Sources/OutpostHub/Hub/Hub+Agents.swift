@@ -8,9 +8,15 @@ extension Hub {
     /// Appends a chunk of log at `offset` (idempotent; a gap is refused).
     func appendLog(taskID: String, agent: AgentIdentity, offset: Int64, bytes: [UInt8]) async throws -> Int64 {
         let cap = configuration.maxLogBytes
-        if offset + Int64(bytes.count) > cap {
-            // Only the task's own agent may mark its log truncated.
-            if let task = try await store.task(id: taskID), task.agent == agent.name, !task.status.isTerminal {
+        // `offset` is the client's number, anything up to Int64.max: add only when
+        // the sum cannot overflow (an overflow trap would take the whole hub down).
+        let (end, overflow) = offset.addingReportingOverflow(Int64(bytes.count))
+        if overflow || end > cap {
+            // Only the task's own agent learns about the cap or may mark its log truncated.
+            guard let task = try await store.task(id: taskID), task.agent == agent.name else {
+                throw Self.noTaskForAgent(taskID)
+            }
+            if !task.status.isTerminal {
                 try await store.markLogTruncated(taskID: taskID)
                 watchers.notify(taskID: taskID)
             }
@@ -24,6 +30,8 @@ extension Hub {
             return next
         } catch {
             switch error.code {
+            case .notFound, .forbidden:
+                throw Self.noTaskForAgent(taskID)
             case .conflict:
                 throw try await conflictOnTask(taskID, error, finishedMessage: "it takes no more log")
             case .logGap(let expected):
@@ -36,27 +44,41 @@ extension Hub {
         }
     }
 
-    /// Records the agent's verdict once the whole log is here. Idempotent.
+    /// Records the agent's verdict once the whole log is here. Idempotent for the same
+    /// verdict; another status or exit code afterwards is a 409. Ownership is checked
+    /// (by the store) before anything about the task is told: another agent's task gets
+    /// the very answer an unknown task gets.
     func finishTask(id: String, agent: AgentIdentity, finish: FinishRequest) async throws -> TaskRecord {
         try InputValidation.validate(finish: finish)
-        guard let current = try await store.task(id: id) else { throw HubError.notFound("no task with id \"\(id)\"") }
-        if finish.logBytes > current.logBytes, !current.status.isTerminal {
-            throw HubError(
-                .logIncomplete,
-                "the hub holds \(current.logBytes) of the \(finish.logBytes) log bytes of task \(id); send the rest, then finish",
-                expectedOffset: current.logBytes)
-        }
+        // Read only to tell, after the store accepted the call, whether it ended the task now.
+        let before = try await store.task(id: id)
         let task: TaskRecord
         do {
             task = try await store.finishTask(id: id, agentID: agent.id, finish: finish, at: now())
         } catch {
-            guard error.code == .conflict, current.status.isTerminal else { throw error }
-            throw HubError(
-                .taskFinished, "task \(id) is already \(current.status.rawValue) on the hub; drop it (\(error.message))"
-            )
+            switch error.code {
+            case .notFound, .forbidden:
+                throw Self.noTaskForAgent(id)
+            case .conflict where before?.status.isTerminal == true:
+                throw HubError(.taskFinished, "\(error.message); drop it")
+            default:
+                throw error
+            }
         }
-        if task.status.isTerminal, !current.status.isTerminal { await tasksEnded([task]) }
+        if task.status.isTerminal, before?.status.isTerminal == false { await tasksEnded([task]) }
+        if task.lateStatus != nil, before?.lateStatus == nil {
+            logger.notice(
+                "a lost task's agent came back and reported its end; kept as its late result",
+                metadata: ["task": "\(id)", "agent": "\(agent.name)"])
+            watchers.notify(taskID: id)
+        }
         return task
+    }
+
+    /// The answer for a task that does not exist and for another agent's task alike,
+    /// so an agent learns nothing about tasks that are not its own.
+    static func noTaskForAgent(_ id: String) -> HubError {
+        HubError.notFound("no task \"\(id)\" is assigned to this agent")
     }
 
     /// A store conflict on an agent's call: `task_finished` when the task is terminal

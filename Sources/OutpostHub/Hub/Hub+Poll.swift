@@ -10,6 +10,8 @@ extension Hub {
     /// effective poll timeout passes (then empty).
     func poll(agent: AgentIdentity, request: PollRequest) async throws -> PollResponse {
         try InputValidation.validate(poll: request)
+        var request = request
+        request.running = try await withoutLateTasks(request.running, agent: agent)
         let deadline = ContinuousClock.now + configuration.effectivePollTimeout
         guard var ticket = await dispatcher.arrive(agentID: agent.id, request: request, now: now()) else {
             throw Authenticator.agentOffline
@@ -43,6 +45,29 @@ extension Hub {
             // Every task handed to this poll was cancelled or taken meanwhile: wait on.
             ticket = await dispatcher.continueWaiting(agentID: agent.id, generation: ticket.generation, now: now())
         }
+    }
+
+    /// Most unknown running ids one poll looks up in the store (the rest are abandoned
+    /// unseen), so a poll listing many made-up ids costs a bounded number of reads.
+    static let maxLateChecksPerPoll = 16
+
+    /// Drops from `running` the tasks the hub marked `lost` while this agent, under the
+    /// same name, was stopped or cut off: it may finish them and deliver a late result
+    /// (the store checks name and type again when it does). The dispatcher, which no
+    /// longer holds them, would otherwise tell the agent to abandon them.
+    private func withoutLateTasks(_ running: [String], agent: AgentIdentity) async throws -> [String] {
+        guard !running.isEmpty else { return running }
+        let unknown = await dispatcher.tasksNotHeld(by: agent.id, among: running)
+        guard !unknown.isEmpty else { return running }
+        var late = Set<String>()
+        for id in unknown.prefix(Self.maxLateChecksPerPoll) {
+            if let task = try await store.task(id: id), task.status == .lost, task.lateStatus == nil,
+                task.agent == agent.name
+            {
+                late.insert(id)
+            }
+        }
+        return late.isEmpty ? running : running.filter { !late.contains($0) }
     }
 
     /// Claims the handed-out tasks on the store, which decides atomically. Tasks it

@@ -34,6 +34,8 @@ extension RouteTable {
                     id: id, agentID: agent.id, userSubject: body?.userSubject, at: hub.now())
             } catch let error as StoreError where error.code == .conflict {
                 throw try await hub.conflictOnTask(id, error, finishedMessage: "drop it")
+            } catch let error as StoreError where error.code == .notFound || error.code == .forbidden {
+                throw Hub.noTaskForAgent(id)
             }
             await hub.dispatcher.taskStarted(id)
             hub.watchers.notify(taskID: id)

@@ -78,6 +78,7 @@ struct ErrorMiddleware: RouterMiddleware {
         case .exclusiveTagsHeld: HubError(.exclusiveTagsHeld, error.message)
         case .providerLayoutMismatch: HubError(.providerLayoutMismatch, error.message)
         case .database: HubError(.internal, internalMessage, underlying: error)
+        case .logIncomplete(let stored): HubError(.logIncomplete, error.message, expectedOffset: stored)
         }
     }
 

@@ -1,13 +1,15 @@
 import Foundation
-import OutpostCore
+package import OutpostCore
 
 /// The hub's checks of what clients send, beyond JSON shape. Each throws a
 /// `ValidationError` naming the field; the error middleware makes it a 400.
-enum InputValidation {
+/// Pure and `package`, so a fuzzing harness can run bytes through
+/// `WireJSON.decodeRequest` and then these, as a route does.
+package enum InputValidation {
     /// Longest timeout a task or target may ask for: one week.
-    static let timeoutRange = 1...604_800
+    package static let timeoutRange = 1...TaskAssignment.maxTimeoutSeconds
 
-    static func validate(target: Target) throws(ValidationError) {
+    package static func validate(target: Target) throws(ValidationError) {
         try Names.validateResourceName(target.name, kind: "target")
         guard !target.integration.isEmpty, target.integration.utf8.count <= 64,
             !target.integration.contains(where: { $0.isWhitespace })
@@ -15,7 +17,7 @@ enum InputValidation {
             throw ValidationError(
                 field: "integration", message: "integration must be a non-empty name such as bash, sh, python or node")
         }
-        for tag in target.tags.tags { try Names.validateTag(tag) }
+        try Names.validateTags(target.tags)
         guard target.env.count <= 1000 else {
             throw ValidationError(field: "env", message: "a target may set at most 1000 environment variables")
         }
@@ -25,17 +27,21 @@ enum InputValidation {
                 throw ValidationError(field: "env", message: "environment variable \(name) is longer than 64 KiB")
             }
         }
+        guard target.secrets.count <= Names.maxSecretReferences else {
+            throw ValidationError(
+                field: "secrets", message: "a target may reference at most \(Names.maxSecretReferences) secrets")
+        }
         for (index, secret) in target.secrets.enumerated() {
             guard !secret.provider.isEmpty, !secret.path.isEmpty else {
                 throw ValidationError(
                     field: "secrets", message: "secret reference #\(index + 1) needs a provider and a path")
             }
-            for name in secret.mapping.keys { try Names.validateEnvironmentName(name) }
+            try Names.validateSecretReference(secret, index: index)
         }
         if let timeout = target.timeoutSeconds { try validate(timeoutSeconds: timeout) }
     }
 
-    static func validate(timeoutSeconds: Int) throws(ValidationError) {
+    package static func validate(timeoutSeconds: Int) throws(ValidationError) {
         guard timeoutRange.contains(timeoutSeconds) else {
             throw ValidationError(
                 field: "timeout_seconds",
@@ -43,7 +49,7 @@ enum InputValidation {
         }
     }
 
-    static func validate(task: CreateTaskRequest, maxScriptBytes: Int) throws(ValidationError) {
+    package static func validate(task: CreateTaskRequest, maxScriptBytes: Int) throws(ValidationError) {
         try Names.validateResourceName(task.target, kind: "target")
         guard !task.script.isEmpty else {
             throw ValidationError(field: "script", message: "script must not be empty")
@@ -58,7 +64,7 @@ enum InputValidation {
 
     /// A user token header: a compact JWT, so printable ASCII without spaces, at most 16 KiB.
     /// Errors never echo it.
-    static func userToken(_ header: String?) throws(ValidationError) -> String? {
+    package static func userToken(_ header: String?) throws(ValidationError) -> String? {
         guard let header else { return nil }
         let token = header.trimmingCharacters(in: .whitespaces)
         guard !token.isEmpty, token.utf8.count <= 16 * 1024,
@@ -71,7 +77,7 @@ enum InputValidation {
         return token
     }
 
-    static func validate(register request: RegisterRequest) throws(ValidationError) {
+    package static func validate(register request: RegisterRequest) throws(ValidationError) {
         guard request.protocolVersion == AgentProtocol.version else {
             throw ValidationError(
                 field: "protocol_version",
@@ -80,7 +86,7 @@ enum InputValidation {
             )
         }
         if let name = request.name { try Names.validateAgentName(name) }
-        for tag in request.tags.tags { try Names.validateTag(tag) }
+        try Names.validateTags(request.tags)
         guard (1...1024).contains(request.concurrency) else {
             throw ValidationError(field: "concurrency", message: "concurrency must be from 1 to 1024")
         }
@@ -99,7 +105,7 @@ enum InputValidation {
         }
     }
 
-    static func validate(poll request: PollRequest) throws(ValidationError) {
+    package static func validate(poll request: PollRequest) throws(ValidationError) {
         guard (0...1024).contains(request.freeSlots) else {
             throw ValidationError(field: "free_slots", message: "free_slots must be from 0 to 1024")
         }
@@ -108,7 +114,7 @@ enum InputValidation {
         }
     }
 
-    static func validate(finish request: FinishRequest) throws(ValidationError) {
+    package static func validate(finish request: FinishRequest) throws(ValidationError) {
         guard request.status.isAgentReportable else {
             throw ValidationError(
                 field: "status",
@@ -127,9 +133,9 @@ enum InputValidation {
 
 extension InputValidation {
     /// Longest name reservation: 30 days.
-    static let nameReleaseRange = 0.0...2_592_000
+    package static let nameReleaseRange = 0.0...2_592_000
 
-    static func validate(agentType request: CreateAgentTypeRequest) throws(ValidationError) {
+    package static func validate(agentType request: CreateAgentTypeRequest) throws(ValidationError) {
         try Names.validateResourceName(request.name, kind: "agent type")
         if let seconds = request.nameReleaseSeconds, !nameReleaseRange.contains(seconds) {
             throw ValidationError(

@@ -5,7 +5,8 @@ import NIOCore
 import OutpostCore
 
 extension Request {
-    /// Decodes a JSON body with `WireJSON`, wording every failure as a 400 that
+    /// Decodes a JSON body strictly with `WireJSON.decodeRequest` (unknown fields,
+    /// repeated keys and wrong types refused), wording every failure as a 400 that
     /// names the field (never echoing values, which may be secrets).
     func decodeJSON<T: Decodable>(_ type: T.Type, limit: Int = 2 * 1024 * 1024) async throws -> T {
         guard let value = try await decodeOptionalJSON(type, limit: limit) else {
@@ -27,9 +28,9 @@ extension Request {
         let buffer = try await collectBody(limit: limit)
         guard buffer.readableBytes > 0 else { return nil }
         do {
-            return try WireJSON.decoder().decode(T.self, from: Data(buffer.readableBytesView))
-        } catch let error as DecodingError {
-            throw HubError.invalid(Self.describe(error))
+            return try WireJSON.decodeRequest(T.self, from: buffer.readableBytesView)
+        } catch {
+            throw HubError.invalid(error.message)
         }
     }
 
@@ -39,38 +40,6 @@ extension Request {
             return try await body.collect(upTo: limit)
         } catch is NIOTooManyBytesError {
             throw HubError(.tooLarge, "the request body is larger than \(limit) bytes")
-        }
-    }
-
-    private static func describe(_ error: DecodingError) -> String {
-        func path(_ keys: [any CodingKey]) -> String {
-            keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().drop { $0 == "." }
-                .description
-        }
-        switch error {
-        case .keyNotFound(let key, let context):
-            let full = path(context.codingPath + [key])
-            return "missing field \"\(full)\""
-        case .typeMismatch(let type, let context):
-            return "field \"\(path(context.codingPath))\" has the wrong type (expected \(jsonTypeName(type)))"
-        case .valueNotFound(let type, let context):
-            return "field \"\(path(context.codingPath))\" must not be null (expected \(jsonTypeName(type)))"
-        case .dataCorrupted(let context):
-            if context.codingPath.isEmpty { return "the request body is not valid JSON" }
-            return "field \"\(path(context.codingPath))\" is invalid: \(context.debugDescription)"
-        @unknown default:
-            return "the request body could not be decoded"
-        }
-    }
-
-    private static func jsonTypeName(_ type: Any.Type) -> String {
-        switch type {
-        case is String.Type: "a string"
-        case is Int.Type, is Int32.Type, is Int64.Type: "an integer"
-        case is Double.Type: "a number"
-        case is Bool.Type: "a boolean"
-        default:
-            "\(type)".hasPrefix("Array") ? "an array" : "\(type)".hasPrefix("Dictionary") ? "an object" : "\(type)"
         }
     }
 
@@ -102,11 +71,11 @@ extension Request {
         return value
     }
 
-    /// `true`/`false` (also `1`/`0`); absent means `false`.
+    /// `true` or `false`, as the API description says; absent means `false`.
     func queryBool(_ name: String) throws -> Bool {
-        switch try query(name)?.lowercased() {
-        case nil, "false", "0": false
-        case "true", "1", "": true
+        switch try query(name) {
+        case nil, "false": false
+        case "true": true
         default: throw HubError.invalid("query parameter \"\(name)\" must be true or false")
         }
     }
