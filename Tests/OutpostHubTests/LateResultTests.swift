@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import OutpostCore
 import OutpostStore
+import OutpostTestSupport
 import Testing
 
 @testable import OutpostHub
@@ -25,7 +26,7 @@ struct LateResultAPITests {
 
             // The agent is stopped: 61 s without a poll and the sweeper gives up on it.
             hub.clock.advance(by: 61)
-            await Sweeper(hub: hub.hub).sweep(now: hub.clock.now)
+            await Sweeper(hub: hub.hub).sweep(now: hub.clock.date)
             #expect(try await hub.store.task(id: task.id)?.status == .lost)
 
             // It resumes: its old session is gone, so it registers again under its name
@@ -50,7 +51,7 @@ struct LateResultAPITests {
             #expect(record.exitCode == nil)
             #expect(record.lateStatus == .failed)
             #expect(record.lateExitCode == 3)
-            #expect(record.lateFinishedAt == hub.clock.now)
+            #expect(record.lateFinishedAt == hub.clock.date)
             #expect(record.lateLogOffset == 7)
             #expect(shown.text.contains(#""late_exit_code":3"#))
             let log = try await api.send(.get, "/api/v1/tasks/\(task.id)/log")
