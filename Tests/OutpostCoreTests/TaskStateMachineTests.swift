@@ -81,7 +81,11 @@ import Testing
     func starts() {
         var running = TaskStateMachine(status: .running)
         #expect(running.apply(.start) == TaskStateMachine.Action.none)
-        for status in [TaskStatus.queued, .succeeded, .lost] {
+        // A lost task's agent may come back and report its start late: no change, no refusal.
+        var lost = TaskStateMachine(status: .lost)
+        #expect(lost.apply(.start) == TaskStateMachine.Action.none)
+        #expect(lost.status == .lost)
+        for status in [TaskStatus.queued, .succeeded, .cancelled] {
             var machine = TaskStateMachine(status: status)
             guard case .refuse = machine.apply(.start) else {
                 Issue.record("started a \(status) task")
