@@ -66,6 +66,8 @@ let package = Package(
             dependencies: [
                 "OutpostCore", "OutpostStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                // The HTTP/1 channel the listener's connection limits wrap.
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 // Replays agents' signed STS GetCallerIdentity requests (`aws-sts` name policy).
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -158,6 +160,7 @@ let package = Package(
             dependencies: [
                 "OutpostHub", "OutpostStore", "OutpostTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -187,7 +190,8 @@ let package = Package(
         .testTarget(
             name: "OutpostCLITests",
             dependencies: [
-                "OutpostCLI", "OutpostSecrets", "OutpostTestSupport", .product(name: "Logging", package: "swift-log"),
+                "OutpostCLI", "OutpostHub", "OutpostSecrets", "OutpostTestSupport",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings

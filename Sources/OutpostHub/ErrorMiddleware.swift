@@ -137,6 +137,8 @@ extension HubError.Code {
         case .agentTimeout: .gatewayTimeout
         case .stsUnavailable: .badGateway
         case .startup, .internal: .internalServerError
+        case .uriTooLong: .uriTooLong
+        case .headersTooLarge: .requestHeaderFieldsTooLarge
         }
     }
 }

@@ -47,6 +47,10 @@ package struct HubError: Error, CustomStringConvertible {
         case startup
         /// Anything unexpected; details go to the hub's log, not to the client.
         case `internal`
+        /// The request line (its URL) is longer than the hub reads.
+        case uriTooLong = "uri_too_long"
+        /// The request's header fields are too many or too large.
+        case headersTooLarge = "headers_too_large"
     }
 
     package var code: Code

@@ -1,0 +1,116 @@
+import NIOCore
+
+/// When one HTTP/1 connection must be closed for being slow or idle: a pure state
+/// machine fed by `ConnectionGuardHandler`, tested without sockets.
+///
+/// The rules, and why:
+/// - A new connection must deliver a complete request head within `headerRead` of
+///   opening. It was opened to send a request; one that sends nothing (or trickles a
+///   slow-loris head) only holds a descriptor.
+/// - Between requests on a kept-alive connection it may stay silent for `idle`, which
+///   is longer than the HTTP client's own pool timeout so the client, not the hub,
+///   closes a quiet connection (no race with a request sent as the hub closes). Once
+///   the first byte of the next request arrives, its head must be complete within
+///   `headerRead` of that byte.
+/// - While a request body streams in, the connection may be silent for `idle` at most.
+/// - Once a request is fully read and the hub works on its answer (a long poll holds
+///   it ~25 s with no byte flowing), nothing times out: the hub bounds its own work.
+/// - A request that does not keep the connection alive (HTTP/1.0 without
+///   `Connection: keep-alive`, or `Connection: close`) closes it after its response.
+struct ConnectionTimeouts {
+    struct Limits: Sendable, Equatable {
+        /// Longest time from a connection opening (or a request's first byte) to its complete head.
+        var headerRead: TimeAmount
+        /// Longest silence between requests, or inside a request body.
+        var idle: TimeAmount
+    }
+
+    enum Action: Equatable {
+        case none
+        /// Close the connection (after the response just written, when there is one).
+        case close
+    }
+
+    let limits: Limits
+    /// When the connection last started waiting for a request head.
+    private var waitingSince: NIODeadline
+    /// Whether a request was already served: the first head has the shorter deadline.
+    private var servedAny = false
+    /// The first byte received while waiting for a head, if any.
+    private var firstByteOfHead: NIODeadline?
+    /// The last byte received at all.
+    private var lastByte: NIODeadline
+    /// A request head arrived and its end did not yet.
+    private var requestOpen = false
+    /// A request head arrived and its response has not ended yet.
+    private var responseOpen = false
+    /// Whether the current request lets the connection stay open after its response.
+    private(set) var keepAlive = true
+    /// Whether a line feed arrived since the hub started waiting for a head: a head
+    /// that overflows before one did has an overlong request line (414), after it too
+    /// many or too large header fields (431).
+    private(set) var requestLineComplete = false
+
+    init(limits: Limits, openedAt: NIODeadline) {
+        self.limits = limits
+        waitingSince = openedAt
+        lastByte = openedAt
+    }
+
+    /// Waiting for a request head: no request is being read or answered.
+    var isAwaitingHead: Bool { !requestOpen && !responseOpen }
+
+    /// When the connection must close unless something happens first; `nil` while the
+    /// hub is answering a fully read request.
+    var deadline: NIODeadline? {
+        if isAwaitingHead {
+            if !servedAny { return waitingSince + limits.headerRead }
+            if let firstByteOfHead { return firstByteOfHead + limits.headerRead }
+            return waitingSince + limits.idle
+        }
+        if requestOpen { return lastByte + limits.idle }
+        return nil
+    }
+
+    /// Bytes arrived; `containsLineFeed` says whether one of them is `\n`.
+    mutating func bytesArrived(at now: NIODeadline, containsLineFeed: Bool) {
+        lastByte = now
+        guard isAwaitingHead else { return }
+        if firstByteOfHead == nil { firstByteOfHead = now }
+        if containsLineFeed { requestLineComplete = true }
+    }
+
+    /// A request head was decoded.
+    mutating func headReceived(keepAlive: Bool) {
+        requestOpen = true
+        responseOpen = true
+        self.keepAlive = keepAlive
+    }
+
+    /// The request's end (after its body) was decoded.
+    mutating func requestEnded(at now: NIODeadline) {
+        requestOpen = false
+        if !responseOpen { startWaiting(at: now) }
+    }
+
+    /// The response's end is being written.
+    mutating func responseEnded(at now: NIODeadline) -> Action {
+        responseOpen = false
+        servedAny = true
+        guard keepAlive else { return .close }
+        if !requestOpen { startWaiting(at: now) }
+        return .none
+    }
+
+    /// The timer armed for `deadline` fired at `now`.
+    func timerFired(at now: NIODeadline) -> Action {
+        guard let deadline, now >= deadline else { return .none }
+        return .close
+    }
+
+    private mutating func startWaiting(at now: NIODeadline) {
+        waitingSince = now
+        firstByteOfHead = nil
+        requestLineComplete = false
+    }
+}
