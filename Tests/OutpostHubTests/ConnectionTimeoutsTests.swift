@@ -15,7 +15,7 @@ struct ConnectionTimeoutsTests {
     /// A machine that served one request, its response ending at `at(t)`.
     static func served(endingAt t: Int64) -> ConnectionTimeouts {
         var machine = ConnectionTimeouts(limits: limits, openedAt: opened)
-        machine.bytesArrived(at: at(0), containsLineFeed: true)
+        machine.bytesArrived(at: at(0), count: 20, lineFeedOffset: 15)
         machine.headReceived(keepAlive: true)
         machine.requestEnded(at: at(0))
         #expect(machine.responseEnded(at: at(t)) == .none)
@@ -27,7 +27,7 @@ struct ConnectionTimeoutsTests {
         var machine = ConnectionTimeouts(limits: Self.limits, openedAt: Self.opened)
         #expect(machine.deadline == Self.at(10))
         // A slow-loris head: bytes keep coming, the deadline does not move.
-        for second in 1...9 { machine.bytesArrived(at: Self.at(Int64(second)), containsLineFeed: false) }
+        for second in 1...9 { machine.bytesArrived(at: Self.at(Int64(second)), count: 1, lineFeedOffset: nil) }
         #expect(machine.deadline == Self.at(10))
         #expect(machine.timerFired(at: Self.at(9)) == .none)
         #expect(machine.timerFired(at: Self.at(10)) == .close)
@@ -53,9 +53,9 @@ struct ConnectionTimeoutsTests {
     @Test("the first byte of the next request starts the header-read clock")
     func nextHeadAfterFirstByte() {
         var machine = Self.served(endingAt: 25)
-        machine.bytesArrived(at: Self.at(40), containsLineFeed: false)
+        machine.bytesArrived(at: Self.at(40), count: 1, lineFeedOffset: nil)
         #expect(machine.deadline == Self.at(50))
-        machine.bytesArrived(at: Self.at(45), containsLineFeed: false)
+        machine.bytesArrived(at: Self.at(45), count: 1, lineFeedOffset: nil)
         #expect(machine.deadline == Self.at(50), "later bytes of the same head do not extend it")
         machine.headReceived(keepAlive: true)
         #expect(machine.deadline == Self.at(45 + 75), "reading the body: the idle clock runs from the last byte")
@@ -64,9 +64,9 @@ struct ConnectionTimeoutsTests {
     @Test("a stalled request body is cut after the idle timeout since its last byte")
     func stalledBody() {
         var machine = ConnectionTimeouts(limits: Self.limits, openedAt: Self.opened)
-        machine.bytesArrived(at: Self.at(1), containsLineFeed: true)
+        machine.bytesArrived(at: Self.at(1), count: 100, lineFeedOffset: 20)
         machine.headReceived(keepAlive: true)
-        machine.bytesArrived(at: Self.at(30), containsLineFeed: false)
+        machine.bytesArrived(at: Self.at(30), count: 10, lineFeedOffset: nil)
         #expect(machine.deadline == Self.at(105))
         #expect(machine.timerFired(at: Self.at(105)) == .close)
     }
@@ -82,28 +82,34 @@ struct ConnectionTimeoutsTests {
         #expect(machine.responseEnded(at: Self.at(1)) == expected)
     }
 
-    @Test("a line feed while waiting for a head marks the request line complete, until the next request")
+    @Test("the request line's length is counted up to its line feed, across reads, until the next request")
     func requestLine() {
         var machine = ConnectionTimeouts(limits: Self.limits, openedAt: Self.opened)
-        machine.bytesArrived(at: Self.at(0), containsLineFeed: false)
+        machine.bytesArrived(at: Self.at(0), count: 64 * 1024, lineFeedOffset: nil)
         #expect(!machine.requestLineComplete)
-        machine.bytesArrived(at: Self.at(0), containsLineFeed: true)
+        machine.bytesArrived(at: Self.at(0), count: 64 * 1024, lineFeedOffset: 100)
         #expect(machine.requestLineComplete)
+        #expect(machine.requestLineBytes == 64 * 1024 + 100)
+        machine.bytesArrived(at: Self.at(0), count: 10, lineFeedOffset: 3)
+        #expect(machine.requestLineBytes == 64 * 1024 + 100, "later lines are headers")
         machine.headReceived(keepAlive: true)
         machine.requestEnded(at: Self.at(0))
         _ = machine.responseEnded(at: Self.at(1))
         #expect(!machine.requestLineComplete)
+        #expect(machine.requestLineBytes == 0)
     }
 
     @Test(
-        "a refused head gets 414 before its request line ends, 431 after, 400 when malformed",
+        "a refused head gets 414 for a request line past the field limit, 431 otherwise, 400 when malformed",
         arguments: [
-            (HTTPParserError.headerOverflow, false, 414, HubError.Code.uriTooLong),
-            (.headerOverflow, true, 431, .headersTooLarge),
-            (.invalidHeaderToken, true, 400, .invalidRequest),
+            (HTTPParserError.headerOverflow, 100_000, 414, HubError.Code.uriTooLong),
+            (.headerOverflow, 80 * 1024, 414, .uriTooLong),
+            (.headerOverflow, 80 * 1024 - 1, 431, .headersTooLarge),
+            (.headerOverflow, 30, 431, .headersTooLarge),
+            (.invalidHeaderToken, 30, 400, .invalidRequest),
         ])
-    func refusals(error: HTTPParserError, lineComplete: Bool, status: Int, code: HubError.Code) {
-        let refusal = ConnectionGuardHandler.refusal(for: error, requestLineComplete: lineComplete)
+    func refusals(error: HTTPParserError, requestLine: Int, status: Int, code: HubError.Code) {
+        let refusal = ConnectionGuardHandler.refusal(for: error, requestLineBytes: requestLine, fieldLimit: 80 * 1024)
         #expect(refusal.status.code == status)
         #expect(refusal.code == code)
         #expect(code.httpStatus.code == status)

@@ -18,6 +18,8 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     typealias OutboundOut = HTTPServerResponsePart
 
     private var machine: ConnectionTimeouts
+    /// The decoder's limit on one header field, the URL included (Hummingbird's default, 80 KiB).
+    private let fieldLimit: Int
     private let logger: Logger
     private var context: ChannelHandlerContext?
     private var timer: Scheduled<Void>?
@@ -25,8 +27,9 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     /// Set once the handler answered a refused head itself: later decoder errors are noise.
     private var answeredParseError = false
 
-    init(limits: ConnectionTimeouts.Limits, logger: Logger) {
+    init(limits: ConnectionTimeouts.Limits, fieldLimit: Int, logger: Logger) {
         machine = ConnectionTimeouts(limits: limits, openedAt: .now())
+        self.fieldLimit = fieldLimit
         self.logger = logger
     }
 
@@ -47,10 +50,12 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     /// Raw bytes reached the connection (called by `InboundBytesHandler`, before they are decoded).
     func bytesArrived(_ buffer: ByteBuffer) {
-        let lineFeed =
-            machine.isAwaitingHead && !machine.requestLineComplete
-            && buffer.readableBytesView.contains(UInt8(ascii: "\n"))
-        machine.bytesArrived(at: .now(), containsLineFeed: lineFeed)
+        var lineFeedOffset: Int?
+        if machine.isAwaitingHead, !machine.requestLineComplete {
+            let bytes = buffer.readableBytesView
+            lineFeedOffset = bytes.firstIndex(of: UInt8(ascii: "\n")).map { bytes.distance(from: bytes.startIndex, to: $0) }
+        }
+        machine.bytesArrived(at: .now(), count: buffer.readableBytes, lineFeedOffset: lineFeedOffset)
         arm()
     }
 
@@ -97,7 +102,7 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
             return
         }
         answeredParseError = true
-        let refusal = Self.refusal(for: parseError, requestLineComplete: machine.requestLineComplete)
+        let refusal = Self.refusal(for: parseError, requestLineBytes: machine.requestLineBytes, fieldLimit: fieldLimit)
         logger.debug("refused a request head", metadata: ["status": "\(refusal.status.code)"])
         respondAndClose(context: context, refusal)
     }
@@ -110,11 +115,11 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
         var message: String
     }
 
-    /// Which 4xx a head the decoder refused gets. A header overflow before the request
-    /// line ended is an overlong URL.
-    static func refusal(for error: HTTPParserError, requestLineComplete: Bool) -> Refusal {
+    /// Which 4xx a head the decoder refused gets. A header overflow with a request line
+    /// at least as long as the decoder's field limit is an overlong URL.
+    static func refusal(for error: HTTPParserError, requestLineBytes: Int, fieldLimit: Int) -> Refusal {
         switch error {
-        case .headerOverflow where !requestLineComplete:
+        case .headerOverflow where requestLineBytes >= fieldLimit:
             Refusal(
                 status: .uriTooLong, code: .uriTooLong,
                 message: "the request URL is too long (the request line may hold at most 80 KiB)")

@@ -46,10 +46,12 @@ struct ConnectionTimeouts {
     private var responseOpen = false
     /// Whether the current request lets the connection stay open after its response.
     private(set) var keepAlive = true
-    /// Whether a line feed arrived since the hub started waiting for a head: a head
-    /// that overflows before one did has an overlong request line (414), after it too
-    /// many or too large header fields (431).
+    /// Whether a line feed arrived since the hub started waiting for a head, and how
+    /// many bytes came before it (or so far, without one): a head that overflows with a
+    /// request line past the field limit has an overlong URL (414), otherwise too many
+    /// or too large header fields (431).
     private(set) var requestLineComplete = false
+    private(set) var requestLineBytes = 0
 
     init(limits: Limits, openedAt: NIODeadline) {
         self.limits = limits
@@ -72,12 +74,18 @@ struct ConnectionTimeouts {
         return nil
     }
 
-    /// Bytes arrived; `containsLineFeed` says whether one of them is `\n`.
-    mutating func bytesArrived(at now: NIODeadline, containsLineFeed: Bool) {
+    /// `count` bytes arrived; `lineFeedOffset` is the offset of the first `\n` among them.
+    mutating func bytesArrived(at now: NIODeadline, count: Int, lineFeedOffset: Int?) {
         lastByte = now
         guard isAwaitingHead else { return }
         if firstByteOfHead == nil { firstByteOfHead = now }
-        if containsLineFeed { requestLineComplete = true }
+        guard !requestLineComplete else { return }
+        if let lineFeedOffset {
+            requestLineBytes += lineFeedOffset
+            requestLineComplete = true
+        } else {
+            requestLineBytes += count
+        }
     }
 
     /// A request head was decoded.
@@ -112,5 +120,6 @@ struct ConnectionTimeouts {
         waitingSince = now
         firstByteOfHead = nil
         requestLineComplete = false
+        requestLineBytes = 0
     }
 }

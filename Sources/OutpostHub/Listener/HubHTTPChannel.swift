@@ -37,11 +37,13 @@ struct HubHTTPChannel: ServerChildChannel {
         let limiter = limiter
         channel.closeFuture.whenComplete { _ in limiter.release(peer) }
         let timeouts = timeouts
+        let fieldLimit = http1.configuration.httpDecoder.maxHeaderFieldSize
         let guardLogger = self.logger
         return http1.setup(channel: channel, logger: logger).flatMapThrowing { http in
             let pipeline = channel.pipeline.syncOperations
             let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-            let connectionGuard = ConnectionGuardHandler(limits: timeouts, logger: guardLogger)
+            let connectionGuard = ConnectionGuardHandler(
+                limits: timeouts, fieldLimit: fieldLimit, logger: guardLogger)
             try pipeline.addHandler(connectionGuard, position: .after(decoder))
             try pipeline.addHandler(InboundBytesHandler(reportingTo: connectionGuard), position: .first)
             return Connection(channel: channel, http: http)
