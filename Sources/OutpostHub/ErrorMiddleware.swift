@@ -139,6 +139,7 @@ extension HubError.Code {
         case .startup, .internal: .internalServerError
         case .uriTooLong: .uriTooLong
         case .headersTooLarge: .requestHeaderFieldsTooLarge
+        case .tooManyConnections: .serviceUnavailable
         }
     }
 }

@@ -51,6 +51,8 @@ package struct HubError: Error, CustomStringConvertible {
         case uriTooLong = "uri_too_long"
         /// The request's header fields are too many or too large.
         case headersTooLarge = "headers_too_large"
+        /// The hub, or the caller's address, holds its cap of open connections (retry later).
+        case tooManyConnections = "too_many_connections"
     }
 
     package var code: Code

@@ -25,7 +25,7 @@ struct HubHTTPService: Service {
                 "max_connections lowered to what the open-file limit leaves room for; raise the hard limit (LimitNOFILE=) to allow more",
                 metadata: ["configured": "\(configuration.maxConnections)", "in_force": "\(caps.total)"])
         }
-        let limiter = ConnectionLimiter(caps: caps, now: hub.clock.now, logger: hub.logger)
+        let limiter = ConnectionLimiter(caps: caps, now: hub.clock.now, logger: hub.logger, metrics: hub.metrics)
         let timeouts = ConnectionTimeouts.Limits(
             headerRead: TimeAmount(configuration.headerReadTimeout), idle: TimeAmount(configuration.idleTimeout))
         let logger = hub.logger

@@ -64,7 +64,7 @@ struct ListenerLimitsTests {
 
             // The slow ones keep sending a header line every second; bytes flowing do not save them.
             var line = 0
-            while ContinuousClock.now - opened < .seconds(25), !slow.allSatisfy(\.isClosedByPeer) {
+            while ContinuousClock.now - opened < .seconds(45), !slow.allSatisfy(\.isClosedByPeer) {
                 for socket in slow { socket.send("X-Slow-\(line): \(line)\r\n") }
                 line += 1
                 #expect(healthz(port: port) == "HTTP/1.1 200 OK")
@@ -91,13 +91,18 @@ struct ListenerLimitsTests {
                 let (text, closed) = refused.readUntilClosed(timeout: .seconds(10))
                 #expect(closed)
                 #expect(text.hasPrefix("HTTP/1.1 503"), "\(text)")
-                #expect(text.contains(#""code":"not_ready""#))
+                #expect(text.contains(#""code":"too_many_connections""#))
             }
             #expect(healthz(port: port) == "HTTP/1.1 200 OK", "another peer is still served")
+            let scrape = try RawSocket(port: port)
+            scrape.send("GET /metrics HTTP/1.1\r\nHost: hub\r\n\r\n")
+            let metrics = scrape.readResponse(timeout: .seconds(10)) ?? ""
+            #expect(metrics.contains(#"outpost_connections_refused_total{cap="peer"} 30"#), "\(metrics.suffix(600))")
             let heldClosed = held.filter { $0.isClosedByPeer }.count
             #expect(heldClosed == 0)
-            let notices = hub.process.stderr.components(separatedBy: "connection refused").count - 1
-            #expect(notices == 1, "30 refusals within 10 s make one log line, not \(notices)")
+            let notices = { hub.process.stderr.components(separatedBy: "connection refused").count - 1 }
+            #expect(await eventually { notices() >= 1 }, "a refusal is logged")
+            #expect(notices() == 1, "30 refusals within 10 s make one log line, not \(notices())")
 
             // A place freed is a place taken.
             held.removeLast()

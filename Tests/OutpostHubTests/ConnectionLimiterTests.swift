@@ -79,6 +79,25 @@ struct ConnectionLimiterTests {
         #expect(limiter.admit(peer) == .admitted)
     }
 
+    @Test("open and refused connections are counted in /metrics")
+    func counted() throws {
+        let metrics = HubMetrics()
+        let limiter = ConnectionLimiter(
+            caps: .init(total: 3, perPeer: 2), now: { Date() }, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
+            metrics: metrics)
+        let nat = try Self.peer("10.0.0.1")
+        for _ in 0..<5 { _ = limiter.admit(nat) }
+        _ = limiter.admit(try Self.peer("10.0.0.2"))
+        _ = limiter.admit(try Self.peer("10.0.0.3"))
+        limiter.release(nat)
+        let text = String(decoding: metrics.exposition(fleet: FleetSnapshot(), offlineAgents: 0, now: Date()), as: UTF8.self)
+        let exposition = try Exposition(text)
+        #expect(exposition.value("outpost_connections_open") == 2)
+        #expect(exposition.value("outpost_connections_refused_total", ["cap": "peer"]) == 3)
+        #expect(exposition.value("outpost_connections_refused_total", ["cap": "total"]) == 1)
+        #expect(exposition.types["outpost_connections_refused_total"] == "counter")
+    }
+
     @Test(
         "the total cap leaves room under the open-file limit; the per-peer cap never exceeds it",
         arguments: [

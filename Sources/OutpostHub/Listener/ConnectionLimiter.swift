@@ -63,6 +63,7 @@ final class ConnectionLimiter: Sendable {
     let caps: Caps
     private let now: @Sendable () -> Date
     private let logger: Logger
+    private let metrics: HubMetrics?
     private let state = Mutex(State())
 
     private struct State {
@@ -71,10 +72,11 @@ final class ConnectionLimiter: Sendable {
         var peerNotice = Notice()
     }
 
-    init(caps: Caps, now: @escaping @Sendable () -> Date, logger: Logger) {
+    init(caps: Caps, now: @escaping @Sendable () -> Date, logger: Logger, metrics: HubMetrics? = nil) {
         self.caps = caps
         self.now = now
         self.logger = logger
+        self.metrics = metrics
     }
 
     /// Counts the connection in, or says why it is refused (and logs that, rate-limited).
@@ -88,6 +90,7 @@ final class ConnectionLimiter: Sendable {
             case .refusedPeer: return (decision, state.peerNotice.refused(now: now, interval: Self.noticeInterval))
             }
         }
+        metrics?.recordConnection(decision)
         if let report {
             switch decision {
             case .admitted: break
@@ -113,6 +116,7 @@ final class ConnectionLimiter: Sendable {
     /// A connection admitted by `admit` closed.
     func release(_ peer: PeerAddress) {
         state.withLock { $0.counts.release(peer) }
+        metrics?.recordConnectionClosed()
     }
 
     /// Open connections now.

@@ -21,7 +21,7 @@ struct HubHTTPChannel: ServerChildChannel {
     /// A `503` written to a refused connection before it is closed, so a client sees
     /// why (the cap is hit before its request is read, so the response comes first).
     static let refusalResponse: ByteBuffer = {
-        let body = #"{"error":{"code":"not_ready","message":"the hub holds too many connections; retry later"}}"#
+        let body = #"{"error":{"code":"\#(HubError.Code.tooManyConnections.rawValue)","message":"the hub holds too many connections; retry later"}}"#
         return ByteBuffer(
             string: "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\n"
                 + "content-length: \(body.utf8.count)\r\nconnection: close\r\nretry-after: 1\r\n\r\n" + body)
