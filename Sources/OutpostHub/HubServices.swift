@@ -1,6 +1,4 @@
 import Hummingbird
-import HummingbirdCore
-import NIOCore
 import Logging
 import OutpostStore
 import ServiceLifecycle
@@ -19,28 +17,12 @@ struct HubHTTPService: Service {
         let configuration = hub.configuration
         let hub = hub
         let address = address
-        let caps = ListenerSetup.caps(configuration: configuration, descriptorLimit: DescriptorLimit.current())
-        if caps.total < configuration.maxConnections {
-            hub.logger.warning(
-                "max_connections lowered to what the open-file limit leaves room for; raise the hard limit (LimitNOFILE=) to allow more",
-                metadata: ["configured": "\(configuration.maxConnections)", "in_force": "\(caps.total)"])
-        }
-        let limiter = ConnectionLimiter(caps: caps, now: hub.clock.now, logger: hub.logger, metrics: hub.metrics)
-        let timeouts = ConnectionTimeouts.Limits(
-            headerRead: TimeAmount(configuration.headerReadTimeout), idle: TimeAmount(configuration.idleTimeout))
-        let logger = hub.logger
-        let server = HTTPServerBuilder { responder in
-            HubHTTPChannel(
-                http1: HTTP1Channel(responder: responder, configuration: .init(idleTimeout: nil)),
-                timeouts: timeouts, limiter: limiter, logger: logger)
-        }
+        let listener = ListenerSetup(hub: hub)
+        let caps = listener.caps
         let app = Application(
             responder: responder,
-            server: server,
-            configuration: .init(
-                address: .hostname(configuration.host, port: configuration.port), serverName: nil,
-                // Room for a burst of agents reconnecting at once (the kernel caps it at somaxconn).
-                backlog: 4096),
+            server: listener.server,
+            configuration: listener.serverConfiguration,
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
                 hub.markListening()
