@@ -59,6 +59,7 @@ struct ListenerLimitsTests {
             #expect(openingTook < .seconds(12), "opening the sockets took \(openingTook): the check below is late")
 
             #expect(healthz(port: port) == "HTTP/1.1 200 OK", "with \(idleCount + slowCount) sockets open")
+            #expect(hub.process.stderr.contains("open-file limit"), "the hub logs its descriptor limit at start")
             let closedEarly = idle.filter { $0.isClosedByPeer }.count
             #expect(closedEarly == 0, "idle sockets are not closed before the header-read timeout")
 

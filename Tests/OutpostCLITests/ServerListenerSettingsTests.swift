@@ -59,7 +59,8 @@ struct ServerListenerSettingsTests {
         let settings = try ServerSettings.resolve(
             flags: .init(metricsTokenFile: path), file: nil, environment: [:])
         #expect(settings.metricsToken == (try MetricsToken(Self.token)))
-        #expect(!"\(settings)".contains(Self.token))
+        expectAbsent(Self.token, in: "\(settings)", "the settings' description")
+        expectAbsent(Self.token, in: String(reflecting: settings), "the settings' debug description")
 
         let fromEnvironment = try ServerSettings.resolve(
             flags: .init(), file: nil, environment: ["OUTPOST_SERVER_METRICS_TOKEN_FILE": path])

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import NIOCore
 import OutpostCore
@@ -142,4 +145,19 @@ final class LogLines: LogHandler, @unchecked Sendable {
 
     var count: Int { lines.withLock { $0.count } }
     var last: String? { lines.withLock { $0.last } }
+}
+
+@Suite("Open-file limit")
+struct DescriptorLimitTests {
+    @Test("raising the soft limit sets it to the hard limit and reports both")
+    func raise() throws {
+        let raised = try #require(DescriptorLimit.raiseSoftToHard())
+        var limit = rlimit()
+        #expect(getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0)
+        let hard = limit.rlim_max == rlim_t.max ? Int.max : Int(clamping: limit.rlim_max)
+        #expect(raised.after == hard)
+        #expect(raised.after >= raised.before)
+        #expect(DescriptorLimit.current() == raised.after)
+        #expect(DescriptorLimit.connectionRoom(descriptorLimit: raised.after) == max(16, raised.after - 256))
+    }
 }
