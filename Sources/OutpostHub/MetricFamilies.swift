@@ -74,6 +74,10 @@ enum HubSeries {
         name: "outpost_connections_refused_total", kind: .counter,
         help: "Connections refused with a 503 at a cap since the hub started, by cap:"
             + " total (max_connections) or peer (max_connections_per_peer).")
+    static let connectionsTimedOut = MetricFamily(
+        name: "outpost_connections_timed_out_total", kind: .counter,
+        help: "Connections the hub closed since it started for being slow or silent, by timeout:"
+            + " header_read (no complete request head in time) or idle (silent between requests or in a body).")
 
     /// Dispatch latency buckets: from a waiting agent's instant pick-up to an hour in the queue.
     static let dispatchLatencyBuckets: [Double] = [

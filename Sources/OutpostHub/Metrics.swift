@@ -21,6 +21,7 @@ final class HubMetrics: Sendable {
     private let connectionsOpen: Gauge
     private let refusedAtTotal: Counter
     private let refusedAtPeer: Counter
+    private let timedOut: [ConnectionTimeouts.Expiry: Counter]
 
     init() {
         var finished: [TaskStatus: Counter] = [:]
@@ -36,6 +37,17 @@ final class HubMetrics: Sendable {
             descriptor: HubSeries.connectionsRefused.descriptor, labels: [("cap", "total")])
         refusedAtPeer = registry.makeCounter(
             descriptor: HubSeries.connectionsRefused.descriptor, labels: [("cap", "peer")])
+        var timedOut: [ConnectionTimeouts.Expiry: Counter] = [:]
+        for expiry in ConnectionTimeouts.Expiry.allCases {
+            timedOut[expiry] = registry.makeCounter(
+                descriptor: HubSeries.connectionsTimedOut.descriptor, labels: [("timeout", expiry.rawValue)])
+        }
+        self.timedOut = timedOut
+    }
+
+    /// The listener closed a connection for being slow or silent.
+    func recordTimeout(_ expiry: ConnectionTimeouts.Expiry) {
+        timedOut[expiry]?.increment()
     }
 
     /// The listener admitted a connection (`opened`), one closed, or one was refused at a cap.

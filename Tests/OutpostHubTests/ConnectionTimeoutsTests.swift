@@ -29,8 +29,8 @@ struct ConnectionTimeoutsTests {
         // A slow-loris head: bytes keep coming, the deadline does not move.
         for second in 1...9 { machine.bytesArrived(at: Self.at(Int64(second)), count: 1, lineFeedOffset: nil) }
         #expect(machine.deadline == Self.at(10))
-        #expect(machine.timerFired(at: Self.at(9)) == .none)
-        #expect(machine.timerFired(at: Self.at(10)) == .close)
+        #expect(machine.timerFired(at: Self.at(9)) == nil)
+        #expect(machine.timerFired(at: Self.at(10)) == .headerRead)
     }
 
     @Test("while the hub answers a fully read request (a long poll) nothing times out")
@@ -39,15 +39,15 @@ struct ConnectionTimeoutsTests {
         machine.headReceived(keepAlive: true)
         machine.requestEnded(at: Self.at(1))
         #expect(machine.deadline == nil)
-        #expect(machine.timerFired(at: Self.at(600)) == .none)
+        #expect(machine.timerFired(at: Self.at(600)) == nil)
     }
 
     @Test("between requests the connection may idle for the idle timeout, not the header-read one")
     func idleBetweenRequests() {
         let machine = Self.served(endingAt: 25)
         #expect(machine.deadline == Self.at(25 + 75))
-        #expect(machine.timerFired(at: Self.at(25 + 74)) == .none)
-        #expect(machine.timerFired(at: Self.at(25 + 75)) == .close)
+        #expect(machine.timerFired(at: Self.at(25 + 74)) == nil)
+        #expect(machine.timerFired(at: Self.at(25 + 75)) == .idle)
     }
 
     @Test("the first byte of the next request starts the header-read clock")
@@ -55,6 +55,7 @@ struct ConnectionTimeoutsTests {
         var machine = Self.served(endingAt: 25)
         machine.bytesArrived(at: Self.at(40), count: 1, lineFeedOffset: nil)
         #expect(machine.deadline == Self.at(50))
+        #expect(machine.timerFired(at: Self.at(50)) == .headerRead)
         machine.bytesArrived(at: Self.at(45), count: 1, lineFeedOffset: nil)
         #expect(machine.deadline == Self.at(50), "later bytes of the same head do not extend it")
         machine.headReceived(keepAlive: true)
@@ -68,7 +69,7 @@ struct ConnectionTimeoutsTests {
         machine.headReceived(keepAlive: true)
         machine.bytesArrived(at: Self.at(30), count: 10, lineFeedOffset: nil)
         #expect(machine.deadline == Self.at(105))
-        #expect(machine.timerFired(at: Self.at(105)) == .close)
+        #expect(machine.timerFired(at: Self.at(105)) == .idle)
     }
 
     @Test(

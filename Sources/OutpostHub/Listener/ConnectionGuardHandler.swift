@@ -20,6 +20,7 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     private var machine: ConnectionTimeouts
     /// The decoder's limit on one header field, the URL included (Hummingbird's default, 80 KiB).
     private let fieldLimit: Int
+    private let metrics: HubMetrics?
     private let logger: Logger
     private var context: ChannelHandlerContext?
     private var timer: Scheduled<Void>?
@@ -27,9 +28,10 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     /// Set once the handler answered a refused head itself: later decoder errors are noise.
     private var answeredParseError = false
 
-    init(limits: ConnectionTimeouts.Limits, fieldLimit: Int, logger: Logger) {
+    init(limits: ConnectionTimeouts.Limits, fieldLimit: Int, metrics: HubMetrics?, logger: Logger) {
         machine = ConnectionTimeouts(limits: limits, openedAt: .now())
         self.fieldLimit = fieldLimit
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -180,13 +182,13 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     private func fire() {
         timer = nil
         timerDeadline = nil
-        switch machine.timerFired(at: .now()) {
-        case .close:
-            logger.debug("closed a slow or idle connection")
-            context?.close(promise: nil)
-        case .none:
+        guard let expiry = machine.timerFired(at: .now()) else {
             arm()
+            return
         }
+        logger.debug("closed a slow or idle connection", metadata: ["timeout": "\(expiry.rawValue)"])
+        metrics?.recordTimeout(expiry)
+        context?.close(promise: nil)
     }
 }
 

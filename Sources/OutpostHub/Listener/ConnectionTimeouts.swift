@@ -31,6 +31,14 @@ struct ConnectionTimeouts {
         case close
     }
 
+    /// Which limit a connection was closed for (the label of `outpost_connections_timed_out_total`).
+    enum Expiry: String, Sendable, CaseIterable {
+        /// No complete request head within `headerRead`.
+        case headerRead = "header_read"
+        /// Silent for `idle` between requests or inside a request body.
+        case idle
+    }
+
     let limits: Limits
     /// When the connection last started waiting for a request head.
     private var waitingSince: NIODeadline
@@ -64,13 +72,16 @@ struct ConnectionTimeouts {
 
     /// When the connection must close unless something happens first; `nil` while the
     /// hub is answering a fully read request.
-    var deadline: NIODeadline? {
+    var deadline: NIODeadline? { pending?.at }
+
+    /// The deadline and the limit it enforces.
+    private var pending: (at: NIODeadline, expiry: Expiry)? {
         if isAwaitingHead {
-            if !servedAny { return waitingSince + limits.headerRead }
-            if let firstByteOfHead { return firstByteOfHead + limits.headerRead }
-            return waitingSince + limits.idle
+            if !servedAny { return (waitingSince + limits.headerRead, .headerRead) }
+            if let firstByteOfHead { return (firstByteOfHead + limits.headerRead, .headerRead) }
+            return (waitingSince + limits.idle, .idle)
         }
-        if requestOpen { return lastByte + limits.idle }
+        if requestOpen { return (lastByte + limits.idle, .idle) }
         return nil
     }
 
@@ -110,10 +121,11 @@ struct ConnectionTimeouts {
         return .none
     }
 
-    /// The timer armed for `deadline` fired at `now`.
-    func timerFired(at now: NIODeadline) -> Action {
-        guard let deadline, now >= deadline else { return .none }
-        return .close
+    /// The timer armed for `deadline` fired at `now`: the limit passed (close the
+    /// connection), or `nil` when the deadline moved on since.
+    func timerFired(at now: NIODeadline) -> Expiry? {
+        guard let pending, now >= pending.at else { return nil }
+        return pending.expiry
     }
 
     private mutating func startWaiting(at now: NIODeadline) {

@@ -16,6 +16,7 @@ struct HubHTTPChannel: ServerChildChannel {
     let http1: HTTP1Channel
     let timeouts: ConnectionTimeouts.Limits
     let limiter: ConnectionLimiter
+    let metrics: HubMetrics?
     let logger: Logger
 
     /// A `503` written to a refused connection before it is closed, so a client sees
@@ -39,11 +40,12 @@ struct HubHTTPChannel: ServerChildChannel {
         let timeouts = timeouts
         let fieldLimit = http1.configuration.httpDecoder.maxHeaderFieldSize
         let guardLogger = self.logger
+        let metrics = metrics
         return http1.setup(channel: channel, logger: logger).flatMapThrowing { http in
             let pipeline = channel.pipeline.syncOperations
             let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
             let connectionGuard = ConnectionGuardHandler(
-                limits: timeouts, fieldLimit: fieldLimit, logger: guardLogger)
+                limits: timeouts, fieldLimit: fieldLimit, metrics: metrics, logger: guardLogger)
             try pipeline.addHandler(connectionGuard, position: .after(decoder))
             try pipeline.addHandler(InboundBytesHandler(reportingTo: connectionGuard), position: .first)
             return Connection(channel: channel, http: http)

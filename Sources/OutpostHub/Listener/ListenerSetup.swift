@@ -23,13 +23,14 @@ struct ListenerSetup {
         let timeouts = ConnectionTimeouts.Limits(
             headerRead: TimeAmount(configuration.headerReadTimeout), idle: TimeAmount(configuration.idleTimeout))
         let logger = hub.logger
+        let metrics = hub.metrics
         self.caps = caps
         server = HTTPServerBuilder { responder in
             // Hummingbird's own idle timeout stays off: `ConnectionGuardHandler` enforces
             // the header-read and idle timeouts, which Hummingbird cannot tell apart.
             HubHTTPChannel(
                 http1: HTTP1Channel(responder: responder, configuration: .init(idleTimeout: nil)),
-                timeouts: timeouts, limiter: limiter, logger: logger)
+                timeouts: timeouts, limiter: limiter, metrics: metrics, logger: logger)
         }
         serverConfiguration = ApplicationConfiguration(
             address: .hostname(configuration.host, port: configuration.port), serverName: nil,
