@@ -144,6 +144,15 @@ struct ListenerLimitsTests {
             let (second, secondClosed) = explicit.readUntilClosed(timeout: .seconds(10))
             #expect(second.hasPrefix("HTTP/1.1 200"), "a keep-alive HTTP/1.0 connection takes a second request")
             #expect(secondClosed)
+
+            // Pipelined: both answered in order, then closed because the second asked.
+            let pipelined = try RawSocket(port: port)
+            pipelined.send(
+                "GET /healthz HTTP/1.1\r\nHost: hub\r\n\r\nGET /readyz HTTP/1.1\r\nHost: hub\r\nConnection: close\r\n\r\n")
+            let (both, bothClosed) = pipelined.readUntilClosed(timeout: .seconds(10))
+            #expect(both.components(separatedBy: "HTTP/1.1 200").count - 1 == 2, "\(both)")
+            #expect(both.contains(#"{"status":"ok"}"#) && both.contains(#"{"status":"ready"}"#))
+            #expect(bothClosed)
         }
     }
 

@@ -83,6 +83,20 @@ struct ConnectionTimeoutsTests {
         #expect(machine.responseEnded(at: Self.at(1)) == expected)
     }
 
+    @Test("pipelined requests are answered in order, and only the one that asked closes the connection")
+    func pipelined() {
+        var machine = ConnectionTimeouts(limits: Self.limits, openedAt: Self.opened)
+        machine.headReceived(keepAlive: true)
+        machine.requestEnded(at: Self.at(0))
+        machine.headReceived(keepAlive: false)
+        machine.requestEnded(at: Self.at(0))
+        #expect(machine.keepAlive)
+        #expect(machine.responseEnded(at: Self.at(1)) == .none)
+        #expect(machine.deadline == nil, "the second request is still being answered")
+        #expect(!machine.keepAlive)
+        #expect(machine.responseEnded(at: Self.at(2)) == .close)
+    }
+
     @Test("the request line's length is counted up to its line feed, across reads, until the next request")
     func requestLine() {
         var machine = ConnectionTimeouts(limits: Self.limits, openedAt: Self.opened)

@@ -50,10 +50,11 @@ struct ConnectionTimeouts {
     private var lastByte: NIODeadline
     /// A request head arrived and its end did not yet.
     private var requestOpen = false
-    /// A request head arrived and its response has not ended yet.
-    private var responseOpen = false
-    /// Whether the current request lets the connection stay open after its response.
-    private(set) var keepAlive = true
+    /// Whether each request still owed a response lets the connection stay open after
+    /// it, oldest first (a client may pipeline requests before the first is answered).
+    private var owed: [Bool] = []
+    /// Whether the request now being answered lets the connection stay open after its response.
+    var keepAlive: Bool { owed.first ?? true }
     /// Whether a line feed arrived since the hub started waiting for a head, and how
     /// many bytes came before it (or so far, without one): a head that overflows with a
     /// request line past the field limit has an overlong URL (414), otherwise too many
@@ -68,7 +69,7 @@ struct ConnectionTimeouts {
     }
 
     /// Waiting for a request head: no request is being read or answered.
-    var isAwaitingHead: Bool { !requestOpen && !responseOpen }
+    var isAwaitingHead: Bool { !requestOpen && owed.isEmpty }
 
     /// When the connection must close unless something happens first; `nil` while the
     /// hub is answering a fully read request.
@@ -102,22 +103,21 @@ struct ConnectionTimeouts {
     /// A request head was decoded.
     mutating func headReceived(keepAlive: Bool) {
         requestOpen = true
-        responseOpen = true
-        self.keepAlive = keepAlive
+        owed.append(keepAlive)
     }
 
     /// The request's end (after its body) was decoded.
     mutating func requestEnded(at now: NIODeadline) {
         requestOpen = false
-        if !responseOpen { startWaiting(at: now) }
+        if owed.isEmpty { startWaiting(at: now) }
     }
 
     /// The response's end is being written.
     mutating func responseEnded(at now: NIODeadline) -> Action {
-        responseOpen = false
+        let keptAlive = owed.isEmpty ? true : owed.removeFirst()
         servedAny = true
-        guard keepAlive else { return .close }
-        if !requestOpen { startWaiting(at: now) }
+        guard keptAlive else { return .close }
+        if isAwaitingHead { startWaiting(at: now) }
         return .none
     }
 
