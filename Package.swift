@@ -69,6 +69,8 @@ let package = Package(
                 "OutpostCore", "OutpostStore", "OutpostTransport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                // The HTTP/1 channel the listener's connection limits wrap.
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 // Replays agents' signed STS GetCallerIdentity requests (`aws-sts` name policy).
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -197,6 +199,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -232,7 +235,7 @@ let package = Package(
         .testTarget(
             name: "OutpostCLITests",
             dependencies: [
-                "OutpostCLI", "OutpostAgent", "OutpostCore", "OutpostSecrets", "OutpostTestSupport",
+                "OutpostCLI", "OutpostAgent", "OutpostCore", "OutpostHub", "OutpostSecrets", "OutpostTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],

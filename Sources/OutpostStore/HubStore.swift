@@ -78,6 +78,10 @@ package protocol HubStore: Sendable {
     /// `name_release_seconds`) and its assigned or running tasks `lost` with
     /// `reason`. Returns the tasks it lost.
     func markAgentOffline(id: String, at: Date, reason: String) async throws(StoreError) -> [TaskRecord]
+    /// Deletes offline agents last seen before `lastSeenBefore` whose name is no longer
+    /// reserved at `now`; their tasks keep the agent's name but no longer point at its
+    /// row. Returns the names deleted.
+    func deleteOfflineAgents(lastSeenBefore: Date, now: Date) async throws(StoreError) -> [String]
 
     // MARK: Tasks
 

@@ -203,4 +203,28 @@ extension SQLHubStore {
             return lost
         }
     }
+
+    /// A read finds the candidates first, so the usual sweep (nothing to delete)
+    /// takes no write lock.
+    package func deleteOfflineAgents(lastSeenBefore: Date, now: Date) async throws(StoreError) -> [String] {
+        let candidates: SQLQueryString = """
+            status = 'offline' AND last_seen_at < \(bind: lastSeenBefore.unixSeconds)
+                AND (name_reserved_until IS NULL OR name_reserved_until <= \(bind: now.unixSeconds))
+            """
+        let found = try await read("finding offline agents to delete") { db in
+            try await db.raw("SELECT id FROM agents WHERE \(candidates) LIMIT 1").first() != nil
+        }
+        guard found else { return [] }
+        return try await write("deleting offline agents") { db in
+            let rows = try await db.raw("SELECT id, name FROM agents WHERE \(candidates)").all()
+            var names: [String] = []
+            for row in rows {
+                let id = try row.column("id", as: String.self)
+                try await db.raw("UPDATE tasks SET agent_id = NULL WHERE agent_id = \(bind: id)").run()
+                try await db.raw("DELETE FROM agents WHERE id = \(bind: id) AND status = 'offline'").run()
+                names.append(try row.column("name", as: String.self))
+            }
+            return names
+        }
+    }
 }

@@ -44,7 +44,11 @@ struct MetricsTests {
 
     @Test("queued, running, agent, slot and latency series per agent type and tag set")
     func fleetSeries() async throws {
-        let hub = try await TestHub.start { $0.pollTimeout = .milliseconds(100) }
+        let hub = try await TestHub.start {
+            $0.pollTimeout = .milliseconds(100)
+            // These tests scrape after each step without moving the clock a second.
+            $0.metricsSnapshotInterval = .zero
+        }
         try await hub.withAPI { api in
             try await hub.createTarget(api, name: "prod-db", tags: ["env=prod"])
             try await hub.createTarget(api, name: "dev-db", tags: ["env=dev"])
@@ -130,7 +134,11 @@ struct MetricsTests {
 
     @Test("a tag set whose queue emptied reports zero until the retention passes, then goes")
     func emptiedSeriesRetention() async throws {
-        let hub = try await TestHub.start { $0.pollTimeout = .milliseconds(100) }
+        let hub = try await TestHub.start {
+            $0.pollTimeout = .milliseconds(100)
+            // These tests scrape after each step without moving the clock a second.
+            $0.metricsSnapshotInterval = .zero
+        }
         try await hub.withAPI { api in
             try await hub.createTarget(api, name: "dev-db", tags: ["env=dev"])
             let task = try await hub.createTask(api, target: "dev-db")

@@ -48,9 +48,16 @@ struct HubOptions: ParsableArguments {
     @Option(name: .customLong("config-file"), help: ArgumentHelp("YAML file with hub settings.", valueName: "path"))
     var configFile: String?
 
+    @Option(
+        name: .customLong("metrics-token-file"),
+        help: ArgumentHelp("File holding the bearer token /metrics then requires (default: /metrics is open).", valueName: "path"))
+    var metricsTokenFile: String?
+
     func settings() throws(ConfigError) -> ServerSettings {
         try ServerSettings.resolve(
-            flags: .init(listen: listen, dataDir: dataDir, heartbeatTimeout: heartbeatTimeout), configFile: configFile)
+            flags: .init(
+                listen: listen, dataDir: dataDir, heartbeatTimeout: heartbeatTimeout, metricsTokenFile: metricsTokenFile),
+            configFile: configFile)
     }
 }
 
@@ -66,6 +73,12 @@ enum HubLauncher {
         configuration.defaultTaskTimeoutSeconds = Int(settings.defaultTaskTimeout.components.seconds)
         configuration.timeoutGrace = settings.timeoutGrace
         configuration.maxLogBytes = settings.maxLogBytes
+        configuration.headerReadTimeout = settings.headerReadTimeout
+        configuration.idleTimeout = settings.idleTimeout
+        configuration.maxConnections = settings.maxConnections
+        configuration.maxConnectionsPerPeer = settings.maxConnectionsPerPeer
+        configuration.metricsToken = settings.metricsToken
+        configuration.offlineAgentRetention = settings.offlineAgentRetention
         do {
             return try await HubRuntime.start(configuration: configuration, logger: logger)
         } catch {

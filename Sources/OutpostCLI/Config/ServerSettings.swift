@@ -1,5 +1,6 @@
 import Foundation
 import OutpostCore
+import OutpostHub
 
 /// The hub's settings after merging flags, `OUTPOST_SERVER_*` and the config file.
 struct ServerSettings: Equatable {
@@ -18,10 +19,23 @@ struct ServerSettings: Equatable {
     var timeoutGrace: Duration = .seconds(30)
     /// The hub's cap on one task's stored log (`max_log_bytes`, default 65MiB).
     var maxLogBytes: Int64 = (64 << 20) + (1 << 20)
+    /// Longest wait for a request head after a connection opens or its first byte (`header_read_timeout`, default 10s).
+    var headerReadTimeout: Duration = .seconds(10)
+    /// Longest silence between requests or inside a body (`idle_timeout`, default 75s; never cuts a poll being answered).
+    var idleTimeout: Duration = .seconds(75)
+    /// Open connections in all (`max_connections`, default 32768; lowered to what the open-file limit allows).
+    var maxConnections = 32_768
+    /// Open connections per peer IPv4 address or IPv6 /64 (`max_connections_per_peer`, default 8192; 0: no cap).
+    var maxConnectionsPerPeer = 8_192
+    /// Bearer token `/metrics` requires, read from `metrics_token_file` (default none: `/metrics` is open).
+    var metricsToken: MetricsToken?
+    /// How long offline agents are kept before the hub deletes them (`offline_agent_retention`, default 24h).
+    var offlineAgentRetention: Duration = .seconds(86_400)
 
     static let keys: Set<String> = [
         "listen", "data_dir", "heartbeat_timeout", "poll_timeout", "default_task_timeout", "timeout_grace",
-        "max_log_bytes",
+        "max_log_bytes", "header_read_timeout", "idle_timeout", "max_connections", "max_connections_per_peer",
+        "metrics_token_file", "offline_agent_retention",
     ]
 
     /// Flags the server and dev commands share.
@@ -29,6 +43,7 @@ struct ServerSettings: Equatable {
         var listen: String?
         var dataDir: String?
         var heartbeatTimeout: String?
+        var metricsTokenFile: String?
     }
 
     static func resolve(
@@ -55,6 +70,42 @@ struct ServerSettings: Equatable {
         if let value = try layers.duration("default_task_timeout", range: 1...604800) { settings.defaultTaskTimeout = value }
         if let value = try layers.duration("timeout_grace", range: 0...3600) { settings.timeoutGrace = value }
         if let value = try layers.bytes("max_log_bytes", range: 1024...(1 << 40)) { settings.maxLogBytes = value }
+        try resolveListener(layers, into: &settings)
+        settings.metricsToken = try metricsToken(layers, flag: flags.metricsTokenFile)
+        if let value = try layers.duration("offline_agent_retention", range: 60...(366 * 86400)) {
+            settings.offlineAgentRetention = value
+        }
         return settings
+    }
+
+    private static func resolveListener(_ layers: ConfigLayers, into settings: inout ServerSettings) throws(ConfigError) {
+        if let value = try layers.duration("header_read_timeout", range: 1...300) { settings.headerReadTimeout = value }
+        if let value = try layers.duration("idle_timeout", range: 1...3600) { settings.idleTimeout = value }
+        if settings.idleTimeout < settings.headerReadTimeout {
+            let origin = try layers.raw("idle_timeout")?.1 ?? .defaultValue
+            throw ConfigError(key: "idle_timeout", origin: origin, problem: "must not be shorter than header_read_timeout")
+        }
+        if let value = try layers.int("max_connections", range: 16...10_000_000) { settings.maxConnections = value }
+        if let value = try layers.int("max_connections_per_peer", range: 0...10_000_000) {
+            settings.maxConnectionsPerPeer = value
+        }
+    }
+
+    /// Reads the metrics token from its file; the error names the key, never the token.
+    private static func metricsToken(_ layers: ConfigLayers, flag: String?) throws(ConfigError) -> MetricsToken? {
+        guard let (path, origin) = try layers.raw("metrics_token_file", flag: ("--metrics-token-file", flag)) else {
+            return nil
+        }
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(key: "metrics_token_file", origin: origin, problem: "cannot read \(path): \(error.localizedDescription)")
+        }
+        do {
+            return try MetricsToken(text)
+        } catch {
+            throw ConfigError(key: "metrics_token_file", origin: origin, problem: "\(path): \(error.message)")
+        }
     }
 }

@@ -44,4 +44,10 @@ package enum APIErrorCode: String, Sendable, CaseIterable, Codable {
     case startup
     /// Anything unexpected; details go to the hub's log, not to the client.
     case `internal`
+    /// The request line (its URL) is longer than the hub reads.
+    case uriTooLong = "uri_too_long"
+    /// The request's header fields are too many or too large.
+    case headersTooLarge = "headers_too_large"
+    /// The hub, or the caller's address, holds its cap of open connections (retry later).
+    case tooManyConnections = "too_many_connections"
 }

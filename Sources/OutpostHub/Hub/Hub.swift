@@ -10,6 +10,8 @@ final class Hub: Sendable {
     let dispatcher: Dispatcher
     let watchers = TaskWatchers()
     let metrics = HubMetrics()
+    /// The last `/metrics` body, served again for `metricsSnapshotInterval`.
+    let metricsCache = MetricsSnapshotCache()
     let secretListings = SecretListings()
     /// User session tokens of tasks that carry one: memory only, never the store.
     let userTokens = UserTokenKeeper()

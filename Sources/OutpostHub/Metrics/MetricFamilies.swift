@@ -66,6 +66,19 @@ enum HubSeries {
         name: "outpost_dispatch_latency_seconds", kind: .histogram,
         help: "Seconds from a task being queued to an agent claiming it, by the tag set of its target.")
 
+    // MARK: The listener
+
+    static let connectionsOpen = MetricFamily(
+        name: "outpost_connections_open", kind: .gauge, help: "Client connections open to the hub's API now.")
+    static let connectionsRefused = MetricFamily(
+        name: "outpost_connections_refused_total", kind: .counter,
+        help: "Connections refused with a 503 at a cap since the hub started, by cap:"
+            + " total (max_connections) or peer (max_connections_per_peer).")
+    static let connectionsTimedOut = MetricFamily(
+        name: "outpost_connections_timed_out_total", kind: .counter,
+        help: "Connections the hub closed since it started for being slow or silent, by timeout:"
+            + " header_read (no complete request head in time) or idle (silent between requests or in a body).")
+
     /// Dispatch latency buckets: from a waiting agent's instant pick-up to an hour in the queue.
     static let dispatchLatencyBuckets: [Double] = [
         0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600,

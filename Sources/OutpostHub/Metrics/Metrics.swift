@@ -18,6 +18,10 @@ final class HubMetrics: Sendable {
     private let finished: [TaskStatus: Counter]
     private let dispatchLatency = Mutex<[TagSet: ValueHistogram]>([:])
     private let recent = Mutex(RecentLabelSets())
+    private let connectionsOpen: Gauge
+    private let refusedAtTotal: Counter
+    private let refusedAtPeer: Counter
+    private let timedOut: [ConnectionTimeouts.Expiry: Counter]
 
     init() {
         var finished: [TaskStatus: Counter] = [:]
@@ -27,6 +31,36 @@ final class HubMetrics: Sendable {
                 descriptor: HubSeries.tasksFinished.descriptor, labels: [("status", status.rawValue)])
         }
         self.finished = finished
+        // Created up front so they read 0 before the first connection or refusal.
+        connectionsOpen = registry.makeGauge(descriptor: HubSeries.connectionsOpen.descriptor)
+        refusedAtTotal = registry.makeCounter(
+            descriptor: HubSeries.connectionsRefused.descriptor, labels: [("cap", "total")])
+        refusedAtPeer = registry.makeCounter(
+            descriptor: HubSeries.connectionsRefused.descriptor, labels: [("cap", "peer")])
+        var timedOut: [ConnectionTimeouts.Expiry: Counter] = [:]
+        for expiry in ConnectionTimeouts.Expiry.allCases {
+            timedOut[expiry] = registry.makeCounter(
+                descriptor: HubSeries.connectionsTimedOut.descriptor, labels: [("timeout", expiry.rawValue)])
+        }
+        self.timedOut = timedOut
+    }
+
+    /// The listener closed a connection for being slow or silent.
+    func recordTimeout(_ expiry: ConnectionTimeouts.Expiry) {
+        timedOut[expiry]?.increment()
+    }
+
+    /// The listener admitted a connection (`opened`), one closed, or one was refused at a cap.
+    func recordConnection(_ decision: ConnectionLimiter.Decision) {
+        switch decision {
+        case .admitted: connectionsOpen.increment()
+        case .refusedTotal: refusedAtTotal.increment()
+        case .refusedPeer: refusedAtPeer.increment()
+        }
+    }
+
+    func recordConnectionClosed() {
+        connectionsOpen.decrement()
     }
 
     /// A task reached a terminal status (counted once per transition the hub saw).

@@ -138,6 +138,9 @@ extension HubError.Code {
         case .agentTimeout: .gatewayTimeout
         case .stsUnavailable: .badGateway
         case .startup, .internal: .internalServerError
+        case .uriTooLong: .uriTooLong
+        case .headersTooLarge: .requestHeaderFieldsTooLarge
+        case .tooManyConnections: .serviceUnavailable
         }
     }
 }

@@ -4,7 +4,8 @@ import Hummingbird
 import OutpostCore
 import OutpostStore
 
-/// `/healthz`, `/readyz`, `/metrics`, `/openapi.yaml`: open, no token.
+/// `/healthz`, `/readyz`, `/metrics`, `/openapi.yaml`: open, no API token (`/metrics`
+/// takes its own bearer token when the operator sets one).
 extension RouteTable {
     mutating func addRootRoutes(hub: Hub) {
         add(.get, "/healthz", auth: .none) { _, _ in
@@ -19,11 +20,19 @@ extension RouteTable {
             return try .json(["status": "ready"])
         }
 
-        // Gauges are computed from one dispatcher snapshot per scrape (docs/autoscaling.md).
-        add(.get, "/metrics", auth: .none) { _, _ in
-            let fleet = await hub.dispatcher.fleetSnapshot()
-            let offline = try await hub.store.listAgents(includeOffline: true).count { $0.status == .offline }
-            let text = hub.metrics.exposition(fleet: fleet, offlineAgents: offline, now: hub.now())
+        // Gauges are computed from one dispatcher snapshot per computation (docs/autoscaling.md);
+        // a body is served again for `metricsSnapshotInterval` so many scrapers cost one.
+        add(.get, "/metrics", auth: .none) { request, _ in
+            if let token = hub.configuration.metricsToken, !token.accepts(authorization: request.headers[.authorization]) {
+                throw HubError(.unauthorized, "/metrics takes the metrics bearer token (metrics_token_file)")
+            }
+            let text = try await hub.metricsCache.body(
+                now: hub.now(), interval: hub.configuration.metricsSnapshotInterval.seconds
+            ) {
+                let fleet = await hub.dispatcher.fleetSnapshot()
+                let offline = try await hub.store.listAgents(includeOffline: true).count { $0.status == .offline }
+                return hub.metrics.exposition(fleet: fleet, offlineAgents: offline, now: hub.now())
+            }
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: text)))

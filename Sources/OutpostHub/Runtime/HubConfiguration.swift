@@ -27,6 +27,28 @@ package struct HubConfiguration: Sendable, Equatable {
     package var maxScriptBytes: Int = 1024 * 1024
     /// How long a request relayed to an agent through its poll (listing secret names) waits for its answer. Default 30 s.
     package var relayTimeout: Duration = .seconds(30)
+    /// Longest time from a connection opening, or from the first byte of a request on
+    /// a kept-alive one, to its complete request head; slower connections are closed. Default 10 s.
+    package var headerReadTimeout: Duration = .seconds(10)
+    /// Longest silence between two requests on a kept-alive connection, or inside a
+    /// request body. Longer than the agents' HTTP pool keeps idle connections (60 s),
+    /// so clients close quiet connections first; a poll being answered is never cut. Default 75 s.
+    package var idleTimeout: Duration = .seconds(75)
+    /// Open connections the hub accepts in all; lowered at start to what the open-file
+    /// limit leaves room for. Default 32,768 (10,000 agents hold a poll and a log upload each, plus users).
+    package var maxConnections: Int = 32_768
+    /// Open connections one peer (IPv4 address or IPv6 /64) may hold; 0 turns the cap
+    /// off (behind a reverse proxy every connection comes from the proxy). Default 8,192:
+    /// 10,000 agents behind three NAT addresses hold about 6,700 each.
+    package var maxConnectionsPerPeer: Int = 8_192
+    /// Bearer token `/metrics` requires; `nil` leaves it open. Default `nil`.
+    package var metricsToken: MetricsToken?
+    /// How long one `/metrics` body is served again before it is recomputed (concurrent
+    /// scrapes share one computation). Default 1 s.
+    package var metricsSnapshotInterval: Duration = .seconds(1)
+    /// How long an offline agent stays in the store (and in `outpost agents`) after it
+    /// was last seen; the sweeper deletes it after that. Default 24 h.
+    package var offlineAgentRetention: Duration = .seconds(86_400)
 
     package init() {}
 
@@ -85,6 +107,31 @@ package struct HubConfiguration: Sendable, Equatable {
         }
         guard maxLogBytes > 0, maxScriptBytes > 0 else {
             throw ValidationError(field: "max_log_bytes", message: "size limits must be greater than zero")
+        }
+        try validateListener()
+    }
+
+    private func validateListener() throws(ValidationError) {
+        guard headerReadTimeout > .zero else {
+            throw ValidationError(field: "header_read_timeout", message: "header_read_timeout must be greater than zero")
+        }
+        guard idleTimeout >= headerReadTimeout else {
+            throw ValidationError(
+                field: "idle_timeout", message: "idle_timeout must not be shorter than header_read_timeout")
+        }
+        guard maxConnections > 0 else {
+            throw ValidationError(field: "max_connections", message: "max_connections must be greater than zero")
+        }
+        guard maxConnectionsPerPeer >= 0 else {
+            throw ValidationError(
+                field: "max_connections_per_peer", message: "max_connections_per_peer must not be negative")
+        }
+        guard metricsSnapshotInterval >= .zero else {
+            throw ValidationError(field: "metrics_snapshot_interval", message: "the snapshot interval must not be negative")
+        }
+        guard offlineAgentRetention > .zero else {
+            throw ValidationError(
+                field: "offline_agent_retention", message: "offline_agent_retention must be greater than zero")
         }
     }
 }

@@ -57,6 +57,7 @@ package final class HubRuntime: Sendable {
                 .startup, "cannot create the data directory \(directory.path): \(error.localizedDescription)",
                 underlying: error)
         }
+        raiseDescriptorLimit(logger: logger)
         let databasePath = directory.appendingPathComponent("outpost.sqlite").path
         let store: SQLiteHubStore
         do {
@@ -67,6 +68,20 @@ package final class HubRuntime: Sendable {
         return try await start(
             configuration: configuration, store: store, clock: .system, logger: logger,
             adminTokenFile: directory.appendingPathComponent("admin-token").path)
+    }
+
+    /// Every connection holds a descriptor and the usual soft limit (1,024) is far below
+    /// what a fleet needs: raise it to the hard limit, and say so.
+    private static func raiseDescriptorLimit(logger: Logger) {
+        guard let (before, after) = DescriptorLimit.raiseSoftToHard() else {
+            logger.warning("could not read or raise the open-file limit (RLIMIT_NOFILE)")
+            return
+        }
+        if after > before {
+            logger.info("raised the open-file limit to the hard limit", metadata: ["from": "\(before)", "to": "\(after)"])
+        } else {
+            logger.info("open-file limit", metadata: ["limit": "\(after)"])
+        }
     }
 
     /// Starts on a given store (tests use an in-memory store and a manual clock).

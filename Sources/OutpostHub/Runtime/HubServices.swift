@@ -17,13 +17,21 @@ struct HubHTTPService: Service {
         let configuration = hub.configuration
         let hub = hub
         let address = address
+        let listener = ListenerSetup(hub: hub)
+        let caps = listener.caps
         let app = Application(
             responder: responder,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            server: listener.server,
+            configuration: listener.serverConfiguration,
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
                 hub.markListening()
-                hub.logger.info("hub listening", metadata: ["host": "\(configuration.host)", "port": "\(port)"])
+                hub.logger.info(
+                    "hub listening",
+                    metadata: [
+                        "host": "\(configuration.host)", "port": "\(port)", "max_connections": "\(caps.total)",
+                        "max_connections_per_peer": "\(caps.perPeer)",
+                    ])
                 address.resolve(HubAddress(host: configuration.host, port: port))
             },
             logger: hub.logger

@@ -3,11 +3,22 @@ import Logging
 import OutpostCore
 import OutpostStore
 import ServiceLifecycle
+import Synchronization
 
 /// Takes silent agents offline (their tasks become `lost`), times out overdue
-/// tasks, and writes heartbeats to the store in batches.
+/// tasks, writes heartbeats to the store in batches, and deletes agents that have
+/// been offline for longer than the retention period.
 struct Sweeper: Service {
     let hub: Hub
+    private let lastPrune = PruneSchedule()
+
+    /// How often offline agents are looked for: far more often than a retention
+    /// period of hours needs, far less than every sweep.
+    static let pruneInterval: TimeInterval = 60
+
+    init(hub: Hub) {
+        self.hub = hub
+    }
 
     /// Sweeps every `effectiveSweepInterval` until graceful shutdown, then writes the
     /// last heartbeats and returns. Cancellation ends it the same way.
@@ -47,6 +58,38 @@ struct Sweeper: Service {
             await hub.tasksEnded(overdue)
         } catch {
             hub.logger.error("could not time out overdue tasks", metadata: ["error": "\(error)"])
+        }
+        await pruneOfflineAgents(now: now)
+    }
+
+    /// Deletes agents offline for longer than `offlineAgentRetention`, at most once per
+    /// `pruneInterval`. They vanish from `outpost agents` and from the offline gauge.
+    func pruneOfflineAgents(now: Date) async {
+        guard lastPrune.isDue(now: now, interval: Self.pruneInterval) else { return }
+        let cutoff = now.addingTimeInterval(-hub.configuration.offlineAgentRetention.seconds)
+        do {
+            let names = try await hub.store.deleteOfflineAgents(lastSeenBefore: cutoff, now: now)
+            if !names.isEmpty {
+                hub.logger.info(
+                    "deleted agents offline for longer than the retention period",
+                    metadata: ["count": "\(names.count)", "retention_seconds": "\(Int(hub.configuration.offlineAgentRetention.seconds))"])
+            }
+        } catch {
+            hub.logger.error("could not delete long-offline agents", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// When the sweeper last pruned offline agents.
+final class PruneSchedule: Sendable {
+    private let last = Mutex<Date?>(nil)
+
+    /// `true` (and records `now`) when no prune ran within `interval` before `now`.
+    func isDue(now: Date, interval: TimeInterval) -> Bool {
+        last.withLock { last in
+            if let previous = last, now >= previous, now.timeIntervalSince(previous) < interval { return false }
+            last = now
+            return true
         }
     }
 }
