@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import OutpostCore
 import Synchronization
+import OutpostTestSupport
 import Testing
 
 @testable import OutpostHub
@@ -68,7 +69,7 @@ struct ConnectionLimiterTests {
         let lines = LogLines()
         let logger = Logger(label: "test") { _ in lines }
         let clock = ManualClock()
-        let limiter = ConnectionLimiter(caps: .init(total: 1, perPeer: 0), now: { clock.now }, logger: logger)
+        let limiter = ConnectionLimiter(caps: .init(total: 1, perPeer: 0), now: { clock.date }, logger: logger)
         let peer = try Self.peer("10.0.0.1")
         #expect(limiter.admit(peer) == .admitted)
         for _ in 0..<1000 { #expect(limiter.admit(peer) == .refusedTotal) }

@@ -1,3 +1,4 @@
+import OutpostCore
 import HTTPTypes
 import NIOCore
 import NIOHTTP1

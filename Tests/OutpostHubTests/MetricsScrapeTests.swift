@@ -87,7 +87,7 @@ struct MetricsScrapeTests {
                     }
                 }
             }
-            #expect(await waitUntil { await cache.joined == 19 })
+            #expect(await eventually { await cache.joined == 19 })
             gate.continuation.yield()
             return try await group.reduce(into: []) { $0.append($1) }
         }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import OutpostCore
 import OutpostStore
+import OutpostTestSupport
 import Testing
 
 @testable import OutpostHub
@@ -27,14 +28,14 @@ struct OfflineAgentPruningTests {
 
             // old-agent goes silent and offline at t+61.
             hub.clock.advance(by: 61)
-            await sweeper.sweep(now: hub.clock.now)
+            await sweeper.sweep(now: hub.clock.date)
             _ = try await SimAgent.register(api, registrationToken: registration, name: "late-agent")
             #expect(try await offlineNames(hub) == ["old-agent"])
             #expect(try await scrape(api).value("outpost_agents", ["status": "offline"]) == 1)
 
             // late-agent goes offline an hour later; old-agent is now past the retention period.
             hub.clock.advance(by: 3600)
-            await sweeper.sweep(now: hub.clock.now)
+            await sweeper.sweep(now: hub.clock.date)
             #expect(try await offlineNames(hub) == ["late-agent"])
             #expect(try await scrape(api).value("outpost_agents", ["status": "offline"]) == 1)
             let listed = try await api.send(.get, "/api/v1/agents?all=true").decode(ListResponse<AgentRecord>.self)
@@ -52,7 +53,7 @@ struct OfflineAgentPruningTests {
     func reservedKept() async throws {
         let hub = try await TestHub.start()
         let store = hub.store
-        let seen = hub.clock.now
+        let seen = hub.clock.date
         try await store.insertAgentType(
             AgentType(name: "sticky", nameReleaseSeconds: 7200, createdAt: seen, tokenRotatedAt: seen),
             registrationTokenHash: "hash-sticky-type")

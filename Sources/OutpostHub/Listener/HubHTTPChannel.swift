@@ -1,3 +1,4 @@
+import OutpostCore
 import HummingbirdCore
 import Logging
 import NIOCore
