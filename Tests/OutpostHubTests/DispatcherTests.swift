@@ -21,71 +21,71 @@ struct DispatcherTests {
             (["prod", "eu"], ["prod"], false),
         ])
     func routing(targetTags: [String], agentTags: [String], gets: Bool) async throws {
-        let hub = try await TestHub.start { $0.pollTimeout = .milliseconds(100) }
-        try await hub.withAPI { api in
-            try await hub.createTarget(api, name: "target", tags: targetTags)
-            let task = try await hub.createTask(api, target: "target")
-            let agent = try await SimAgent.register(
-                api, registrationToken: try await hub.registrationToken(), tags: agentTags)
-            let answer = try await agent.poll(api)
-            #expect(answer.assignments.map(\.taskID) == (gets ? [task.id] : []))
+        try await TestHub.with(configure: { $0.pollTimeout = .milliseconds(100) }) { hub in
+            try await hub.withAPI { api in
+                try await hub.createTarget(api, name: "target", tags: targetTags)
+                let task = try await hub.createTask(api, target: "target")
+                let agent = try await SimAgent.register(
+                    api, registrationToken: try await hub.registrationToken(), tags: agentTags)
+                let answer = try await agent.poll(api)
+                #expect(answer.assignments.map(\.taskID) == (gets ? [task.id] : []))
+            }
         }
-        await hub.stop()
     }
 
     @Test("a waiting poll is answered the moment a matching task is queued")
     func waitingPollWakes() async throws {
-        let hub = try await TestHub.start { $0.pollTimeout = .seconds(25) }
-        try await hub.withAPI { api in
-            try await hub.createTarget(api, name: "prod-db", tags: ["prod"])
-            try await hub.createTarget(api, name: "local")
-            let registration = try await hub.registrationToken()
-            let agent = try await SimAgent.register(api, registrationToken: registration, tags: ["prod"])
-            let started = ContinuousClock.now
-            async let answer = agent.poll(api)
-            #expect(await eventually { await hub.hub.dispatcher.snapshot().waitingPolls == 1 })
-            _ = try await hub.createTask(api, target: "local")  // not for this agent
-            let task = try await hub.createTask(api, target: "prod-db")
-            let assignments = try await answer.assignments
-            #expect(assignments.map(\.taskID) == [task.id])
-            #expect(assignments.first?.target.name == "prod-db")
-            // Handed over on the spot, not at some later tick.
-            #expect(ContinuousClock.now - started < .seconds(10))
-            let stored = try await hub.store.task(id: task.id)
-            #expect(stored?.status == .assigned)
-            #expect(stored?.agent == agent.name)
+        try await TestHub.with(configure: { $0.pollTimeout = .seconds(25) }) { hub in
+            try await hub.withAPI { api in
+                try await hub.createTarget(api, name: "prod-db", tags: ["prod"])
+                try await hub.createTarget(api, name: "local")
+                let registration = try await hub.registrationToken()
+                let agent = try await SimAgent.register(api, registrationToken: registration, tags: ["prod"])
+                let started = ContinuousClock.now
+                async let answer = agent.poll(api)
+                #expect(await eventually { await hub.hub.dispatcher.snapshot().waitingPolls == 1 })
+                _ = try await hub.createTask(api, target: "local")  // not for this agent
+                let task = try await hub.createTask(api, target: "prod-db")
+                let assignments = try await answer.assignments
+                #expect(assignments.map(\.taskID) == [task.id])
+                #expect(assignments.first?.target.name == "prod-db")
+                // Handed over on the spot, not at some later tick.
+                #expect(ContinuousClock.now - started < .seconds(10))
+                let stored = try await hub.store.task(id: task.id)
+                #expect(stored?.status == .assigned)
+                #expect(stored?.agent == agent.name)
+            }
         }
-        await hub.stop()
     }
 
     @Test("a newer poll of the same agent answers the older one empty")
     func onePollPerAgent() async throws {
-        let hub = try await TestHub.start { $0.pollTimeout = .seconds(25) }
-        try await hub.withAPI { api in
-            try await hub.createTarget(api, name: "local")
-            let agent = try await SimAgent.register(api, registrationToken: try await hub.registrationToken())
-            async let first = agent.poll(api)
-            #expect(await eventually { await hub.hub.dispatcher.snapshot().waitingPolls == 1 })
-            async let second = agent.poll(api)
-            #expect(try await first.isEmpty)
-            #expect(await eventually { await hub.hub.dispatcher.snapshot().waitingPolls == 1 })
-            let task = try await hub.createTask(api, target: "local")
-            #expect(try await second.assignments.map(\.taskID) == [task.id])
+        try await TestHub.with(configure: { $0.pollTimeout = .seconds(25) }) { hub in
+            try await hub.withAPI { api in
+                try await hub.createTarget(api, name: "local")
+                let agent = try await SimAgent.register(api, registrationToken: try await hub.registrationToken())
+                async let first = agent.poll(api)
+                #expect(await eventually { await hub.hub.dispatcher.snapshot().waitingPolls == 1 })
+                async let second = agent.poll(api)
+                #expect(try await first.isEmpty)
+                #expect(await eventually { await hub.hub.dispatcher.snapshot().waitingPolls == 1 })
+                let task = try await hub.createTask(api, target: "local")
+                #expect(try await second.assignments.map(\.taskID) == [task.id])
+            }
         }
-        await hub.stop()
     }
 
     @Test("an idle poll ends empty at the poll timeout")
     func pollTimesOut() async throws {
-        let hub = try await TestHub.start { $0.pollTimeout = .milliseconds(200) }
-        try await hub.withAPI { api in
-            let agent = try await SimAgent.register(api, registrationToken: try await hub.registrationToken())
-            let started = ContinuousClock.now
-            #expect(try await agent.poll(api).isEmpty)
-            #expect(ContinuousClock.now - started >= .milliseconds(150))
-            #expect(await hub.hub.dispatcher.snapshot().waitingPolls == 0)
+        try await TestHub.with(configure: { $0.pollTimeout = .milliseconds(200) }) { hub in
+            try await hub.withAPI { api in
+                let agent = try await SimAgent.register(api, registrationToken: try await hub.registrationToken())
+                let started = ContinuousClock.now
+                #expect(try await agent.poll(api).isEmpty)
+                #expect(ContinuousClock.now - started >= .milliseconds(150))
+                #expect(await hub.hub.dispatcher.snapshot().waitingPolls == 0)
+            }
         }
-        await hub.stop()
     }
 
     @Test("the poll wait never exceeds half the heartbeat timeout")
@@ -101,143 +101,143 @@ struct DispatcherTests {
 
     @Test("200 tasks raced by several agents are each claimed and run exactly once")
     func raceOf200Tasks() async throws {
-        let hub = try await TestHub.start { $0.pollTimeout = .milliseconds(300) }
-        try await hub.withAPI { api in
-            try await hub.createTarget(api, name: "local")
-            let registration = try await hub.registrationToken()
-            var agents: [SimAgent] = []
-            for _ in 0..<6 {
-                agents.append(try await SimAgent.register(api, registrationToken: registration, concurrency: 3))
-            }
-            var created: Set<String> = []
-            for _ in 0..<200 { created.insert(try await hub.createTask(api, target: "local").id) }
-
-            let runs = try await withThrowingTaskGroup(of: [String].self) { group in
-                for agent in agents {
-                    group.addTask {
-                        var ran: [String] = []
-                        var idle = 0
-                        while idle < 2 {
-                            let answer = try await agent.poll(api, freeSlots: 3)
-                            idle = answer.assignments.isEmpty ? idle + 1 : 0
-                            for assignment in answer.assignments {
-                                #expect(try await agent.start(api, assignment.taskID).status == .ok)
-                                #expect(try await agent.finish(api, assignment.taskID).status == .ok)
-                                ran.append(assignment.taskID)
-                            }
-                        }
-                        return ran
-                    }
+        try await TestHub.with(configure: { $0.pollTimeout = .milliseconds(300) }) { hub in
+            try await hub.withAPI { api in
+                try await hub.createTarget(api, name: "local")
+                let registration = try await hub.registrationToken()
+                var agents: [SimAgent] = []
+                for _ in 0..<6 {
+                    agents.append(try await SimAgent.register(api, registrationToken: registration, concurrency: 3))
                 }
-                var all: [String] = []
-                for try await ran in group { all += ran }
-                return all
+                var created: Set<String> = []
+                for _ in 0..<200 { created.insert(try await hub.createTask(api, target: "local").id) }
+
+                let runs = try await withThrowingTaskGroup(of: [String].self) { group in
+                    for agent in agents {
+                        group.addTask {
+                            var ran: [String] = []
+                            var idle = 0
+                            while idle < 2 {
+                                let answer = try await agent.poll(api, freeSlots: 3)
+                                idle = answer.assignments.isEmpty ? idle + 1 : 0
+                                for assignment in answer.assignments {
+                                    #expect(try await agent.start(api, assignment.taskID).status == .ok)
+                                    #expect(try await agent.finish(api, assignment.taskID).status == .ok)
+                                    ran.append(assignment.taskID)
+                                }
+                            }
+                            return ran
+                        }
+                    }
+                    var all: [String] = []
+                    for try await ran in group { all += ran }
+                    return all
+                }
+                #expect(runs.count == 200)
+                #expect(Set(runs) == created)
+                let succeeded = try await hub.store.listTasks(status: .succeeded, limit: 1000)
+                #expect(succeeded.count == 200)
+                #expect(await hub.hub.dispatcher.snapshot().queuedTasks == 0)
             }
-            #expect(runs.count == 200)
-            #expect(Set(runs) == created)
-            let succeeded = try await hub.store.listTasks(status: .succeeded, limit: 1000)
-            #expect(succeeded.count == 200)
-            #expect(await hub.hub.dispatcher.snapshot().queuedTasks == 0)
         }
-        await hub.stop()
     }
 
     @Test("cancelling a running task sends a cancel control to its agent's waiting poll")
     func cancelControl() async throws {
-        let hub = try await TestHub.start { $0.pollTimeout = .seconds(25) }
-        try await hub.withAPI { api in
-            try await hub.createTarget(api, name: "local")
-            let agent = try await SimAgent.register(api, registrationToken: try await hub.registrationToken())
-            let task = try await hub.createTask(api, target: "local")
-            #expect(try await agent.poll(api).assignments.map(\.taskID) == [task.id])
-            #expect(try await agent.start(api, task.id).status == .ok)
+        try await TestHub.with(configure: { $0.pollTimeout = .seconds(25) }) { hub in
+            try await hub.withAPI { api in
+                try await hub.createTarget(api, name: "local")
+                let agent = try await SimAgent.register(api, registrationToken: try await hub.registrationToken())
+                let task = try await hub.createTask(api, target: "local")
+                #expect(try await agent.poll(api).assignments.map(\.taskID) == [task.id])
+                #expect(try await agent.start(api, task.id).status == .ok)
 
-            async let waiting = agent.poll(api, running: [task.id], freeSlots: 0)
-            #expect(await eventually { await hub.hub.dispatcher.snapshot().waitingPolls == 1 })
-            let cancel = try await api.send(.post, "/api/v1/tasks/\(task.id)/cancel")
-            #expect(cancel.status == .ok)
-            #expect(try cancel.decode(TaskRecord.self).cancelRequested)
-            #expect(try await waiting.controls == [ControlMessage(kind: .cancel, taskID: task.id)])
+                async let waiting = agent.poll(api, running: [task.id], freeSlots: 0)
+                #expect(await eventually { await hub.hub.dispatcher.snapshot().waitingPolls == 1 })
+                let cancel = try await api.send(.post, "/api/v1/tasks/\(task.id)/cancel")
+                #expect(cancel.status == .ok)
+                #expect(try cancel.decode(TaskRecord.self).cancelRequested)
+                #expect(try await waiting.controls == [ControlMessage(kind: .cancel, taskID: task.id)])
 
-            let finish = try await agent.finish(api, task.id, status: .cancelled, exitCode: nil)
-            #expect(try finish.decode(TaskRecord.self).status == .cancelled)
+                let finish = try await agent.finish(api, task.id, status: .cancelled, exitCode: nil)
+                #expect(try finish.decode(TaskRecord.self).status == .cancelled)
+            }
         }
-        await hub.stop()
     }
 
     @Test("cancelling a queued task cancels it at once and no agent gets it")
     func cancelQueued() async throws {
-        let hub = try await TestHub.start { $0.pollTimeout = .milliseconds(100) }
-        try await hub.withAPI { api in
-            try await hub.createTarget(api, name: "local")
-            let task = try await hub.createTask(api, target: "local")
-            let cancel = try await api.send(.post, "/api/v1/tasks/\(task.id)/cancel")
-            #expect(try cancel.decode(TaskRecord.self).status == .cancelled)
-            let agent = try await SimAgent.register(api, registrationToken: try await hub.registrationToken())
-            #expect(try await agent.poll(api).isEmpty)
+        try await TestHub.with(configure: { $0.pollTimeout = .milliseconds(100) }) { hub in
+            try await hub.withAPI { api in
+                try await hub.createTarget(api, name: "local")
+                let task = try await hub.createTask(api, target: "local")
+                let cancel = try await api.send(.post, "/api/v1/tasks/\(task.id)/cancel")
+                #expect(try cancel.decode(TaskRecord.self).status == .cancelled)
+                let agent = try await SimAgent.register(api, registrationToken: try await hub.registrationToken())
+                #expect(try await agent.poll(api).isEmpty)
+            }
         }
-        await hub.stop()
     }
 
     @Test("a task the agent runs that the hub does not know gets one abandon control")
     func abandonUnknownTask() async throws {
-        let hub = try await TestHub.start { $0.pollTimeout = .milliseconds(100) }
-        try await hub.withAPI { api in
-            let agent = try await SimAgent.register(api, registrationToken: try await hub.registrationToken())
-            let first = try await agent.poll(api, running: ["tsk_unknown"])
-            #expect(first.controls == [ControlMessage(kind: .abandon, taskID: "tsk_unknown")])
-            // Sent once: a second poll listing it waits instead of answering at once.
-            #expect(try await agent.poll(api, running: ["tsk_unknown"]).isEmpty)
+        try await TestHub.with(configure: { $0.pollTimeout = .milliseconds(100) }) { hub in
+            try await hub.withAPI { api in
+                let agent = try await SimAgent.register(api, registrationToken: try await hub.registrationToken())
+                let first = try await agent.poll(api, running: ["tsk_unknown"])
+                #expect(first.controls == [ControlMessage(kind: .abandon, taskID: "tsk_unknown")])
+                // Sent once: a second poll listing it waits instead of answering at once.
+                #expect(try await agent.poll(api, running: ["tsk_unknown"]).isEmpty)
+            }
         }
-        await hub.stop()
     }
 
     @Test("another agent's task gets an abandon control")
     func abandonForeignTask() async throws {
-        let hub = try await TestHub.start { $0.pollTimeout = .milliseconds(100) }
-        try await hub.withAPI { api in
-            try await hub.createTarget(api, name: "local")
-            let registration = try await hub.registrationToken()
-            let owner = try await SimAgent.register(api, registrationToken: registration)
-            let other = try await SimAgent.register(api, registrationToken: registration)
-            let task = try await hub.createTask(api, target: "local")
-            #expect(try await owner.poll(api).assignments.count == 1)
-            let answer = try await other.poll(api, running: [task.id], freeSlots: 0)
-            #expect(answer.controls == [ControlMessage(kind: .abandon, taskID: task.id)])
-            // Another agent's task gets the answer of a task that does not exist.
-            #expect(try await other.start(api, task.id).status == .notFound)
+        try await TestHub.with(configure: { $0.pollTimeout = .milliseconds(100) }) { hub in
+            try await hub.withAPI { api in
+                try await hub.createTarget(api, name: "local")
+                let registration = try await hub.registrationToken()
+                let owner = try await SimAgent.register(api, registrationToken: registration)
+                let other = try await SimAgent.register(api, registrationToken: registration)
+                let task = try await hub.createTask(api, target: "local")
+                #expect(try await owner.poll(api).assignments.count == 1)
+                let answer = try await other.poll(api, running: [task.id], freeSlots: 0)
+                #expect(answer.controls == [ControlMessage(kind: .abandon, taskID: task.id)])
+                // Another agent's task gets the answer of a task that does not exist.
+                #expect(try await other.start(api, task.id).status == .notFound)
+            }
         }
-        await hub.stop()
     }
 
     @Test("an assignment whose answer was lost is sent again on the next poll")
     func redelivery() async throws {
-        let hub = try await TestHub.start { $0.pollTimeout = .milliseconds(100) }
-        try await hub.withAPI { api in
-            try await hub.createTarget(api, name: "local")
-            let agent = try await SimAgent.register(api, registrationToken: try await hub.registrationToken())
-            let task = try await hub.createTask(api, target: "local")
-            #expect(try await agent.poll(api).assignments.map(\.taskID) == [task.id])
-            // The agent never saw it: it does not list it.
-            #expect(try await agent.poll(api).assignments.map(\.taskID) == [task.id])
-            // Once listed, it is acknowledged and not sent again.
-            #expect(try await agent.poll(api, running: [task.id], freeSlots: 0).isEmpty)
-            #expect(try await agent.poll(api, running: [], freeSlots: 1).isEmpty)
+        try await TestHub.with(configure: { $0.pollTimeout = .milliseconds(100) }) { hub in
+            try await hub.withAPI { api in
+                try await hub.createTarget(api, name: "local")
+                let agent = try await SimAgent.register(api, registrationToken: try await hub.registrationToken())
+                let task = try await hub.createTask(api, target: "local")
+                #expect(try await agent.poll(api).assignments.map(\.taskID) == [task.id])
+                // The agent never saw it: it does not list it.
+                #expect(try await agent.poll(api).assignments.map(\.taskID) == [task.id])
+                // Once listed, it is acknowledged and not sent again.
+                #expect(try await agent.poll(api, running: [task.id], freeSlots: 0).isEmpty)
+                #expect(try await agent.poll(api, running: [], freeSlots: 1).isEmpty)
+            }
         }
-        await hub.stop()
     }
 
     @Test("a draining agent gets no new tasks")
     func drainingAgent() async throws {
-        let hub = try await TestHub.start { $0.pollTimeout = .milliseconds(100) }
-        try await hub.withAPI { api in
-            try await hub.createTarget(api, name: "local")
-            let agent = try await SimAgent.register(api, registrationToken: try await hub.registrationToken())
-            _ = try await hub.createTask(api, target: "local")
-            #expect(try await agent.poll(api, freeSlots: 1, draining: true).isEmpty)
-            #expect(try await agent.poll(api, freeSlots: 1).assignments.count == 1)
+        try await TestHub.with(configure: { $0.pollTimeout = .milliseconds(100) }) { hub in
+            try await hub.withAPI { api in
+                try await hub.createTarget(api, name: "local")
+                let agent = try await SimAgent.register(api, registrationToken: try await hub.registrationToken())
+                _ = try await hub.createTask(api, target: "local")
+                #expect(try await agent.poll(api, freeSlots: 1, draining: true).isEmpty)
+                #expect(try await agent.poll(api, freeSlots: 1).assignments.count == 1)
+            }
         }
-        await hub.stop()
     }
 
     @Test("queued and active work is reloaded when the hub restarts")

@@ -13,15 +13,15 @@ struct HostileInputTests {
     private func withClaimedTask(
         _ body: @Sendable (TestHub, API, SimAgent, TaskRecord) async throws -> Void
     ) async throws {
-        let hub = try await TestHub.start { $0.pollTimeout = .milliseconds(50) }
-        try await hub.withAPI { api in
-            try await hub.createTarget(api, name: "local")
-            let agent = try await SimAgent.register(api, registrationToken: try await hub.registrationToken())
-            let task = try await hub.createTask(api, target: "local")
-            #expect(try await agent.poll(api).assignments.map(\.taskID) == [task.id])
-            try await body(hub, api, agent, task)
+        try await TestHub.with(configure: { $0.pollTimeout = .milliseconds(50) }) { hub in
+            try await hub.withAPI { api in
+                try await hub.createTarget(api, name: "local")
+                let agent = try await SimAgent.register(api, registrationToken: try await hub.registrationToken())
+                let task = try await hub.createTask(api, target: "local")
+                #expect(try await agent.poll(api).assignments.map(\.taskID) == [task.id])
+                try await body(hub, api, agent, task)
+            }
         }
-        await hub.stop()
     }
 
     /// The hub still answers: a plain authenticated read.

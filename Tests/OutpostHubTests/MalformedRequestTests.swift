@@ -178,47 +178,47 @@ struct MalformedRequestTests {
 
     @Test("bad input gets the fitting 4xx and a JSON error body", arguments: cases)
     func badInput(_ badCase: Case) async throws {
-        let hub = try await TestHub.start { $0.pollTimeout = .milliseconds(50) }
-        try await hub.withAPI { api in
-            try await hub.createTarget(api, name: "local")
-            let registration = try await hub.registrationToken()
-            let agent = try await SimAgent.register(api, registrationToken: registration, name: "test-agent-1")
-            let task = try await hub.createTask(api, target: "local")
-            #expect(try await agent.poll(api).assignments.count == 1)
+        try await TestHub.with(configure: { $0.pollTimeout = .milliseconds(50) }) { hub in
+            try await hub.withAPI { api in
+                try await hub.createTarget(api, name: "local")
+                let registration = try await hub.registrationToken()
+                let agent = try await SimAgent.register(api, registrationToken: registration, name: "test-agent-1")
+                let task = try await hub.createTask(api, target: "local")
+                #expect(try await agent.poll(api).assignments.count == 1)
 
-            let path = badCase.path.replacingOccurrences(of: "{task}", with: task.id)
-            let token: API.Token =
-                switch badCase.token {
-                case .admin: .admin
-                case .registration: .bearer(registration)
-                case .agent: .bearer(agent.token)
-                }
-            let reply = try await api.send(
-                badCase.method, path, token: token, body: badCase.body,
-                contentType: badCase.body == nil ? nil : badCase.contentType)
-            #expect(Int(reply.status.code) == badCase.status, "\(reply.text)")
-            #expect(reply.headers[.contentType]?.hasPrefix("application/json") == true)
-            let error = try #require(reply.error, "not a JSON error body: \(reply.text)")
-            #expect(error.code == badCase.code)
-            #expect(!error.message.isEmpty)
+                let path = badCase.path.replacingOccurrences(of: "{task}", with: task.id)
+                let token: API.Token =
+                    switch badCase.token {
+                    case .admin: .admin
+                    case .registration: .bearer(registration)
+                    case .agent: .bearer(agent.token)
+                    }
+                let reply = try await api.send(
+                    badCase.method, path, token: token, body: badCase.body,
+                    contentType: badCase.body == nil ? nil : badCase.contentType)
+                #expect(Int(reply.status.code) == badCase.status, "\(reply.text)")
+                #expect(reply.headers[.contentType]?.hasPrefix("application/json") == true)
+                let error = try #require(reply.error, "not a JSON error body: \(reply.text)")
+                #expect(error.code == badCase.code)
+                #expect(!error.message.isEmpty)
+            }
         }
-        await hub.stop()
     }
 
     @Test("a body past the size limit is refused with 413")
     func tooLarge() async throws {
-        let hub = try await TestHub.start { $0.maxScriptBytes = 1024 }
-        try await hub.withAPI { api in
-            try await hub.createTarget(api, name: "local")
-            let big = String(repeating: "x", count: 200 * 1024)
-            let reply = try await api.send(.post, "/api/v1/tasks", json: ["target": "local", "script": big])
-            #expect(reply.status == .contentTooLarge)
-            #expect(reply.error?.code == "too_large")
-            let over = String(repeating: "x", count: 2000)
-            let script = try await api.send(.post, "/api/v1/tasks", json: ["target": "local", "script": over])
-            #expect(script.status == .badRequest)
-            #expect(script.error?.message.contains("at most 1024") == true)
+        try await TestHub.with(configure: { $0.maxScriptBytes = 1024 }) { hub in
+            try await hub.withAPI { api in
+                try await hub.createTarget(api, name: "local")
+                let big = String(repeating: "x", count: 200 * 1024)
+                let reply = try await api.send(.post, "/api/v1/tasks", json: ["target": "local", "script": big])
+                #expect(reply.status == .contentTooLarge)
+                #expect(reply.error?.code == "too_large")
+                let over = String(repeating: "x", count: 2000)
+                let script = try await api.send(.post, "/api/v1/tasks", json: ["target": "local", "script": over])
+                #expect(script.status == .badRequest)
+                #expect(script.error?.message.contains("at most 1024") == true)
+            }
         }
-        await hub.stop()
     }
 }

@@ -14,37 +14,37 @@ struct MetricsScrapeTests {
     @Test("with a metrics token set, /metrics answers 401 without it or with another token, 200 with it")
     func token() async throws {
         let metricsToken = try MetricsToken(Self.token + "\n")
-        let hub = try await TestHub.start { $0.metricsToken = metricsToken }
-        try await hub.withAPI { api in
-            let missing = try await api.send(.get, "/metrics", token: .none)
-            #expect(missing.status == .unauthorized)
-            #expect(missing.error?.code == "unauthorized")
-            #expect(missing.header("WWW-Authenticate") == "Bearer")
-            #expect(!missing.text.contains("outpost_"), "no series without the token")
+        try await TestHub.with(configure: { $0.metricsToken = metricsToken }) { hub in
+            try await hub.withAPI { api in
+                let missing = try await api.send(.get, "/metrics", token: .none)
+                #expect(missing.status == .unauthorized)
+                #expect(missing.error?.code == "unauthorized")
+                #expect(missing.header("WWW-Authenticate") == "Bearer")
+                #expect(!missing.text.contains("outpost_"), "no series without the token")
 
-            let admin = try await api.send(.get, "/metrics", token: .admin)
-            #expect(admin.status == .unauthorized, "the admin API token is not the metrics token")
-            let wrong = try await api.send(.get, "/metrics", token: .bearer(Self.token + "x"))
-            #expect(wrong.status == .unauthorized)
-            expectAbsent(Self.token, in: wrong.text, "the 401 answer")
+                let admin = try await api.send(.get, "/metrics", token: .admin)
+                #expect(admin.status == .unauthorized, "the admin API token is not the metrics token")
+                let wrong = try await api.send(.get, "/metrics", token: .bearer(Self.token + "x"))
+                #expect(wrong.status == .unauthorized)
+                expectAbsent(Self.token, in: wrong.text, "the 401 answer")
 
-            let right = try await api.send(.get, "/metrics", token: .bearer(Self.token))
-            #expect(right.status == .ok)
-            #expect(try Exposition(right.text).value("outpost_queued_tasks") == 0)
-            // /healthz stays open.
-            #expect(try await api.send(.get, "/healthz", token: .none).status == .ok)
+                let right = try await api.send(.get, "/metrics", token: .bearer(Self.token))
+                #expect(right.status == .ok)
+                #expect(try Exposition(right.text).value("outpost_queued_tasks") == 0)
+                // /healthz stays open.
+                #expect(try await api.send(.get, "/healthz", token: .none).status == .ok)
+            }
         }
-        await hub.stop()
     }
 
     @Test("without a metrics token /metrics stays open")
     func open() async throws {
-        let hub = try await TestHub.start()
-        try await hub.withAPI { api in
-            let reply = try await api.send(.get, "/metrics", token: .none)
-            #expect(reply.status == .ok)
+        try await TestHub.with { hub in
+            try await hub.withAPI { api in
+                let reply = try await api.send(.get, "/metrics", token: .none)
+                #expect(reply.status == .ok)
+            }
         }
-        await hub.stop()
     }
 
     @Test("a metrics token file must hold one non-empty line; the token never shows in a description")
@@ -58,19 +58,19 @@ struct MetricsScrapeTests {
 
     @Test("two scrapes within a second get one computation; a second later the body is recomputed")
     func cachedWithinASecond() async throws {
-        let hub = try await TestHub.start()
-        try await hub.withAPI { api in
-            try await hub.createTarget(api, name: "local")
-            #expect(try await scrape(api).value("outpost_queued_tasks") == 0)
-            _ = try await hub.createTask(api, target: "local")
-            hub.clock.advance(by: 0.999)
-            #expect(try await scrape(api).value("outpost_queued_tasks") == 0, "served from the snapshot")
-            #expect(await hub.hub.metricsCache.computations == 1)
-            hub.clock.advance(by: 0.001)
-            #expect(try await scrape(api).value("outpost_queued_tasks") == 1)
-            #expect(await hub.hub.metricsCache.computations == 2)
+        try await TestHub.with { hub in
+            try await hub.withAPI { api in
+                try await hub.createTarget(api, name: "local")
+                #expect(try await scrape(api).value("outpost_queued_tasks") == 0)
+                _ = try await hub.createTask(api, target: "local")
+                hub.clock.advance(by: 0.999)
+                #expect(try await scrape(api).value("outpost_queued_tasks") == 0, "served from the snapshot")
+                #expect(await hub.hub.metricsCache.computations == 1)
+                hub.clock.advance(by: 0.001)
+                #expect(try await scrape(api).value("outpost_queued_tasks") == 1)
+                #expect(await hub.hub.metricsCache.computations == 2)
+            }
         }
-        await hub.stop()
     }
 
     @Test("concurrent scrapes of a stale body wait for one shared computation")

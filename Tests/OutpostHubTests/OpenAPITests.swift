@@ -35,29 +35,29 @@ struct OpenAPITests {
 
     @Test("every route the router serves is in openapi.yaml, and nothing else")
     func routesMatchDocument() async throws {
-        let hub = try await TestHub.start()
-        let served = Set(hub.runtime.routes.signatures.map(\.description))
-        let documented = try Self.documentedRoutes()
-        #expect(
-            served.subtracting(documented).isEmpty,
-            "missing from openapi.yaml: \(served.subtracting(documented).sorted())")
-        #expect(
-            documented.subtracting(served).isEmpty,
-            "documented but not served: \(documented.subtracting(served).sorted())")
-        #expect(served.count >= 20)
-        await hub.stop()
+        try await TestHub.with { hub in
+            let served = Set(hub.runtime.routes.signatures.map(\.description))
+            let documented = try Self.documentedRoutes()
+            #expect(
+                served.subtracting(documented).isEmpty,
+                "missing from openapi.yaml: \(served.subtracting(documented).sorted())")
+            #expect(
+                documented.subtracting(served).isEmpty,
+                "documented but not served: \(documented.subtracting(served).sorted())")
+            #expect(served.count >= 20)
+        }
     }
 
     @Test("the document is served at /openapi.yaml and is OpenAPI 3.1")
     func served() async throws {
-        let hub = try await TestHub.start()
-        try await hub.withAPI { api in
-            let reply = try await api.send(.get, "/openapi.yaml", token: .none)
-            #expect(reply.status == .ok)
-            #expect(reply.text.hasPrefix("openapi: 3.1.0"))
-            #expect(reply.headers[.contentType]?.hasPrefix("application/yaml") == true)
+        try await TestHub.with { hub in
+            try await hub.withAPI { api in
+                let reply = try await api.send(.get, "/openapi.yaml", token: .none)
+                #expect(reply.status == .ok)
+                #expect(reply.text.hasPrefix("openapi: 3.1.0"))
+                #expect(reply.headers[.contentType]?.hasPrefix("application/yaml") == true)
+            }
         }
-        await hub.stop()
     }
 
     @Test("every error code the hub can send is documented")

@@ -48,20 +48,20 @@ struct RuntimeTests {
 
     @Test("ensureAgentType creates or rotates; ensureTarget creates only when absent")
     func ensureHelpers() async throws {
-        let hub = try await TestHub.start()
-        let first = try await hub.runtime.ensureAgentType(named: "local")
-        let second = try await hub.runtime.ensureAgentType(named: "local")
-        #expect(first != second)
-        #expect(try await hub.store.agentType(registrationTokenHash: TokenHasher.hash(first)) == nil)
-        #expect(try await hub.store.agentType(registrationTokenHash: TokenHasher.hash(second))?.name == "local")
+        try await TestHub.with { hub in
+            let first = try await hub.runtime.ensureAgentType(named: "local")
+            let second = try await hub.runtime.ensureAgentType(named: "local")
+            #expect(first != second)
+            #expect(try await hub.store.agentType(registrationTokenHash: TokenHasher.hash(first)) == nil)
+            #expect(try await hub.store.agentType(registrationTokenHash: TokenHasher.hash(second))?.name == "local")
 
-        try await hub.runtime.ensureTarget(Target(name: "local", integration: "bash"))
-        try await hub.runtime.ensureTarget(Target(name: "local", integration: "python"))
-        #expect(try await hub.store.target(named: "local")?.integration == "bash")
-        await #expect(throws: (any Error).self) {
-            try await hub.runtime.ensureTarget(Target(name: "bad name", integration: "bash"))
+            try await hub.runtime.ensureTarget(Target(name: "local", integration: "bash"))
+            try await hub.runtime.ensureTarget(Target(name: "local", integration: "python"))
+            #expect(try await hub.store.target(named: "local")?.integration == "bash")
+            await #expect(throws: (any Error).self) {
+                try await hub.runtime.ensureTarget(Target(name: "bad name", integration: "bash"))
+            }
         }
-        await hub.stop()
     }
 
     @Test("an invalid configuration or data directory fails start-up with a clear error")

@@ -120,100 +120,100 @@ struct StrictRequestTests {
         "bodies with an unknown field, a repeated key, a wrong type or past a bound are a 400 naming it",
         arguments: unknownFields + duplicateKeys + wrongTypes + bounds)
     func refused(_ badCase: Case) async throws {
-        let hub = try await TestHub.start { $0.pollTimeout = .milliseconds(50) }
-        try await hub.withAPI { api in
-            try await hub.createTarget(api, name: "local")
-            let registration = try await hub.registrationToken()
-            let agent = try await SimAgent.register(api, registrationToken: registration)
-            let task = try await hub.createTask(api, target: "local")
-            #expect(try await agent.poll(api).assignments.count == 1)
-            let token: API.Token =
-                switch badCase.token {
-                case .admin: .admin
-                case .registration: .bearer(registration)
-                case .agent: .bearer(agent.token)
-                }
-            let reply = try await api.send(
-                .post, badCase.path.replacingOccurrences(of: "{task}", with: task.id), token: token, body: badCase.body,
-                contentType: "application/json")
-            #expect(reply.status == .badRequest, "\(reply.text)")
-            #expect(reply.error?.code == "invalid_request")
-            let message = reply.error?.message ?? ""
-            #expect(message.contains(badCase.message), "\(message)")
-            // Never echoes a value from the body.
-            #expect(!message.contains("rm -rf"))
+        try await TestHub.with(configure: { $0.pollTimeout = .milliseconds(50) }) { hub in
+            try await hub.withAPI { api in
+                try await hub.createTarget(api, name: "local")
+                let registration = try await hub.registrationToken()
+                let agent = try await SimAgent.register(api, registrationToken: registration)
+                let task = try await hub.createTask(api, target: "local")
+                #expect(try await agent.poll(api).assignments.count == 1)
+                let token: API.Token =
+                    switch badCase.token {
+                    case .admin: .admin
+                    case .registration: .bearer(registration)
+                    case .agent: .bearer(agent.token)
+                    }
+                let reply = try await api.send(
+                    .post, badCase.path.replacingOccurrences(of: "{task}", with: task.id), token: token, body: badCase.body,
+                    contentType: "application/json")
+                #expect(reply.status == .badRequest, "\(reply.text)")
+                #expect(reply.error?.code == "invalid_request")
+                let message = reply.error?.message ?? ""
+                #expect(message.contains(badCase.message), "\(message)")
+                // Never echoes a value from the body.
+                #expect(!message.contains("rm -rf"))
+            }
         }
-        await hub.stop()
     }
 
     @Test("32 tags of 64 characters, a 1024-byte secret path and an empty mapping key are accepted")
     func atTheBounds() async throws {
-        let hub = try await TestHub.start()
-        try await hub.withAPI { api in
-            let tags = (1...32).map { String(format: "%02d", $0) + String(repeating: "t", count: 62) }
-            let body: [String: Any] = [
-                "name": "edge", "integration": "bash", "tags": tags,
-                "secrets": [
-                    ["provider": "aws-secrets-manager", "path": String(repeating: "p", count: 1024), "mapping": ["WHOLE": ""]]
-                ],
-            ]
-            let reply = try await api.send(.post, "/api/v1/targets", json: body)
-            #expect(reply.status == .created, "\(reply.text)")
+        try await TestHub.with { hub in
+            try await hub.withAPI { api in
+                let tags = (1...32).map { String(format: "%02d", $0) + String(repeating: "t", count: 62) }
+                let body: [String: Any] = [
+                    "name": "edge", "integration": "bash", "tags": tags,
+                    "secrets": [
+                        ["provider": "aws-secrets-manager", "path": String(repeating: "p", count: 1024), "mapping": ["WHOLE": ""]]
+                    ],
+                ]
+                let reply = try await api.send(.post, "/api/v1/targets", json: body)
+                #expect(reply.status == .created, "\(reply.text)")
+            }
         }
-        await hub.stop()
     }
 
     @Test("a repeated finish with the same verdict is 200; with another exit code or status 409")
     func repeatedFinish() async throws {
-        let hub = try await TestHub.start { $0.pollTimeout = .milliseconds(50) }
-        try await hub.withAPI { api in
-            try await hub.createTarget(api, name: "local")
-            let agent = try await SimAgent.register(api, registrationToken: try await hub.registrationToken())
-            let task = try await hub.createTask(api, target: "local")
-            #expect(try await agent.poll(api).assignments.count == 1)
-            #expect(try await agent.finish(api, task.id, status: .failed, exitCode: 2).status == .ok)
-            #expect(try await agent.finish(api, task.id, status: .failed, exitCode: 2).status == .ok)
-            let otherCode = try await agent.finish(api, task.id, status: .failed, exitCode: 3)
-            #expect(otherCode.status == .conflict, "\(otherCode.text)")
-            #expect(otherCode.error?.code == "task_finished")
-            let otherStatus = try await agent.finish(api, task.id, status: .succeeded, exitCode: 2)
-            #expect(otherStatus.status == .conflict, "\(otherStatus.text)")
-            let stored = try await api.send(.get, "/api/v1/tasks/\(task.id)").decode(TaskRecord.self)
-            #expect(stored.status == .failed)
-            #expect(stored.exitCode == 2)
+        try await TestHub.with(configure: { $0.pollTimeout = .milliseconds(50) }) { hub in
+            try await hub.withAPI { api in
+                try await hub.createTarget(api, name: "local")
+                let agent = try await SimAgent.register(api, registrationToken: try await hub.registrationToken())
+                let task = try await hub.createTask(api, target: "local")
+                #expect(try await agent.poll(api).assignments.count == 1)
+                #expect(try await agent.finish(api, task.id, status: .failed, exitCode: 2).status == .ok)
+                #expect(try await agent.finish(api, task.id, status: .failed, exitCode: 2).status == .ok)
+                let otherCode = try await agent.finish(api, task.id, status: .failed, exitCode: 3)
+                #expect(otherCode.status == .conflict, "\(otherCode.text)")
+                #expect(otherCode.error?.code == "task_finished")
+                let otherStatus = try await agent.finish(api, task.id, status: .succeeded, exitCode: 2)
+                #expect(otherStatus.status == .conflict, "\(otherStatus.text)")
+                let stored = try await api.send(.get, "/api/v1/tasks/\(task.id)").decode(TaskRecord.self)
+                #expect(stored.status == .failed)
+                #expect(stored.exitCode == 2)
+            }
         }
-        await hub.stop()
     }
 
     @Test("finish, log and start from the wrong agent get the answer of a task that does not exist")
     func wrongAgentLearnsNothing() async throws {
-        let hub = try await TestHub.start { $0.pollTimeout = .milliseconds(50) }
-        try await hub.withAPI { api in
-            try await hub.createTarget(api, name: "local")
-            let registration = try await hub.registrationToken()
-            let owner = try await SimAgent.register(api, registrationToken: registration)
-            let other = try await SimAgent.register(api, registrationToken: registration)
-            let task = try await hub.createTask(api, target: "local")
-            #expect(try await owner.poll(api).assignments.count == 1)
-            #expect(try await owner.appendLog(api, task.id, offset: 0, "12345").status == .ok)
+        try await TestHub.with(configure: { $0.pollTimeout = .milliseconds(50) }) { hub in
+            try await hub.withAPI { api in
+                try await hub.createTarget(api, name: "local")
+                let registration = try await hub.registrationToken()
+                let owner = try await SimAgent.register(api, registrationToken: registration)
+                let other = try await SimAgent.register(api, registrationToken: registration)
+                let task = try await hub.createTask(api, target: "local")
+                #expect(try await owner.poll(api).assignments.count == 1)
+                #expect(try await owner.appendLog(api, task.id, offset: 0, "12345").status == .ok)
 
-            func answers(_ id: String) async throws -> [String] {
-                let finish = try await other.finish(api, id, logBytes: 999)
-                let log = try await other.appendLog(api, id, offset: 0, "x")
-                let start = try await other.start(api, id)
-                return [finish, log, start].map {
-                    "\($0.status.code) \($0.error?.code ?? "") \(($0.error?.message ?? "").replacingOccurrences(of: id, with: "ID"))"
+                func answers(_ id: String) async throws -> [String] {
+                    let finish = try await other.finish(api, id, logBytes: 999)
+                    let log = try await other.appendLog(api, id, offset: 0, "x")
+                    let start = try await other.start(api, id)
+                    return [finish, log, start].map {
+                        "\($0.status.code) \($0.error?.code ?? "") \(($0.error?.message ?? "").replacingOccurrences(of: id, with: "ID"))"
+                    }
                 }
+                let foreign = try await answers(task.id)
+                let missing = try await answers("tsk_doesnotexist")
+                #expect(foreign == missing)
+                #expect(foreign.allSatisfy { $0.hasPrefix("404 not_found") }, "\(foreign)")
+                #expect(!foreign.joined().contains("999"), "the log sizes must not leak: \(foreign)")
+                let stored = try await api.send(.get, "/api/v1/tasks/\(task.id)").decode(TaskRecord.self)
+                #expect(stored.status == .assigned)
+                #expect(stored.logBytes == 5)
             }
-            let foreign = try await answers(task.id)
-            let missing = try await answers("tsk_doesnotexist")
-            #expect(foreign == missing)
-            #expect(foreign.allSatisfy { $0.hasPrefix("404 not_found") }, "\(foreign)")
-            #expect(!foreign.joined().contains("999"), "the log sizes must not leak: \(foreign)")
-            let stored = try await api.send(.get, "/api/v1/tasks/\(task.id)").decode(TaskRecord.self)
-            #expect(stored.status == .assigned)
-            #expect(stored.logBytes == 5)
         }
-        await hub.stop()
     }
 }

@@ -15,19 +15,19 @@ struct TaskLogTests {
         _ configure: @escaping (inout HubConfiguration) -> Void = { _ in },
         _ body: @Sendable (TestHub, API, SimAgent, TaskRecord) async throws -> Void
     ) async throws {
-        let hub = try await TestHub.start {
+        try await TestHub.with(configure: {
             $0.pollTimeout = .milliseconds(100)
             configure(&$0)
+        }) { hub in
+            try await hub.withAPI { api in
+                try await hub.createTarget(api, name: "local")
+                let agent = try await SimAgent.register(api, registrationToken: try await hub.registrationToken())
+                let task = try await hub.createTask(api, target: "local")
+                #expect(try await agent.poll(api).assignments.count == 1)
+                #expect(try await agent.start(api, task.id).status == .ok)
+                try await body(hub, api, agent, task)
+            }
         }
-        try await hub.withAPI { api in
-            try await hub.createTarget(api, name: "local")
-            let agent = try await SimAgent.register(api, registrationToken: try await hub.registrationToken())
-            let task = try await hub.createTask(api, target: "local")
-            #expect(try await agent.poll(api).assignments.count == 1)
-            #expect(try await agent.start(api, task.id).status == .ok)
-            try await body(hub, api, agent, task)
-        }
-        await hub.stop()
     }
 
     @Test("log appends are idempotent, gaps refused, and finish waits for the whole log")

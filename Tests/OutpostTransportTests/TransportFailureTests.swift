@@ -1,5 +1,8 @@
 import AsyncHTTPClient
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import NIOPosix
 import Testing
@@ -26,17 +29,26 @@ import Testing
         return failure
     }
 
-    /// A loopback port nothing listens on: bound, then closed.
-    private func closedPort() throws -> Int {
-        let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).wait()
-        let port = channel.localAddress!.port!
-        try channel.close().wait()
-        return port
+    /// A loopback port nothing listens on, held for the test: bound but never
+    /// listening, so connections are refused and no other test can take the port.
+    private func refusingPort() throws -> (port: Int, socket: Int32) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard fd >= 0, bound else { throw IOError(errnoCode: errno, reason: "bind") }
+        return (Int(UInt16(bigEndian: address.sin_port)), fd)
     }
 
     @Test func aClosedPortIsConnectionRefused() async throws {
-        let port = try closedPort()
+        let (port, fd) = try refusingPort()
+        defer { close(fd) }
         #expect(await failure(of: "http://127.0.0.1:\(port)/") == .connectionRefused)
     }
 
