@@ -215,7 +215,9 @@ let package = Package(
         ),
         .testTarget(
             name: "OutpostMaskingTests",
-            dependencies: ["OutpostMasking", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: [
+                "OutpostMasking", "OutpostTestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,4 +1,5 @@
 import Foundation
+import OutpostTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -7,7 +8,9 @@ import Glibc
 /// A blocking TCP socket to a loopback port, for tests that need what an HTTP client
 /// hides: idle connections, heads sent a byte at a time, raw HTTP/1.0, a chosen source
 /// address (any `127.x.y.z` is loopback on Linux, so one test process can be many peers).
-final class RawSocket {
+/// Its blocking calls run through `onOwnThread` (the async wrappers below), never on the
+/// threads Swift's concurrency shares between tests; a socket is used by one task at a time.
+final class RawSocket: @unchecked Sendable {
     struct Failure: Error, CustomStringConvertible {
         var description: String
     }
@@ -129,5 +132,20 @@ final class RawSocket {
             setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
         }
         return Int(clamping: limit.rlim_cur)
+    }
+
+    /// Connects on a thread of its own.
+    static func open(port: Int, source: String? = nil) async throws -> RawSocket {
+        try await onOwnThread { try RawSocket(port: port, source: source) }
+    }
+
+    /// `readUntilClosed` on a thread of its own.
+    func untilClosed(timeout: Duration) async -> (text: String, closed: Bool) {
+        await onOwnThread { self.readUntilClosed(timeout: timeout) }
+    }
+
+    /// `readResponse` on a thread of its own.
+    func response(timeout: Duration) async -> String? {
+        await onOwnThread { self.readResponse(timeout: timeout) }
     }
 }

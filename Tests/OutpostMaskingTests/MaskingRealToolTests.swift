@@ -1,5 +1,6 @@
 import Foundation
 import OutpostMasking
+import OutpostTestSupport
 import Testing
 
 /// The encoded forms a user's script would print, produced by the real tools
@@ -15,7 +16,15 @@ struct MaskingRealToolTests {
         "nb\u{A0}sp\u{2028}ls\u{1F600}x",
     ]
 
-    static func run(_ arguments: [String], input: [UInt8] = []) throws -> [UInt8] {
+    /// Runs a real tool on its own thread (waiting for a child must not hold a thread
+    /// that other tests' tasks run on).
+    static func run(_ arguments: [String], input: [UInt8] = []) async throws -> [UInt8] {
+        let (output, status) = try await onOwnThread { try runBlocking(arguments, input: input) }
+        #expect(status == 0, "\(arguments.first ?? "") exited with \(status)")
+        return output
+    }
+
+    private static func runBlocking(_ arguments: [String], input: [UInt8]) throws -> ([UInt8], Int32) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
@@ -28,25 +37,24 @@ struct MaskingRealToolTests {
         try stdin.fileHandleForWriting.close()
         let output = stdout.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(arguments.first ?? "") exited with \(process.terminationStatus)")
-        return Array(output)
+        return (Array(output), process.terminationStatus)
     }
 
-    static func python(_ code: String, _ value: String) throws -> [UInt8] {
-        try run(["python3", "-c", "import sys, base64, html, re, shlex, urllib.parse\nv = sys.stdin.buffer.read().decode()\n" + code], input: value.bytes)
+    static func python(_ code: String, _ value: String) async throws -> [UInt8] {
+        try await run(["python3", "-c", "import sys, base64, html, re, shlex, urllib.parse\nv = sys.stdin.buffer.read().decode()\n" + code], input: value.bytes)
     }
 
     @Test("wrapped base64 from base64, openssl and Python is masked at every offset, in any chunking",
           arguments: ["hunter2!", "a-secret-that-is-58-bytes-long-so-it-always-wraps-at-76!!!", String(repeating: "long/secret+", count: 20)])
-    func wrappedBase64(value: String) throws {
+    func wrappedBase64(value: String) async throws {
         for prefixLength in [0, 1, 2, 47, 56, 57, 100] {
             let stream = String(repeating: "0", count: prefixLength) + value + "tail"
             let outputs = [
-                try Self.run(["base64"], input: stream.bytes),
-                try Self.run(["base64", "-w", "64"], input: stream.bytes),
-                try Self.run(["openssl", "base64"], input: stream.bytes),
-                try Self.python("sys.stdout.write(base64.encodebytes(v.encode()).decode())", stream),
-                try Self.python("sys.stdout.write(base64.encodebytes(v.encode()).decode().replace('\\n', '\\r\\n'))", stream),
+                try await Self.run(["base64"], input: stream.bytes),
+                try await Self.run(["base64", "-w", "64"], input: stream.bytes),
+                try await Self.run(["openssl", "base64"], input: stream.bytes),
+                try await Self.python("sys.stdout.write(base64.encodebytes(v.encode()).decode())", stream),
+                try await Self.python("sys.stdout.write(base64.encodebytes(v.encode()).decode().replace('\\n', '\\r\\n'))", stream),
             ]
             for (tool, output) in outputs.enumerated() {
                 var masker = MaskingPolicy().masker(for: [("V", value)]).masker
@@ -60,22 +68,22 @@ struct MaskingRealToolTests {
     }
 
     @Test("bash printf %q of a value is masked", arguments: values)
-    func bashPrintfQ(value: String) throws {
+    func bashPrintfQ(value: String) async throws {
         for locale in ["C.UTF-8", "C"] {
-            let printed = try Self.run(["env", "LC_ALL=\(locale)", "bash", "-c", "printf '%q' \"$(cat)\""], input: value.bytes)
+            let printed = try await Self.run(["env", "LC_ALL=\(locale)", "bash", "-c", "printf '%q' \"$(cat)\""], input: value.bytes)
             let masked = MaskingPolicyTests.mask(printed.text, values: [("V", value)])
             #expect(masked == "[SECURE]" || masked == "$'[SECURE]'", "locale \(locale)")
         }
     }
 
     @Test("Python's repr(), shlex.quote() and html.escape() of a value are masked", arguments: values)
-    func python(value: String) throws {
+    func python(value: String) async throws {
         let printed = [
-            try Self.python("print(repr(v), end='')", value),
-            try Self.python("print(repr(v.replace('\"', '')), end='')", value),
-            try Self.python("print(shlex.quote(v), end='')", value),
-            try Self.python("print(html.escape(v), end='')", value),
-            try Self.python("print(re.sub('%[0-9A-F]{2}', lambda m: m[0].lower(), urllib.parse.quote(v, safe='')), end='')", value),
+            try await Self.python("print(repr(v), end='')", value),
+            try await Self.python("print(repr(v.replace('\"', '')), end='')", value),
+            try await Self.python("print(shlex.quote(v), end='')", value),
+            try await Self.python("print(html.escape(v), end='')", value),
+            try await Self.python("print(re.sub('%[0-9A-F]{2}', lambda m: m[0].lower(), urllib.parse.quote(v, safe='')), end='')", value),
         ]
         let values = [("V", value), ("W", value.replacingOccurrences(of: "\"", with: ""))]
         for (form, output) in printed.enumerated() {
@@ -103,12 +111,12 @@ struct MaskingRealToolRandomTests {
     }
 
     @Test("bash printf %q of 300 random values, in a UTF-8 and the C locale, is masked")
-    func bash() throws {
+    func bash() async throws {
         let values = Self.randomValues(count: 300)
         let input: [UInt8] = values.flatMap { value -> [UInt8] in value.bytes + [0] }
         for locale in ["C.UTF-8", "C"] {
             let script = #"while IFS= read -r -d '' v; do printf '%q\0' "$v"; done"#
-            let output = try MaskingRealToolTests.run(["env", "LC_ALL=\(locale)", "bash", "-c", script], input: input)
+            let output = try await MaskingRealToolTests.run(["env", "LC_ALL=\(locale)", "bash", "-c", script], input: input)
             let printed = output.split(separator: 0, omittingEmptySubsequences: false).dropLast()
             #expect(printed.count == values.count)
             for (value, form) in zip(values, printed) {
@@ -119,7 +127,7 @@ struct MaskingRealToolRandomTests {
     }
 
     @Test("Python's repr(), shlex.quote() and html.escape() of 300 random values are masked")
-    func python() throws {
+    func python() async throws {
         let values = Self.randomValues(count: 300)
         let input = try JSONSerialization.data(withJSONObject: values)
         let code = """
@@ -128,7 +136,7 @@ struct MaskingRealToolRandomTests {
                 for form in (repr(v), shlex.quote(v), html.escape(v)):
                     sys.stdout.buffer.write(form.encode() + b"\\0")
             """
-        let output = try MaskingRealToolTests.run(["python3", "-c", code], input: Array(input))
+        let output = try await MaskingRealToolTests.run(["python3", "-c", code], input: Array(input))
         let printed = output.split(separator: 0, omittingEmptySubsequences: false).dropLast()
         #expect(printed.count == 3 * values.count)
         for (i, form) in printed.enumerated() {
