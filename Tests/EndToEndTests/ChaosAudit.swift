@@ -10,6 +10,8 @@ import OutpostTestSupport
 struct ChaosAudit {
     private(set) var counts: [TaskStatus: Int] = [:]
     private(set) var violations: [String] = []
+    /// The most any task ran past its own timeout before it ended (negative: none reached it).
+    private(set) var worstOverrun: TimeInterval = -.infinity
 
     /// - Parameter afterRestart: called once the hub runs again (to track its new process).
     static func run(
@@ -66,6 +68,9 @@ struct ChaosAudit {
         }
         if let status = log.status, status != record.status {
             fail("the log says the task is \(status.rawValue), the task says \(record.status.rawValue)")
+        }
+        if let startedAt = record.startedAt, let finishedAt = record.finishedAt {
+            worstOverrun = max(worstOverrun, finishedAt.timeIntervalSince(startedAt) - Double(task.timeoutSeconds))
         }
         if let startedAt = record.startedAt, let finishedAt = record.finishedAt,
             finishedAt.timeIntervalSince(startedAt) > Double(task.timeoutSeconds) + allowance

@@ -60,6 +60,19 @@ actor ChaosMonkey {
 
         /// SIGKILLs every one (a stopped process too); exited ones are left alone by the kernel.
         func killAll() { for process in lock.withLock({ all }) where process.isRunning { process.signal(SIGKILL) } }
+
+        /// The distinct `error` and `critical` log lines of every process, without their timestamps.
+        func errorLines() -> [String] {
+            var seen: [String] = []
+            for process in lock.withLock({ all }) {
+                for line in process.stderr.split(separator: "\n") {
+                    guard let level = line.range(of: " error ") ?? line.range(of: " critical ") else { continue }
+                    let text = String(line[level.lowerBound...]).trimmingCharacters(in: .whitespaces)
+                    if !seen.contains(text) { seen.append(text) }
+                }
+            }
+            return seen
+        }
     }
 
     let hub: HubHarness
@@ -100,7 +113,7 @@ actor ChaosMonkey {
                     group.addTask { await self.perform(incident) }
                 }
                 // Not a synchronisation: the random gap between incidents is the point.
-                try? await Task.sleep(for: .milliseconds(Int.random(in: 200...1500, using: &random)))
+                try? await Task.sleep(for: .milliseconds(Int.random(in: 100...800, using: &random)))
             }
         }
     }
@@ -149,6 +162,7 @@ actor ChaosMonkey {
             busy.remove(victim)
         case .kill(.hub, let downtime):
             note("SIGKILL hub, down for \(downtime)")
+            if !hub.process.isRunning { failures.append(Self.obituary("the hub", hub.process)) }
             await hub.process.kill9()
             try? await Task.sleep(for: downtime)
             do {
@@ -160,6 +174,9 @@ actor ChaosMonkey {
             busy.remove(.hub)
         case .kill(.agent(let slot), let downtime):
             note("SIGKILL agent \(slot + 1), down for \(downtime)")
+            if !agents[slot].process.isRunning {
+                failures.append(Self.obituary("agent \(agents[slot].name)", agents[slot].process))
+            }
             await agents[slot].process.kill9()
             try? await Task.sleep(for: downtime)
             let launch = launches[slot]
@@ -173,6 +190,18 @@ actor ChaosMonkey {
             }
             busy.remove(.agent(slot))
         }
+    }
+
+    /// Processes of the cluster that ended without the monkey killing them (a crash),
+    /// each with its exit status and the end of its standard error.
+    func casualties() -> [String] {
+        let current = [("the hub", hub.process)] + agents.map { ("agent \($0.name)", $0.process) }
+        return current.filter { !$0.1.isRunning }.map { Self.obituary($0.0, $0.1) }
+    }
+
+    private static func obituary(_ name: String, _ process: ChildProcess) -> String {
+        let tail = process.stderr.split(separator: "\n").suffix(5).joined(separator: "\n")
+        return "\(name) exited by itself with status \(process.process.terminationStatus):\n\(tail)"
     }
 
     private func pid(of victim: Victim) -> Int32? {

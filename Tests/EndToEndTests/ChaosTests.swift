@@ -58,6 +58,9 @@ struct ChaosTests {
             ids.append(record.id)
         }
 
+        // The gauges read at the end show real values: here, the whole queue.
+        #expect(try await ChaosSettledView.gauge("outpost_queued_tasks", hub: hub) == Double(Self.taskCount))
+
         let launches = (1...Self.agentCount).map {
             ChaosMonkey.AgentLaunch(
                 registrationToken: registrationToken, name: "chaos-agent-\($0)",
@@ -91,22 +94,29 @@ struct ChaosTests {
         let elapsed = ContinuousClock.now - started
         let journal = await monkey.journal
         let tally = await monkey.tally
-        for failure in await monkey.failures { Issue.record("\(failure) (seed \(seed))") }
+        for failure in await monkey.failures + monkey.casualties() { Issue.record("seed \(seed): \(failure)") }
         let open = await observer.open
         #expect(
             allEnded,
             "seed \(seed): \(open.count) tasks never ended, e.g. \(open.prefix(5).map { "\($0.id) \($0.status.rawValue) on \($0.agent ?? "no agent")" })"
         )
 
+        let gauges = await ChaosSettledView.unfinishedWorkGauges(hub: hub)
         let audit = try await ChaosAudit.run(
             hub: hub, ids: ids, plan: byID, firstTerminal: await observer.firstTerminal, allowance: allowance,
             afterRestart: { monkey.processes.add(hub.process) })
-        let violations = await observer.violations + audit.violations
+        // The audit restarted the hub: every agent must find its way back, once.
+        let agentsBack = await ChaosSettledView.agentsOnline(Set(launches.map(\.name)), hub: hub)
+        let violations = await observer.violations + audit.violations + gauges + agentsBack
         let counts = TaskStatus.allCases.map { "\($0.rawValue)=\(audit.counts[$0, default: 0])" }.joined(separator: " ")
         print(
             "chaos: seed \(seed) · \(Self.taskCount) tasks: \(counts) · \(tally) · \(await observer.answered) samples, "
                 + "\(await observer.unanswered) unanswered · \(Int(elapsed.seconds)) s · \(violations.count) violations"
         )
+        print(String(format: "chaos: the latest end past a task's timeout: %+.1f s", audit.worstOverrun))
+        let errors = monkey.processes.errorLines()
+        print("chaos: \(errors.count) distinct error lines in the hub's and agents' logs\(errors.isEmpty ? "" : ":")")
+        for line in errors.prefix(15) { print("  \(line.prefix(300))") }
         for violation in violations.prefix(25) { Issue.record("seed \(seed): \(violation)") }
         if violations.count > 25 { Issue.record("seed \(seed): and \(violations.count - 25) more violations") }
         #expect(audit.counts[.cancelled, default: 0] == 0)
