@@ -81,7 +81,8 @@ struct ChaosTests {
         for agent in agents { try await agent.waitUntilOnline(hub.client) }
 
         // A task may overstay its timeout by the agent's kill grace, the hub's timeout
-        // grace, a heartbeat timeout, the longest hub outage and a margin for load.
+        // grace, a heartbeat timeout (a lost agent), another for the longest hub stop,
+        // and 15 s for a machine shared with other builds.
         let allowance = (Self.killGrace + Self.timeoutGrace + Self.heartbeatTimeout * 2 + .seconds(15)).seconds
         let observer = ChaosObserver(
             client: hub.client, plan: byID, allowance: allowance)
@@ -114,9 +115,12 @@ struct ChaosTests {
                 + "\(await observer.unanswered) unanswered · \(Int(elapsed.seconds)) s · \(violations.count) violations"
         )
         print(String(format: "chaos: the latest end past a task's timeout: %+.1f s", audit.worstOverrun))
+        // Kills and stops are what the hub and agents are built to survive: none of
+        // it is an error of theirs (a client hanging up mid-request was, once).
         let errors = monkey.processes.errorLines()
-        print("chaos: \(errors.count) distinct error lines in the hub's and agents' logs\(errors.isEmpty ? "" : ":")")
-        for line in errors.prefix(15) { print("  \(line.prefix(300))") }
+        for line in errors.prefix(10) {
+            Issue.record("seed \(seed): an error in the hub's or an agent's log: \(line.prefix(300))")
+        }
         for violation in violations.prefix(25) { Issue.record("seed \(seed): \(violation)") }
         if violations.count > 25 { Issue.record("seed \(seed): and \(violations.count - 25) more violations") }
         #expect(audit.counts[.cancelled, default: 0] == 0)
