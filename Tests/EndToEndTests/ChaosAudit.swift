@@ -10,13 +10,15 @@ import OutpostTestSupport
 struct ChaosAudit {
     private(set) var counts: [TaskStatus: Int] = [:]
     private(set) var violations: [String] = []
+    /// Tasks that ended `lost` although the monkey did not harm their agent while they ran.
+    private(set) var lostUnharmed = 0
     /// The most any task ran past its own timeout before it ended (negative: none reached it).
     private(set) var worstOverrun: TimeInterval = -.infinity
 
     /// - Parameter afterRestart: called once the hub runs again (to track its new process).
     static func run(
         hub: HubHarness, ids: [String], plan: [String: ChaosTask], firstTerminal: [String: TaskRecord],
-        allowance: TimeInterval, afterRestart: () -> Void
+        harm: [String: [Date]], allowance: TimeInterval, afterRestart: () -> Void
     ) async throws -> ChaosAudit {
         var first: [String: (record: TaskRecord, log: HubClient.LogPage)] = [:]
         for id in ids {
@@ -36,14 +38,14 @@ struct ChaosAudit {
             audit.counts[record.status, default: 0] += 1
             audit.check(
                 task, record, log: log, again: again, logAgain: logAgain, listed: listed[id], seen: firstTerminal[id],
-                allowance: allowance)
+                harmed: Self.harmed(record, harm), allowance: allowance)
         }
         return audit
     }
 
     private mutating func check(
         _ task: ChaosTask, _ record: TaskRecord, log: HubClient.LogPage, again: TaskRecord, logAgain: HubClient.LogPage,
-        listed: TaskRecord?, seen: TaskRecord?, allowance: TimeInterval
+        listed: TaskRecord?, seen: TaskRecord?, harmed: Bool, allowance: TimeInterval
     ) {
         let name = "task #\(task.index) \(record.id) (\(task.kind.rawValue), agent \(record.agent ?? "none"))"
         func fail(_ message: String) { violations.append("\(name): \(message)") }
@@ -87,9 +89,15 @@ struct ChaosAudit {
             fail("its script ran \(runs) times, and the task ended \(record.status.rawValue)")
         }
 
-        guard task.acceptableStatuses.contains(record.status) else {
+        if record.status == .lost, !harmed { lostUnharmed += 1 }
+        // A killed agent's old session can outlive the task's timeout when the hub
+        // keeps restarting (each restart gives every agent a full heartbeat timeout):
+        // then the hub's own timeout ends the task first. Only then.
+        var acceptable = task.acceptableStatuses
+        if harmed { acceptable.insert(.timedOut) }
+        guard acceptable.contains(record.status) else {
             return fail(
-                "ended \(record.status.rawValue) (\(record.error ?? "no error")), expected one of \(task.acceptableStatuses.map(\.rawValue).sorted())"
+                "ended \(record.status.rawValue) (\(record.error ?? "no error")), expected one of \(acceptable.map(\.rawValue).sorted())"
             )
         }
         switch record.status {
@@ -117,6 +125,14 @@ struct ChaosAudit {
                 )
             }
         }
+    }
+
+    /// Whether the task's agent was killed or stopped past the heartbeat timeout while it held the task.
+    static func harmed(_ record: TaskRecord, _ harm: [String: [Date]]) -> Bool {
+        guard let agent = record.agent, let finishedAt = record.finishedAt else { return false }
+        // Claimed but not started: the claim is as old as the start would be, give or take a poll.
+        let from = (record.startedAt ?? record.createdAt).addingTimeInterval(-1)
+        return harm[agent, default: []].contains { (from...finishedAt).contains($0) }
     }
 
     /// Where two logs first differ, with a few bytes of each, or `nil` if equal.

@@ -90,6 +90,9 @@ actor ChaosMonkey {
     private(set) var tally = Tally()
     /// Things that went wrong on the monkey's side (a process that would not start again).
     private(set) var failures: [String] = []
+    /// When each agent (by name) was SIGKILLed or stopped past the heartbeat timeout:
+    /// the tasks it held then may end `lost`, or `timed_out` by the hub.
+    private(set) var harm: [String: [Date]] = [:]
     /// One line per incident, with the seconds since the monkey started, for a failure's report.
     private(set) var journal: [String] = []
     private let started = ContinuousClock.now
@@ -156,6 +159,9 @@ actor ChaosMonkey {
         switch incident {
         case .stop(let victim, let pause):
             note("SIGSTOP \(victim) for \(pause)")
+            if case .agent(let slot) = victim, pause > heartbeatTimeout {
+                harm[agents[slot].name, default: []].append(Date())
+            }
             pid(of: victim).map { _ = kill($0, SIGSTOP) }
             try? await Task.sleep(for: pause)
             pid(of: victim).map { _ = kill($0, SIGCONT) }
@@ -177,6 +183,7 @@ actor ChaosMonkey {
             if !agents[slot].process.isRunning {
                 failures.append(Self.obituary("agent \(agents[slot].name)", agents[slot].process))
             }
+            harm[agents[slot].name, default: []].append(Date())
             await agents[slot].process.kill9()
             try? await Task.sleep(for: downtime)
             let launch = launches[slot]

@@ -104,7 +104,8 @@ struct ChaosTests {
 
         let gauges = await ChaosSettledView.unfinishedWorkGauges(hub: hub)
         let audit = try await ChaosAudit.run(
-            hub: hub, ids: ids, plan: byID, firstTerminal: await observer.firstTerminal, allowance: allowance,
+            hub: hub, ids: ids, plan: byID, firstTerminal: await observer.firstTerminal, harm: await monkey.harm,
+            allowance: allowance,
             afterRestart: { monkey.processes.add(hub.process) })
         // The audit restarted the hub: every agent must find its way back, once.
         let agentsBack = await ChaosSettledView.agentsOnline(Set(launches.map(\.name)), hub: hub)
@@ -114,7 +115,10 @@ struct ChaosTests {
             "chaos: seed \(seed) · \(Self.taskCount) tasks: \(counts) · \(tally) · \(await observer.answered) samples, "
                 + "\(await observer.unanswered) unanswered · \(Int(elapsed.seconds)) s · \(violations.count) violations"
         )
-        print(String(format: "chaos: the latest end past a task's timeout: %+.1f s", audit.worstOverrun))
+        print(
+            String(format: "chaos: the latest end past a task's timeout: %+.1f s; ", audit.worstOverrun)
+                + "\(audit.lostUnharmed) tasks lost while their agent was not killed or stopped past the heartbeat timeout"
+        )
         // Kills and stops are what the hub and agents are built to survive: none of
         // it is an error of theirs (a client hanging up mid-request was, once).
         let errors = monkey.processes.errorLines()
