@@ -48,6 +48,14 @@ extension Dispatcher {
         return silent.compactMap { retire(agentID: $0) }
     }
 
+    /// The hub itself did not run for `seconds`: that time does not count towards
+    /// any agent's silence (never moving a last sign of life past `now`).
+    func excuseSilence(seconds: TimeInterval, now: Date) {
+        for (id, session) in agents {
+            agents[id]?.lastSeen = min(now, session.lastSeen.addingTimeInterval(seconds))
+        }
+    }
+
     /// The store has marked the agent offline.
     func finishRetiring(agentID: String) {
         retiring.remove(agentID)

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 import OutpostCore
 import OutpostStore
 
@@ -61,6 +62,10 @@ struct ErrorMiddleware: RouterMiddleware {
             return HubError(.tooLarge, "the request body is too large")
         case let error as HTTPError:
             return translate(error, request: request)
+        case HTTPParserError.invalidEOFState:
+            // The client went away mid-body (an agent killed mid-request): its
+            // fault, not the hub's, and no one is left to read the answer.
+            return HubError(.invalidRequest, "the connection closed before the request body was complete")
         default:
             return HubError(.internal, Self.internalMessage, underlying: error)
         }

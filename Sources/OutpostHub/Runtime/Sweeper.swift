@@ -24,13 +24,25 @@ struct Sweeper: Service {
     /// last heartbeats and returns. Cancellation ends it the same way.
     func run() async throws {
         let interval = hub.configuration.effectiveSweepInterval
+        var lastSweep = hub.now()
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             } catch {
                 break
             }
-            await sweep(now: hub.now())
+            let now = hub.now()
+            // Woken far too late, the hub itself was not running (SIGSTOP, a frozen VM):
+            // no agent could reach it, so that time is not their silence. Found by the chaos test.
+            let lateness = now.timeIntervalSince(lastSweep) - interval.seconds
+            if lateness > interval.seconds {
+                hub.logger.notice(
+                    "the hub did not run for a while; agents are not blamed for that silence",
+                    metadata: ["seconds": "\(Int(lateness.rounded()))"])
+                await hub.dispatcher.excuseSilence(seconds: lateness, now: now)
+            }
+            await sweep(now: now)
+            lastSweep = hub.now()
         }
         await hub.flushHeartbeats()
     }
