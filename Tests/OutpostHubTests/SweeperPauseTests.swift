@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import OutpostCore
+import OutpostTestSupport
 import Testing
 
 @testable import OutpostHub
@@ -23,15 +24,15 @@ struct SweeperPauseTests {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await Sweeper(hub: hub.hub).run() }
                 // The running sweeper's first pass retires the agent that really went silent.
-                #expect(await waitUntil { await hub.hub.dispatcher.snapshot().agents[doomed.id] == nil })
+                #expect(await eventually { await hub.hub.dispatcher.snapshot().agents[doomed.id] == nil })
 
                 // Then the hub stops for a minute: its clock moves on while the sweeper sleeps.
                 hub.clock.advance(by: 60)
                 // The next pass sees it woke a minute late and moves the patient agent's
                 // last sign of life past the pause instead of retiring it.
-                let excused = await waitUntil {
+                let excused = await eventually {
                     let lastSeen = await hub.hub.dispatcher.snapshot().agents[patient.id]?.lastSeen
-                    return lastSeen.map { $0 >= hub.clock.now.addingTimeInterval(-2) } ?? false
+                    return lastSeen.map { $0 >= hub.clock.date.addingTimeInterval(-2) } ?? false
                 }
                 group.cancelAll()
                 let held = await hub.hub.dispatcher.snapshot().agents[patient.id] != nil
@@ -43,7 +44,7 @@ struct SweeperPauseTests {
 
             // Silence after the pause still counts.
             hub.clock.advance(by: 5)
-            await Sweeper(hub: hub.hub).sweep(now: hub.clock.now)
+            await Sweeper(hub: hub.hub).sweep(now: hub.clock.date)
             let after = try await api.send(.get, "/api/v1/agents").decode(ListResponse<AgentRecord>.self)
             #expect(after.items.isEmpty)
         }
