@@ -4,84 +4,86 @@ import Testing
 
 /// Base64 wrapped into lines (`base64`, `openssl base64`, MIME) is masked
 /// wherever the line breaks fall inside the encoded value.
-@Suite("Line-wrapped base64")
-struct WrappedBase64Tests {
-    /// A 20-byte pattern is too short for two separate windows (it gets
-    /// variants); a 60-byte one has two.
-    static let shortPattern = "Zm9vYmFyLXNlY3JldC14"
-    static let longPattern = "c2VjcmV0LXZhbHVlLXRoYXQtaXMtbG9uZy1lbm91Z2gtZm9yLXR3by13aW5k"
-    /// Enough text before a pattern that the scan's samples, not its
-    /// start-by-start check of a buffer's last bytes, must find it.
-    static let lead = String(repeating: "log line, ", count: 12)
+extension MaskingSuite {
+    @Suite("Line-wrapped base64")
+    struct WrappedBase64Tests {
+        /// A 20-byte pattern is too short for two separate windows (it gets
+        /// variants); a 60-byte one has two.
+        static let shortPattern = "Zm9vYmFyLXNlY3JldC14"
+        static let longPattern = "c2VjcmV0LXZhbHVlLXRoYXQtaXMtbG9uZy1lbm91Z2gtZm9yLXR3by13aW5k"
+        /// Enough text before a pattern that the scan's samples, not its
+        /// start-by-start check of a buffer's last bytes, must find it.
+        static let lead = String(repeating: "log line, ", count: 12)
 
-    @Test("a line-wrapped pattern is replaced with one line break (LF or CRLF) at any position, cut at any point",
-          arguments: [shortPattern, longPattern], [[UInt8(10)], [13, 10]])
-    func oneBreakAnywhere(pattern: String, lineBreak: [UInt8]) {
-        let bytes = pattern.bytes
-        for cut in 1 ..< bytes.count {
-            let text = (Self.lead + "data: ").bytes + bytes[..<cut] + lineBreak + bytes[cut...] + ("\n" + Self.lead).bytes
-            for split in stride(from: 0, through: text.count, by: 5) {
-                var masker = Masker(patterns: [], lineWrapped: [bytes])
-                let output = streamed(text, cuts: [split], through: &masker)
-                #expect(output.text == Self.lead + "data: [SECURE]\n" + Self.lead, "break after byte \(cut), split at \(split)")
-            }
-        }
-    }
-
-    @Test("a long line-wrapped pattern is replaced whatever the wrap width and phase, cut at any point")
-    func manyBreaks() {
-        let value = Array((0 ..< 300).map { UInt8(ascii: "A") + UInt8($0 * 7 % 26) })
-        for width in [StreamingReplacer.minimumWrapWidth, 60, 64, 76] {
-            for phase in [0, 1, width / 2, width - 1] {
-                let text = (Self.lead + "x").bytes + wrapped(value, width: width, phase: phase, lineBreak: [13, 10]) + "\r\ny".bytes
-                for split in stride(from: 0, through: text.count, by: 17) {
-                    var masker = Masker(patterns: [], lineWrapped: [value])
-                    #expect(streamed(text, cuts: [split, split + 40], through: &masker).text == Self.lead + "x[SECURE]\r\ny",
-                            "width \(width), phase \(phase), split at \(split)")
+        @Test("a line-wrapped pattern is replaced with one line break (LF or CRLF) at any position, cut at any point",
+              arguments: [shortPattern, longPattern], [[UInt8(10)], [13, 10]])
+        func oneBreakAnywhere(pattern: String, lineBreak: [UInt8]) {
+            let bytes = pattern.bytes
+            for cut in 1 ..< bytes.count {
+                let text = (Self.lead + "data: ").bytes + bytes[..<cut] + lineBreak + bytes[cut...] + ("\n" + Self.lead).bytes
+                for split in stride(from: 0, through: text.count, by: 5) {
+                    var masker = Masker(patterns: [], lineWrapped: [bytes])
+                    let output = streamed(text, cuts: [split], through: &masker)
+                    #expect(output.text == Self.lead + "data: [SECURE]\n" + Self.lead, "break after byte \(cut), split at \(split)")
                 }
             }
         }
-    }
 
-    @Test("only single line breaks at least the minimum width apart are stepped over, and only in line-wrapped patterns")
-    func whatIsNotAWrap() {
-        let pattern = Self.longPattern.bytes
-        let gap = StreamingReplacer.minimumWrapWidth
-        func broken(at cuts: [Int], with lineBreak: String) -> [UInt8] {
-            var text: [UInt8] = []
-            for (i, byte) in pattern.enumerated() {
-                if cuts.contains(i) { text += lineBreak.bytes }
-                text.append(byte)
+        @Test("a long line-wrapped pattern is replaced whatever the wrap width and phase, cut at any point")
+        func manyBreaks() {
+            let value = Array((0 ..< 300).map { UInt8(ascii: "A") + UInt8($0 * 7 % 26) })
+            for width in [StreamingReplacer.minimumWrapWidth, 60, 64, 76] {
+                for phase in [0, 1, width / 2, width - 1] {
+                    let text = (Self.lead + "x").bytes + wrapped(value, width: width, phase: phase, lineBreak: [13, 10]) + "\r\ny".bytes
+                    for split in stride(from: 0, through: text.count, by: 17) {
+                        var masker = Masker(patterns: [], lineWrapped: [value])
+                        #expect(streamed(text, cuts: [split, split + 40], through: &masker).text == Self.lead + "x[SECURE]\r\ny",
+                                "width \(width), phase \(phase), split at \(split)")
+                    }
+                }
             }
-            return text
         }
-        let unchanged = [
-            broken(at: [10], with: "\n\n"),  // a blank line in between
-            broken(at: [10], with: "\r"),  // a carriage return alone
-            broken(at: [10], with: " \n"),  // other bytes at the break
-            broken(at: [5, gap + 4], with: "\n"),  // breaks too close
-        ]
-        for text in unchanged.map({ Self.lead.bytes + $0 }) {
-            var masker = Masker(patterns: [], lineWrapped: [pattern])
-            #expect(streamed(text, cuts: [], through: &masker) == text)
-        }
-        var masker = Masker(patterns: [], lineWrapped: [pattern])
-        #expect(streamed(broken(at: [5, gap + 5], with: "\n"), cuts: [], through: &masker).text == "[SECURE]")
-        var plain = Masker(patterns: [pattern])
-        #expect(streamed(broken(at: [30], with: "\n"), cuts: [], through: &plain) == broken(at: [30], with: "\n"))
-    }
 
-    @Test("the policy masks a value's base64 wrapped at 64 and 76 columns, at every offset in the encoded stream")
-    func policyWrapsEveryOffset() {
-        for value in ["hunter2!", "a 58-byte secret: " + String(repeating: "k3y", count: 14), MaskingPolicyTests.awkward] {
-            for prefixLength in 0 ..< 80 {
-                let data = Data((String(repeating: "0", count: prefixLength) + value + "\n").utf8)
-                for (width, lineBreak) in [(76, "\n"), (64, "\r\n")] {
-                    let encoded = wrapped(data.base64EncodedString().bytes, width: width, lineBreak: lineBreak.bytes)
-                    let masked = MaskingPolicyTests.mask(encoded.text, values: [("V", value)])
-                    #expect(masked.contains("[SECURE]"), "prefix \(prefixLength), width \(width)")
-                    let fragments = SecretFragments(value: value)
-                    #expect(!fragments.survive(in: masked.bytes), "prefix \(prefixLength), width \(width)")
+        @Test("only single line breaks at least the minimum width apart are stepped over, and only in line-wrapped patterns")
+        func whatIsNotAWrap() {
+            let pattern = Self.longPattern.bytes
+            let gap = StreamingReplacer.minimumWrapWidth
+            func broken(at cuts: [Int], with lineBreak: String) -> [UInt8] {
+                var text: [UInt8] = []
+                for (i, byte) in pattern.enumerated() {
+                    if cuts.contains(i) { text += lineBreak.bytes }
+                    text.append(byte)
+                }
+                return text
+            }
+            let unchanged = [
+                broken(at: [10], with: "\n\n"),  // a blank line in between
+                broken(at: [10], with: "\r"),  // a carriage return alone
+                broken(at: [10], with: " \n"),  // other bytes at the break
+                broken(at: [5, gap + 4], with: "\n"),  // breaks too close
+            ]
+            for text in unchanged.map({ Self.lead.bytes + $0 }) {
+                var masker = Masker(patterns: [], lineWrapped: [pattern])
+                #expect(streamed(text, cuts: [], through: &masker) == text)
+            }
+            var masker = Masker(patterns: [], lineWrapped: [pattern])
+            #expect(streamed(broken(at: [5, gap + 5], with: "\n"), cuts: [], through: &masker).text == "[SECURE]")
+            var plain = Masker(patterns: [pattern])
+            #expect(streamed(broken(at: [30], with: "\n"), cuts: [], through: &plain) == broken(at: [30], with: "\n"))
+        }
+
+        @Test("the policy masks a value's base64 wrapped at 64 and 76 columns, at every offset in the encoded stream")
+        func policyWrapsEveryOffset() {
+            for value in ["hunter2!", "a 58-byte secret: " + String(repeating: "k3y", count: 14), MaskingPolicyTests.awkward] {
+                for prefixLength in 0 ..< 80 {
+                    let data = Data((String(repeating: "0", count: prefixLength) + value + "\n").utf8)
+                    for (width, lineBreak) in [(76, "\n"), (64, "\r\n")] {
+                        let encoded = wrapped(data.base64EncodedString().bytes, width: width, lineBreak: lineBreak.bytes)
+                        let masked = MaskingPolicyTests.mask(encoded.text, values: [("V", value)])
+                        #expect(masked.contains("[SECURE]"), "prefix \(prefixLength), width \(width)")
+                        let fragments = SecretFragments(value: value)
+                        #expect(!fragments.survive(in: masked.bytes), "prefix \(prefixLength), width \(width)")
+                    }
                 }
             }
         }
