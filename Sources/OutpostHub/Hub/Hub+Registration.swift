@@ -14,22 +14,41 @@ import OutpostStore
 /// who may hold nothing but some other pool's registration token.
 extension Hub {
     /// Registers an agent under `type` and issues its session token.
+    // Kept in small steps: Swift 6.3's optimizer crashed (coro-split) on this function
+    // when its whole body was one coroutine.
     func registerAgent(_ request: RegisterRequest, type: AgentType) async throws -> RegisterResponse {
         try InputValidation.validate(register: request)
-        if let tag = type.allowedTags.firstDisallowed(in: request.tags) {
-            logger.warning(
-                "registration refused: tag not allowed for the agent type",
-                metadata: ["type": "\(type.name)", "tag": "\(tag)", "tags": "\(request.tags)"])
-            throw HubError(
-                .forbidden,
-                "agent type \"\(type.name)\" may not carry tag \"\(tag)\"; an admin can allow it with outpost agent-type set \(type.name) --allowed-tags ..."
-            )
-        }
+        try refuseDisallowedTags(request.tags, type: type)
         let naming = try await agentNaming(for: request, type: type)
         let token = Identifiers.token(prefix: TokenKind.agent.rawValue)
         let hash = TokenHasher.hash(token)
+        let record = try await admit(request, type: type, naming: naming, tokenHash: hash)
+        await dispatcher.register(record, tokenHash: hash, now: record.registeredAt)
+        logRegistered(record, type: type)
+        return RegisterResponse(
+            agentID: record.id, name: record.name, agentToken: token,
+            pollTimeoutSeconds: configuration.effectivePollTimeout.seconds,
+            heartbeatTimeoutSeconds: configuration.heartbeatTimeout.seconds)
+    }
+
+    /// 403 when the agent claims a tag its type does not allow (logged for the operator).
+    private func refuseDisallowedTags(_ tags: TagSet, type: AgentType) throws {
+        guard let tag = type.allowedTags.firstDisallowed(in: tags) else { return }
+        logger.warning(
+            "registration refused: tag not allowed for the agent type",
+            metadata: ["type": "\(type.name)", "tag": "\(tag)", "tags": "\(tags)"])
+        throw HubError(
+            .forbidden,
+            "agent type \"\(type.name)\" may not carry tag \"\(tag)\"; an admin can allow it with outpost agent-type set \(type.name) --allowed-tags ..."
+        )
+    }
+
+    /// Inserts the agent in one store transaction with every admission check; a random
+    /// name that collides with a live or reserved one is drawn again a few times.
+    private func admit(
+        _ request: RegisterRequest, type: AgentType, naming: AgentNaming, tokenHash: String
+    ) async throws -> AgentRecord {
         let exclusiveKey = type.exclusive ? "\(type.name)|\(request.tags.description)" : nil
-        // A random name may collide with a live or reserved one: draw again a few times.
         let attempts = naming.isRandom ? 5 : 1
         for attempt in 1...attempts {
             let now = now()
@@ -40,26 +59,25 @@ extension Hub {
                 registeredAt: now, lastSeenAt: now, awsARN: naming.awsARN, disconnectAfterJob: request.disconnectAfterJob,
                 idleTimeoutSeconds: request.idleTimeoutSeconds)
             do {
-                try await store.insertAgent(record, tokenHash: hash, exclusiveKey: exclusiveKey)
+                try await store.insertAgent(record, tokenHash: tokenHash, exclusiveKey: exclusiveKey)
+                return record
             } catch {
                 if attempt < attempts, error.isNameCollision { continue }
                 logRefusal(error, record: record, type: type)
                 throw refusal(error, record: record, type: type)
             }
-            await dispatcher.register(record, tokenHash: hash, now: now)
-            var metadata: Logger.Metadata = [
-                "agent": "\(record.name)", "type": "\(type.name)", "tags": "\(record.tags)",
-            ]
-            if let arn = record.awsARN { metadata["aws_identity"] = "\(arn)" }
-            if record.disconnectAfterJob { metadata["disconnect_after_job"] = "true" }
-            if let idle = record.idleTimeoutSeconds { metadata["idle_timeout_seconds"] = "\(idle)" }
-            logger.info("agent registered", metadata: metadata)
-            return RegisterResponse(
-                agentID: record.id, name: record.name, agentToken: token,
-                pollTimeoutSeconds: configuration.effectivePollTimeout.seconds,
-                heartbeatTimeoutSeconds: configuration.heartbeatTimeout.seconds)
         }
         throw HubError(.internal, "agent registration did not complete")
+    }
+
+    private func logRegistered(_ record: AgentRecord, type: AgentType) {
+        var metadata: Logger.Metadata = [
+            "agent": "\(record.name)", "type": "\(type.name)", "tags": "\(record.tags)",
+        ]
+        if let arn = record.awsARN { metadata["aws_identity"] = "\(arn)" }
+        if record.disconnectAfterJob { metadata["disconnect_after_job"] = "true" }
+        if let idle = record.idleTimeoutSeconds { metadata["idle_timeout_seconds"] = "\(idle)" }
+        logger.info("agent registered", metadata: metadata)
     }
 
     /// The name the agent will get, by its type's policy.
