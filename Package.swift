@@ -126,9 +126,11 @@ let package = Package(
         ),
         .target(
             name: "OutpostMasking",
-            dependencies: [],
+            dependencies: ["COutpostLineScan"],
             swiftSettings: swiftSettings
         ),
+        // The masker's search for narrowly wrapped base64 lines, with SSE2 (see LineScan.h).
+        .target(name: "COutpostLineScan"),
         .target(
             name: "OutpostClient",
             dependencies: [
@@ -216,7 +218,7 @@ let package = Package(
         .testTarget(
             name: "OutpostMaskingTests",
             dependencies: [
-                "OutpostMasking", "OutpostTestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
+                "OutpostMasking", "COutpostLineScan", "OutpostTestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: swiftSettings
         ),

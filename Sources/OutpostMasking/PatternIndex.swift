@@ -35,8 +35,9 @@
 /// A pattern marked *line-wrapped* (base64, which `base64`, `openssl` and
 /// MIME encoders break into lines) also matches with a line break (`\n` or
 /// `\r\n`) between any two of its bytes, provided consecutive breaks are at
-/// least `minimumWrapWidth` bytes apart. No pass over the text looks for line
-/// breaks (that alone would cost a third of the scan): such a pattern puts
+/// least `minimumWrapWidth` bytes apart (narrower wraps are `NarrowWrapIndex`'s
+/// job). The sampled scan itself does not look for line breaks (a scalar pass
+/// for them would cost a third of it): such a pattern puts
 /// *two* windows side by side in the filter (`wrappedWindows`), so that one
 /// break can spoil at most one of them, and a hit is checked in both
 /// directions, stepping over line breaks. Breaks `minimumWrapWidth` apart
@@ -118,10 +119,11 @@ final class PatternIndex: @unchecked Sendable {
     static let filterShift: UInt64 = 64 - 12
     /// Fibonacci hashing multiplier (2^64 / φ).
     static let multiplier: UInt64 = 0x9E37_79B9_7F4A_7C15
-    /// Consecutive line breaks inside a line-wrapped match are at least this
-    /// many bytes apart: twice the largest span of a window (`maxStride + 3`),
-    /// so that they never spoil both of a pattern's windows. Base64 tools wrap
-    /// at 60, 64 or 76 columns.
+    /// The index finds a line-wrapped match whose consecutive line breaks are
+    /// at least this many bytes apart: twice the largest span of a window
+    /// (`maxStride + 3`), so that they never spoil both of a pattern's
+    /// windows. Base64 tools wrap at 60, 64 or 76 columns; `NarrowWrapIndex`
+    /// finds the matches wrapped narrower.
     static let minimumWrapWidth = 2 * (maxStride + 3)
 
     /// Gram width and stride of an index whose shortest pattern is `minLength`

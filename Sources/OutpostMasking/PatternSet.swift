@@ -13,6 +13,8 @@ final class PatternSet: Sendable {
     static let shortLimit = 8
 
     let indexes: [PatternIndex]
+    /// Line-wrapped patterns wrapped narrower than the indexes see.
+    let narrow: NarrowWrapIndex?
     /// Number of distinct patterns.
     let count: Int
 
@@ -36,6 +38,7 @@ final class PatternSet: Sendable {
             indexes.append(PatternIndex(distinctLongestFirst: all, lineWrapped: flags, maxGramWidth: gramWidth))
         }
         self.indexes = indexes
+        narrow = NarrowWrapIndex(lineWrapped: wrapped.map(\.bytes))
     }
 
     static func isLineBreak(_ byte: UInt8) -> Bool { byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") }
@@ -84,6 +87,7 @@ final class PatternSet: Sendable {
         for index in indexes {
             undecided = min(undecided, index.scan(buffer, final: final, into: &matches))
         }
+        if let narrow { undecided = min(undecided, narrow.scan(buffer, final: final, into: &matches)) }
         if matches.isEmpty { return undecided }
         Self.sortByStart(&matches)
         while let last = matches.last, last.start >= undecided { matches.removeLast() }

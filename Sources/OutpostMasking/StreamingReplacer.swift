@@ -7,9 +7,10 @@
 ///
 /// **Line-wrapped patterns.** A pattern given as `lineWrapped` (base64, which
 /// encoders break into lines) also occurs with a line break (`\n` or `\r\n`)
-/// between any two of its bytes, as long as consecutive breaks are at least
-/// `minimumWrapWidth` bytes of the pattern apart; the occurrence then covers
-/// the breaks too. Everything below holds for those occurrences as well.
+/// between any two of its bytes, at any wrap width (down to one byte a line);
+/// the occurrence then covers the breaks too. Everything below holds for
+/// those occurrences as well. (`PatternIndex` finds the ones wrapped at
+/// `PatternIndex.minimumWrapWidth` columns or wider, `NarrowWrapIndex` the rest.)
 ///
 /// **What is replaced.** Every occurrence of every pattern is found, including
 /// overlapping ones; occurrences that overlap (share at least one byte) are
@@ -42,10 +43,6 @@ package struct StreamingReplacer: Sendable {
     private var coveredPrefix = 0
     /// Scratch list of the matches of the current call, kept to reuse its storage.
     private var matches: [PatternMatch] = []
-
-    /// Consecutive line breaks inside an occurrence of a line-wrapped pattern
-    /// are at least this many bytes apart (38: base64 tools wrap at 60–76).
-    package static let minimumWrapWidth = PatternIndex.minimumWrapWidth
 
     /// - Parameters:
     ///   - patterns: byte sequences to replace; empty ones are ignored, duplicates merged.

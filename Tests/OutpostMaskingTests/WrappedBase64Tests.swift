@@ -29,11 +29,11 @@ extension MaskingSuite {
             }
         }
 
-        @Test("a long line-wrapped pattern is replaced whatever the wrap width and phase, cut at any point")
+        @Test("a long line-wrapped pattern is replaced whatever the wrap width (one byte a line and up) and phase, cut at any point")
         func manyBreaks() {
             let value = Array((0 ..< 300).map { UInt8(ascii: "A") + UInt8($0 * 7 % 26) })
-            for width in [StreamingReplacer.minimumWrapWidth, 60, 64, 76] {
-                for phase in [0, 1, width / 2, width - 1] {
+            for width in [1, 2, 3, 5, 16, 20, 37, 38, 60, 64, 76] {
+                for phase in Set([0, 1, width / 2, width - 1]) {
                     let text = (Self.lead + "x").bytes + wrapped(value, width: width, phase: phase, lineBreak: [13, 10]) + "\r\ny".bytes
                     for split in stride(from: 0, through: text.count, by: 17) {
                         var masker = Masker(patterns: [], lineWrapped: [value])
@@ -44,10 +44,9 @@ extension MaskingSuite {
             }
         }
 
-        @Test("only single line breaks at least the minimum width apart are stepped over, and only in line-wrapped patterns")
+        @Test("only single line breaks are stepped over, and only in line-wrapped patterns")
         func whatIsNotAWrap() {
             let pattern = Self.longPattern.bytes
-            let gap = StreamingReplacer.minimumWrapWidth
             func broken(at cuts: [Int], with lineBreak: String) -> [UInt8] {
                 var text: [UInt8] = []
                 for (i, byte) in pattern.enumerated() {
@@ -60,24 +59,51 @@ extension MaskingSuite {
                 broken(at: [10], with: "\n\n"),  // a blank line in between
                 broken(at: [10], with: "\r"),  // a carriage return alone
                 broken(at: [10], with: " \n"),  // other bytes at the break
-                broken(at: [5, gap + 4], with: "\n"),  // breaks too close
+                broken(at: [5, 6, 7], with: "\r\r\n"),  // a carriage return before the break
+                // A space in a narrow run.
+                wrapped(Array(pattern[..<15]), width: 4) + " ".bytes + wrapped(Array(pattern[15...]), width: 4),
             ]
             for text in unchanged.map({ Self.lead.bytes + $0 }) {
                 var masker = Masker(patterns: [], lineWrapped: [pattern])
                 #expect(streamed(text, cuts: [], through: &masker) == text)
             }
-            var masker = Masker(patterns: [], lineWrapped: [pattern])
-            #expect(streamed(broken(at: [5, gap + 5], with: "\n"), cuts: [], through: &masker).text == "[SECURE]")
+            for cuts in [[5, 6], [5, 40], Array(stride(from: 1, to: pattern.count, by: 3))] {
+                var masker = Masker(patterns: [], lineWrapped: [pattern])
+                #expect(streamed(broken(at: cuts, with: "\n"), cuts: [], through: &masker).text == "[SECURE]")
+            }
             var plain = Masker(patterns: [pattern])
             #expect(streamed(broken(at: [30], with: "\n"), cuts: [], through: &plain) == broken(at: [30], with: "\n"))
         }
 
-        @Test("the policy masks a value's base64 wrapped at 64 and 76 columns, at every offset in the encoded stream")
+        @Test("a narrow base64 dump streams through: only a possible match is held back, never the run of short lines")
+        func narrowDumpIsNotBuffered() {
+            let pattern = Self.longPattern.bytes
+            var random = SystemRandomNumberGenerator()
+            let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+            let noise = (0 ..< 4_000).map { _ in alphabet.randomElement(using: &random)! }
+            for (width, lineBreak) in [(1, [UInt8(10)]), (4, [13, 10]), (20, [10])] {
+                let dump = wrapped(noise + pattern + noise, width: width, lineBreak: lineBreak)
+                var masker = Masker(patterns: [], lineWrapped: [pattern])
+                var output: [UInt8] = []
+                var mostHeld = 0
+                for start in stride(from: 0, to: dump.count, by: 1000) {
+                    output += masker.mask(Array(dump[start ..< min(start + 1000, dump.count)]))
+                    mostHeld = max(mostHeld, masker.heldBackCount)
+                }
+                output += masker.finish()
+                #expect(output == ReferenceReplacer.replace(dump, patterns: [], lineWrapped: [pattern], replacement: Masker.replacement))
+                #expect(contains(output, Masker.replacement), "width \(width)")
+                // A possible match is shorter than the pattern; with its breaks, at most three times as long.
+                #expect(mostHeld < pattern.count * (width == 1 ? 3 : 2), "width \(width): held back \(mostHeld) bytes")
+            }
+        }
+
+        @Test("the policy masks a value's base64 wrapped at 76, 64, 20 and 4 columns, at every offset in the encoded stream")
         func policyWrapsEveryOffset() {
             for value in ["hunter2!", "a 58-byte secret: " + String(repeating: "k3y", count: 14), MaskingPolicyTests.awkward] {
                 for prefixLength in 0 ..< 80 {
                     let data = Data((String(repeating: "0", count: prefixLength) + value + "\n").utf8)
-                    for (width, lineBreak) in [(76, "\n"), (64, "\r\n")] {
+                    for (width, lineBreak) in [(76, "\n"), (64, "\r\n"), (20, "\n"), (4, "\r\n")] {
                         let encoded = wrapped(data.base64EncodedString().bytes, width: width, lineBreak: lineBreak.bytes)
                         let masked = MaskingPolicyTests.mask(encoded.text, values: [("V", value)])
                         #expect(masked.contains("[SECURE]"), "prefix \(prefixLength), width \(width)")

@@ -5,11 +5,11 @@ import OutpostMasking
 /// all the patterns the default `MaskingPolicy` derives from them, in chunks,
 /// and compares with a plain copy of the same chunks (the baseline, ratio 1)
 /// and with `LC_ALL=C grep -F -f patterns` over the same data in a file; and
-/// masks a `base64` dump (76 columns) of binary data with the secrets in it,
-/// the heaviest case for matching base64 across line breaks.
+/// masks `base64` dumps (76 and 20 columns) of binary data with the secrets
+/// in them, the heaviest cases for matching base64 across line breaks.
 struct MaskingScenario: BenchScenario {
     let name = "masking"
-    let summary = "mask a generated log stream (256 MiB) and a base64 dump (64 MiB) with 100 secrets in 64 KiB chunks; vs memcpy and grep -F"
+    let summary = "mask a generated log stream (256 MiB) and base64 dumps (64 MiB, 76 and 20 columns) with 100 secrets in 64 KiB chunks; vs memcpy and grep -F"
 
     /// Secrets in the stream, and about one line in `secretEvery` prints one.
     let secretCount = 100
@@ -64,6 +64,13 @@ struct MaskingScenario: BenchScenario {
             _ = Self.maskAll(wrappedChunks.chunks, patterns: patterns, lineWrapped: lineWrapped, into: nil)
         }
         let wrappedReplacements = Self.maskAll(wrappedChunks.chunks, patterns: patterns, lineWrapped: lineWrapped, into: .nullDevice)
+        // The same at 20 columns, where every line is short and the narrow-wrap search joins them all.
+        log("masking base64 text wrapped at 20 columns")
+        let narrowChunks = Self.base64Dump(secrets: secrets, bytes: total / 4, chunkSize: chunkSize, width: 20)
+        let narrowSeconds = fastest(of: options.runs) {
+            _ = Self.maskAll(narrowChunks.chunks, patterns: patterns, lineWrapped: lineWrapped, into: nil)
+        }
+        let narrowReplacements = Self.maskAll(narrowChunks.chunks, patterns: patterns, lineWrapped: lineWrapped, into: .nullDevice)
 
         let megabytes = Double(total) / 1e6
         let copyRate = megabytes / copySeconds
@@ -83,6 +90,9 @@ struct MaskingScenario: BenchScenario {
             BenchRow(name, "masker, 100 secrets, base64 dump (76 columns)", value: Double(wrappedChunks.bytes) / 1e6 / wrappedSeconds,
                      unit: "MB/s", ratio: Double(wrappedChunks.bytes) / 1e6 / wrappedSeconds / copyRate,
                      notes: "\(wrappedChunks.chunks.count) chunks; \(wrappedReplacements) replacements for \(wrappedChunks.secrets) secrets encoded"),
+            BenchRow(name, "masker, 100 secrets, base64 dump (20 columns)", value: Double(narrowChunks.bytes) / 1e6 / narrowSeconds,
+                     unit: "MB/s", ratio: Double(narrowChunks.bytes) / 1e6 / narrowSeconds / copyRate,
+                     notes: "\(narrowChunks.chunks.count) chunks; \(narrowReplacements) replacements for \(narrowChunks.secrets) secrets encoded"),
         ]
 
         if let grep = Self.grepPath {
@@ -113,11 +123,11 @@ struct MaskingScenario: BenchScenario {
         return rows
     }
 
-    /// About `bytes` bytes of `base64` output (76 columns, `\n`) of random
+    /// About `bytes` bytes of `base64 -w width` output (`\n`) of random
     /// binary data with a secret value written into it about every 4 KiB, in
     /// chunks, and how many secrets it holds.
     static func base64Dump(
-        secrets: [(name: String, value: String)], bytes: Int, chunkSize: Int
+        secrets: [(name: String, value: String)], bytes: Int, chunkSize: Int, width: Int = 76
     ) -> (chunks: [[UInt8]], bytes: Int, secrets: Int) {
         var random = SplitMix64(seed: 11)
         var binary: [UInt8] = []
@@ -129,7 +139,13 @@ struct MaskingScenario: BenchScenario {
             written += 1
         }
         // Not cut to size: every secret written is in the text, whole.
-        let text = Array(Data(binary).base64EncodedData(options: [.lineLength76Characters, .endLineWithLineFeed]))
+        let digits = Array(Data(binary).base64EncodedData())
+        var text: [UInt8] = []
+        text.reserveCapacity(digits.count + digits.count / width + 1)
+        for line in Swift.stride(from: 0, to: digits.count, by: width) {
+            text += digits[line ..< min(line + width, digits.count)]
+            text.append(10)
+        }
         let chunks = Swift.stride(from: 0, to: text.count, by: chunkSize).map { Array(text[$0 ..< min($0 + chunkSize, text.count)]) }
         return (chunks, text.count, written)
     }

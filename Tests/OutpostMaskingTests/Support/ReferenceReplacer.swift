@@ -4,7 +4,7 @@ import OutpostMasking
 /// must produce for a whole text: at every start take the longest pattern that
 /// matches, merge occurrences that share a byte, replace each merged run once.
 /// A line-wrapped pattern matches with a "\n" or "\r\n" between any two of
-/// its bytes, consecutive breaks `StreamingReplacer.minimumWrapWidth` apart.
+/// its bytes, at any wrap width.
 enum ReferenceReplacer {
     static func replace(_ text: [UInt8], patterns: [[UInt8]], lineWrapped: [[UInt8]] = [], replacement: [UInt8]) -> [UInt8] {
         let lineBreaks: Set<UInt8> = [10, 13]
@@ -36,11 +36,8 @@ enum ReferenceReplacer {
     /// included, or `nil` when it does not match there.
     static func wrappedLength(of pattern: [UInt8], in text: [UInt8], at start: Int) -> Int? {
         var at = start
-        var lastBreak: Int?
         for (j, byte) in pattern.enumerated() {
             if j > 0, at < text.count, text[at] == 10 || (text[at] == 13 && at + 1 < text.count && text[at + 1] == 10) {
-                if let lastBreak, j - lastBreak < StreamingReplacer.minimumWrapWidth { return nil }
-                lastBreak = j
                 at += text[at] == 13 ? 2 : 1
             }
             guard at < text.count, text[at] == byte else { return nil }
