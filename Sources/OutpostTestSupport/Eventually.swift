@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// Polls `condition` until it holds or `timeout` passes. The one sanctioned way
 /// for tests to wait on something that has no event to await.
@@ -32,6 +32,9 @@ package struct TemporaryDirectory: Sendable {
     }
 
     package func file(_ name: String) -> String { path + "/" + name }
+
+    /// The directory as a file URL.
+    package var url: URL { URL(fileURLWithPath: path, isDirectory: true) }
 
     package func remove() {
         try? FileManager.default.removeItem(atPath: path)

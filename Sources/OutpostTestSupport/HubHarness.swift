@@ -60,8 +60,8 @@ package final class HubHarness: @unchecked Sendable {
         for _ in 0..<50 {
             let process = try ChildProcess(
                 ["server", "--listen", listen, "--data-dir", dataDirectory] + arguments, environment: environment)
-            if let line = await process.waitForLine(containing: "listening on http://", timeout: .seconds(20)) {
-                guard let range = line.range(of: "http://") else { break }
+            if let line = await process.waitForLine(containing: "outpost hub listening on ", timeout: .seconds(20)) {
+                guard let range = line.range(of: "http") else { break }
                 return (process, String(line[range.lowerBound...]).trimmingCharacters(in: .whitespaces))
             }
             lastError = process.stderr

@@ -90,6 +90,9 @@ package struct TestCredential: Sendable {
         return (certificateURL.path, keyURL.path)
     }
 
+    /// The certificate's DER bytes.
+    package var der: [UInt8] { get throws { try certificate.serializeAsPEM().derBytes } }
+
     /// SHA-256 of the certificate's DER, lowercase hex (what `--hub-cert-sha256` takes).
     package var sha256: String {
         get throws {

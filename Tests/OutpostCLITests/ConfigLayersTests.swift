@@ -118,7 +118,7 @@ struct ConfigLayersTests {
     @Test("server settings read listen, durations and sizes")
     func serverSettings() throws {
         let file = try ConfigFile.parse(
-            "listen: 0.0.0.0:9090\ndata_dir: /var/lib/outpost\nheartbeat_timeout: 2m\nmax_log_bytes: 16MiB\n",
+            "listen: 0.0.0.0:9090\ndata_dir: /var/lib/outpost\nheartbeat_timeout: 2m\nmax_log_bytes: 16MiB\ninsecure_http: yes\n",
             path: "server.yaml")
         let settings = try ServerSettings.resolve(flags: .init(), file: file, environment: ["OUTPOST_SERVER_POLL_TIMEOUT": "10s"])
         #expect(settings.host == "0.0.0.0")
@@ -127,8 +127,32 @@ struct ConfigLayersTests {
         #expect(settings.heartbeatTimeout == .seconds(120))
         #expect(settings.pollTimeout == .seconds(10))
         #expect(settings.maxLogBytes == 16 << 20)
+        #expect(settings.insecureHTTP)
         #expect(throws: ConfigError.self) {
             try ServerSettings.resolve(flags: .init(listen: "nonsense"), file: nil, environment: [:])
         }
+    }
+
+    @Test("plain HTTP is refused on a non-loopback address unless insecure_http; tls_cert needs tls_key; the key is named")
+    func serverPlainHTTPRules() throws {
+        for host in ["127.0.0.1", "127.3.4.5", "localhost", "[::1]"] {
+            #expect(throws: Never.self) {
+                try ServerSettings.resolve(flags: .init(listen: "\(host):8080"), file: nil, environment: [:])
+            }
+        }
+        for host in ["0.0.0.0", "10.1.2.3", "[::]", "hub.internal"] {
+            let error = #expect(throws: ConfigError.self) {
+                try ServerSettings.resolve(flags: .init(listen: "\(host):8080"), file: nil, environment: [:])
+            }
+            #expect(error?.message.contains("--insecure-http") == true, "\(host)")
+            #expect(error?.message.contains("flag --listen") == true, "\(host): names where the address came from")
+        }
+        let allowed = try ServerSettings.resolve(
+            flags: .init(listen: "0.0.0.0:8080"), file: nil, environment: ["OUTPOST_SERVER_INSECURE_HTTP": "1"])
+        #expect(allowed.insecureHTTP)
+        let half = #expect(throws: ConfigError.self) {
+            try ServerSettings.resolve(flags: .init(tlsCert: "/etc/outpost/hub.crt"), file: nil, environment: [:])
+        }
+        #expect(half?.message.contains("give both") == true)
     }
 }

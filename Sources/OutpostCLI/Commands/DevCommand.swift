@@ -36,6 +36,9 @@ struct DevCommand: AsyncParsableCommand {
             throw CLIExit(code: CLIExit.Code.failure, message: error.message)
         }
         let settings = try options.settings()
+        guard settings.tls == nil else {
+            throw CLIExit.usage("outpost dev serves plain HTTP on loopback for its local agent; run `outpost server` for HTTPS")
+        }
         let logger = LogSetup.logger("outpost.dev")
         let runtime = try await HubLauncher.start(settings, logger: logger)
         let adminToken = try runtime.firstStartAdminToken ?? Self.readAdminToken(in: settings.dataDirectory)

@@ -15,6 +15,11 @@ struct ServerCommand: AsyncParsableCommand {
             DATA_DIR/admin-token (mode 0600). Settings come from flags, OUTPOST_SERVER_* \
             environment variables and --config-file (see docs/configuration.md). SIGTERM or \
             SIGINT stops it gracefully.
+
+            On a non-loopback address the hub serves HTTPS: --tls-cert and --tls-key \
+            (PEM; TLS 1.2 or 1.3), re-read on SIGHUP and when the files change, without \
+            dropping open connections. --insecure-http serves plain HTTP instead, for a hub \
+            behind a TLS-terminating proxy. See docs/operations.md, "TLS".
             """
     )
 
@@ -29,7 +34,7 @@ struct ServerCommand: AsyncParsableCommand {
             Output.line("OUTPOST_TOKEN=\(token)")
         }
         try await HubLauncher.run(runtime, logger: logger) { address, _ in
-            Output.line("outpost hub listening on http://\(address.host):\(address.port)")
+            Output.line("outpost hub listening on \(address.url)")
         }
     }
 }
@@ -49,6 +54,22 @@ struct HubOptions: ParsableArguments {
     var configFile: String?
 
     @Option(
+        name: .customLong("tls-cert"),
+        help: ArgumentHelp(
+            "PEM certificate chain (leaf first) to serve HTTPS with; needs --tls-key. Re-read on SIGHUP and when the file changes.",
+            valueName: "path"))
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: ArgumentHelp("PEM private key of --tls-cert (keep it 0600).", valueName: "path"))
+    var tlsKey: String?
+
+    @Flag(
+        name: .customLong("insecure-http"),
+        help: ArgumentHelp(
+            "Serve plain HTTP on a non-loopback address: only behind a proxy that terminates TLS (tokens would otherwise cross the network in clear text)."))
+    var insecureHTTP = false
+
+    @Option(
         name: .customLong("metrics-token-file"),
         help: ArgumentHelp("File holding the bearer token /metrics then requires (default: /metrics is open).", valueName: "path"))
     var metricsTokenFile: String?
@@ -56,7 +77,8 @@ struct HubOptions: ParsableArguments {
     func settings() throws(ConfigError) -> ServerSettings {
         try ServerSettings.resolve(
             flags: .init(
-                listen: listen, dataDir: dataDir, heartbeatTimeout: heartbeatTimeout, metricsTokenFile: metricsTokenFile),
+                listen: listen, dataDir: dataDir, heartbeatTimeout: heartbeatTimeout, metricsTokenFile: metricsTokenFile,
+                tlsCert: tlsCert, tlsKey: tlsKey, insecureHTTP: insecureHTTP),
             configFile: configFile)
     }
 }
@@ -79,6 +101,9 @@ enum HubLauncher {
         configuration.maxConnectionsPerPeer = settings.maxConnectionsPerPeer
         configuration.metricsToken = settings.metricsToken
         configuration.offlineAgentRetention = settings.offlineAgentRetention
+        configuration.tls = settings.tls
+        configuration.insecureHTTP = settings.insecureHTTP
+        configuration.tlsReloadInterval = settings.tlsReloadInterval
         do {
             return try await HubRuntime.start(configuration: configuration, logger: logger)
         } catch {

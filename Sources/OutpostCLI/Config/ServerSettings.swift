@@ -31,11 +31,19 @@ struct ServerSettings: Equatable {
     var metricsToken: MetricsToken?
     /// How long offline agents are kept before the hub deletes them (`offline_agent_retention`, default 24h).
     var offlineAgentRetention: Duration = .seconds(86_400)
+    /// PEM certificate chain and private key the API is served with over HTTPS
+    /// (`tls_cert`, `tls_key`; default none: plain HTTP, on loopback only).
+    var tls: ServerCertificate.Files?
+    /// Serve plain HTTP on a non-loopback address, behind a TLS-terminating proxy (`insecure_http`, default false).
+    var insecureHTTP = false
+    /// How often the certificate and key files are checked for changes (`tls_reload_interval`, default 5s).
+    var tlsReloadInterval: Duration = .seconds(5)
 
     static let keys: Set<String> = [
         "listen", "data_dir", "heartbeat_timeout", "poll_timeout", "default_task_timeout", "timeout_grace",
         "max_log_bytes", "header_read_timeout", "idle_timeout", "max_connections", "max_connections_per_peer",
-        "metrics_token_file", "offline_agent_retention",
+        "metrics_token_file", "offline_agent_retention", "tls_cert", "tls_key", "insecure_http",
+        "tls_reload_interval",
     ]
 
     /// Flags the server and dev commands share.
@@ -44,6 +52,9 @@ struct ServerSettings: Equatable {
         var dataDir: String?
         var heartbeatTimeout: String?
         var metricsTokenFile: String?
+        var tlsCert: String?
+        var tlsKey: String?
+        var insecureHTTP = false
     }
 
     static func resolve(
@@ -75,7 +86,37 @@ struct ServerSettings: Equatable {
         if let value = try layers.duration("offline_agent_retention", range: 60...(366 * 86400)) {
             settings.offlineAgentRetention = value
         }
+        try resolveTLS(layers, flags: flags, into: &settings)
         return settings
+    }
+
+    /// The certificate and key (both or neither, each file checked now so that a
+    /// bad one stops the start with its name), and plain HTTP only where it is safe.
+    private static func resolveTLS(_ layers: ConfigLayers, flags: Flags, into settings: inout ServerSettings) throws(ConfigError) {
+        settings.insecureHTTP = try layers.bool("insecure_http", flag: ("--insecure-http", flags.insecureHTTP)) ?? false
+        if let value = try layers.duration("tls_reload_interval", range: 1...3600) { settings.tlsReloadInterval = value }
+        let certificate = try layers.raw("tls_cert", flag: ("--tls-cert", flags.tlsCert))
+        let key = try layers.raw("tls_key", flag: ("--tls-key", flags.tlsKey))
+        switch (certificate, key) {
+        case (nil, nil):
+            if !settings.insecureHTTP && !LoopbackHost.contains(settings.host) {
+                let origin = try layers.raw("listen", flag: ("--listen", flags.listen))?.1 ?? .defaultValue
+                throw ConfigError(key: "listen", origin: origin, problem: HubConfiguration.plainHTTPRefusal(host: settings.host))
+            }
+        case (let (path, origin)?, nil):
+            throw ConfigError(key: "tls_key", origin: origin, problem: "tls_cert \(path) is given but no tls_key: give both")
+        case (nil, let (path, origin)?):
+            throw ConfigError(key: "tls_cert", origin: origin, problem: "tls_key \(path) is given but no tls_cert: give both")
+        case (let (certificatePath, certificateOrigin)?, let (keyPath, keyOrigin)?):
+            let files = ServerCertificate.Files(certificate: certificatePath, key: keyPath)
+            do {
+                _ = try ServerTLS(files: files)
+            } catch {
+                let (key, origin) = error.file == .certificate ? ("tls_cert", certificateOrigin) : ("tls_key", keyOrigin)
+                throw ConfigError(key: key, origin: origin, problem: error.description)
+            }
+            settings.tls = files
+        }
     }
 
     private static func resolveListener(_ layers: ConfigLayers, into settings: inout ServerSettings) throws(ConfigError) {

@@ -3,10 +3,12 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// Hummingbird's HTTP/1 channel with the hub's connection limits: connection caps
 /// (in all and per peer), header-read and idle timeouts, keep-alive honoured,
-/// refused heads answered in JSON (`ConnectionGuardHandler`).
+/// refused heads answered in JSON (`ConnectionGuardHandler`); over TLS when `tls`
+/// is set (each connection gets the context current when it is accepted).
 struct HubHTTPChannel: ServerChildChannel {
     /// One accepted connection: `http` is `nil` when it was refused at a cap.
     struct Connection: ServerChildChannelValue {
@@ -15,6 +17,7 @@ struct HubHTTPChannel: ServerChildChannel {
     }
 
     let http1: HTTP1Channel
+    let tls: ServerTLS?
     let timeouts: ConnectionTimeouts.Limits
     let limiter: ConnectionLimiter
     let metrics: HubMetrics?
@@ -42,13 +45,30 @@ struct HubHTTPChannel: ServerChildChannel {
         let fieldLimit = http1.configuration.httpDecoder.maxHeaderFieldSize
         let guardLogger = self.logger
         let metrics = metrics
+        // TLS first, so that everything after it (the byte counting of the
+        // timeouts included) sees the decrypted stream; the header-read timeout
+        // runs from accept, so a stalled handshake is cut like a stalled head.
+        let tlsHandler = tls.map { NIOSSLServerHandler(context: $0.context) }
+        if let tlsHandler {
+            do {
+                try channel.pipeline.syncOperations.addHandler(tlsHandler)
+            } catch {
+                channel.close(promise: nil)
+                return channel.eventLoop.makeSucceededFuture(Connection(channel: channel, http: nil))
+            }
+        }
         return http1.setup(channel: channel, logger: logger).flatMapThrowing { http in
             let pipeline = channel.pipeline.syncOperations
             let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
             let connectionGuard = ConnectionGuardHandler(
                 limits: timeouts, fieldLimit: fieldLimit, metrics: metrics, logger: guardLogger)
             try pipeline.addHandler(connectionGuard, position: .after(decoder))
-            try pipeline.addHandler(InboundBytesHandler(reportingTo: connectionGuard), position: .first)
+            let bytes = InboundBytesHandler(reportingTo: connectionGuard)
+            if let tlsHandler {
+                try pipeline.addHandler(bytes, position: .after(tlsHandler))
+            } else {
+                try pipeline.addHandler(bytes, position: .first)
+            }
             return Connection(channel: channel, http: http)
         }
     }

@@ -11,7 +11,7 @@ struct ListenerSetup {
     let serverConfiguration: ApplicationConfiguration
 
     /// Reads the open-file limit now (raised at start) and logs when it lowers `max_connections`.
-    init(hub: Hub) {
+    init(hub: Hub, tls: ServerTLS?) {
         let configuration = hub.configuration
         let caps = Self.caps(configuration: configuration, descriptorLimit: DescriptorLimit.current())
         if caps.total < configuration.maxConnections {
@@ -29,7 +29,7 @@ struct ListenerSetup {
             // Hummingbird's own idle timeout stays off: `ConnectionGuardHandler` enforces
             // the header-read and idle timeouts, which Hummingbird cannot tell apart.
             HubHTTPChannel(
-                http1: HTTP1Channel(responder: responder, configuration: .init(idleTimeout: nil)),
+                http1: HTTP1Channel(responder: responder, configuration: .init(idleTimeout: nil)), tls: tls,
                 timeouts: timeouts, limiter: limiter, metrics: metrics, logger: logger)
         }
         serverConfiguration = ApplicationConfiguration(

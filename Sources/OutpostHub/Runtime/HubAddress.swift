@@ -4,15 +4,18 @@ import Synchronization
 package struct HubAddress: Sendable, Equatable, CustomStringConvertible {
     package var host: String
     package var port: Int
+    /// `https` when the hub serves TLS, else `http`.
+    package var scheme: String
 
-    package init(host: String, port: Int) {
+    package init(host: String, port: Int, scheme: String = "http") {
         self.host = host
         self.port = port
+        self.scheme = scheme
     }
 
-    /// `http://HOST:PORT` (IPv6 hosts in brackets).
+    /// `SCHEME://HOST:PORT` (IPv6 hosts in brackets).
     package var url: String {
-        host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)"
+        host.contains(":") ? "\(scheme)://[\(host)]:\(port)" : "\(scheme)://\(host):\(port)"
     }
 
     package var description: String { url }

@@ -49,6 +49,14 @@ package struct HubConfiguration: Sendable, Equatable {
     /// How long an offline agent stays in the store (and in `outpost agents`) after it
     /// was last seen; the sweeper deletes it after that. Default 24 h.
     package var offlineAgentRetention: Duration = .seconds(86_400)
+    /// PEM certificate chain and key the API is served with over HTTPS; `nil`
+    /// serves plain HTTP, which `validate` allows on loopback only unless
+    /// `insecureHTTP`. Default `nil`.
+    package var tls: ServerCertificate.Files?
+    /// Serve plain HTTP on a non-loopback address (behind a TLS-terminating proxy). Default `false`.
+    package var insecureHTTP = false
+    /// How often the certificate and key files are checked for changes. Default 5 s.
+    package var tlsReloadInterval: Duration = .seconds(5)
 
     package init() {}
 
@@ -109,6 +117,16 @@ package struct HubConfiguration: Sendable, Equatable {
             throw ValidationError(field: "max_log_bytes", message: "size limits must be greater than zero")
         }
         try validateListener()
+        if tls == nil && !insecureHTTP && !LoopbackHost.contains(host) {
+            throw ValidationError(field: "tls_cert", message: Self.plainHTTPRefusal(host: host))
+        }
+    }
+
+    /// Why the hub will not listen on `host` without TLS, and the two ways out.
+    package static func plainHTTPRefusal(host: String) -> String {
+        "refusing to serve plain HTTP on \(host), which is not a loopback address: agent, registration and user "
+            + "tokens would cross the network in clear text. Give --tls-cert and --tls-key, or --insecure-http "
+            + "when a TLS-terminating proxy in front of the hub serves HTTPS"
     }
 
     private func validateListener() throws(ValidationError) {

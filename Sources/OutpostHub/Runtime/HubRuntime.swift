@@ -26,17 +26,18 @@ package final class HubRuntime: Sendable {
     let responder: RouterResponder<HubRequestContext>
     private let address = ListeningAddress()
 
-    private init(hub: Hub, firstStartAdminToken: String?) {
+    private init(hub: Hub, tls: ServerTLS?, firstStartAdminToken: String?) {
         self.hub = hub
         configuration = hub.configuration
         self.firstStartAdminToken = firstStartAdminToken
         routes = RouteTable.all(hub: hub)
         responder = routes.makeRouter(authenticator: hub.authenticator, logger: hub.logger).buildResponder()
-        services = [
-            HubStoreService(hub: hub),
-            Sweeper(hub: hub),
-            HubHTTPService(hub: hub, responder: responder, address: address),
-        ]
+        var services: [any Service] = [HubStoreService(hub: hub), Sweeper(hub: hub)]
+        if let tls {
+            services.append(TLSReloadService(tls: tls, interval: configuration.tlsReloadInterval, logger: hub.logger))
+        }
+        services.append(HubHTTPService(hub: hub, responder: responder, address: address, tls: tls))
+        self.services = services
     }
 
     /// Creates the data directory, opens `DIR/outpost.sqlite`, migrates it, creates the
@@ -91,17 +92,28 @@ package final class HubRuntime: Sendable {
         adminTokenFile: String?
     ) async throws -> HubRuntime {
         do {
+            let tls = try loadTLS(configuration)
             try await store.migrate()
             let token = try await bootstrapAdminToken(store: store, clock: clock, file: adminTokenFile)
             let hub = Hub(configuration: configuration, store: store, clock: clock, logger: logger)
             try await hub.reload()
-            return HubRuntime(hub: hub, firstStartAdminToken: token)
+            return HubRuntime(hub: hub, tls: tls, firstStartAdminToken: token)
         } catch let error as HubError {
             await store.shutdown()
             throw error
         } catch {
             await store.shutdown()
             throw HubError(.startup, "cannot start the hub: \(error)", underlying: error)
+        }
+    }
+
+    /// The certificate and key, when the hub serves HTTPS.
+    private static func loadTLS(_ configuration: HubConfiguration) throws -> ServerTLS? {
+        guard let files = configuration.tls else { return nil }
+        do {
+            return try ServerTLS(files: files)
+        } catch {
+            throw HubError(.startup, "cannot use the TLS certificate and key: \(error)", underlying: error)
         }
     }
 

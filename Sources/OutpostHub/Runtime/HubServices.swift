@@ -12,12 +12,14 @@ struct HubHTTPService: Service {
     let hub: Hub
     let responder: RouterResponder<HubRequestContext>
     let address: ListeningAddress
+    let tls: ServerTLS?
 
     func run() async throws {
         let configuration = hub.configuration
         let hub = hub
         let address = address
-        let listener = ListenerSetup(hub: hub)
+        let tls = tls
+        let listener = ListenerSetup(hub: hub, tls: tls)
         let caps = listener.caps
         let app = Application(
             responder: responder,
@@ -26,13 +28,16 @@ struct HubHTTPService: Service {
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
                 hub.markListening()
-                hub.logger.info(
-                    "hub listening",
-                    metadata: [
-                        "host": "\(configuration.host)", "port": "\(port)", "max_connections": "\(caps.total)",
-                        "max_connections_per_peer": "\(caps.perPeer)",
-                    ])
-                address.resolve(HubAddress(host: configuration.host, port: port))
+                var metadata: Logger.Metadata = [
+                    "host": "\(configuration.host)", "port": "\(port)", "max_connections": "\(caps.total)",
+                    "max_connections_per_peer": "\(caps.perPeer)", "scheme": tls == nil ? "http" : "https",
+                ]
+                if let tls {
+                    metadata["certificate"] = "\(tls.current.subject)"
+                    metadata["not_after"] = "\(tls.current.notValidAfter)"
+                }
+                hub.logger.info("hub listening", metadata: metadata)
+                address.resolve(HubAddress(host: configuration.host, port: port, scheme: tls == nil ? "http" : "https"))
             },
             logger: hub.logger
         )

@@ -1,0 +1,186 @@
+import Foundation
+import OutpostTestSupport
+import Testing
+
+/// `outpost server --tls-cert --tls-key`: real handshakes on loopback against a
+/// real hub process, with certificates this test makes.
+@Suite("Hub over TLS (processes)", .serialized)
+struct HubTLSTests {
+    /// A CA, a certificate for `localhost`/127.0.0.1 written to `DIR/server.{crt,key}`, and a hub serving it.
+    struct Setup {
+        let directory: TemporaryDirectory
+        let authority: TestCertificateAuthority
+        let credential: TestCredential
+        let files: (certificate: String, key: String)
+        let hub: HubHarness
+        let port: Int
+
+        init(extraArguments: [String] = [], environment: [String: String] = [:]) async throws {
+            directory = try TemporaryDirectory(prefix: "outpost-tls")
+            authority = try TestCertificateAuthority()
+            credential = try authority.issue(commonName: "first")
+            files = try credential.write(to: directory.url)
+            var env = ChildProcess.baseEnvironment()
+            env.merge(environment) { $1 }
+            hub = try await HubHarness(
+                dataDirectory: directory.file("hub"),
+                arguments: ["--tls-cert", files.certificate, "--tls-key", files.key] + extraArguments, environment: env)
+            port = try #require(hub.url.split(separator: ":").last.flatMap { Int($0) })
+        }
+
+        func connect() async throws -> TLSTestConnection {
+            try await TLSTestConnection(host: "127.0.0.1", port: port, trustPEM: try authority.certificatePEM)
+        }
+
+        /// Replaces the certificate and key the way certbot and cert-manager do: new files renamed over the old.
+        func install(_ next: TestCredential) throws {
+            let staged = try next.write(to: directory.url, name: "staged")
+            #expect(rename(staged.key, files.key) == 0)
+            #expect(rename(staged.certificate, files.certificate) == 0)
+        }
+
+        func stop() async {
+            await hub.stop()
+            directory.remove()
+        }
+    }
+
+    @Test("the hub serves HTTPS with its certificate, TLS 1.3 preferred, and says so")
+    func servesHTTPS() async throws {
+        let setup = try await Setup()
+        do {
+            #expect(setup.hub.url.hasPrefix("https://127.0.0.1:"))
+            let connection = try await setup.connect()
+            let answer = try await connection.get("/healthz")
+            #expect(answer.status == 200)
+            #expect(try await connection.tlsVersion == "tlsv13")
+            #expect(try await connection.peerCertificateDER == (try setup.credential.der))
+            await connection.close()
+            // Plain HTTP on the TLS port gets no HTTP answer.
+            let socket = try RawSocket(port: setup.port)
+            socket.send("GET /healthz HTTP/1.1\r\nHost: hub\r\n\r\n")
+            #expect(socket.readResponse(timeout: .seconds(5))?.hasPrefix("HTTP/1.1 200") != true)
+            #expect(setup.hub.process.stderr.contains("scheme=https"))
+        } catch {
+            await setup.stop()
+            throw error
+        }
+        await setup.stop()
+    }
+
+    @Test("a certificate renewed on disk is served to new connections within the reload interval; an open connection keeps working")
+    func reloadsWithoutDropping() async throws {
+        let setup = try await Setup(environment: ["OUTPOST_SERVER_TLS_RELOAD_INTERVAL": "1s"])
+        do {
+            let open = try await setup.connect()
+            #expect(try await open.get("/healthz").status == 200)
+
+            let renewed = try setup.authority.issue(commonName: "renewed")
+            try setup.install(renewed)
+            let renewedDER = try renewed.der
+            let served = await eventually(timeout: .seconds(15)) {
+                guard let fresh = try? await setup.connect() else { return false }
+                defer { Task { await fresh.close() } }
+                return (try? await fresh.peerCertificateDER) == renewedDER
+            }
+            #expect(served, "new connections get the renewed certificate")
+            #expect(setup.hub.process.stderr.contains("reloaded the TLS certificate"))
+            #expect(try await open.get("/healthz").status == 200, "the connection opened before the renewal still works")
+            await open.close()
+
+        } catch {
+            await setup.stop()
+            throw error
+        }
+        await setup.stop()
+    }
+
+    @Test("SIGHUP re-reads the files at once (the hub here would not look for an hour) and does not stop the hub")
+    func hangupReloads() async throws {
+        let setup = try await Setup(environment: ["OUTPOST_SERVER_TLS_RELOAD_INTERVAL": "3600s"])
+        do {
+            let next = try setup.authority.issue(commonName: "next")
+            try setup.install(next)
+            let nextDER = try next.der
+            let before = try await setup.connect()
+            #expect(try await before.peerCertificateDER == (try setup.credential.der), "no reload without SIGHUP")
+            await before.close()
+            setup.hub.process.signal(SIGHUP)
+            let reloaded = await eventually(timeout: .seconds(15)) {
+                guard let fresh = try? await setup.connect() else { return false }
+                defer { Task { await fresh.close() } }
+                return (try? await fresh.peerCertificateDER) == nextDER
+            }
+            #expect(reloaded)
+            #expect(setup.hub.process.isRunning)
+            #expect(setup.hub.process.stderr.contains("trigger=SIGHUP"))
+        } catch {
+            await setup.stop()
+            throw error
+        }
+        await setup.stop()
+    }
+
+    @Test("a broken replacement (a key of another certificate) keeps the previous certificate and says why")
+    func brokenReloadKeepsServing() async throws {
+        let setup = try await Setup(environment: ["OUTPOST_SERVER_TLS_RELOAD_INTERVAL": "1s"])
+        do {
+            let other = try setup.authority.issue(commonName: "other")
+            try Data(other.privateKeyPEM.utf8).write(to: URL(fileURLWithPath: setup.files.key))
+            let complained = await eventually(timeout: .seconds(15)) {
+                setup.hub.process.stderr.contains("cannot reload the TLS certificate")
+            }
+            #expect(complained)
+            #expect(setup.hub.process.stderr.contains("does not belong to the certificate"))
+            let connection = try await setup.connect()
+            #expect(try await connection.get("/healthz").status == 200)
+            #expect(try await connection.peerCertificateDER == (try setup.credential.der))
+            await connection.close()
+        } catch {
+            await setup.stop()
+            throw error
+        }
+        await setup.stop()
+    }
+
+    @Test("a missing, unreadable or mismatched certificate or key stops the start with exit 2, naming the file")
+    func badFilesExitTwo() async throws {
+        let directory = try TemporaryDirectory(prefix: "outpost-tls-bad")
+        defer { directory.remove() }
+        let authority = try TestCertificateAuthority()
+        let good = try authority.issue().write(to: directory.url, name: "good")
+        let other = try authority.issue().write(to: directory.url, name: "other")
+        let garbage = directory.file("garbage.pem")
+        try "not a certificate\n".write(toFile: garbage, atomically: true, encoding: .utf8)
+        let cases: [(arguments: [String], named: String)] = [
+            (["--tls-cert", directory.file("missing.crt"), "--tls-key", good.key], "missing.crt: no such file"),
+            (["--tls-cert", garbage, "--tls-key", good.key], "garbage.pem"),
+            (["--tls-cert", good.certificate, "--tls-key", other.key], "other.key: does not belong to the certificate"),
+            (["--tls-cert", good.certificate], "give both"),
+        ]
+        for (arguments, named) in cases {
+            let process = try ChildProcess(
+                ["server", "--listen", "127.0.0.1:0", "--data-dir", directory.file("hub")] + arguments)
+            let status = await process.waitForExit(timeout: .seconds(20))
+            #expect(status == 2, "\(arguments): exit \(String(describing: status)); \(process.stderr)")
+            #expect(process.stderr.contains(named), "\(arguments): \(process.stderr)")
+        }
+    }
+
+    @Test("plain HTTP on a non-loopback address is refused unless --insecure-http says a proxy terminates TLS")
+    func plainHTTPOnlyWhereSafe() async throws {
+        let directory = try TemporaryDirectory(prefix: "outpost-plain")
+        defer { directory.remove() }
+        let refused = try ChildProcess(["server", "--listen", "0.0.0.0:0", "--data-dir", directory.file("hub")])
+        #expect(await refused.waitForExit(timeout: .seconds(20)) == 2)
+        #expect(refused.stderr.contains("refusing to serve plain HTTP on 0.0.0.0"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("--insecure-http"))
+
+        let allowed = try ChildProcess(
+            ["server", "--listen", "0.0.0.0:0", "--data-dir", directory.file("hub"), "--insecure-http"])
+        let line = await allowed.waitForLine(containing: "outpost hub listening on http://0.0.0.0:", timeout: .seconds(20))
+        #expect(line != nil, "\(allowed.stderr)")
+        allowed.signal(SIGTERM)
+        _ = await allowed.waitForExit(timeout: .seconds(15))
+    }
+}
