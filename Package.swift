@@ -226,6 +226,7 @@ let package = Package(
             name: "OutpostAgentTests",
             dependencies: [
                 "OutpostAgent", "OutpostSecrets", "OutpostMasking", "OutpostClient", "OutpostCore", "OutpostTestSupport",
+                "OutpostTransport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
