@@ -55,7 +55,7 @@ let package = Package(
             name: "OutpostCLI",
             dependencies: [
                 "OutpostCore", "OutpostHub", "OutpostStore", "OutpostAgent", "OutpostClient", "OutpostSecrets",
-                "OutpostMasking",
+                "OutpostMasking", "OutpostTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -108,7 +108,7 @@ let package = Package(
         .target(
             name: "OutpostAgent",
             dependencies: [
-                "OutpostCore", "OutpostClient", "OutpostSecrets", "OutpostMasking",
+                "OutpostCore", "OutpostClient", "OutpostSecrets", "OutpostMasking", "OutpostTransport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -145,6 +145,8 @@ let package = Package(
             dependencies: [
                 "OutpostCore", "OutpostTransport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // The per-request TLS configuration of the hub's trust.
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -160,6 +162,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                // The hub's certificate, read to pin it and to say why a handshake failed.
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -179,6 +185,10 @@ let package = Package(
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                // TestTLSServer: a tiny HTTPS server for the clients' trust tests.
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -189,7 +199,8 @@ let package = Package(
         .testTarget(
             name: "OutpostTransportTests",
             dependencies: [
-                "OutpostTransport",
+                // OutpostClient and OutpostTestSupport: HubClient's TLS trust against a real HTTPS server.
+                "OutpostTransport", "OutpostClient", "OutpostCore", "OutpostTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -223,6 +234,7 @@ let package = Package(
             name: "OutpostAgentTests",
             dependencies: [
                 "OutpostAgent", "OutpostSecrets", "OutpostMasking", "OutpostClient", "OutpostCore", "OutpostTestSupport",
+                "OutpostTransport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,6 +1,7 @@
 package import OutpostCore
 package import OutpostMasking
 package import OutpostSecrets
+package import OutpostTransport
 
 /// Everything `outpost agent start` needs, validated. The CLI builds it from
 /// flags, the YAML file and `OUTPOST_AGENT_*` variables.
@@ -9,6 +10,10 @@ package struct AgentConfiguration: Sendable {
     package var hubURL: String
     /// The agent type's registration token; sent only to `register`, never logged. Required.
     package var registrationToken: String
+    /// How the hub's TLS certificate is verified (`hub_ca`, `hub_cert_sha256`). Default: the system trust store.
+    package var hubTrust: HubTrust = .system
+    /// Allow plain `http://` to a hub that is not on loopback, tokens in clear text (`insecure_http`). Default `false`.
+    package var insecureHTTP = false
     /// Requested agent name (8–80 of `[A-Za-z0-9._-]`); `nil` picks a random readable one. Default `nil`.
     package var name: String?
     /// Routing tags the agent carries. Default: none (runs only untagged targets).
@@ -151,7 +156,8 @@ extension AgentConfiguration: CustomStringConvertible, CustomReflectable {
                 "concurrency": concurrency, "workDirectory": workDirectory, "runAs": runAs as Any, "killGrace": killGrace,
                 "drainTimeout": drainTimeout, "logFlushBytes": logFlushBytes, "logFlushInterval": logFlushInterval,
                 "maxLogBytes": maxLogBytes, "retryInitialDelay": retryInitialDelay, "retryMaxDelay": retryMaxDelay,
-                "stopReportTimeout": stopReportTimeout, "integrations": integrations.names,
+                "stopReportTimeout": stopReportTimeout, "integrations": integrations.names, "hubTrust": hubTrust,
+                "insecureHTTP": insecureHTTP,
             ],
             displayStyle: .struct)
     }

@@ -36,7 +36,9 @@ package struct AgentDaemon: Service {
     package init(configuration: AgentConfiguration, logger: Logger) {
         self.init(
             configuration: configuration,
-            hub: HubClientAgentHub(hubURL: configuration.hubURL, registrationToken: configuration.registrationToken),
+            hub: HubClientAgentHub(
+                hubURL: configuration.hubURL, registrationToken: configuration.registrationToken,
+                trust: configuration.hubTrust, insecureHTTP: configuration.insecureHTTP),
             logger: logger)
     }
 

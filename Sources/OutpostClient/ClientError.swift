@@ -1,4 +1,5 @@
 package import OutpostCore
+package import OutpostTransport
 
 /// The one error type of `OutpostClient`: what went wrong talking to the hub.
 package struct ClientError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -11,8 +12,11 @@ package struct ClientError: Error, Sendable, Equatable, CustomStringConvertible 
         case http(status: Int, code: APIErrorCode?)
         /// The hub answered something that is not what the API promises.
         case invalidResponse
-        /// The request could not be built (bad hub URL, unencodable body).
+        /// The request could not be built (bad hub URL, unencodable body), or was not
+        /// sent because it would carry the token in clear text over the network.
         case invalidRequest
+        /// The hub's TLS certificate was refused, for this reason (the message says more).
+        case tls(TLSProblem.Kind)
     }
 
     package var code: Code
@@ -49,6 +53,9 @@ package struct ClientError: Error, Sendable, Equatable, CustomStringConvertible 
         case .http(let status, _): status == 408 || status == 429 || status >= 500
         case .invalidResponse: true  // a proxy's HTML error page, a half-written answer
         case .invalidRequest: false
+        // A certificate problem needs a person (a new certificate, --hub-ca, a clock
+        // fix); retrying would only hide the cause the message names.
+        case .tls: false
         }
     }
 }

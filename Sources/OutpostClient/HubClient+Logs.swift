@@ -38,7 +38,7 @@ extension HubClient {
         sink: (ByteBuffer) async throws -> Void
     ) async throws(ClientError) -> Int64 {
         let path = "/api/v1/tasks/\(Self.segment(taskID))/log?offset=\(offset)&follow=true"
-        let request = makeRequest(.GET, path, body: nil, contentType: "")
+        let request = try await makeRequest(.GET, path, body: nil, contentType: "")
         var reached = offset
         do {
             // A follow lasts as long as the task; the task's own timeout bounds it.
@@ -55,9 +55,10 @@ extension HubClient {
         } catch let error as ClientError {
             throw error
         } catch {
-            throw ClientError(
-                .unreachable, "lost the log stream from \(baseURL) at byte \(reached): \(TransportFailure(error))",
-                expectedOffset: reached)
+            var failure = await connection.failure(
+                error, baseURL: baseURL, context: "lost the log stream from \(baseURL) at byte \(reached)")
+            failure.expectedOffset = reached
+            throw failure
         }
     }
 }

@@ -3,11 +3,12 @@ import Foundation
 package import NIOCore
 import NIOHTTP1
 import OutpostCore
-import OutpostTransport
+package import OutpostTransport
 
 /// A typed client of the hub's HTTP API, used by the agent and the CLI.
 ///
-/// Stateless apart from the bearer token; safe to share between tasks.
+/// Stateless apart from the bearer token and a pinned certificate once found; safe
+/// to share between tasks.
 package struct HubClient: Sendable {
     /// Base URL of the hub, without a trailing slash (`http://127.0.0.1:8080`).
     package let baseURL: String
@@ -16,14 +17,26 @@ package struct HubClient: Sendable {
     /// Upper bound for calls that are not long polls.
     package var requestTimeout: TimeAmount
     let http: HTTPClient
+    let connection: HubConnection
 
-    package init(baseURL: String, token: String?, http: HTTPClient = .shared, requestTimeout: TimeAmount = .seconds(30)) {
+    /// - Parameters:
+    ///   - trust: how the hub's TLS certificate is verified. Default: the system trust store.
+    ///   - insecureHTTP: allow plain `http://` to a host that is not loopback, where the
+    ///     token crosses the network in clear text. Default `false`: such calls throw.
+    ///   - http: the HTTP client to send with. Default: `HTTPClient.shared` for the
+    ///     default trust, else one client for the process that fails at once on a
+    ///     refused handshake (so its cause is told without waiting out retries).
+    package init(
+        baseURL: String, token: String?, trust: HubTrust = .system, insecureHTTP: Bool = false, http: HTTPClient? = nil,
+        requestTimeout: TimeAmount = .seconds(30)
+    ) {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         self.baseURL = base
         self.token = token
-        self.http = http
+        self.http = http ?? (trust.isDefault ? .shared : HubHTTP.client)
         self.requestTimeout = requestTimeout
+        connection = HubConnection(baseURL: base, trust: trust, insecureHTTP: insecureHTTP)
     }
 
     /// A copy of this client that sends another bearer token.
@@ -46,7 +59,7 @@ package struct HubClient: Sendable {
         maxBodyBytes: Int = 64 << 20,
         headers: [(name: String, value: String)] = []
     ) async throws(ClientError) -> (head: HTTPClientResponse, body: ByteBuffer) {
-        var request = makeRequest(method, path, body: body, contentType: contentType)
+        var request = try await makeRequest(method, path, body: body, contentType: contentType)
         for header in headers { request.headers.add(name: header.name, value: header.value) }
         do {
             let response = try await http.execute(request, timeout: timeout ?? requestTimeout)
@@ -58,7 +71,7 @@ package struct HubClient: Sendable {
         } catch let error as ClientError {
             throw error
         } catch {
-            throw ClientError(.unreachable, "cannot reach the hub at \(baseURL): \(TransportFailure(error))")
+            throw await connection.failure(error, baseURL: baseURL, context: "cannot reach the hub at \(baseURL)")
         }
     }
 
@@ -92,8 +105,15 @@ package struct HubClient: Sendable {
         return try decode(Response.self, from: body, path: path)
     }
 
-    func makeRequest(_ method: HTTPMethod, _ path: String, body: [UInt8]?, contentType: String) -> HTTPClientRequest {
+    /// A request with the token and the TLS configuration of this client's trust.
+    /// - Throws: `.invalidRequest` before any connection when plain HTTP would carry the
+    ///   token off this host; a pin that matches none of the hub's certificates.
+    func makeRequest(_ method: HTTPMethod, _ path: String, body: [UInt8]?, contentType: String) async throws(ClientError)
+        -> HTTPClientRequest
+    {
+        if let refusal = connection.refusal { throw refusal }
         var request = HTTPClientRequest(url: baseURL + path)
+        request.tlsConfiguration = try await connection.tlsConfiguration(baseURL: baseURL)
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         request.headers.add(name: "User-Agent", value: "outpost/\(OutpostVersion.current)")

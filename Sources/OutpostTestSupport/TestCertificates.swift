@@ -30,6 +30,9 @@ package struct TestCertificateAuthority: Sendable {
 
     package var certificatePEM: String { get throws { try certificate.serializeAsPEM().pemString } }
 
+    /// The CA certificate's DER bytes (what a pin hashes).
+    package var certificateDER: [UInt8] { get throws { try certificate.serializeAsPEM().derBytes } }
+
     /// A leaf certificate for `dnsNames` and `ipAddresses` (IPv4 or IPv6 text),
     /// usable by servers and clients, valid from `notBefore` to `notAfter`.
     package func issue(
@@ -91,7 +94,7 @@ package struct TestCredential: Sendable {
     }
 
     /// The certificate's DER bytes.
-    package var der: [UInt8] { get throws { try certificate.serializeAsPEM().derBytes } }
+    package var certificateDER: [UInt8] { get throws { try certificate.serializeAsPEM().derBytes } }
 
     /// SHA-256 of the certificate's DER, lowercase hex (what `--hub-cert-sha256` takes).
     package var sha256: String {

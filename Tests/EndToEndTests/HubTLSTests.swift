@@ -54,7 +54,7 @@ struct HubTLSTests {
             let answer = try await connection.get("/healthz")
             #expect(answer.status == 200)
             #expect(try await connection.tlsVersion == "tlsv13")
-            #expect(try await connection.peerCertificateDER == (try setup.credential.der))
+            #expect(try await connection.peerCertificateDER == (try setup.credential.certificateDER))
             await connection.close()
             // Plain HTTP on the TLS port gets no HTTP answer.
             let socket = try RawSocket(port: setup.port)
@@ -77,7 +77,7 @@ struct HubTLSTests {
 
             let renewed = try setup.authority.issue(commonName: "renewed")
             try setup.install(renewed)
-            let renewedDER = try renewed.der
+            let renewedDER = try renewed.certificateDER
             let served = await eventually(timeout: .seconds(15)) {
                 guard let fresh = try? await setup.connect() else { return false }
                 defer { Task { await fresh.close() } }
@@ -101,9 +101,9 @@ struct HubTLSTests {
         do {
             let next = try setup.authority.issue(commonName: "next")
             try setup.install(next)
-            let nextDER = try next.der
+            let nextDER = try next.certificateDER
             let before = try await setup.connect()
-            #expect(try await before.peerCertificateDER == (try setup.credential.der), "no reload without SIGHUP")
+            #expect(try await before.peerCertificateDER == (try setup.credential.certificateDER), "no reload without SIGHUP")
             await before.close()
             setup.hub.process.signal(SIGHUP)
             let reloaded = await eventually(timeout: .seconds(15)) {
@@ -134,7 +134,7 @@ struct HubTLSTests {
             #expect(setup.hub.process.stderr.contains("does not belong to the certificate"))
             let connection = try await setup.connect()
             #expect(try await connection.get("/healthz").status == 200)
-            #expect(try await connection.peerCertificateDER == (try setup.credential.der))
+            #expect(try await connection.peerCertificateDER == (try setup.credential.certificateDER))
             await connection.close()
         } catch {
             await setup.stop()

@@ -1,6 +1,7 @@
 @testable import OutpostAgent
 import OutpostClient
 import OutpostCore
+import OutpostTransport
 import Testing
 
 @Suite("Session state machine")
@@ -101,6 +102,14 @@ struct SessionStateMachineTests {
         let reason = "agent type \"dev\" does not allow tag \"sec\""
         let action = machine.registerFailed(ClientError(.http(status: 403, code: .forbidden), reason))
         #expect(action == .fail(.registrationRefused, "the hub at \(hubURL) refused this agent: \(reason)"))
+    }
+
+    @Test("a refused hub certificate ends registration with the cause, not as the hub's refusal")
+    func refusedCertificate() {
+        var machine = AgentSessionStateMachine(concurrency: 1, hubURL: hubURL)
+        let message = "cannot reach the hub at \(hubURL): the hub's certificate expired on 2026-12-01 08:00 UTC (CN=hub)"
+        let action = machine.registerFailed(ClientError(.tls(.expired), message))
+        #expect(action == .fail(.registrationFailed, message))
     }
 
     @Test("registration backs off with growing attempts while the hub is unreachable")

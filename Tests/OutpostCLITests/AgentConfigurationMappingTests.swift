@@ -7,7 +7,7 @@ import Testing
 /// `run_as` resolution and the values to mask.
 @Suite("Agent settings to configuration")
 struct AgentConfigurationMappingTests {
-    static let base = ["OUTPOST_AGENT_HUB": "http://h:1", "OUTPOST_AGENT_TOKEN": "oprt_t"]
+    static let base = ["OUTPOST_AGENT_HUB": "https://h:1", "OUTPOST_AGENT_TOKEN": "oprt_t"]
 
     @Test("without work_dir each agent gets its own directory under ./outpost-agent; with it, exactly that directory")
     func workDirectory() throws {
@@ -39,7 +39,7 @@ struct AgentConfigurationMappingTests {
     func providerCredentialsMasked() throws {
         let file = try ConfigFile.parse(
             """
-            hub: http://h:1
+            hub: https://h:1
             token: oprt_t
             secrets:
               providers:

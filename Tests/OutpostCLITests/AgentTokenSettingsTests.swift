@@ -21,7 +21,7 @@ struct AgentTokenSettingsTests {
         func remove() { try? FileManager.default.removeItem(atPath: path) }
     }
 
-    static let hub = ["OUTPOST_AGENT_HUB": "http://hub.internal:8080"]
+    static let hub = ["OUTPOST_AGENT_HUB": "https://hub.internal:8080"]
 
     @Test("--token-file reads the token without its trailing newline and warns about nothing when the file is 0600")
     func tokenFile() throws {
@@ -38,7 +38,7 @@ struct AgentTokenSettingsTests {
         let fromEnvironment = try AgentSettings.resolve(
             flags: .init(), file: nil, environment: Self.hub.merging(["OUTPOST_AGENT_TOKEN_FILE": file]) { $1 })
         #expect(fromEnvironment.registrationToken == "oprt_from_file")
-        let yaml = try ConfigFile.parse("hub: http://h:1\ntoken_file: \(file)\n", path: "agent.yaml")
+        let yaml = try ConfigFile.parse("hub: https://h:1\ntoken_file: \(file)\n", path: "agent.yaml")
         #expect(try AgentSettings.resolve(flags: .init(), file: yaml, environment: [:]).registrationToken == "oprt_from_file")
     }
 

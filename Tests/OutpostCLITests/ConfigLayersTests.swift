@@ -6,7 +6,7 @@ import Testing
 @Suite("Configuration layers")
 struct ConfigLayersTests {
     static let agentYAML = """
-        hub: http://hub.internal:8080
+        hub: https://hub.internal:8080
         token: reg-token
         tags: [prod, eu]
         concurrency: 4
@@ -30,7 +30,7 @@ struct ConfigLayersTests {
         #expect(fromFlag.concurrency == 2)
 
         let defaults = try AgentSettings.resolve(
-            flags: .init(), file: nil, environment: ["OUTPOST_AGENT_HUB": "http://h:1", "OUTPOST_AGENT_TOKEN": "t"])
+            flags: .init(), file: nil, environment: ["OUTPOST_AGENT_HUB": "https://h:1", "OUTPOST_AGENT_TOKEN": "t"])
         #expect(defaults.concurrency == 1)
         #expect(defaults.tags.isEmpty)
         #expect(defaults.name == nil)
@@ -39,21 +39,21 @@ struct ConfigLayersTests {
     @Test(
         "a bad value names the key and where it came from",
         arguments: [
-            ("hub: http://h:1\ntoken: t\nconcurrency: lots\n", [String: String](), "agent.yaml:3: concurrency:"),
-            ("hub: http://h:1\ntoken: t\nkill_grace: soon\n", [:], "agent.yaml:3: kill_grace:"),
-            ("hub: http://h:1\ntoken: t\nconcurency: 2\n", [:], "agent.yaml:3: concurency: unknown key"),
-            ("hub: http://h:1\ntoken: t\n", ["OUTPOST_AGENT_CONCURRENCY": "0"], "OUTPOST_AGENT_CONCURRENCY: concurrency:"),
+            ("hub: https://h:1\ntoken: t\nconcurrency: lots\n", [String: String](), "agent.yaml:3: concurrency:"),
+            ("hub: https://h:1\ntoken: t\nkill_grace: soon\n", [:], "agent.yaml:3: kill_grace:"),
+            ("hub: https://h:1\ntoken: t\nconcurency: 2\n", [:], "agent.yaml:3: concurency: unknown key"),
+            ("hub: https://h:1\ntoken: t\n", ["OUTPOST_AGENT_CONCURRENCY": "0"], "OUTPOST_AGENT_CONCURRENCY: concurrency:"),
             ("hub: ftp://h\ntoken: t\n", [:], "agent.yaml:1: hub:"),
             ("token: t\n", [:], "hub: required"),
-            ("hub: http://h:1\n", [:], "token: required"),
-            ("hub: http://h:1\ntoken: t\nname: tiny\n", [:], "agent.yaml:3: name: agent name \"tiny\" must be 8 to 80"),
-            ("hub: http://h:1\ntoken: t\ntags: [ok, \"not ok\"]\n", [:], "agent.yaml:3: tags:"),
-            ("hub: http://h:1\ntoken: t\nwork_dir:\n  nested: 1\n", [:], "agent.yaml:4: work_dir:"),
-            ("hub: http://h:1\ntoken: t\ndisconnect_after_job: maybe\n", [:], "agent.yaml:3: disconnect_after_job:"),
-            ("hub: http://h:1\ntoken: t\ndisconnect_after_idle_timeout: 0s\n", [:], "agent.yaml:3: disconnect_after_idle_timeout:"),
-            ("hub: http://h:1\ntoken: t\njwk_url: keys.json\n", [:], "agent.yaml:3: jwk_url:"),
-            ("hub: http://h:1\ntoken: t\njwt_audience: outpost\n", [:], "agent.yaml:3: jwt_audience: only applies with jwk_url"),
-            ("hub: http://h:1\ntoken: t\n", ["OUTPOST_AGENT_AWS_STS_ENDPOINT": "sts"], "OUTPOST_AGENT_AWS_STS_ENDPOINT: aws_sts_endpoint:"),
+            ("hub: https://h:1\n", [:], "token: required"),
+            ("hub: https://h:1\ntoken: t\nname: tiny\n", [:], "agent.yaml:3: name: agent name \"tiny\" must be 8 to 80"),
+            ("hub: https://h:1\ntoken: t\ntags: [ok, \"not ok\"]\n", [:], "agent.yaml:3: tags:"),
+            ("hub: https://h:1\ntoken: t\nwork_dir:\n  nested: 1\n", [:], "agent.yaml:4: work_dir:"),
+            ("hub: https://h:1\ntoken: t\ndisconnect_after_job: maybe\n", [:], "agent.yaml:3: disconnect_after_job:"),
+            ("hub: https://h:1\ntoken: t\ndisconnect_after_idle_timeout: 0s\n", [:], "agent.yaml:3: disconnect_after_idle_timeout:"),
+            ("hub: https://h:1\ntoken: t\njwk_url: keys.json\n", [:], "agent.yaml:3: jwk_url:"),
+            ("hub: https://h:1\ntoken: t\njwt_audience: outpost\n", [:], "agent.yaml:3: jwt_audience: only applies with jwk_url"),
+            ("hub: https://h:1\ntoken: t\n", ["OUTPOST_AGENT_AWS_STS_ENDPOINT": "sts"], "OUTPOST_AGENT_AWS_STS_ENDPOINT: aws_sts_endpoint:"),
         ])
     func errorsNameTheKey(_ yaml: String, _ environment: [String: String], _ expected: String) throws {
         let file = try ConfigFile.parse(yaml, path: "agent.yaml")
@@ -69,7 +69,7 @@ struct ConfigLayersTests {
     func fleetKeys() throws {
         let file = try ConfigFile.parse(
             """
-            hub: http://h:1
+            hub: https://h:1
             token: t
             disconnect_after_job: yes
             disconnect_after_idle_timeout: 10m
@@ -92,7 +92,7 @@ struct ConfigLayersTests {
         flags.disconnectAfterJob = true
         flags.jwkURL = "http://127.0.0.1:9/jwks"
         let fromFlags = try AgentSettings.resolve(
-            flags: flags, file: nil, environment: ["OUTPOST_AGENT_HUB": "http://h:1", "OUTPOST_AGENT_TOKEN": "t"])
+            flags: flags, file: nil, environment: ["OUTPOST_AGENT_HUB": "https://h:1", "OUTPOST_AGENT_TOKEN": "t"])
         #expect(fromFlags.disconnectAfterJob)
         #expect(fromFlags.userTokens?.leeway == .seconds(30))
         #expect(fromFlags.idleTimeout == nil)

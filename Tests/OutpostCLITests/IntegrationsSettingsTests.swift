@@ -9,7 +9,7 @@ struct IntegrationsSettingsTests {
     func reads() throws {
         let file = try ConfigFile.parse(
             """
-            hub: http://h:1
+            hub: https://h:1
             token: t
             integrations:
               - name: psql-readonly
@@ -51,7 +51,7 @@ struct IntegrationsSettingsTests {
             ("  - name: x\n    program: p\n  - name: x\n    program: q\n", "defined twice"),
         ])
     func errors(_ yaml: String, _ expected: String) throws {
-        let file = try ConfigFile.parse("hub: http://h:1\ntoken: t\nintegrations:\n" + yaml, path: "agent.yaml")
+        let file = try ConfigFile.parse("hub: https://h:1\ntoken: t\nintegrations:\n" + yaml, path: "agent.yaml")
         #expect {
             _ = try AgentSettings.resolve(flags: .init(), file: file, environment: [:])
         } throws: { error in

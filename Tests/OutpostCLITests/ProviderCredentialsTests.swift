@@ -16,7 +16,7 @@ struct ProviderCredentialsTests {
         try #"{"type": "service_account", "client_email": "a@b.iam", "private_key": "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n", "private_key_id": "k1"}"#
             .write(toFile: directory + "/gcp.json", atomically: true, encoding: .utf8)
         let yaml = """
-            hub: http://h:1
+            hub: https://h:1
             token: t
             secrets:
               providers:

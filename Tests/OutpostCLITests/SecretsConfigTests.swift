@@ -9,7 +9,7 @@ import Testing
 @Suite("Secrets configuration and references")
 struct SecretsConfigTests {
     static let yaml = """
-        hub: http://h:1
+        hub: https://h:1
         token: t
         secrets:
           providers:
@@ -53,7 +53,7 @@ struct SecretsConfigTests {
             ("secrets:\n  mask_min_length: zero\n", "secrets.mask_min_length"),
         ])
     func malformed(_ tail: String, _ expected: String) throws {
-        let file = try ConfigFile.parse("hub: http://h:1\ntoken: t\n" + tail, path: "agent.yaml")
+        let file = try ConfigFile.parse("hub: https://h:1\ntoken: t\n" + tail, path: "agent.yaml")
         #expect {
             _ = try AgentSettings.resolve(flags: .init(), file: file, environment: [:])
         } throws: { error in
@@ -64,7 +64,7 @@ struct SecretsConfigTests {
     @Test("an unknown provider type or option is a configuration error naming it")
     func unknownTypeAndOption() throws {
         let file = try ConfigFile.parse(
-            "hub: http://h:1\ntoken: t\nsecrets:\n  providers:\n    - {name: x, type: keepass}\n", path: "agent.yaml")
+            "hub: https://h:1\ntoken: t\nsecrets:\n  providers:\n    - {name: x, type: keepass}\n", path: "agent.yaml")
         let settings = try AgentSettings.resolve(flags: .init(), file: file, environment: [:])
         #expect(throws: CLIExit.self) { _ = try AgentCommand.Start.secretSet(settings.secrets, http: .shared, logger: .init(label: "t")) }
     }

@@ -100,6 +100,11 @@ struct AgentSessionStateMachine: Sendable, Equatable {
             provesAWSIdentity = true
             return .register
         }
+        if case .tls = error.code {
+            // The hub's certificate was refused: the message names the cause; the hub
+            // did not refuse anything, so say only what the client found.
+            return .fail(.registrationFailed, error.message)
+        }
         if error.apiCode == .identityRefused {
             return .fail(
                 .registrationFailed,

@@ -1,6 +1,7 @@
 import NIOCore
 package import OutpostClient
 package import OutpostCore
+package import OutpostTransport
 
 /// `AgentHubAPI` over the real HTTP client.
 ///
@@ -10,8 +11,11 @@ package struct HubClientAgentHub: AgentHubAPI {
     /// A client carrying the registration token (used only for `register`).
     private let registrationClient: HubClient
 
-    package init(hubURL: String, registrationToken: String) {
-        registrationClient = HubClient(baseURL: hubURL, token: registrationToken)
+    /// - Parameters:
+    ///   - trust: how the hub's certificate is verified (`hub_ca`, `hub_cert_sha256`).
+    ///   - insecureHTTP: allow plain `http://` beyond loopback (`insecure_http`).
+    package init(hubURL: String, registrationToken: String, trust: HubTrust = .system, insecureHTTP: Bool = false) {
+        registrationClient = HubClient(baseURL: hubURL, token: registrationToken, trust: trust, insecureHTTP: insecureHTTP)
     }
 
     package init(registrationClient: HubClient) {

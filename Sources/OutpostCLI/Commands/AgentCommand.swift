@@ -38,6 +38,11 @@ struct AgentCommand: AsyncParsableCommand {
                 an exclusive tag set held by another agent, or a secret-provider layout that differs \
                 from other agents with the same tags.
 
+                Hub TLS: the hub's certificate is checked against the system trust store; --hub-ca FILE \
+                trusts the CAs in FILE instead, and --hub-cert-sha256 pins one certificate of the hub's \
+                chain (its self-signed certificate or a CA certificate it sends). A plain http:// hub is \
+                refused unless it is on loopback or --insecure-http is given.
+
                 Example:
                   outpost agent start --hub https://outpost.internal:8080 --token-file /etc/outpost/token --tags prod,eu --concurrency 4
 
@@ -56,6 +61,25 @@ struct AgentCommand: AsyncParsableCommand {
                 "The agent type's registration token. Other users see arguments in `ps` until the agent hides them: prefer --token-file or OUTPOST_AGENT_TOKEN.",
                 valueName: "token"))
         var token: String?
+
+        @Option(
+            name: .customLong("hub-ca"),
+            help: ArgumentHelp(
+                "PEM file with the CA certificate(s) that issued the hub's certificate; trusted instead of the system store.",
+                valueName: "file"))
+        var hubCA: String?
+
+        @Option(
+            name: .customLong("hub-cert-sha256"),
+            help: ArgumentHelp(
+                "Trust only this hub certificate: the SHA-256 of its self-signed certificate or of a CA certificate in its chain, as `openssl x509 -noout -fingerprint -sha256 -in hub.crt` prints it.",
+                valueName: "hex"))
+        var hubCertSHA256: String?
+
+        @Flag(
+            name: .customLong("insecure-http"),
+            help: "Allow a plain http:// hub URL off this host: the tokens then cross the network in clear text.")
+        var insecureHTTP = false
 
         @Option(
             name: .customLong("token-file"),
@@ -130,7 +154,8 @@ struct AgentCommand: AsyncParsableCommand {
                 flags: .init(
                     hub: hub, token: token, tokenFile: tokenFile, name: name, tags: tags, concurrency: concurrency, workDir: workDir,
                     killGrace: killGrace, disconnectAfterJob: disconnectAfterJob, idleTimeout: idleTimeout,
-                    awsSTSEndpoint: awsSTSEndpoint, jwkURL: jwkURL, runAs: runAs),
+                    awsSTSEndpoint: awsSTSEndpoint, jwkURL: jwkURL, runAs: runAs, hubCA: hubCA, hubCertSHA256: hubCertSHA256,
+                    insecureHTTP: insecureHTTP),
                 configFile: configFile)
             let configuration = try settings.agentConfiguration()
             if let identity = configuration.runAs {

@@ -7,6 +7,8 @@ extension AgentSettings {
     /// - Throws: `CLIExit.usage` (exit 2) when `run_as` names no user, root, or the agent is not root.
     func agentConfiguration() throws(CLIExit) -> AgentConfiguration {
         var configuration = AgentConfiguration(hubURL: hubURL, registrationToken: registrationToken)
+        configuration.hubTrust = hubTrust
+        configuration.insecureHTTP = insecureHTTP
         configuration.name = name
         configuration.tags = tags
         configuration.concurrency = concurrency

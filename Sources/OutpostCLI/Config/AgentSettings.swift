@@ -1,6 +1,7 @@
 import Foundation
 import OutpostAgent
 import OutpostCore
+import OutpostTransport
 
 /// The agent's settings after merging flags, `OUTPOST_AGENT_*` and the config file.
 struct AgentSettings {
@@ -8,6 +9,10 @@ struct AgentSettings {
     var hubURL = ""
     /// The agent type's registration token (`token` or `token_file`; one is required).
     var registrationToken = ""
+    /// How the hub's certificate is verified (`hub_ca`, `hub_cert_sha256`; default: the system trust store).
+    var hubTrust = HubTrust.system
+    /// Allow a plain `http://` hub that is not on loopback (`insecure_http`, default false).
+    var insecureHTTP = false
     /// The token came from `--token`, where `ps` shows it: the command hides it from its
     /// argv and warns (default false).
     var tokenFromArguments = false
@@ -55,7 +60,7 @@ struct AgentSettings {
     static let keys: Set<String> = [
         "hub", "token", "token_file", "name", "tags", "concurrency", "work_dir", "kill_grace", "max_log_bytes", "secrets",
         "disconnect_after_job", "disconnect_after_idle_timeout", "aws_sts_endpoint", "aws_region", "jwk_url",
-        "jwt_issuer", "jwt_audience", "jwt_leeway", "integrations", "run_as",
+        "jwt_issuer", "jwt_audience", "jwt_leeway", "integrations", "run_as", "hub_ca", "hub_cert_sha256", "insecure_http",
     ]
 
     struct Flags {
@@ -72,6 +77,9 @@ struct AgentSettings {
         var awsSTSEndpoint: String?
         var jwkURL: String?
         var runAs: String?
+        var hubCA: String?
+        var hubCertSHA256: String?
+        var insecureHTTP = false
     }
 
     static func resolve(
@@ -93,6 +101,7 @@ struct AgentSettings {
             throw ConfigError(key: "hub", origin: origin, problem: "\"\(hub)\" is not an http:// or https:// URL")
         }
         settings.hubURL = hub
+        try resolveHubTrust(into: &settings, layers: layers, flags: flags)
         try resolveToken(into: &settings, layers: layers, flags: flags)
         try layers.check("name", flag: ("--name", flags.name)) { name throws(ValidationError) in
             try Names.validateAgentName(name)
@@ -129,6 +138,39 @@ struct AgentSettings {
             }
         }
         return settings
+    }
+
+    /// `hub_ca`, `hub_cert_sha256` and `insecure_http`; refuses a plain `http://` hub off
+    /// this host unless `insecure_http` allows it, before any token is sent.
+    private static func resolveHubTrust(into settings: inout AgentSettings, layers: ConfigLayers, flags: Flags)
+        throws(ConfigError)
+    {
+        var trust = HubTrust.system
+        if let (path, origin) = try layers.raw("hub_ca", flag: ("--hub-ca", flags.hubCA)) {
+            do {
+                trust = try HubTrust(caFile: path, pinSHA256: nil)
+            } catch {
+                throw ConfigError(key: "hub_ca", origin: origin, problem: error.message)
+            }
+        }
+        if let (text, origin) = try layers.raw("hub_cert_sha256", flag: ("--hub-cert-sha256", flags.hubCertSHA256)) {
+            do {
+                trust.pin = try CertificatePin(text)
+            } catch {
+                throw ConfigError(key: "hub_cert_sha256", origin: origin, problem: error.message)
+            }
+        }
+        settings.hubTrust = trust
+        settings.insecureHTTP = try layers.bool("insecure_http", flag: ("--insecure-http", flags.insecureHTTP)) ?? false
+        if let (url, origin) = try layers.raw("hub", flag: ("--hub", flags.hub)), url.lowercased().hasPrefix("http://"),
+            let host = URL(string: url)?.host, !LoopbackHost.contains(host), !settings.insecureHTTP
+        {
+            throw ConfigError(
+                key: "hub", origin: origin,
+                problem:
+                    "plain http:// to \(host) would send the agent's tokens across the network in clear text; use an https:// URL, or set insecure_http (--insecure-http) if this network is private and trusted"
+            )
+        }
     }
 
     /// The registration token from `token` or from the file `token_file` names (not both).
