@@ -23,9 +23,10 @@ package struct HubClient: Sendable {
     ///   - trust: how the hub's TLS certificate is verified. Default: the system trust store.
     ///   - insecureHTTP: allow plain `http://` to a host that is not loopback, where the
     ///     token crosses the network in clear text. Default `false`: such calls throw.
-    ///   - http: the HTTP client to send with. Default: `HTTPClient.shared` for the
-    ///     default trust, else one client for the process that fails at once on a
-    ///     refused handshake (so its cause is told without waiting out retries).
+    ///   - http: the HTTP client to send with. Default: one client for the process
+    ///     that fails at once when a connection cannot be made (a refused handshake
+    ///     is told with its cause, a hub that is down as such, without waiting out
+    ///     retries until the deadline; the agent's session retries with backoff).
     package init(
         baseURL: String, token: String?, trust: HubTrust = .system, insecureHTTP: Bool = false, http: HTTPClient? = nil,
         requestTimeout: TimeAmount = .seconds(30)
@@ -34,7 +35,7 @@ package struct HubClient: Sendable {
         while base.hasSuffix("/") { base.removeLast() }
         self.baseURL = base
         self.token = token
-        self.http = http ?? (trust.isDefault ? .shared : HubHTTP.client)
+        self.http = http ?? HubHTTP.client
         self.requestTimeout = requestTimeout
         connection = HubConnection(baseURL: base, trust: trust, insecureHTTP: insecureHTTP)
     }

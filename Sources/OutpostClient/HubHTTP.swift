@@ -1,9 +1,10 @@
 import AsyncHTTPClient
 import NIOCore
 
-/// The HTTP client of hub clients with their own trust (`--hub-ca`, a pin): one per
-/// process, never shut down (like `HTTPClient.shared`); each request carries its TLS
-/// configuration, so clients with different trust share its pools safely.
+/// The HTTP client of hub clients: one per process, never shut down (like
+/// `HTTPClient.shared`); each request of a client with its own trust (`--hub-ca`,
+/// a pin) carries its TLS configuration, so clients with different trust share its
+/// pools safely.
 enum HubHTTP {
     static let client: HTTPClient = {
         var configuration = HTTPClient.Configuration()

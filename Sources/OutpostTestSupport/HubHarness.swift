@@ -1,6 +1,7 @@
 import Foundation
 package import OutpostClient
 import OutpostCore
+package import OutpostTransport
 
 /// A real `outpost server` process on a free loopback port, with its own data
 /// directory, for end-to-end tests.
@@ -9,6 +10,8 @@ package final class HubHarness: @unchecked Sendable {
     package private(set) var process: ChildProcess
     package private(set) var url: String
     package let adminToken: String
+    /// How `client` verifies an HTTPS hub (set it to the test CA for a hub serving TLS).
+    package var trust: HubTrust = .system
     private let extraArguments: [String]
     private let environment: [String: String]
 
@@ -32,7 +35,7 @@ package final class HubHarness: @unchecked Sendable {
     }
 
     /// A client with the admin token.
-    package var client: HubClient { HubClient(baseURL: url, token: adminToken) }
+    package var client: HubClient { HubClient(baseURL: url, token: adminToken, trust: trust) }
 
     /// SIGKILLs the hub and starts it again on the same port and data directory.
     package func killAndRestart() async throws {

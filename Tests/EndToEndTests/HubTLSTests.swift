@@ -1,5 +1,8 @@
 import Foundation
+import OutpostClient
+import OutpostCore
 import OutpostTestSupport
+import OutpostTransport
 import Testing
 
 /// `outpost server --tls-cert --tls-key`: real handshakes on loopback against a
@@ -26,7 +29,12 @@ struct HubTLSTests {
                 dataDirectory: directory.file("hub"),
                 arguments: ["--tls-cert", files.certificate, "--tls-key", files.key] + extraArguments, environment: env)
             port = try #require(hub.url.split(separator: ":").last.flatMap { Int($0) })
+            caFile = try authority.writeCertificate(to: directory.url)
+            hub.trust = try HubTrust(caFile: caFile, pinSHA256: nil)
         }
+
+        /// The CA's certificate, as agents and users are given it (`--hub-ca`).
+        let caFile: String
 
         func connect() async throws -> TLSTestConnection {
             try await TLSTestConnection(host: "127.0.0.1", port: port, trustPEM: try authority.certificatePEM)
@@ -88,6 +96,52 @@ struct HubTLSTests {
             #expect(try await open.get("/healthz").status == 200, "the connection opened before the renewal still works")
             await open.close()
 
+        } catch {
+            await setup.stop()
+            throw error
+        }
+        await setup.stop()
+    }
+
+    @Test("an agent and the CLI given --hub-ca work over HTTPS; without it both stop, naming the untrusted issuer")
+    func agentAndCLIOverHTTPS() async throws {
+        let setup = try await Setup()
+        do {
+            let client = setup.hub.client
+            let registration = try await client.createAgentType(named: "tls-pool", allowedTags: ["*"]).registrationToken
+            _ = try await client.createTarget(Target(name: "here", integration: "sh"))
+            let agent = try AgentHarness(
+                hub: setup.hub.url, registrationToken: registration, name: "tls-agent",
+                workDirectory: setup.directory.file("agent"), arguments: ["--hub-ca", setup.caFile])
+            try await agent.waitUntilOnline(client)
+            let task = try await client.createTask(CreateTaskRequest(target: "here", script: "echo over-tls"))
+            var done = try await client.task(id: task.id, waitSeconds: 20)
+            for _ in 0..<5 where !done.status.isTerminal { done = try await client.task(id: task.id, waitSeconds: 20) }
+            #expect(done.status == .succeeded)
+            #expect(String(decoding: try await client.readLog(taskID: task.id).bytes, as: UTF8.self) == "over-tls\n")
+            agent.process.signal(SIGTERM)
+            _ = await agent.process.waitForExit(timeout: .seconds(20))
+
+            let clock = ContinuousClock()
+            let started = clock.now
+            let untrusting = try AgentHarness(
+                hub: setup.hub.url, registrationToken: registration, name: "naive-agent",
+                workDirectory: setup.directory.file("naive"))
+            let status = await untrusting.process.waitForExit(timeout: .seconds(60))
+            #expect(status != nil && status != 0, "an agent that cannot verify the hub stops")
+            #expect(untrusting.process.stderr.contains("a CA this client does not trust"), "\(untrusting.process.stderr)")
+            #expect(!untrusting.process.stderr.contains(registration), "the token never appears")
+            #expect(clock.now - started < .seconds(20), "the cause is told at once, not after retries")
+
+            let env = ChildProcess.baseEnvironment(["OUTPOST_HUB": setup.hub.url, "OUTPOST_TOKEN": setup.hub.adminToken])
+            let trusted = try ChildProcess(["target", "list", "--hub-ca", setup.caFile], environment: env)
+            #expect(await trusted.waitForExit(timeout: .seconds(30)) == 0, "\(trusted.stderr)")
+            #expect(trusted.stdout.contains("here"))
+            let naiveStart = clock.now
+            let naive = try ChildProcess(["target", "list"], environment: env)
+            #expect(await naive.waitForExit(timeout: .seconds(60)) == 1)
+            #expect(clock.now - naiveStart < .seconds(20), "the cause is told at once, not after retries")
+            #expect(naive.stderr.contains("a CA this client does not trust"), "\(naive.stderr)")
         } catch {
             await setup.stop()
             throw error
