@@ -50,4 +50,7 @@ package enum APIErrorCode: String, Sendable, CaseIterable, Codable {
     case headersTooLarge = "headers_too_large"
     /// The hub, or the caller's address, holds its cap of open connections (retry later).
     case tooManyConnections = "too_many_connections"
+    /// The agent's type requires a client certificate (mutual TLS) naming the agent
+    /// of the token, and the connection presented none, or one naming another agent.
+    case clientCertificateRequired = "client_certificate_required"
 }

@@ -34,11 +34,15 @@ package struct RegisterRequest: Codable, Sendable, Equatable {
     package var disconnectAfterJob: Bool
     /// Ask the hub to tell this agent to disconnect after this long without a task.
     package var idleTimeoutSeconds: Double?
+    /// PEM certificate signing request for the agent's own key (P-256, kept in its
+    /// work directory). The hub signs it when the agent type requires client certificates.
+    package var certificateSigningRequest: String?
 
     package init(
         name: String?, tags: TagSet, version: String, os: String, concurrency: Int,
         providerFingerprint: String = "", protocolVersion: Int = AgentProtocol.version,
-        awsIdentity: SignedHTTPRequest? = nil, disconnectAfterJob: Bool = false, idleTimeoutSeconds: Double? = nil
+        awsIdentity: SignedHTTPRequest? = nil, disconnectAfterJob: Bool = false, idleTimeoutSeconds: Double? = nil,
+        certificateSigningRequest: String? = nil
     ) {
         self.name = name
         self.tags = tags
@@ -50,6 +54,7 @@ package struct RegisterRequest: Codable, Sendable, Equatable {
         self.awsIdentity = awsIdentity
         self.disconnectAfterJob = disconnectAfterJob
         self.idleTimeoutSeconds = idleTimeoutSeconds
+        self.certificateSigningRequest = certificateSigningRequest
     }
 
     enum CodingKeys: String, CodingKey {
@@ -59,6 +64,7 @@ package struct RegisterRequest: Codable, Sendable, Equatable {
         case awsIdentity = "aws_identity"
         case disconnectAfterJob = "disconnect_after_job"
         case idleTimeoutSeconds = "idle_timeout_seconds"
+        case certificateSigningRequest = "csr"
     }
 
     package init(from decoder: any Decoder) throws {
@@ -73,6 +79,7 @@ package struct RegisterRequest: Codable, Sendable, Equatable {
         awsIdentity = try c.decodeIfPresent(SignedHTTPRequest.self, forKey: .awsIdentity)
         disconnectAfterJob = try c.decodeIfPresent(Bool.self, forKey: .disconnectAfterJob) ?? false
         idleTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .idleTimeoutSeconds)
+        certificateSigningRequest = try c.decodeIfPresent(String.self, forKey: .certificateSigningRequest)
     }
 }
 
@@ -87,16 +94,20 @@ package struct RegisterResponse: Codable, Sendable, Equatable {
     package var pollTimeoutSeconds: Double
     /// Silence after which the hub marks the agent offline.
     package var heartbeatTimeoutSeconds: Double
+    /// For agent types that require client certificates: the agent's certificate,
+    /// which every later call must present (mutual TLS).
+    package var clientCertificate: ClientCertificateGrant?
 
     package init(
         agentID: String, name: String, agentToken: String, pollTimeoutSeconds: Double,
-        heartbeatTimeoutSeconds: Double
+        heartbeatTimeoutSeconds: Double, clientCertificate: ClientCertificateGrant? = nil
     ) {
         self.agentID = agentID
         self.name = name
         self.agentToken = agentToken
         self.pollTimeoutSeconds = pollTimeoutSeconds
         self.heartbeatTimeoutSeconds = heartbeatTimeoutSeconds
+        self.clientCertificate = clientCertificate
     }
 
     enum CodingKeys: String, CodingKey {
@@ -105,6 +116,7 @@ package struct RegisterResponse: Codable, Sendable, Equatable {
         case agentToken = "agent_token"
         case pollTimeoutSeconds = "poll_timeout_seconds"
         case heartbeatTimeoutSeconds = "heartbeat_timeout_seconds"
+        case clientCertificate = "client_certificate"
     }
 
     /// The agent turns these numbers into durations: anything past a day (or not
@@ -116,6 +128,7 @@ package struct RegisterResponse: Codable, Sendable, Equatable {
         agentToken = try c.decode(String.self, forKey: .agentToken)
         pollTimeoutSeconds = try c.decode(Double.self, forKey: .pollTimeoutSeconds)
         heartbeatTimeoutSeconds = try c.decode(Double.self, forKey: .heartbeatTimeoutSeconds)
+        clientCertificate = try c.decodeIfPresent(ClientCertificateGrant.self, forKey: .clientCertificate)
         for (key, value) in [(CodingKeys.pollTimeoutSeconds, pollTimeoutSeconds), (.heartbeatTimeoutSeconds, heartbeatTimeoutSeconds)]
         where !(0...86_400).contains(value) {
             throw DecodingError.dataCorruptedError(

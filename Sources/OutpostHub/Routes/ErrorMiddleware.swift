@@ -131,7 +131,7 @@ extension HubError.Code {
         switch self {
         case .invalidRequest, .awsIdentityRequired: .badRequest
         case .unauthorized, .agentOffline: .unauthorized
-        case .forbidden, .identityRefused: .forbidden
+        case .forbidden, .identityRefused, .clientCertificateRequired: .forbidden
         case .notFound: .notFound
         case .methodNotAllowed: .methodNotAllowed
         case .conflict, .nameInUse, .nameReserved, .exclusiveTagsHeld, .providerLayoutMismatch, .logGap, .taskFinished,
