@@ -95,6 +95,18 @@ extension HubClient {
         try await call(.POST, "/api/v1/agent-types/\(Self.segment(name))/rotate-token")
     }
 
+    // MARK: The agent CA
+
+    /// The CA that signs agents' client certificates (and the previous one during a rotation).
+    package func agentCA() async throws(ClientError) -> AgentCAStatus {
+        try await call(.GET, "/api/v1/ca")
+    }
+
+    /// Starts a rotation of the agent CA.
+    package func rotateAgentCA() async throws(ClientError) -> AgentCAStatus {
+        try await call(.POST, "/api/v1/ca/rotate")
+    }
+
     // MARK: API tokens
 
     /// Creates a named API token; the answer is the only time the token is shown.

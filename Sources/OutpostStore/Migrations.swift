@@ -16,7 +16,7 @@ struct Migration: Sendable {
 extension Migration {
     /// Every migration, oldest first.
     static let all: [Migration] = [
-        initialSchema, fleetAndTrust, allowedTagsAndPinning, namedAPITokens, lateResults,
+        initialSchema, fleetAndTrust, allowedTagsAndPinning, namedAPITokens, lateResults, clientCertificates,
     ]
 
     /// Timestamps are unix seconds as doubles, booleans are 0/1 integers, JSON is
@@ -178,5 +178,10 @@ extension Migration {
             "ALTER TABLE tasks ADD COLUMN late_finished_at \(d.realType)",
             "ALTER TABLE tasks ADD COLUMN late_log_offset \(d.integerType)",
         ]
+    }
+
+    /// Agent types whose agents must present a hub-issued client certificate (issue 12).
+    static let clientCertificates = Migration(version: 6, name: "client certificates for agent types") { d in
+        ["ALTER TABLE agent_types ADD COLUMN require_client_cert \(d.integerType) NOT NULL DEFAULT 0"]
     }
 }

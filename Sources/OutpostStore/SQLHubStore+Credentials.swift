@@ -115,11 +115,11 @@ extension SQLHubStore {
                 try await db.raw(
                     """
                     INSERT INTO agent_types (name, registration_token_hash, created_at, token_rotated_at, name_policy,
-                        aws_rules, name_release_seconds, exclusive, token_revoked, allowed_tags)
+                        aws_rules, name_release_seconds, exclusive, token_revoked, allowed_tags, require_client_cert)
                     VALUES (\(bind: type.name), \(bind: registrationTokenHash), \(bind: type.createdAt.unixSeconds),
                         \(bind: type.tokenRotatedAt.unixSeconds), \(bind: type.namePolicy.rawValue), \(bind: awsRules),
                         \(bind: type.nameReleaseSeconds), \(bind: type.exclusive.storedFlag), \(bind: type.tokenRevoked.storedFlag),
-                        \(bind: allowedTags))
+                        \(bind: allowedTags), \(bind: type.requireClientCertificate.storedFlag))
                     """
                 ).run()
             } catch where dialect.constraint(error) == .unique {

@@ -22,7 +22,7 @@ enum StoredColumns {
     static let target = "name, integration, tags, env, secrets, timeout_seconds, created_at, agent_types"
     static let agentType = """
         name, name_policy, aws_rules, name_release_seconds, exclusive, token_revoked, created_at, token_rotated_at, \
-        allowed_tags
+        allowed_tags, require_client_cert
         """
     static let apiToken = "id, name, token_hash, role, created_at, last_used_at"
 }
@@ -118,7 +118,7 @@ extension SQLRow {
             name: try column("name"), namePolicy: policy, aws: aws,
             nameReleaseSeconds: try column("name_release_seconds"), exclusive: try flag("exclusive"),
             allowedTags: try json("allowed_tags"), tokenRevoked: try flag("token_revoked"), createdAt: try date("created_at"),
-            tokenRotatedAt: try date("token_rotated_at"))
+            tokenRotatedAt: try date("token_rotated_at"), requireClientCertificate: try flag("require_client_cert"))
     }
 
     func apiToken() throws(StoreError) -> APITokenRow {

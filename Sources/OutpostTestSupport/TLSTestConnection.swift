@@ -14,20 +14,35 @@ package final class TLSTestConnection: @unchecked Sendable {
     private let responses: ResponseCollector
 
     /// Connects to `host:port` and completes the handshake, trusting only
-    /// `trustPEM`'s certificates and checking the certificate names `serverName`.
-    package init(host: String, port: Int, trustPEM: String, serverName: String = "localhost") async throws {
+    /// `trustPEM`'s certificates and checking the certificate names `serverName`;
+    /// presents `clientCertificatePEM` with `clientKeyPEM` when given (mutual TLS).
+    package init(
+        host: String, port: Int, trustPEM: String, serverName: String = "localhost",
+        clientCertificatePEM: String? = nil, clientKeyPEM: String? = nil
+    ) async throws {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(trustPEM.utf8)))
+        if let clientCertificatePEM, let clientKeyPEM {
+            configuration.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(clientCertificatePEM.utf8))
+                .map { .certificate($0) }
+            configuration.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(clientKeyPEM.utf8), format: .pem))
+        }
         let context = try NIOSSLContext(configuration: configuration)
         let handler = try NIOSSLClientHandler(context: context, serverHostname: serverName)
         let responses = ResponseCollector()
-        channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandlers([handler, responses])
+        do {
+            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandlers([handler, responses])
+                    }
                 }
-            }
-            .connect(host: host, port: port).get()
+                .connect(host: host, port: port).get()
+        } catch {
+            // The connection never came up: complete what the collector promised.
+            responses.abandon(error)
+            throw error
+        }
         self.handler = handler
         self.responses = responses
         // The handshake is done once a request can be written; wait for it explicitly.
@@ -50,9 +65,19 @@ package final class TLSTestConnection: @unchecked Sendable {
 
     /// Sends `GET path` and returns the status code and body of the answer.
     package func get(_ path: String, token: String? = nil) async throws -> (status: Int, body: String) {
-        var request = "GET \(path) HTTP/1.1\r\nHost: localhost\r\n"
+        try await send("GET", path, token: token, body: nil)
+    }
+
+    /// Sends `POST path` with a JSON body and returns the status code and body of the answer.
+    package func post(_ path: String, token: String? = nil, json: String) async throws -> (status: Int, body: String) {
+        try await send("POST", path, token: token, body: json)
+    }
+
+    private func send(_ method: String, _ path: String, token: String?, body: String?) async throws -> (status: Int, body: String) {
+        var request = "\(method) \(path) HTTP/1.1\r\nHost: localhost\r\n"
         if let token { request += "Authorization: Bearer \(token)\r\n" }
-        request += "\r\n"
+        if let body { request += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n" }
+        request += "\r\n" + (body ?? "")
         let answer = channel.eventLoop.makePromise(of: (Int, String).self)
         try await channel.eventLoop.submit { [responses] in responses.expect(answer) }.get()
         try await channel.writeAndFlush(ByteBuffer(string: request)).get()
@@ -78,12 +103,26 @@ private final class ResponseCollector: ChannelInboundHandler, @unchecked Sendabl
         handshake = context.eventLoop.makePromise()
     }
 
+    func handlerRemoved(context: ChannelHandlerContext) {
+        struct Removed: Error {}
+        handshake.fail(Removed())
+        pending?.fail(Removed())
+        pending = nil
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .handshakeCompleted = event as? TLSUserEvent { handshake.succeed() }
         context.fireUserInboundEventTriggered(event)
     }
 
     func expect(_ promise: EventLoopPromise<(Int, String)>) { pending = promise }
+
+    /// For a connection that failed before it was up.
+    func abandon(_ error: any Error) {
+        handshake?.fail(error)
+        pending?.fail(error)
+        pending = nil
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)

@@ -76,6 +76,23 @@ package struct TestCertificateAuthority: Sendable {
     }
 }
 
+/// An agent's key pair made in a test, and the CSRs an Outpost agent sends.
+package struct TestAgentKey: Sendable {
+    package let key = P256.Signing.PrivateKey()
+
+    package init() {}
+
+    package var privateKeyPEM: String { key.pemRepresentation }
+
+    /// A PEM certificate signing request for this key.
+    package func csrPEM(commonName: String = "test-agent") throws -> String {
+        try CertificateSigningRequest(
+            version: .v1, subject: try DistinguishedName { CommonName(commonName) }, privateKey: .init(key),
+            attributes: CertificateSigningRequest.Attributes(), signatureAlgorithm: .ecdsaWithSHA256
+        ).serializeAsPEM().pemString
+    }
+}
+
 /// A certificate and its private key, as PEM.
 package struct TestCredential: Sendable {
     package let certificatePEM: String
@@ -101,5 +118,48 @@ package struct TestCredential: Sendable {
         get throws {
             SHA256.hash(data: try certificate.serializeAsPEM().derBytes).map { String(format: "%02x", $0) }.joined()
         }
+    }
+}
+
+extension TestCertificateAuthority {
+    /// A client certificate for `agentKey` with `uri` as its URI SAN, as the hub's
+    /// CA would issue one (for forging tests: signed by this CA instead).
+    package func issueClientCertificate(for agentKey: TestAgentKey, uri: String) throws -> String {
+        let now = Date()
+        return try Certificate(
+            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(agentKey.key.publicKey),
+            notValidBefore: now - 60, notValidAfter: now + 3600,
+            issuer: certificate.subject, subject: try DistinguishedName { CommonName("forged") },
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.notCertificateAuthority)
+                try ExtendedKeyUsage([.clientAuth])
+                SubjectAlternativeNames([.uniformResourceIdentifier(uri)])
+            },
+            issuerPrivateKey: .init(key)
+        ).serializeAsPEM().pemString
+    }
+}
+
+/// What a test asks of a PEM certificate.
+package struct TestCertificateInspection {
+    package let certificate: Certificate
+
+    package init(pem: String) throws { certificate = try Certificate(pemEncoded: pem) }
+
+    /// Its URI SANs.
+    package var uris: [String] {
+        let names = (try? certificate.extensions.subjectAlternativeNames) ?? nil
+        return (names ?? SubjectAlternativeNames()).compactMap { name in
+            if case .uniformResourceIdentifier(let uri) = name { return uri }
+            return nil
+        }
+    }
+
+    /// The issuer's distinguished name, as the hub's API prints subjects.
+    package var issuer: String { certificate.issuer.description }
+
+    package func publicKeyMatches(_ key: TestAgentKey) throws -> Bool {
+        certificate.publicKey == Certificate.PublicKey(key.key.publicKey)
     }
 }

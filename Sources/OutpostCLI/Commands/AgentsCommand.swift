@@ -133,6 +133,12 @@ struct AgentTypeCommand: AsyncParsableCommand {
         @Flag(help: "Only one online agent of this type may hold a given tag set.")
         var exclusive = false
 
+        @Flag(
+            name: .customLong("require-client-cert"),
+            help: ArgumentHelp(
+                "Its agents get a short-lived certificate from the hub's CA when they register (their key never leaves them) and must present it on every later call: a stolen agent token alone is refused. Needs a hub serving HTTPS."))
+        var requireClientCert = false
+
         @Option(
             name: .customLong("allowed-tags"),
             help: "Comma-separated tags or * globs its agents may carry (default: none; '*' allows any).")
@@ -153,6 +159,9 @@ struct AgentTypeCommand: AsyncParsableCommand {
                 allowed.isEmpty
                     ? "its agents may carry no tags (outpost agent-type set \(created.agentType.name) --allowed-tags ... allows some)"
                     : "its agents may carry tags matching \(allowed.map(\.pattern).joined(separator: ","))")
+            if created.agentType.requireClientCertificate {
+                Output.line("its agents must present a client certificate the hub issues them at registration (mutual TLS)")
+            }
             Output.line("created agent type \(created.agentType.name); its registration token (shown only now):")
             Output.line(created.registrationToken)
         }
@@ -164,6 +173,7 @@ struct AgentTypeCommand: AsyncParsableCommand {
                 throw CLIExit.usage("--name-policy must be agent or aws-sts, not \"\(namePolicy)\"")
             }
             var request = CreateAgentTypeRequest(name: name, namePolicy: policy, exclusive: exclusive)
+            if requireClientCert { request.requireClientCertificate = true }
             if let allowedTags { request.allowedTags = try AgentTypeCommand.patterns(allowedTags) }
             if nameRelease != "immediate" {
                 do {

@@ -20,7 +20,8 @@ struct ServerCommand: AsyncParsableCommand {
             (PEM; TLS 1.2 or 1.3), re-read on SIGHUP and when the files change, without \
             dropping open connections. --insecure-http serves plain HTTP instead, for a hub \
             behind a TLS-terminating proxy. See docs/operations.md, "TLS".
-            """
+            """,
+        subcommands: [ServerCACommand.self]
     )
 
     @OptionGroup var options: HubOptions
@@ -104,6 +105,7 @@ enum HubLauncher {
         configuration.tls = settings.tls
         configuration.insecureHTTP = settings.insecureHTTP
         configuration.tlsReloadInterval = settings.tlsReloadInterval
+        configuration.agentCertificateLifetime = settings.agentCertificateLifetime
         do {
             return try await HubRuntime.start(configuration: configuration, logger: logger)
         } catch {

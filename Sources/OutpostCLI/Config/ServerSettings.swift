@@ -38,12 +38,14 @@ struct ServerSettings: Equatable {
     var insecureHTTP = false
     /// How often the certificate and key files are checked for changes (`tls_reload_interval`, default 5s).
     var tlsReloadInterval: Duration = .seconds(5)
+    /// Lifetime of agents' client certificates (`agent_cert_lifetime`, default 24h; they renew at two thirds).
+    var agentCertificateLifetime: Duration = .seconds(86_400)
 
     static let keys: Set<String> = [
         "listen", "data_dir", "heartbeat_timeout", "poll_timeout", "default_task_timeout", "timeout_grace",
         "max_log_bytes", "header_read_timeout", "idle_timeout", "max_connections", "max_connections_per_peer",
         "metrics_token_file", "offline_agent_retention", "tls_cert", "tls_key", "insecure_http",
-        "tls_reload_interval",
+        "tls_reload_interval", "agent_cert_lifetime",
     ]
 
     /// Flags the server and dev commands share.
@@ -95,6 +97,9 @@ struct ServerSettings: Equatable {
     private static func resolveTLS(_ layers: ConfigLayers, flags: Flags, into settings: inout ServerSettings) throws(ConfigError) {
         settings.insecureHTTP = try layers.bool("insecure_http", flag: ("--insecure-http", flags.insecureHTTP)) ?? false
         if let value = try layers.duration("tls_reload_interval", range: 1...3600) { settings.tlsReloadInterval = value }
+        if let value = try layers.duration("agent_cert_lifetime", range: 3...(366 * 86400)) {
+            settings.agentCertificateLifetime = value
+        }
         let certificate = try layers.raw("tls_cert", flag: ("--tls-cert", flags.tlsCert))
         let key = try layers.raw("tls_key", flag: ("--tls-key", flags.tlsKey))
         switch (certificate, key) {

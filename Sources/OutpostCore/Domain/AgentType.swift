@@ -24,6 +24,9 @@ package struct AgentType: Codable, Sendable, Equatable {
     package var allowedTags: [TagPattern]
     /// The registration token was revoked and not yet replaced: no agent can register.
     package var tokenRevoked: Bool
+    /// Its agents get a short-lived certificate from the hub's CA at registration, and
+    /// every later call must present it (mutual TLS) naming the agent of the token.
+    package var requireClientCertificate: Bool
     package var createdAt: Date
     /// When the registration token was last issued (or revoked).
     package var tokenRotatedAt: Date
@@ -31,7 +34,7 @@ package struct AgentType: Codable, Sendable, Equatable {
     package init(
         name: String, namePolicy: NamePolicy = .agent, aws: AWSNamingRules? = nil, nameReleaseSeconds: Double = 0,
         exclusive: Bool = false, allowedTags: [TagPattern] = [], tokenRevoked: Bool = false, createdAt: Date,
-        tokenRotatedAt: Date
+        tokenRotatedAt: Date, requireClientCertificate: Bool = false
     ) {
         self.name = name
         self.namePolicy = namePolicy
@@ -42,6 +45,7 @@ package struct AgentType: Codable, Sendable, Equatable {
         self.tokenRevoked = tokenRevoked
         self.createdAt = createdAt
         self.tokenRotatedAt = tokenRotatedAt
+        self.requireClientCertificate = requireClientCertificate
     }
 
     enum CodingKeys: String, CodingKey {
@@ -52,5 +56,6 @@ package struct AgentType: Codable, Sendable, Equatable {
         case tokenRevoked = "token_revoked"
         case createdAt = "created_at"
         case tokenRotatedAt = "token_rotated_at"
+        case requireClientCertificate = "require_client_cert"
     }
 }

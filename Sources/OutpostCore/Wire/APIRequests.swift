@@ -30,10 +30,13 @@ package struct CreateAgentTypeRequest: Codable, Sendable, Equatable {
     /// Tags (or `*` globs) its agents may carry. Absent or empty: only agents
     /// without tags may register (deny by default); `["*"]` allows any tag.
     package var allowedTags: [String]?
+    /// Its agents must present a hub-issued client certificate (mutual TLS). Default false.
+    package var requireClientCertificate: Bool?
 
     package init(
         name: String, namePolicy: AgentType.NamePolicy? = nil, aws: AWSNamingRules? = nil,
-        nameReleaseSeconds: Double? = nil, exclusive: Bool? = nil, allowedTags: [String]? = nil
+        nameReleaseSeconds: Double? = nil, exclusive: Bool? = nil, allowedTags: [String]? = nil,
+        requireClientCertificate: Bool? = nil
     ) {
         self.name = name
         self.namePolicy = namePolicy
@@ -41,6 +44,7 @@ package struct CreateAgentTypeRequest: Codable, Sendable, Equatable {
         self.nameReleaseSeconds = nameReleaseSeconds
         self.exclusive = exclusive
         self.allowedTags = allowedTags
+        self.requireClientCertificate = requireClientCertificate
     }
 
     enum CodingKeys: String, CodingKey {
@@ -48,6 +52,7 @@ package struct CreateAgentTypeRequest: Codable, Sendable, Equatable {
         case namePolicy = "name_policy"
         case nameReleaseSeconds = "name_release_seconds"
         case allowedTags = "allowed_tags"
+        case requireClientCertificate = "require_client_cert"
     }
 }
 

@@ -43,3 +43,42 @@ package struct CertificateRenewalRequest: Codable, Sendable, Equatable {
         case certificateSigningRequest = "csr"
     }
 }
+
+/// `GET /api/v1/ca` and the answer to `POST /api/v1/ca/rotate`: the CA that signs
+/// agents' client certificates and, during a rotation, the one before it.
+package struct AgentCAStatus: Codable, Sendable, Equatable {
+    package struct Authority: Codable, Sendable, Equatable {
+        package var subject: String
+        package var notValidAfter: Date
+        /// The previous CA only: until when certificates it signed are accepted.
+        package var trustedUntil: Date?
+
+        package init(subject: String, notValidAfter: Date, trustedUntil: Date? = nil) {
+            self.subject = subject
+            self.notValidAfter = notValidAfter
+            self.trustedUntil = trustedUntil
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case subject
+            case notValidAfter = "not_valid_after"
+            case trustedUntil = "trusted_until"
+        }
+    }
+
+    package var current: Authority
+    package var previous: Authority?
+    /// Lifetime of the certificates it issues, in seconds.
+    package var certificateLifetimeSeconds: Double
+
+    package init(current: Authority, previous: Authority?, certificateLifetimeSeconds: Double) {
+        self.current = current
+        self.previous = previous
+        self.certificateLifetimeSeconds = certificateLifetimeSeconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case current, previous
+        case certificateLifetimeSeconds = "certificate_lifetime_seconds"
+    }
+}

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import OutpostCore
 import OutpostStore
 
@@ -41,8 +42,10 @@ struct Authenticator: Sendable {
     let store: any HubStore
     let dispatcher: Dispatcher
     let clock: HubClock
+    /// Client certificates of agent types that require them; `nil` on a hub without TLS.
+    let agentCertificates: AgentCertificates?
 
-    func authenticate(_ request: Request, as requirement: AuthRequirement) async throws -> Caller {
+    func authenticate(_ request: Request, as requirement: AuthRequirement, channel: any Channel) async throws -> Caller {
         switch requirement {
         case .none:
             return .anonymous
@@ -51,7 +54,11 @@ struct Authenticator: Sendable {
         case .registration:
             return .registration(try await registration(token: bearerToken(request, expected: .registration)))
         case .agent:
-            return .agent(try await agent(token: bearerToken(request, expected: .agent)))
+            let identity = try await agent(token: bearerToken(request, expected: .agent))
+            if let agentCertificates, agentCertificates.requires(type: identity.type) {
+                try await agentCertificates.verify(channel: channel, agentID: identity.id, now: clock.now())
+            }
+            return .agent(identity)
         }
     }
 

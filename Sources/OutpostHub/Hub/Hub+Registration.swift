@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import OutpostCore
 import OutpostStore
+import X509
 
 /// Registration: the agent type's allowed tags bound what the agent may claim to
 /// be, its name policy picks the name, the store admits the agent (name free and
@@ -19,16 +20,44 @@ extension Hub {
     func registerAgent(_ request: RegisterRequest, type: AgentType) async throws -> RegisterResponse {
         try InputValidation.validate(register: request)
         try refuseDisallowedTags(request.tags, type: type)
+        let csr = try certificateRequest(request, type: type)
         let naming = try await agentNaming(for: request, type: type)
         let token = Identifiers.token(prefix: TokenKind.agent.rawValue)
         let hash = TokenHasher.hash(token)
         let record = try await admit(request, type: type, naming: naming, tokenHash: hash)
+        let grant = try csr.map { csr in try issueCertificate(csr, agentID: record.id) }
         await dispatcher.register(record, tokenHash: hash, now: record.registeredAt)
         logRegistered(record, type: type)
         return RegisterResponse(
             agentID: record.id, name: record.name, agentToken: token,
             pollTimeoutSeconds: configuration.effectivePollTimeout.seconds,
-            heartbeatTimeoutSeconds: configuration.heartbeatTimeout.seconds)
+            heartbeatTimeoutSeconds: configuration.heartbeatTimeout.seconds, clientCertificate: grant)
+    }
+
+    /// For a type that requires client certificates: the agent's checked CSR
+    /// (before anything is stored, so a bad one leaves no agent behind).
+    private func certificateRequest(_ request: RegisterRequest, type: AgentType) throws -> CertificateSigningRequest? {
+        guard type.requireClientCertificate else { return nil }
+        guard let agentCertificates else {
+            throw HubError(
+                .clientCertificateRequired,
+                "agent type \"\(type.name)\" requires client certificates, and this hub serves plain HTTP (give it --tls-cert)")
+        }
+        guard let pem = request.certificateSigningRequest else {
+            throw HubError(
+                .clientCertificateRequired,
+                "agent type \"\(type.name)\" requires a client certificate: the agent must send a csr (Outpost agents do, to an https:// hub)")
+        }
+        return try agentCertificates.authority.checked(csrPEM: pem)
+    }
+
+    /// Signs an agent's certificate and says so in the log (its expiry, never key material).
+    func issueCertificate(_ csr: CertificateSigningRequest, agentID: String) throws -> ClientCertificateGrant {
+        guard let agentCertificates else { throw HubError(.internal, "no agent CA on a hub without TLS") }
+        let grant = try agentCertificates.authority.issue(csr: csr, agentID: agentID, now: now())
+        logger.info(
+            "issued a client certificate", metadata: ["agent_id": "\(agentID)", "not_after": "\(grant.notValidAfter)"])
+        return grant
     }
 
     /// 403 when the agent claims a tag its type does not allow (logged for the operator).

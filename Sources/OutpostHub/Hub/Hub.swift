@@ -21,6 +21,8 @@ final class Hub: Sendable {
     private let stsVerifier = LazySTSVerifier()
     let clock: HubClock
     let logger: Logger
+    /// Agents' client certificates (mutual TLS); `nil` on a hub that serves plain HTTP.
+    let agentCertificates: AgentCertificates?
     private let lifecycle = Mutex(Lifecycle())
 
     private struct Lifecycle {
@@ -30,9 +32,10 @@ final class Hub: Sendable {
 
     init(
         configuration: HubConfiguration, store: any HubStore, clock: HubClock, logger: Logger,
-        callerIdentity: (any CallerIdentityVerifier)? = nil
+        callerIdentity: (any CallerIdentityVerifier)? = nil, agentCertificates: AgentCertificates? = nil
     ) {
         self.configuration = configuration
+        self.agentCertificates = agentCertificates
         self.callerIdentity = callerIdentity ?? stsVerifier
         self.store = store
         self.clock = clock
@@ -42,7 +45,9 @@ final class Hub: Sendable {
 
     func now() -> Date { clock.now() }
 
-    var authenticator: Authenticator { Authenticator(store: store, dispatcher: dispatcher, clock: clock) }
+    var authenticator: Authenticator {
+        Authenticator(store: store, dispatcher: dispatcher, clock: clock, agentCertificates: agentCertificates)
+    }
 
     /// `/readyz`: the store is open (it is, once a `Hub` exists) and the API listens.
     var isReady: Bool { lifecycle.withLock { $0.isListening && !$0.isShuttingDown } }

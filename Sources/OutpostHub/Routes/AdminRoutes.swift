@@ -17,6 +17,23 @@ extension RouteTable {
             return try .json(try await hub.drainAgent(named: name))
         }
 
+        add(.get, "/api/v1/ca", auth: .reader) { _, _ in
+            guard let certificates = hub.agentCertificates else { throw Hub.noAgentCA }
+            return try .json(certificates.authority.status(now: hub.now()))
+        }
+
+        add(.post, "/api/v1/ca/rotate", auth: .admin) { _, _ in
+            guard let certificates = hub.agentCertificates else { throw Hub.noAgentCA }
+            let status = try certificates.rotate(now: hub.now())
+            hub.logger.notice(
+                "rotated the agent CA; the previous one stays trusted until every certificate it signed has expired",
+                metadata: [
+                    "current": "\(status.current.subject)",
+                    "previous_trusted_until": "\(status.previous?.trustedUntil.map { "\($0)" } ?? "-")",
+                ])
+            return try .json(status)
+        }
+
         add(.post, "/api/v1/agent-types", auth: .admin) { request, _ in
             let body = try await request.decodeJSON(CreateAgentTypeRequest.self)
             return try .json(try await hub.createAgentType(body), status: .created)
@@ -67,6 +84,12 @@ extension Hub {
 
     func createAgentType(_ request: CreateAgentTypeRequest) async throws -> AgentTypeTokenResponse {
         try InputValidation.validate(agentType: request)
+        let requireClientCertificate = request.requireClientCertificate ?? false
+        if requireClientCertificate && agentCertificates == nil {
+            throw HubError(
+                .invalidRequest,
+                "require_client_cert needs a hub that serves HTTPS (outpost server --tls-cert ... --tls-key ...)")
+        }
         // Deny by default: a type created without a list admits only untagged agents.
         let allowedTags = try Self.allowedTags(request.allowedTags ?? [])
         let token = Identifiers.token(prefix: TokenKind.registration.rawValue)
@@ -74,7 +97,8 @@ extension Hub {
         let type = AgentType(
             name: request.name, namePolicy: request.namePolicy ?? .agent, aws: request.aws,
             nameReleaseSeconds: request.nameReleaseSeconds ?? 0, exclusive: request.exclusive ?? false,
-            allowedTags: allowedTags, createdAt: now, tokenRotatedAt: now)
+            allowedTags: allowedTags, createdAt: now, tokenRotatedAt: now,
+            requireClientCertificate: requireClientCertificate)
         do {
             try await store.insertAgentType(type, registrationTokenHash: TokenHasher.hash(token))
         } catch {
@@ -84,11 +108,13 @@ extension Hub {
                 "agent type \"\(request.name)\" already exists; rotate its token with POST /api/v1/agent-types/\(request.name)/rotate-token"
             )
         }
+        if requireClientCertificate { agentCertificates?.addRequiringType(type.name) }
         logger.info(
             "agent type created",
             metadata: [
                 "type": "\(type.name)", "name_policy": "\(type.namePolicy.rawValue)", "exclusive": "\(type.exclusive)",
                 "allowed_tags": "\(type.allowedTags.map(\.pattern).joined(separator: ","))",
+                "require_client_cert": "\(requireClientCertificate)",
             ])
         return AgentTypeTokenResponse(agentType: type, registrationToken: token)
     }

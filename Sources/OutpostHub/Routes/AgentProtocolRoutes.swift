@@ -16,6 +16,16 @@ extension RouteTable {
             return try .json(response, status: .created)
         }
 
+        add(.post, "/api/v1/agent/certificate", auth: .agent) { request, context in
+            let body = try await request.decodeJSON(CertificateRenewalRequest.self)
+            let agent = try context.agent()
+            guard let certificates = hub.agentCertificates, certificates.requires(type: agent.type) else {
+                throw HubError(.invalidRequest, "this agent's type does not use client certificates")
+            }
+            let csr = try certificates.authority.checked(csrPEM: body.certificateSigningRequest)
+            return try .json(try hub.issueCertificate(csr, agentID: agent.id))
+        }
+
         add(.post, "/api/v1/agent/poll", auth: .agent) { request, context in
             let body = try await request.decodeJSON(PollRequest.self)
             return try .json(try await hub.poll(agent: try context.agent(), request: body))

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import OutpostCore
 import OutpostStore
 
@@ -8,9 +9,12 @@ struct HubRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
     /// Set by the route table once the request's token checked out.
     var caller: Caller = .anonymous
+    /// The connection, for what its TLS handshake established (an agent's client certificate).
+    let channel: any Channel
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        channel = source.channel
     }
 
     /// JSON bodies are small; log chunks and scripts have their own limits.

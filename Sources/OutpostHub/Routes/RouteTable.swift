@@ -50,7 +50,7 @@ struct RouteTable: Sendable {
             let handler = route.handler
             router.on(RouterPath(route.signature.path), method: route.signature.method) { request, context in
                 var context = context
-                context.caller = try await authenticator.authenticate(request, as: auth)
+                context.caller = try await authenticator.authenticate(request, as: auth, channel: context.channel)
                 return try await handler(request, context)
             }
         }

@@ -57,6 +57,9 @@ package struct HubConfiguration: Sendable, Equatable {
     package var insecureHTTP = false
     /// How often the certificate and key files are checked for changes. Default 5 s.
     package var tlsReloadInterval: Duration = .seconds(5)
+    /// Lifetime of the client certificates the hub's CA issues to agents of types
+    /// that require one; agents renew at two thirds of it. Default 24 h.
+    package var agentCertificateLifetime: Duration = .seconds(86_400)
 
     package init() {}
 

@@ -92,10 +92,11 @@ package final class HubRuntime: Sendable {
         adminTokenFile: String?
     ) async throws -> HubRuntime {
         do {
-            let tls = try loadTLS(configuration)
             try await store.migrate()
+            let (tls, certificates) = try await loadTLS(configuration, store: store, clock: clock)
             let token = try await bootstrapAdminToken(store: store, clock: clock, file: adminTokenFile)
-            let hub = Hub(configuration: configuration, store: store, clock: clock, logger: logger)
+            let hub = Hub(
+                configuration: configuration, store: store, clock: clock, logger: logger, agentCertificates: certificates)
             try await hub.reload()
             return HubRuntime(hub: hub, tls: tls, firstStartAdminToken: token)
         } catch let error as HubError {
@@ -107,14 +108,25 @@ package final class HubRuntime: Sendable {
         }
     }
 
-    /// The certificate and key, when the hub serves HTTPS.
-    private static func loadTLS(_ configuration: HubConfiguration) throws -> ServerTLS? {
-        guard let files = configuration.tls else { return nil }
+    /// The certificate and key, when the hub serves HTTPS, and the CA of agents'
+    /// client certificates (`DATA_DIR/ca`, made on the first start with TLS).
+    private static func loadTLS(
+        _ configuration: HubConfiguration, store: any HubStore, clock: HubClock
+    ) async throws -> (ServerTLS?, AgentCertificates?) {
+        guard let files = configuration.tls else { return (nil, nil) }
+        let authority = try AgentCertificateAuthority(
+            directory: configuration.dataDirectory + "/ca", lifetime: configuration.agentCertificateLifetime,
+            now: clock.now())
+        let requiring = try await store.listAgentTypes().filter(\.requireClientCertificate).map(\.name)
+        let tls: ServerTLS
         do {
-            return try ServerTLS(files: files)
+            tls = try ServerTLS(files: files) { authority.trustRoots(now: clock.now()) }
         } catch {
             throw HubError(.startup, "cannot use the TLS certificate and key: \(error)", underlying: error)
         }
+        let certificates = AgentCertificates(authority: authority, requiringTypes: requiring)
+        certificates.onRootsChanged { _ = tls.reload() }
+        return (tls, certificates)
     }
 
     /// Returns once the HTTP API listens (its real port when configured with 0), or

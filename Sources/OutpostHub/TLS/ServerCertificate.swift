@@ -72,20 +72,26 @@ package struct ServerCertificate: Sendable {
     }
 
     /// A server TLS configuration: TLS 1.2 at least (1.3 is preferred when both
-    /// ends speak it), HTTP/1.1 by ALPN.
-    func tlsConfiguration() -> TLSConfiguration {
+    /// ends speak it), HTTP/1.1 by ALPN. With `clientRoots`, a client may present
+    /// a certificate, which must then chain to one of them (agents of types that
+    /// require one; whose certificate names whom is checked per request).
+    func tlsConfiguration(clientRoots: [NIOSSLCertificate]) -> TLSConfiguration {
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         configuration.minimumTLSVersion = .tlsv12
         configuration.applicationProtocols = ["http/1.1"]
+        if !clientRoots.isEmpty {
+            configuration.certificateVerification = .optionalVerification
+            configuration.trustRoots = .certificates(clientRoots)
+        }
         return configuration
     }
 
     /// The context new connections use; fails (naming the key file) when the
     /// TLS library rejects the pair.
-    func makeContext(files: Files) throws(LoadError) -> NIOSSLContext {
+    func makeContext(files: Files, clientRoots: [NIOSSLCertificate]) throws(LoadError) -> NIOSSLContext {
         do {
-            return try NIOSSLContext(configuration: tlsConfiguration())
+            return try NIOSSLContext(configuration: tlsConfiguration(clientRoots: clientRoots))
         } catch {
             throw LoadError(file: .key, path: files.key, problem: "the TLS library refused the certificate and key: \(error)")
         }

@@ -1,7 +1,7 @@
 package import Foundation
 import Logging
 import NIOConcurrencyHelpers
-import NIOSSL
+package import NIOSSL
 
 /// The TLS context every new connection of the hub's listener gets, re-read
 /// from the certificate and key files when they change or on SIGHUP.
@@ -12,12 +12,17 @@ import NIOSSL
 /// previous certificate and says why.
 package final class ServerTLS: Sendable {
     package let files: ServerCertificate.Files
+    /// The CA certificates agents' client certificates must chain to, asked anew
+    /// at each reload (a CA rotation changes them); `nil`: no client certificates.
+    private let clientRoots: (@Sendable () -> [NIOSSLCertificate])?
     private let state: NIOLockedValueBox<Loaded>
 
     private struct Loaded {
         var context: NIOSSLContext
         var certificate: ServerCertificate
         var fingerprint: FileFingerprint
+        /// DER of the client roots the context was made with.
+        var rootsSeen: [[UInt8]]
     }
 
     /// What a reload did.
@@ -28,15 +33,27 @@ package final class ServerTLS: Sendable {
         case reloaded(subject: String, notValidAfter: Date)
         /// The files could not be used; the previous certificate stays.
         case failed(ServerCertificate.LoadError)
+        /// The CA certificates client certificates must chain to changed (a CA rotation).
+        case clientRootsChanged(count: Int)
     }
 
     /// Loads the files. - Throws: `ServerCertificate.LoadError` naming the file.
-    package init(files: ServerCertificate.Files) throws(ServerCertificate.LoadError) {
+    package init(
+        files: ServerCertificate.Files, clientRoots: (@Sendable () -> [NIOSSLCertificate])? = nil
+    ) throws(ServerCertificate.LoadError) {
         self.files = files
+        self.clientRoots = clientRoots
         let fingerprint = FileFingerprint(files)
         let certificate = try ServerCertificate(files: files)
+        let roots = clientRoots?() ?? []
         state = NIOLockedValueBox(
-            Loaded(context: try certificate.makeContext(files: files), certificate: certificate, fingerprint: fingerprint))
+            Loaded(
+                context: try certificate.makeContext(files: files, clientRoots: roots), certificate: certificate,
+                fingerprint: fingerprint, rootsSeen: Self.der(roots)))
+    }
+
+    private static func der(_ roots: [NIOSSLCertificate]) -> [[UInt8]] {
+        roots.compactMap { try? $0.toDERBytes() }
     }
 
     /// The context for a connection accepted now.
@@ -48,14 +65,31 @@ package final class ServerTLS: Sendable {
     }
 
     /// Re-reads the files if their inode, size or modification time changed
-    /// (or always, when `force`: SIGHUP).
+    /// (or always, when `force`: SIGHUP), and remakes the context when the
+    /// client roots changed (a CA rotation began or ended).
     package func reload(force: Bool = false) -> ReloadOutcome {
         let fingerprint = FileFingerprint(files)
-        if !force, state.withLockedValue({ $0.fingerprint == fingerprint }) { return .unchanged }
+        let roots = clientRoots?() ?? []
+        let rootsSeen = Self.der(roots)
+        let (sameFiles, sameRoots, current) = state.withLockedValue {
+            ($0.fingerprint == fingerprint, $0.rootsSeen == rootsSeen, $0.certificate)
+        }
+        if !force && sameFiles {
+            guard !sameRoots, let context = try? current.makeContext(files: files, clientRoots: roots) else {
+                return .unchanged
+            }
+            state.withLockedValue {
+                $0.context = context
+                $0.rootsSeen = rootsSeen
+            }
+            return .clientRootsChanged(count: roots.count)
+        }
         do throws(ServerCertificate.LoadError) {
             let certificate = try ServerCertificate(files: files)
-            let context = try certificate.makeContext(files: files)
-            state.withLockedValue { $0 = Loaded(context: context, certificate: certificate, fingerprint: fingerprint) }
+            let context = try certificate.makeContext(files: files, clientRoots: roots)
+            state.withLockedValue {
+                $0 = Loaded(context: context, certificate: certificate, fingerprint: fingerprint, rootsSeen: rootsSeen)
+            }
             return .reloaded(subject: certificate.subject, notValidAfter: certificate.notValidAfter)
         } catch {
             // Remember the files as seen, so a broken file is reported once, not every poll.

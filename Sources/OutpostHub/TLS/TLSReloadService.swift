@@ -35,6 +35,8 @@ struct TLSReloadService: Service {
             logger.notice(
                 "reloaded the TLS certificate; new connections get it, open ones keep theirs",
                 metadata: ["trigger": "\(trigger)", "subject": "\(subject)", "not_after": "\(notValidAfter)"])
+        case .clientRootsChanged(let count):
+            logger.notice("agents' client certificates are now checked against \(count) CA certificate(s)")
         case .failed(let error):
             logger.error(
                 "cannot reload the TLS certificate; still serving the previous one",

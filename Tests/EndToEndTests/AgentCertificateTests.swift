@@ -1,0 +1,147 @@
+import Foundation
+import OutpostClient
+import OutpostCore
+import OutpostTestSupport
+import Testing
+
+/// Agent types with `--require-client-cert`, against a real hub process over
+/// real TLS: what the hub issues, what it accepts, what it refuses, and a CA
+/// rotation. The agent's side (its key, renewal) is played by the test.
+@Suite("Agent client certificates (processes)", .serialized)
+struct AgentCertificateTests {
+    /// A registered test agent: its key, token and the certificate the hub issued.
+    struct Registered {
+        let key: TestAgentKey
+        let id: String
+        let token: String
+        var grant: ClientCertificateGrant
+    }
+
+    static func register(_ setup: HubTLSTests.Setup, token: String, key: TestAgentKey, name: String) async throws -> (Int, String) {
+        let request = RegisterRequest(
+            name: name, tags: TagSet([]), version: "test", os: "linux", concurrency: 1,
+            certificateSigningRequest: try key.csrPEM(commonName: name))
+        let json = String(decoding: try WireJSON.encoder().encode(request), as: UTF8.self)
+        let connection = try await setup.connect()
+        defer { Task { await connection.close() } }
+        let answer = try await connection.post("/api/v1/agent/register", token: token, json: json)
+        return (answer.status, answer.body)
+    }
+
+    static func registered(_ setup: HubTLSTests.Setup, token: String, name: String) async throws -> Registered {
+        let key = TestAgentKey()
+        let (status, body) = try await register(setup, token: token, key: key, name: name)
+        #expect(status == 201, "\(body)")
+        let response = try WireJSON.decoder().decode(RegisterResponse.self, from: Data(body.utf8))
+        let grant = try #require(response.clientCertificate, "the hub issued no certificate")
+        return Registered(key: key, id: response.agentID, token: response.agentToken, grant: grant)
+    }
+
+    /// `POST /api/v1/agent/certificate` as `token` over a connection presenting `certificate` (or nothing).
+    static func renew(
+        _ setup: HubTLSTests.Setup, token: String, key: TestAgentKey, presenting certificate: String?
+    ) async throws -> (status: Int, body: String) {
+        let connection = try await TLSTestConnection(
+            host: "127.0.0.1", port: setup.port, trustPEM: try setup.authority.certificatePEM,
+            clientCertificatePEM: certificate, clientKeyPEM: certificate == nil ? nil : key.privateKeyPEM)
+        defer { Task { await connection.close() } }
+        let json = String(decoding: try WireJSON.encoder().encode(CertificateRenewalRequest(certificateSigningRequest: try key.csrPEM())), as: UTF8.self)
+        return try await connection.post("/api/v1/agent/certificate", token: token, json: json)
+    }
+
+    @Test("the hub issues a certificate naming the agent; with it calls work; a stolen token without the key, or another agent's certificate, is refused")
+    func issuesAndEnforces() async throws {
+        let setup = try await HubTLSTests.Setup(environment: ["OUTPOST_SERVER_AGENT_CERT_LIFETIME": "60s"])
+        do {
+            let client = setup.hub.client
+            let type = try await client.createAgentType(
+                CreateAgentTypeRequest(name: "mtls", allowedTags: ["*"], requireClientCertificate: true))
+            #expect(type.agentType.requireClientCertificate)
+            let a = try await Self.registered(setup, token: type.registrationToken, name: "mtls-agent-a")
+            let b = try await Self.registered(setup, token: type.registrationToken, name: "mtls-agent-b")
+
+            // What was issued: the agent's own key, its id in the URI SAN, about the configured lifetime.
+            let certificate = try TestCertificateInspection(pem: a.grant.certificate)
+            #expect(certificate.uris == [ClientCertificateGrant.uri(agentID: a.id)])
+            #expect(try certificate.publicKeyMatches(a.key))
+            let lifetime = a.grant.notValidAfter.timeIntervalSinceNow
+            #expect(lifetime > 50 && lifetime <= 60, "lifetime \(lifetime)")
+            #expect(a.grant.renewAfter < a.grant.notValidAfter)
+            #expect(try await client.agentCA().current.subject == certificate.issuer)
+
+            // With its certificate the agent's calls work (here: a renewal).
+            let renewed = try await Self.renew(setup, token: a.token, key: a.key, presenting: a.grant.certificate)
+            #expect(renewed.status == 200, "\(renewed.body)")
+
+            // The token alone (stolen, without the key) is refused, saying why.
+            let stolen = try await Self.renew(setup, token: a.token, key: a.key, presenting: nil)
+            #expect(stolen.status == 403)
+            #expect(stolen.body.contains(#""code":"client_certificate_required""#), "\(stolen.body)")
+            #expect(stolen.body.contains("presented none"))
+
+            // A valid certificate of agent A with agent B's token is refused.
+            let crossed = try await Self.renew(setup, token: b.token, key: a.key, presenting: a.grant.certificate)
+            #expect(crossed.status == 403)
+            #expect(crossed.body.contains("not the agent of this token"), "\(crossed.body)")
+
+            // A certificate for A's id from a CA the hub does not trust fails the handshake.
+            let forger = try TestCertificateAuthority(name: "Forger")
+            let forged = try forger.issueClientCertificate(for: a.key, uri: ClientCertificateGrant.uri(agentID: a.id))
+            await #expect(throws: (any Error).self) {
+                _ = try await Self.renew(setup, token: a.token, key: a.key, presenting: forged)
+            }
+
+            // Registering without a CSR is refused with the reason.
+            let bare = RegisterRequest(name: "mtls-agent-c", tags: TagSet([]), version: "test", os: "linux", concurrency: 1)
+            let connection = try await setup.connect()
+            let refused = try await connection.post(
+                "/api/v1/agent/register", token: type.registrationToken,
+                json: String(decoding: try WireJSON.encoder().encode(bare), as: UTF8.self))
+            await connection.close()
+            #expect(refused.status == 403)
+            #expect(refused.body.contains("must send a csr"), "\(refused.body)")
+            #expect(!setup.hub.process.stderr.contains("BEGIN EC PRIVATE KEY"))
+            #expect(!setup.hub.process.stderr.contains("BEGIN PRIVATE KEY"))
+        } catch {
+            await setup.stop()
+            throw error
+        }
+        await setup.stop()
+    }
+
+    @Test("a CA rotation keeps live agents working: the old certificate stays accepted, renewal moves the agent to the new CA")
+    func rotationKeepsAgentsWorking() async throws {
+        let setup = try await HubTLSTests.Setup(environment: ["OUTPOST_SERVER_AGENT_CERT_LIFETIME": "60s"])
+        do {
+            let client = setup.hub.client
+            let type = try await client.createAgentType(
+                CreateAgentTypeRequest(name: "mtls", allowedTags: ["*"], requireClientCertificate: true))
+            let agent = try await Self.registered(setup, token: type.registrationToken, name: "rotating-agent")
+            let before = try await client.agentCA()
+            #expect(before.previous == nil)
+
+            let after = try await client.rotateAgentCA()
+            #expect(after.current.subject != before.current.subject)
+            #expect(after.previous?.subject == before.current.subject)
+            #expect(try #require(after.previous?.trustedUntil) > Date().addingTimeInterval(55))
+
+            // The certificate from the old CA still works, on a new connection.
+            let renewal = try await Self.renew(setup, token: agent.token, key: agent.key, presenting: agent.grant.certificate)
+            #expect(renewal.status == 200, "\(renewal.body)")
+            let grant = try WireJSON.decoder().decode(ClientCertificateGrant.self, from: Data(renewal.body.utf8))
+            #expect(try TestCertificateInspection(pem: grant.certificate).issuer == after.current.subject)
+            #expect(grant.caCertificates.components(separatedBy: "BEGIN CERTIFICATE").count == 3, "both CAs are listed")
+            // And the new one too.
+            let next = try await Self.renew(setup, token: agent.token, key: agent.key, presenting: grant.certificate)
+            #expect(next.status == 200, "\(next.body)")
+            #expect(setup.hub.process.stderr.contains("rotated the agent CA"))
+
+            // The rotation is on disk: a restarted hub keeps both CAs.
+            #expect(FileManager.default.fileExists(atPath: setup.directory.file("hub/ca/previous.crt")))
+        } catch {
+            await setup.stop()
+            throw error
+        }
+        await setup.stop()
+    }
+}
