@@ -1,3 +1,6 @@
+// Foundation: with X509 in the target, `stat` resolves to CoreFoundation's declaration,
+// which MemberImportVisibility only lets us use when Foundation is imported.
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
