@@ -96,16 +96,32 @@ package struct AgentDaemon: Service {
         defer { close(lock) }
         logger.info("work directory", metadata: ["path": "\(paths.root)"])
         paths.cleanUpLeftovers(logger: logger)
+        // Over HTTPS the agent asks for a client certificate at each registration (its
+        // type may require one); over plain HTTP there is no handshake to present it in.
+        let key = configuration.hubURL.lowercased().hasPrefix("https://") ? try AgentKey.loadOrCreate(path: paths.identityKey) : nil
 
         let credentials = SessionCredentials()
+        let name = configuration.name ?? Identifiers.readableAgentName()
         let context = RunnerContext(
             configuration: configuration, hub: hub, credentials: credentials, clock: clock, paths: paths,
             inheritedEnvironment: environment, logger: logger)
         let session = SessionLoop(
             configuration: configuration, hub: hub, clock: clock, control: control, credentials: credentials,
-            context: context, name: configuration.name ?? Identifiers.readableAgentName(), logger: logger)
+            context: context, name: name, key: key, logger: logger)
+        let renewer = key.map {
+            CertificateRenewer(
+                hub: hub, key: $0, commonName: name, clock: clock, control: control, credentials: credentials,
+                backoff: Backoff(initial: configuration.retryInitialDelay, maximum: configuration.retryMaxDelay),
+                logger: logger)
+        }
 
-        let end = await session.run()
+        // The renewer lives as long as the session loop (it needs a session to renew for).
+        let end = await withTaskGroup(of: Void.self, returning: SessionLoop.End.self) { group in
+            if let renewer { group.addTask { await renewer.run() } }
+            let end = await session.run()
+            group.cancelAll()
+            return end
+        }
         if end.deregister { await session.deregister() }
         if let failure = end.failure { throw failure }
         logger.info("agent stopped")

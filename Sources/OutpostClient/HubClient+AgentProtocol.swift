@@ -35,6 +35,11 @@ extension HubClient {
         try await call(.POST, "/api/v1/agent/tasks/\(Self.segment(id))/finish", json: request)
     }
 
+    /// Renews the agent's client certificate; must go out presenting the current one.
+    package func renewCertificate(_ request: CertificateRenewalRequest) async throws(ClientError) -> ClientCertificateGrant {
+        try await call(.POST, "/api/v1/agent/certificate", json: request)
+    }
+
     package func deregister() async throws(ClientError) {
         _ = try await send(.POST, "/api/v1/agent/deregister")
     }

@@ -16,6 +16,8 @@ package struct HubClient: Sendable {
     package var token: String?
     /// Upper bound for calls that are not long polls.
     package var requestTimeout: TimeAmount
+    /// The certificate and key presented in the TLS handshake (mTLS agents). Default `nil`.
+    package var clientIdentity: ClientIdentity?
     let http: HTTPClient
     let connection: HubConnection
 
@@ -44,6 +46,15 @@ package struct HubClient: Sendable {
     package func withToken(_ token: String?) -> HubClient {
         var copy = self
         copy.token = token
+        return copy
+    }
+
+    /// A copy of this client that presents `identity` in its TLS handshakes (or none).
+    /// Requests already sent keep the connection they went out on; new ones use
+    /// connections with this identity (the HTTP client pools per TLS configuration).
+    package func withClientIdentity(_ identity: ClientIdentity?) -> HubClient {
+        var copy = self
+        copy.clientIdentity = identity
         return copy
     }
 
@@ -106,7 +117,7 @@ package struct HubClient: Sendable {
         return try decode(Response.self, from: body, path: path)
     }
 
-    /// A request with the token and the TLS configuration of this client's trust.
+    /// A request with the token and the TLS configuration of this client's trust and identity.
     /// - Throws: `.invalidRequest` before any connection when plain HTTP would carry the
     ///   token off this host; a pin that matches none of the hub's certificates.
     func makeRequest(_ method: HTTPMethod, _ path: String, body: [UInt8]?, contentType: String) async throws(ClientError)
@@ -114,7 +125,13 @@ package struct HubClient: Sendable {
     {
         if let refusal = connection.refusal { throw refusal }
         var request = HTTPClientRequest(url: baseURL + path)
-        request.tlsConfiguration = try await connection.tlsConfiguration(baseURL: baseURL)
+        let trusted = try await connection.tlsConfiguration(baseURL: baseURL)
+        if let clientIdentity, connection.isTLS {
+            // The system trust has no configuration of its own; the identity needs one.
+            request.tlsConfiguration = clientIdentity.applied(to: trusted ?? connection.trust.tlsConfiguration())
+        } else {
+            request.tlsConfiguration = trusted
+        }
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         request.headers.add(name: "User-Agent", value: "outpost/\(OutpostVersion.current)")

@@ -60,6 +60,30 @@ package struct TestCertificateAuthority: Sendable {
             certificate: leaf)
     }
 
+    /// Signs a PEM certificate signing request as an agent's client certificate: its key
+    /// and subject, `uri` as URI SAN, client authentication only, valid for `lifetime`
+    /// from now. Returns the certificate as PEM.
+    /// - Throws: when the CSR is not PEM or its signature does not verify.
+    package func sign(csrPEM: String, uri: String, lifetime: TimeInterval = 86_400) throws -> String {
+        let request = try CertificateSigningRequest(pemEncoded: csrPEM)
+        guard request.publicKey.isValidSignature(request.signature, for: request) else {
+            throw TestCertificateError(message: "the CSR's signature does not verify")
+        }
+        let now = Date()
+        let leaf = try Certificate(
+            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: request.publicKey,
+            notValidBefore: now - 60, notValidAfter: now + lifetime,
+            issuer: certificate.subject, subject: request.subject, signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.notCertificateAuthority)
+                Critical(KeyUsage(digitalSignature: true))
+                try ExtendedKeyUsage([.clientAuth])
+                SubjectAlternativeNames([.uniformResourceIdentifier(uri)])
+            },
+            issuerPrivateKey: .init(key))
+        return try leaf.serializeAsPEM().pemString
+    }
+
     /// Writes the CA certificate to `DIRECTORY/NAME` and returns the path.
     package func writeCertificate(to directory: URL, name: String = "ca.pem") throws -> String {
         let url = directory.appendingPathComponent(name)
@@ -162,4 +186,11 @@ package struct TestCertificateInspection {
     package func publicKeyMatches(_ key: TestAgentKey) throws -> Bool {
         certificate.publicKey == Certificate.PublicKey(key.key.publicKey)
     }
+}
+
+/// A test-support failure (a CSR that does not verify).
+package struct TestCertificateError: Error, CustomStringConvertible {
+    package let message: String
+    package init(message: String) { self.message = message }
+    package var description: String { message }
 }

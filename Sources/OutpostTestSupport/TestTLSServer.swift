@@ -7,7 +7,9 @@ import Synchronization
 /// A tiny HTTPS server on 127.0.0.1 for the clients' trust tests: real TLS handshakes
 /// with a certificate made in the test, and `GET /healthz` answered `{"status":"ok"}`
 /// (anything else: 404 with the hub's error shape). It counts the requests that got
-/// through, so a test can tell that a refused client sent nothing.
+/// through, so a test can tell that a refused client sent nothing. With `clientCAs` it
+/// also asks for a client certificate signed by one of them and records, per request,
+/// the one the client presented.
 package final class TestTLSServer: Sendable {
     /// `https://127.0.0.1:PORT`.
     package let url: String
@@ -16,13 +18,19 @@ package final class TestTLSServer: Sendable {
     private let counter: RequestCounter
 
     /// Starts serving `credential`, followed by `chain` (PEM CA certificates) in the handshake.
-    package init(credential: TestCredential, chain: [String] = []) async throws {
+    /// - Parameter clientCAs: PEM CA certificates: when given, the server asks for a client
+    ///   certificate, accepts one they signed (or none), and refuses the handshake for any other.
+    package init(credential: TestCredential, chain: [String] = [], clientCAs: [String]? = nil) async throws {
         let certificates =
             try [NIOSSLCertificate(bytes: Array(credential.certificatePEM.utf8), format: .pem)]
             + chain.map { try NIOSSLCertificate(bytes: Array($0.utf8), format: .pem) }
         let key = try NIOSSLPrivateKey(bytes: Array(credential.privateKeyPEM.utf8), format: .pem)
-        let configuration = TLSConfiguration.makeServerConfiguration(
+        var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: certificates.map { .certificate($0) }, privateKey: .privateKey(key))
+        if let clientCAs {
+            configuration.certificateVerification = .optionalVerification
+            configuration.trustRoots = .certificates(try clientCAs.map { try NIOSSLCertificate(bytes: Array($0.utf8), format: .pem) })
+        }
         let context = try NIOSSLContext(configuration: configuration)
         let counter = RequestCounter()
         self.counter = counter
@@ -41,7 +49,10 @@ package final class TestTLSServer: Sendable {
     }
 
     /// Requests answered so far (each needed a completed handshake).
-    package var requestCount: Int { counter.value.withLock { $0 } }
+    package var requestCount: Int { counter.value.withLock { $0.count } }
+
+    /// For each request so far, the DER of the client certificate it came with, or `nil`.
+    package var clientCertificates: [[UInt8]?] { counter.value.withLock { $0.clientCertificates } }
 
     package func stop() async {
         try? await channel.close()
@@ -49,7 +60,12 @@ package final class TestTLSServer: Sendable {
 }
 
 private final class RequestCounter: Sendable {
-    let value = Mutex(0)
+    struct Seen {
+        var count = 0
+        var clientCertificates: [[UInt8]?] = []
+    }
+
+    let value = Mutex(Seen())
 }
 
 /// Answers each HTTP/1 request once its end arrives.
@@ -68,7 +84,11 @@ private final class CannedResponder: ChannelInboundHandler {
         case .body: break
         case .end:
             guard let head else { return }
-            counter.value.withLock { $0 += 1 }
+            let presented = try? context.pipeline.syncOperations.nioSSL_peerCertificate()?.toDERBytes()
+            counter.value.withLock {
+                $0.count += 1
+                $0.clientCertificates.append(presented)
+            }
             let (status, body): (HTTPResponseStatus, String) =
                 head.method == .GET && head.uri == "/healthz"
                 ? (.ok, #"{"status":"ok"}"#)

@@ -142,6 +142,26 @@ struct SessionStateMachineTests {
         #expect(machine.next(running: ["a"]) == .register)
     }
 
+    @Test("a refused client certificate at a poll re-registers at once (for a fresh certificate)")
+    func clientCertificateRefused() {
+        var machine = registered()
+        let refused = ClientError(.http(status: 403, code: .clientCertificateRequired), "present a client certificate")
+        #expect(machine.pollFailed(refused) == .register)
+        #expect(!machine.isRegistered)
+        #expect(machine.next(running: ["a"]) == .register)
+    }
+
+    @Test("a lost client certificate makes the session register again; tasks go on")
+    func clientCertificateLost() {
+        var machine = registered()
+        _ = machine.pollFailed(ClientError(.unreachable, "refused"))
+        machine.clientCertificateLost()
+        #expect(machine.next(running: ["a"]) == .register)
+        #expect(machine.failures == 0)
+        machine.registerSucceeded()
+        #expect(machine.next(running: ["a"]) == .poll(PollRequest(running: ["a"], freeSlots: 1)))
+    }
+
     @Test("poll failures back off and a success resets the count")
     func pollRetries() {
         var machine = registered()
@@ -175,6 +195,9 @@ struct BackoffTests {
         (ClientError(.invalidResponse, "x"), .retry),
         (ClientError(.http(status: 401, code: .agentOffline), "x"), .sessionExpired),
         (ClientError(.http(status: 401, code: .unauthorized), "x"), .sessionExpired),
+        // Not `taskGone` like other 403s: a task's calls retry once the agent has a new certificate.
+        (ClientError(.http(status: 403, code: .clientCertificateRequired), "x"), .sessionExpired),
+        (ClientError(.http(status: 403, code: .forbidden), "x"), .taskGone),
         (ClientError(.http(status: 409, code: .taskFinished), "x"), .taskGone),
         (ClientError(.http(status: 404, code: .notFound), "x"), .taskGone),
         (ClientError(.http(status: 409, code: .logGap), "x", expectedOffset: 42), .logGap(expectedOffset: 42)),

@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -22,8 +23,12 @@ package enum ExecutableLookup {
     }
 
     private static func isExecutableFile(_ path: String) -> Bool {
-        var info = stat()
-        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return false }
+        // FileManager, not stat(2): which module's `stat` the name means depends on the
+        // target's other imports (X509 brings CoreFoundation's).
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+            return false
+        }
         return access(path, X_OK) == 0
     }
 }

@@ -18,6 +18,13 @@ package protocol AgentHubAPI: Sendable {
     func appendLog(taskID: String, offset: Int64, bytes: [UInt8], agentToken: String) async throws(ClientError) -> Int64
     func finishTask(id: String, _ request: FinishRequest, agentToken: String) async throws(ClientError)
     func deregister(agentToken: String) async throws(ClientError)
+    /// Renews the agent's client certificate (mTLS agent types); goes out presenting the current one.
+    func renewCertificate(_ request: CertificateRenewalRequest, agentToken: String) async throws(ClientError)
+        -> ClientCertificateGrant
+    /// The certificate and key every later call presents (`nil`: none). Calls already
+    /// on their way keep theirs, so a renewal interrupts no poll and no log upload.
+    /// `register` never presents one: a registration is how an agent gets a certificate.
+    func useClientIdentity(_ identity: ClientIdentity?)
     /// Answers a `list_secrets` control message (names only).
     func reportSecretListing(requestID: String, _ listing: SecretListing, agentToken: String) async throws(ClientError)
 }

@@ -135,8 +135,9 @@ struct AgentSessionStateMachine: Sendable, Equatable {
         failures = 0
     }
 
-    /// A failed `poll`: the hub dropped the session (re-register at once, tasks go
-    /// on), or it is unreachable or misbehaving (retry with backoff; tasks go on).
+    /// A failed `poll`: the hub dropped the session or refused its client certificate
+    /// (re-register at once, tasks go on), or it is unreachable or misbehaving (retry
+    /// with backoff; tasks go on).
     mutating func pollFailed(_ error: ClientError) -> Action {
         if HubFailure(error) == .sessionExpired {
             isRegistered = false
@@ -145,6 +146,13 @@ struct AgentSessionStateMachine: Sendable, Equatable {
         }
         failures += 1
         return .backOff(attempt: failures)
+    }
+
+    /// The client certificate is gone (expired unrenewed; the renewer decided): every
+    /// call would be refused, so register again at once for a new one; tasks go on.
+    mutating func clientCertificateLost() {
+        isRegistered = false
+        failures = 0
     }
 
     mutating func deregistered() {

@@ -1,3 +1,5 @@
+import OutpostCore
+
 /// The daemon's shared state: its mode and the runners of the tasks it holds.
 /// Signal handlers, the poll loop and finishing runners all meet here.
 struct DaemonState: Sendable {
@@ -5,6 +7,14 @@ struct DaemonState: Sendable {
     var runners: [String: TaskRunner] = [:]
     /// How many runners have ended; a change wakes a poll that announced no free slot.
     var finishedRunners = 0
+    /// Successful registrations so far; a change tells the certificate renewer to
+    /// start over from `certificate`.
+    var registrations = 0
+    /// The client certificate of the latest registration (mTLS agent types), else `nil`.
+    var certificate: ClientCertificateGrant?
+    /// Times the client certificate was lost (expired unrenewed, refused by the hub);
+    /// a change interrupts the poll and makes the session register again.
+    var certificateLapses = 0
 
     var runningIDs: [String] { runners.keys.sorted() }
 }
@@ -24,6 +34,19 @@ final class DaemonControl: Sendable {
             return Array(state.runners.values)
         }
         for runner in runners { runner.requestStop(.agentStopping) }
+    }
+
+    /// A registration succeeded, with `certificate` when the agent type requires one.
+    func registered(certificate: ClientCertificateGrant?) {
+        state.update {
+            $0.registrations += 1
+            $0.certificate = certificate
+        }
+    }
+
+    /// The client certificate is gone: the session must register again.
+    func certificateLapsed() {
+        state.update { $0.certificateLapses += 1 }
     }
 
     /// Registers a runner; `false` if one already runs that task (a repeated assignment).

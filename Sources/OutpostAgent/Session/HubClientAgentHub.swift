@@ -1,5 +1,6 @@
 import NIOCore
 package import OutpostClient
+import Synchronization
 package import OutpostCore
 package import OutpostTransport
 
@@ -10,6 +11,8 @@ package import OutpostTransport
 package struct HubClientAgentHub: AgentHubAPI {
     /// A client carrying the registration token (used only for `register`).
     private let registrationClient: HubClient
+    /// The client certificate of the session, shared by every copy; replaced on renewal.
+    private let identity = IdentitySlot()
 
     /// - Parameters:
     ///   - trust: how the hub's certificate is verified (`hub_ca`, `hub_cert_sha256`).
@@ -22,7 +25,20 @@ package struct HubClientAgentHub: AgentHubAPI {
         self.registrationClient = registrationClient
     }
 
-    private func client(_ agentToken: String) -> HubClient { registrationClient.withToken(agentToken) }
+    /// A client for one call: the session's token and its current client certificate.
+    private func client(_ agentToken: String) -> HubClient {
+        registrationClient.withToken(agentToken).withClientIdentity(identity.current)
+    }
+
+    package func useClientIdentity(_ identity: ClientIdentity?) {
+        self.identity.set(identity)
+    }
+
+    package func renewCertificate(_ request: CertificateRenewalRequest, agentToken: String) async throws(ClientError)
+        -> ClientCertificateGrant
+    {
+        try await client(agentToken).renewCertificate(request)
+    }
 
     package func register(_ request: RegisterRequest) async throws(ClientError) -> RegisterResponse {
         try await registrationClient.register(request)
@@ -55,4 +71,11 @@ package struct HubClientAgentHub: AgentHubAPI {
     {
         try await client(agentToken).reportSecretListing(requestID: requestID, listing)
     }
+}
+
+/// The session's client identity behind a lock (a class, so copies of the hub share it).
+private final class IdentitySlot: Sendable {
+    private let value = Mutex<ClientIdentity?>(nil)
+    var current: ClientIdentity? { value.withLock { $0 } }
+    func set(_ identity: ClientIdentity?) { value.withLock { $0 = identity } }
 }

@@ -6,7 +6,8 @@ import OutpostCore
 enum HubFailure: Sendable, Equatable {
     /// Try the same call again after a backoff (hub down, 5xx, timeouts).
     case retry
-    /// The agent's session is gone (401 `unauthorized`/`agent_offline`): the
+    /// The agent's session is gone (401 `unauthorized`/`agent_offline`, or 403
+    /// `client_certificate_required`): the
     /// session re-registers; a task's calls retry and then use the new token.
     case sessionExpired
     /// The hub no longer wants this task from us (terminal there, unknown, not ours).
@@ -30,6 +31,11 @@ enum HubFailure: Sendable, Equatable {
             self = .logIncomplete
         case .taskFinished:
             self = .taskGone
+        case .clientCertificateRequired:
+            // The hub no longer accepts the agent's client certificate (none, expired, or
+            // its CA rotated away): like a lost session, the agent registers again for a
+            // new one, and a task's calls retry rather than give the task up.
+            self = .sessionExpired
         case .agentOffline, .unauthorized:
             self = error.status == 401 ? .sessionExpired : .permanent
         default:

@@ -1,3 +1,4 @@
+import Foundation
 import OutpostSecrets
 import Logging
 import OutpostClient
@@ -24,6 +25,9 @@ struct SessionLoop: Sendable {
     let context: RunnerContext
     /// The name the agent asks for (given, or a random readable one kept for the whole run).
     let name: String
+    /// The agent's key when the hub is reached over HTTPS: each registration sends a CSR
+    /// for it, and a client certificate it brings back is presented from then on.
+    let key: AgentKey?
     let logger: Logger
 
     private var backoff: Backoff {
@@ -37,8 +41,14 @@ struct SessionLoop: Sendable {
                 concurrency: configuration.concurrency, hubURL: configuration.hubURL,
                 signsAWSIdentityUpFront: configuration.signsAWSIdentityUpFront,
                 canSignAWSIdentity: configuration.awsIdentitySigner != nil)
+            var handledLapses = control.state.value.certificateLapses
             while true {
                 let snapshot = control.state.value
+                if snapshot.certificateLapses != handledLapses {
+                    // The renewer gave the certificate up and logged why.
+                    handledLapses = snapshot.certificateLapses
+                    machine.clientCertificateLost()
+                }
                 switch snapshot.mode {
                 case .active: break
                 case .draining: machine.beginDraining()
@@ -48,7 +58,18 @@ struct SessionLoop: Sendable {
                 case .register:
                     switch await register(proveAWSIdentity: machine.provesAWSIdentity) {
                     case .registered(let response):
+                        do throws(ClientError) {
+                            // Before the token: a call with the new token carries the new certificate.
+                            try useClientCertificate(response.clientCertificate)
+                        } catch {
+                            if case .backOff(let attempt) = machine.registerFailed(error) {
+                                logRetry("cannot use the hub's client certificate", error, attempt: attempt)
+                                await pause(backoff.delay(attempt: attempt), from: snapshot.mode)
+                            }
+                            continue
+                        }
                         credentials.set(response.agentToken)
+                        control.registered(certificate: response.clientCertificate)
                         machine.registerSucceeded(pollTimeoutSeconds: response.pollTimeoutSeconds)
                         logger.info(
                             "registered with the hub",
@@ -81,6 +102,10 @@ struct SessionLoop: Sendable {
                         if case .backOff(let attempt) = machine.pollFailed(error) {
                             logRetry("poll failed", error, attempt: attempt)
                             await pause(backoff.delay(attempt: attempt), from: snapshot.mode)
+                        } else if error.apiCode == .clientCertificateRequired {
+                            logger.warning(
+                                "the hub refused this agent's client certificate (\(error.message)); registering again for a new one (tasks keep running)"
+                            )
                         } else {
                             logger.notice("the hub ended this agent's session; registering again (tasks keep running)")
                         }
@@ -125,11 +150,18 @@ struct SessionLoop: Sendable {
                         "cannot sign an AWS identity for the hub (aws-sts agent type): \(error)", underlying: error))
             }
         }
+        let csr: String?
+        do {
+            csr = try key?.certificateSigningRequest(commonName: name)
+        } catch {
+            return .identityUnavailable(error)
+        }
         let request = RegisterRequest(
             name: name, tags: configuration.tags, version: OutpostVersion.current, os: Self.operatingSystem,
             concurrency: configuration.concurrency, providerFingerprint: configuration.secrets.providerFingerprint,
             awsIdentity: awsIdentity, disconnectAfterJob: configuration.disconnectAfterJob,
-            idleTimeoutSeconds: configuration.idleTimeout.map { Double($0.components.seconds) })
+            idleTimeoutSeconds: configuration.idleTimeout.map { Double($0.components.seconds) },
+            certificateSigningRequest: csr)
         let hub = self.hub
         let control = self.control
         return await withTaskGroup(of: RegisterOutcome.self) { group in
@@ -163,6 +195,7 @@ struct SessionLoop: Sendable {
         let announcedNoSlot = request.freeSlots == 0
         let sentMode = sent.mode
         let sentFinished = sent.finishedRunners
+        let sentLapses = sent.certificateLapses
         return await withTaskGroup(of: PollOutcome.self) { group in
             group.addTask {
                 do throws(ClientError) {
@@ -174,6 +207,7 @@ struct SessionLoop: Sendable {
             group.addTask {
                 _ = await control.state.wait(until: { state in
                     state.mode != sentMode || (announcedNoSlot && state.finishedRunners != sentFinished)
+                        || state.certificateLapses != sentLapses
                 })
                 return .interrupted
             }
@@ -186,6 +220,22 @@ struct SessionLoop: Sendable {
             }
             return .interrupted
         }
+    }
+
+    /// Presents `grant`'s certificate (with the agent's key) on every later call, or
+    /// none without a grant.
+    /// - Throws: `ClientError(.invalidResponse)` when the hub's certificate is not PEM.
+    private func useClientCertificate(_ grant: ClientCertificateGrant?) throws(ClientError) {
+        guard let grant else {
+            hub.useClientIdentity(nil)
+            return
+        }
+        guard let key else {
+            throw ClientError(.invalidResponse, "the hub sent a client certificate that this agent did not ask for")
+        }
+        hub.useClientIdentity(try ClientIdentity(certificatePEM: grant.certificate, privateKeyPEM: key.pemRepresentation))
+        logger.info(
+            "received a client certificate", metadata: ["not_valid_after": "\(grant.notValidAfter.formatted(.iso8601))"])
     }
 
     /// Sleeps for a backoff delay; a change of mode cuts it short.

@@ -13,12 +13,15 @@ import Musl
 /// <work-dir>/tasks/<id>/       a task's fresh working directory
 /// <work-dir>/spool/<id>.log    a task's masked log until the hub acknowledged it
 /// <work-dir>/running/<id>.json a running task's process record
+/// <work-dir>/identity.key      the agent's P-256 key for client certificates (0600, kept)
 /// ```
 struct WorkDirectory: Sendable {
     let root: String
     var tasks: String { "\(root)/tasks" }
     var spool: String { "\(root)/spool" }
     var running: String { "\(root)/running" }
+    /// The agent's own key (`AgentKey`); not a leftover, so restarts keep it.
+    var identityKey: String { "\(root)/identity.key" }
 
     /// `path` made absolute against the current directory (tasks run elsewhere).
     init(path: String) {

@@ -24,6 +24,8 @@ final class FakeHub: AgentHubAPI {
         var finishTokens: [String: String] = [:]
         var deregistrations: [String] = []
         var secretListings: [SecretListing] = []
+        /// Whether each `useClientIdentity` set an identity (`true`) or cleared it.
+        var identityChanges: [Bool] = []
         /// Every call in order: "register", "poll", "start:ID", "log:ID", "finish:ID", "deregister".
         var calls: [String] = []
         /// Protocol rules the agent broke (append before start, ...).
@@ -128,6 +130,18 @@ final class FakeHub: AgentHubAPI {
             state.calls.append("secret-listing \(requestID)")
             state.secretListings.append(listing)
         }
+    }
+
+    /// This fake issues no certificates: its agent types need none.
+    func renewCertificate(_ request: CertificateRenewalRequest, agentToken: String) async throws(ClientError)
+        -> ClientCertificateGrant
+    {
+        state.update { $0.calls.append("renew") }
+        throw ClientError(.http(status: 404, code: .notFound), "no client certificates here")
+    }
+
+    func useClientIdentity(_ identity: ClientIdentity?) {
+        state.update { $0.identityChanges.append(identity != nil) }
     }
 
     // MARK: Scripting
