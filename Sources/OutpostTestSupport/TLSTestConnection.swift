@@ -79,8 +79,13 @@ package final class TLSTestConnection: @unchecked Sendable {
         if let body { request += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n" }
         request += "\r\n" + (body ?? "")
         let answer = channel.eventLoop.makePromise(of: (Int, String).self)
-        try await channel.eventLoop.submit { [responses] in responses.expect(answer) }.get()
-        try await channel.writeAndFlush(ByteBuffer(string: request)).get()
+        do {
+            try await channel.eventLoop.submit { [responses] in responses.expect(answer) }.get()
+            try await channel.writeAndFlush(ByteBuffer(string: request)).get()
+        } catch {
+            answer.fail(error)  // a no-op when the collector already failed it
+            throw error
+        }
         let (status, body) = try await answer.futureResult.get()
         return (status, body)
     }
@@ -105,6 +110,7 @@ private final class ResponseCollector: ChannelInboundHandler, @unchecked Sendabl
 
     func handlerRemoved(context: ChannelHandlerContext) {
         struct Removed: Error {}
+        closed = true
         handshake.fail(Removed())
         pending?.fail(Removed())
         pending = nil
@@ -115,7 +121,14 @@ private final class ResponseCollector: ChannelInboundHandler, @unchecked Sendabl
         context.fireUserInboundEventTriggered(event)
     }
 
-    func expect(_ promise: EventLoopPromise<(Int, String)>) { pending = promise }
+    /// Set once the connection is gone: a response can no longer come.
+    private var closed = false
+
+    func expect(_ promise: EventLoopPromise<(Int, String)>) {
+        struct Closed: Error {}
+        if closed { return promise.fail(Closed()) }
+        pending = promise
+    }
 
     /// For a connection that failed before it was up.
     func abandon(_ error: any Error) {
@@ -149,6 +162,7 @@ private final class ResponseCollector: ChannelInboundHandler, @unchecked Sendabl
 
     func channelInactive(context: ChannelHandlerContext) {
         struct Closed: Error {}
+        closed = true
         handshake.fail(Closed())
         pending?.fail(Closed())
         pending = nil

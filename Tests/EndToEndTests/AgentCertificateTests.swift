@@ -109,6 +109,52 @@ struct AgentCertificateTests {
         await setup.stop()
     }
 
+    @Test("a real agent of an mTLS type registers, runs a long task, renews its 5 s certificate several times and rides through a CA rotation without interruption")
+    func realAgentRenewsDuringTask() async throws {
+        let setup = try await HubTLSTests.Setup(environment: ["OUTPOST_SERVER_AGENT_CERT_LIFETIME": "5s"])
+        do {
+            let client = setup.hub.client
+            let type = try await client.createAgentType(
+                CreateAgentTypeRequest(name: "mtls", allowedTags: ["*"], requireClientCertificate: true))
+            _ = try await client.createTarget(Target(name: "here", integration: "sh"))
+            let workDirectory = setup.directory.file("agent")
+            let agent = try AgentHarness(
+                hub: setup.hub.url, registrationToken: type.registrationToken, name: "mtls-real-agent",
+                workDirectory: workDirectory, arguments: ["--hub-ca", setup.caFile])
+            try await agent.waitUntilOnline(client)
+            let task = try await client.createTask(
+                CreateTaskRequest(target: "here", script: "for i in $(seq 1 12); do echo tick $i; sleep 1; done"))
+            // Halfway through, the CA rotates (with the CLI, as an operator would).
+            try await Task.sleep(for: .seconds(4))
+            let rotate = try ChildProcess(
+                ["server", "ca", "rotate", "--hub-ca", setup.caFile],
+                environment: ChildProcess.baseEnvironment(["OUTPOST_HUB": setup.hub.url, "OUTPOST_TOKEN": setup.hub.adminToken]))
+            #expect(await rotate.waitForExit(timeout: .seconds(30)) == 0, "\(rotate.stderr)")
+            #expect(rotate.stdout.contains("previous:"), "\(rotate.stdout)")
+            let rotatedAt = setup.hub.process.stderr.count
+            var done = try await client.task(id: task.id, waitSeconds: 20)
+            for _ in 0..<6 where !done.status.isTerminal { done = try await client.task(id: task.id, waitSeconds: 20) }
+            #expect(done.status == .succeeded, "\(done.status): \(done.error ?? "")\n\(agent.process.stderr.suffix(3000))")
+            let log = String(decoding: try await client.readLog(taskID: task.id).bytes, as: UTF8.self)
+            #expect(log == (1...12).map { "tick \($0)\n" }.joined())
+            let issued = setup.hub.process.stderr.components(separatedBy: "issued a client certificate").count - 1
+            #expect(issued >= 3, "one at registration and renewals every ~3 s: \(issued)")
+            #expect(agent.process.stderr.contains("renewed the client certificate"))
+            let afterRotation = String(setup.hub.process.stderr.dropFirst(rotatedAt))
+            #expect(afterRotation.contains("issued a client certificate"), "the agent renewed from the new CA and kept working")
+            #expect(try await client.listAgents().contains { $0.name == "mtls-real-agent" && $0.status != .offline })
+            let attributes = try FileManager.default.attributesOfItem(atPath: workDirectory + "/identity.key")
+            #expect((attributes[.posixPermissions] as? Int) == 0o600)
+            #expect(!agent.process.stderr.contains("PRIVATE KEY"), "key material is never logged")
+            agent.process.signal(SIGTERM)
+            _ = await agent.process.waitForExit(timeout: .seconds(20))
+        } catch {
+            await setup.stop()
+            throw error
+        }
+        await setup.stop()
+    }
+
     @Test("a CA rotation keeps live agents working: the old certificate stays accepted, renewal moves the agent to the new CA")
     func rotationKeepsAgentsWorking() async throws {
         let setup = try await HubTLSTests.Setup(environment: ["OUTPOST_SERVER_AGENT_CERT_LIFETIME": "60s"])
