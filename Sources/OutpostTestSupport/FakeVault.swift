@@ -191,7 +191,9 @@ package actor FakeVault {
     }
 
     /// Runs a real HTTP server for the duration of `body`, passing its address (`http://127.0.0.1:PORT`).
-    package nonisolated func run<T: Sendable>(_ body: @Sendable (String) async throws -> T) async throws -> T {
-        try await withFakeServer(router(), body)
+    package nonisolated func run<T: Sendable>(
+        tls: TestCredential? = nil, _ body: @Sendable (String) async throws -> T
+    ) async throws -> T {
+        try await withFakeServer(router(), tls: tls, body)
     }
 }

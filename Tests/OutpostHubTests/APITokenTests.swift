@@ -33,6 +33,8 @@ struct APITokenTests {
         "POST /api/v1/tokens": .admin,
         "POST /api/v1/tokens/{name}/rotate": .admin,
         "DELETE /api/v1/tokens/{name}": .admin,
+        "GET /api/v1/ca": .reader,
+        "POST /api/v1/ca/rotate": .admin,
     ]
 
     @Test("every user route needs exactly its documented role, and a new route cannot go without one")

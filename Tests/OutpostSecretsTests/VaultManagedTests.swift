@@ -128,6 +128,31 @@ struct VaultManagedTests {
         }
     }
 
+    @Test("over real TLS: tls_ca_file holding the private CA reads the secret; another CA fails with a named error, never leaking the value")
+    func privateCAOverTLS() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let authority = try TestCertificateAuthority(name: "Vault Private CA")
+        let stranger = try TestCertificateAuthority(name: "Some Other CA")
+        let trusted = try authority.writeCertificate(to: directory.url, name: "vault-ca.pem")
+        let wrong = try stranger.writeCertificate(to: directory.url, name: "other-ca.pem")
+        let canary = "vault-tls-canary-7f3a9c51"
+        let fake = await Self.fake()
+        await fake.put("app/tls", ["password": canary])
+        try await fake.run(tls: try authority.issue()) { address in
+            #expect(address.hasPrefix("https://"))
+            let provider = try VaultTesting.make(Self.options(address, ["tls_ca_file": trusted]))
+            #expect(VaultTesting.keys(try await provider.fetch(path: "app/tls")) == ["password": canary])
+
+            let refusing = try VaultTesting.make(Self.options(address, ["tls_ca_file": wrong, "max_retries": "0"]))
+            let error = await VaultTesting.error { try await refusing.fetch(path: "app/tls") }
+            #expect(error?.code == .unreachable)
+            let message = error.map { "\($0)" } ?? ""
+            #expect(message.contains("TLS"), "\(message)")
+            #expect(!message.contains(canary))
+        }
+    }
+
     @Test("tls_ca_file must be a PEM file for an https address, and is used for the connection")
     func customCA() async throws {
         let directory = try TemporaryDirectory()
