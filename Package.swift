@@ -45,7 +45,7 @@ let package = Package(
         .executableTarget(
             name: "outpost-bench",
             dependencies: [
-                "OutpostMasking", "OutpostCore", "OutpostClient",
+                "OutpostMasking", "OutpostCore", "OutpostClient", "OutpostTransport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],

@@ -8,16 +8,26 @@ import OutpostCore
 /// directly plus two keep-alive HTTP round trips.
 struct DispatchLatencyScenario: BenchScenario {
     let name = "dispatch"
-    let summary = "1 agent, 1,000 sequential tasks: submit -> started and submit -> result; vs bash spawn + 2 round trips"
+    let summary =
+        "1 agent, 1,000 sequential tasks: submit -> started and submit -> result; vs bash spawn + 2 round trips; again over TLS"
 
     func run(_ options: BenchOptions) async throws -> [BenchRow] {
         let count = options.scaled(1000, minimum: 20)
-        return try await BenchHub.with(options, scenario: name) { hub in
-            try await measureSeries(hub, count: count)
+        let plain = try await BenchHub.with(options, scenario: name) { hub in
+            try await measureSeries(hub, count: count, over: "")
         }
+        // The same against a hub serving HTTPS (agent and client verify it with --hub-ca).
+        let tls = try await BenchHub.with(options, scenario: name + "-tls", tls: true) { hub in
+            try await measureSeries(hub, count: count, over: "TLS: ")
+        }
+        let ratio = tls.toResultP50 / plain.toResultP50
+        return plain.rows + tls.rows + [
+            BenchRow(name, "TLS over plain HTTP, submit -> result p50", value: ratio, unit: "x", goal: .atMost(1.1),
+                     notes: "warm keep-alive connections; \(formatFigure(tls.toResultP50 * 1000)) vs \(formatFigure(plain.toResultP50 * 1000)) ms"),
+        ]
     }
 
-    private func measureSeries(_ hub: BenchHub, count: Int) async throws -> [BenchRow] {
+    private func measureSeries(_ hub: BenchHub, count: Int, over label: String) async throws -> (rows: [BenchRow], toResultP50: Double) {
         let token = try await hub.registrationToken()
         try await hub.createTarget("bench-latency")
         try hub.startAgent(name: "bench-latency-agent", registrationToken: token)
@@ -57,7 +67,7 @@ struct DispatchLatencyScenario: BenchScenario {
 
         let floor = spawn.p50 + 2 * roundTrip.p50
         let ms = 1000.0
-        return [
+        let rows = [
             BenchRow(name, "baseline: spawn bash -c true, p50", value: spawn.p50 * ms, unit: "ms",
                      notes: "posix_spawn + waitpid, p99 \(formatFigure(spawn.p99 * ms)) ms"),
             BenchRow(name, "baseline: keep-alive GET /healthz, p50", value: roundTrip.p50 * ms, unit: "ms",
@@ -76,6 +86,7 @@ struct DispatchLatencyScenario: BenchScenario {
             BenchRow(name, "submit -> result, one log line, p50", value: toResultWithLog.p50 * ms, unit: "ms",
                      ratio: toResultWithLog.p50 / floor, notes: "p99 \(formatFigure(toResultWithLog.p99 * ms)) ms"),
         ]
+        return (rows.map { $0.labelled(label) }, toResult.p50)
     }
 
     private struct Run {

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import OutpostClient
 import OutpostCore
+import OutpostTransport
 
 /// A real `outpost server` (release build) on a free loopback port, with its
 /// own data directory, and the bench's admin client for it.
@@ -12,34 +13,44 @@ final class BenchHub: @unchecked Sendable {
     let admin: HubClient
     let directory: ScratchDirectory
     let options: BenchOptions
+    /// The CA file agents are given (`--hub-ca`) when the hub serves HTTPS.
+    let caFile: String?
     private(set) var agents: [BenchProcess] = []
 
-    /// Starts the hub and waits until it listens. `environment` adds `OUTPOST_SERVER_*` settings.
+    /// Starts the hub and waits until it listens. `environment` adds `OUTPOST_SERVER_*` settings;
+    /// with `tls`, the hub serves HTTPS with a certificate from a CA made for the run.
     static func start(
-        _ options: BenchOptions, in directory: ScratchDirectory, environment: [String: String] = [:]
+        _ options: BenchOptions, in directory: ScratchDirectory, environment: [String: String] = [:], tls: Bool = false
     ) async throws -> BenchHub {
         let data = try directory.subdirectory("hub-data")
+        var arguments = ["server", "--listen", "127.0.0.1:0", "--data-dir", data]
+        var caFile: String?
+        if tls {
+            let files = try BenchCertificates.make(in: directory)
+            caFile = files.ca
+            arguments += ["--tls-cert", files.certificate, "--tls-key", files.key]
+        }
         let process = try BenchProcess(
-            options.outpostBinary, ["server", "--listen", "127.0.0.1:0", "--data-dir", data],
-            environment: childEnvironment(environment), outputPath: directory.file("hub.log"))
-        let line = try await process.waitForLine(containing: "listening on http://")
-        guard let range = line.range(of: "http://") else { throw BenchError("cannot read the hub's address: \(line)") }
+            options.outpostBinary, arguments, environment: childEnvironment(environment), outputPath: directory.file("hub.log"))
+        let line = try await process.waitForLine(containing: "outpost hub listening on ")
+        guard let range = line.range(of: "http") else { throw BenchError("cannot read the hub's address: \(line)") }
         let url = line[range.lowerBound...].split(separator: " ").first.map(String.init) ?? ""
         let token = try String(contentsOfFile: data + "/admin-token", encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        let admin = HubClient(baseURL: url, token: token, http: BenchHTTP.client, requestTimeout: .seconds(120))
-        return BenchHub(process: process, url: url, admin: admin, directory: directory, options: options)
+        let trust = try caFile.map { try HubTrust(caFile: $0, pinSHA256: nil) } ?? .system
+        let admin = HubClient(baseURL: url, token: token, trust: trust, http: BenchHTTP.client, requestTimeout: .seconds(120))
+        return BenchHub(process: process, url: url, admin: admin, directory: directory, options: options, caFile: caFile)
     }
 
     /// Runs `body` with a fresh hub in a fresh scratch directory, and stops
     /// the hub and its agents (and removes the directory) however `body` ends.
     static func with<T>(
-        _ options: BenchOptions, scenario: String, environment: [String: String] = [:],
+        _ options: BenchOptions, scenario: String, environment: [String: String] = [:], tls: Bool = false,
         _ body: (BenchHub) async throws -> T
     ) async throws -> T {
         let directory = try ScratchDirectory(scenario)
         defer { directory.remove() }
-        let hub = try await start(options, in: directory, environment: environment)
+        let hub = try await start(options, in: directory, environment: environment, tls: tls)
         do {
             let result = try await body(hub)
             await hub.stop()
@@ -51,12 +62,16 @@ final class BenchHub: @unchecked Sendable {
         }
     }
 
-    private init(process: BenchProcess, url: String, admin: HubClient, directory: ScratchDirectory, options: BenchOptions) {
+    private init(
+        process: BenchProcess, url: String, admin: HubClient, directory: ScratchDirectory, options: BenchOptions,
+        caFile: String?
+    ) {
         self.process = process
         self.url = url
         self.admin = admin
         self.directory = directory
         self.options = options
+        self.caFile = caFile
     }
 
     /// The environment every `outpost` child gets: enough to run, plus `extra`.
@@ -92,6 +107,7 @@ final class BenchHub: @unchecked Sendable {
             "--concurrency", String(concurrency),
         ]
         if !tags.isEmpty { arguments += ["--tags", tags.description] }
+        if let caFile { arguments += ["--hub-ca", caFile] }
         let agent = try BenchProcess(
             options.outpostBinary, arguments, environment: Self.childEnvironment(environment),
             outputPath: directory.file("agent-\(name).log"))

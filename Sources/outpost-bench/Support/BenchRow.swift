@@ -61,3 +61,12 @@ struct Goal: Sendable, CustomStringConvertible {
 
     var description: String { (atMost ? "<= " : ">= ") + formatFigure(limit) }
 }
+
+extension BenchRow {
+    /// The same row with `label` before its measurement (a series run again under other conditions).
+    func labelled(_ label: String) -> BenchRow {
+        var row = self
+        row.measurement = label + measurement
+        return row
+    }
+}
