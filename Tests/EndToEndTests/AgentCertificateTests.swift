@@ -39,10 +39,10 @@ struct AgentCertificateTests {
 
     /// `POST /api/v1/agent/certificate` as `token` over a connection presenting `certificate` (or nothing).
     static func renew(
-        _ setup: HubTLSTests.Setup, token: String, key: TestAgentKey, presenting certificate: String?
+        _ setup: HubTLSTests.Setup, port: Int? = nil, token: String, key: TestAgentKey, presenting certificate: String?
     ) async throws -> (status: Int, body: String) {
         let connection = try await TLSTestConnection(
-            host: "127.0.0.1", port: setup.port, trustPEM: try setup.authority.certificatePEM,
+            host: "127.0.0.1", port: port ?? setup.port, trustPEM: try setup.authority.certificatePEM,
             clientCertificatePEM: certificate, clientKeyPEM: certificate == nil ? nil : key.privateKeyPEM)
         defer { Task { await connection.close() } }
         let json = String(decoding: try WireJSON.encoder().encode(CertificateRenewalRequest(certificateSigningRequest: try key.csrPEM())), as: UTF8.self)
@@ -148,6 +148,48 @@ struct AgentCertificateTests {
             #expect(!agent.process.stderr.contains("PRIVATE KEY"), "key material is never logged")
             agent.process.signal(SIGTERM)
             _ = await agent.process.waitForExit(timeout: .seconds(20))
+        } catch {
+            await setup.stop()
+            throw error
+        }
+        await setup.stop()
+    }
+
+    @Test("with --agent-listen only the agents' listener asks for client certificates; an mTLS agent works there, and its calls on the main listener are refused")
+    func separateAgentListener() async throws {
+        let setup = try await HubTLSTests.Setup(extraArguments: ["--agent-listen", "127.0.0.1:0"])
+        do {
+            let line = try #require(await setup.hub.process.waitForLine(containing: "listening for agents on https://", timeout: .seconds(10)))
+            let agentURL = String(line[try #require(line.range(of: "https://")).lowerBound...]).trimmingCharacters(in: .whitespaces)
+            let agentPort = try #require(agentURL.split(separator: ":").last.flatMap { Int($0) })
+            #expect(agentPort != setup.port)
+
+            let client = setup.hub.client
+            let type = try await client.createAgentType(
+                CreateAgentTypeRequest(name: "mtls", allowedTags: ["*"], requireClientCertificate: true))
+            let agent = try await Self.registered(setup, token: type.registrationToken, name: "split-agent")
+
+            // The main listener never asks for a certificate, so the agent's is not sent: refused.
+            let onMain = try await Self.renew(setup, token: agent.token, key: agent.key, presenting: agent.grant.certificate)
+            #expect(onMain.status == 403, "\(onMain.body)")
+            #expect(onMain.body.contains("presented none"))
+            // The agents' listener asks, and accepts it.
+            let onAgents = try await Self.renew(
+                setup, port: agentPort, token: agent.token, key: agent.key, presenting: agent.grant.certificate)
+            #expect(onAgents.status == 200, "\(onAgents.body)")
+
+            // A real agent pointed at the agents' listener registers and runs a task.
+            _ = try await client.createTarget(Target(name: "here", integration: "sh"))
+            let real = try AgentHarness(
+                hub: agentURL, registrationToken: type.registrationToken, name: "split-real-agent",
+                workDirectory: setup.directory.file("agent"), arguments: ["--hub-ca", setup.caFile])
+            try await real.waitUntilOnline(client)
+            let task = try await client.createTask(CreateTaskRequest(target: "here", script: "echo via-agent-listener"))
+            var done = try await client.task(id: task.id, waitSeconds: 20)
+            for _ in 0..<3 where !done.status.isTerminal { done = try await client.task(id: task.id, waitSeconds: 20) }
+            #expect(done.status == .succeeded)
+            real.process.signal(SIGTERM)
+            _ = await real.process.waitForExit(timeout: .seconds(20))
         } catch {
             await setup.stop()
             throw error

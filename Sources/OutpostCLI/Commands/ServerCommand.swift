@@ -36,6 +36,9 @@ struct ServerCommand: AsyncParsableCommand {
         }
         try await HubLauncher.run(runtime, logger: logger) { address, _ in
             Output.line("outpost hub listening on \(address.url)")
+            if let agents = await runtime.agentListeningAddress() {
+                Output.line("outpost hub listening for agents on \(agents.url)")
+            }
         }
     }
 }
@@ -64,6 +67,13 @@ struct HubOptions: ParsableArguments {
     @Option(name: .customLong("tls-key"), help: ArgumentHelp("PEM private key of --tls-cert (keep it 0600).", valueName: "path"))
     var tlsKey: String?
 
+    @Option(
+        name: .customLong("agent-listen"),
+        help: ArgumentHelp(
+            "A second address for agents only (e.g. 0.0.0.0:8443). Only it asks for client certificates (agent types with --require-client-cert), so browsers on --listen are never asked for one.",
+            valueName: "host:port"))
+    var agentListen: String?
+
     @Flag(
         name: .customLong("insecure-http"),
         help: ArgumentHelp(
@@ -79,7 +89,7 @@ struct HubOptions: ParsableArguments {
         try ServerSettings.resolve(
             flags: .init(
                 listen: listen, dataDir: dataDir, heartbeatTimeout: heartbeatTimeout, metricsTokenFile: metricsTokenFile,
-                tlsCert: tlsCert, tlsKey: tlsKey, insecureHTTP: insecureHTTP),
+                tlsCert: tlsCert, tlsKey: tlsKey, insecureHTTP: insecureHTTP, agentListen: agentListen),
             configFile: configFile)
     }
 }
@@ -106,6 +116,7 @@ enum HubLauncher {
         configuration.insecureHTTP = settings.insecureHTTP
         configuration.tlsReloadInterval = settings.tlsReloadInterval
         configuration.agentCertificateLifetime = settings.agentCertificateLifetime
+        configuration.agentListen = settings.agentListen.map { ($0.host, $0.port) }
         do {
             return try await HubRuntime.start(configuration: configuration, logger: logger)
         } catch {

@@ -40,12 +40,14 @@ struct ServerSettings: Equatable {
     var tlsReloadInterval: Duration = .seconds(5)
     /// Lifetime of agents' client certificates (`agent_cert_lifetime`, default 24h; they renew at two thirds).
     var agentCertificateLifetime: Duration = .seconds(86_400)
+    /// A second listener for agents (`agent_listen`): only it asks for client certificates. Default none.
+    var agentListen: HubAddress?
 
     static let keys: Set<String> = [
         "listen", "data_dir", "heartbeat_timeout", "poll_timeout", "default_task_timeout", "timeout_grace",
         "max_log_bytes", "header_read_timeout", "idle_timeout", "max_connections", "max_connections_per_peer",
         "metrics_token_file", "offline_agent_retention", "tls_cert", "tls_key", "insecure_http",
-        "tls_reload_interval", "agent_cert_lifetime",
+        "tls_reload_interval", "agent_cert_lifetime", "agent_listen",
     ]
 
     /// Flags the server and dev commands share.
@@ -57,6 +59,7 @@ struct ServerSettings: Equatable {
         var tlsCert: String?
         var tlsKey: String?
         var insecureHTTP = false
+        var agentListen: String?
     }
 
     static func resolve(
@@ -92,10 +95,23 @@ struct ServerSettings: Equatable {
         return settings
     }
 
+    /// The certificate file when one is configured (`nil`: plain HTTP).
+    private static func certificateOrNone(_ layers: ConfigLayers, _ flags: Flags) -> String? {
+        (try? layers.raw("tls_cert", flag: ("--tls-cert", flags.tlsCert)))??.0
+    }
+
     /// The certificate and key (both or neither, each file checked now so that a
     /// bad one stops the start with its name), and plain HTTP only where it is safe.
     private static func resolveTLS(_ layers: ConfigLayers, flags: Flags, into settings: inout ServerSettings) throws(ConfigError) {
         settings.insecureHTTP = try layers.bool("insecure_http", flag: ("--insecure-http", flags.insecureHTTP)) ?? false
+        settings.agentListen = try layers.listenAddress("agent_listen", flag: ("--agent-listen", flags.agentListen))
+            .map { HubAddress(host: $0.host, port: $0.port) }
+        if let agents = settings.agentListen, certificateOrNone(layers, flags) == nil, !settings.insecureHTTP,
+            !LoopbackHost.contains(agents.host)
+        {
+            let origin = try layers.raw("agent_listen", flag: ("--agent-listen", flags.agentListen))?.1 ?? .defaultValue
+            throw ConfigError(key: "agent_listen", origin: origin, problem: HubConfiguration.plainHTTPRefusal(host: agents.host))
+        }
         if let value = try layers.duration("tls_reload_interval", range: 1...3600) { settings.tlsReloadInterval = value }
         if let value = try layers.duration("agent_cert_lifetime", range: 3...(366 * 86400)) {
             settings.agentCertificateLifetime = value

@@ -11,7 +11,7 @@ struct ListenerSetup {
     let serverConfiguration: ApplicationConfiguration
 
     /// Reads the open-file limit now (raised at start) and logs when it lowers `max_connections`.
-    init(hub: Hub, tls: ServerTLS?) {
+    init(hub: Hub, tls: ServerTLS?, address: HubAddress) {
         let configuration = hub.configuration
         let caps = Self.caps(configuration: configuration, descriptorLimit: DescriptorLimit.current())
         if caps.total < configuration.maxConnections {
@@ -33,7 +33,7 @@ struct ListenerSetup {
                 timeouts: timeouts, limiter: limiter, metrics: metrics, logger: logger)
         }
         serverConfiguration = ApplicationConfiguration(
-            address: .hostname(configuration.host, port: configuration.port), serverName: nil,
+            address: .hostname(address.host, port: address.port), serverName: nil,
             // Room for a burst of agents reconnecting at once (the kernel caps it at somaxconn):
             // with Hummingbird's 256 the end-to-end flood of 10,000 took 40 s to open, with 4096 about 2 s.
             backlog: 4096)

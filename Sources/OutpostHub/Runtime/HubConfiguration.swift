@@ -60,6 +60,15 @@ package struct HubConfiguration: Sendable, Equatable {
     /// Lifetime of the client certificates the hub's CA issues to agents of types
     /// that require one; agents renew at two thirds of it. Default 24 h.
     package var agentCertificateLifetime: Duration = .seconds(86_400)
+    /// A second listener for agents (`--agent-listen`). Only it asks connections for a
+    /// client certificate, so that browsers on the main listener are never asked for
+    /// one; agents of types that require certificates must use it. Default `nil`: the
+    /// one listener serves everyone.
+    package var agentListen: (host: String, port: Int)? {
+        get { agentListenAddress.map { ($0.host, $0.port) } }
+        set { agentListenAddress = newValue.map { HubAddress(host: $0.host, port: $0.port) } }
+    }
+    var agentListenAddress: HubAddress?
 
     package init() {}
 
@@ -120,8 +129,9 @@ package struct HubConfiguration: Sendable, Equatable {
             throw ValidationError(field: "max_log_bytes", message: "size limits must be greater than zero")
         }
         try validateListener()
-        if tls == nil && !insecureHTTP && !LoopbackHost.contains(host) {
-            throw ValidationError(field: "tls_cert", message: Self.plainHTTPRefusal(host: host))
+        for listenHost in [host] + (agentListenAddress.map { [$0.host] } ?? [])
+        where tls == nil && !insecureHTTP && !LoopbackHost.contains(listenHost) {
+            throw ValidationError(field: "tls_cert", message: Self.plainHTTPRefusal(host: listenHost))
         }
     }
 

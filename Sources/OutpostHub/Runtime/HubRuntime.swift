@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 package import Logging
 package import OutpostCore
+import NIOSSL
 import OutpostStore
 package import ServiceLifecycle
 
@@ -25,19 +26,39 @@ package final class HubRuntime: Sendable {
     let routes: RouteTable
     let responder: RouterResponder<HubRequestContext>
     private let address = ListeningAddress()
+    private let agentAddress = ListeningAddress()
 
-    private init(hub: Hub, tls: ServerTLS?, firstStartAdminToken: String?) {
+    private init(hub: Hub, listeners: Listeners, firstStartAdminToken: String?) {
         self.hub = hub
         configuration = hub.configuration
         self.firstStartAdminToken = firstStartAdminToken
         routes = RouteTable.all(hub: hub)
         responder = routes.makeRouter(authenticator: hub.authenticator, logger: hub.logger).buildResponder()
         var services: [any Service] = [HubStoreService(hub: hub), Sweeper(hub: hub)]
-        if let tls {
-            services.append(TLSReloadService(tls: tls, interval: configuration.tlsReloadInterval, logger: hub.logger))
+        let contexts = [listeners.main, listeners.agents].compactMap { $0 }
+        if !contexts.isEmpty {
+            services.append(
+                TLSReloadService(listeners: contexts, interval: configuration.tlsReloadInterval, logger: hub.logger))
         }
-        services.append(HubHTTPService(hub: hub, responder: responder, address: address, tls: tls))
+        let main = HubAddress(host: configuration.host, port: configuration.port)
+        services.append(
+            HubHTTPService(hub: hub, responder: responder, address: address, tls: listeners.main, bind: main, role: "api"))
+        if let agents = configuration.agentListenAddress {
+            services.append(
+                HubHTTPService(
+                    hub: hub, responder: responder, address: agentAddress, tls: listeners.agents, bind: agents,
+                    role: "agents"))
+        } else {
+            agentAddress.resolve(nil)
+        }
         self.services = services
+    }
+
+    /// The TLS contexts of the listeners: with `--agent-listen`, only the agents'
+    /// asks for client certificates (browsers on the main one never see the request).
+    struct Listeners {
+        var main: ServerTLS?
+        var agents: ServerTLS?
     }
 
     /// Creates the data directory, opens `DIR/outpost.sqlite`, migrates it, creates the
@@ -94,11 +115,12 @@ package final class HubRuntime: Sendable {
         do {
             try await store.migrate()
             let (tls, certificates) = try await loadTLS(configuration, store: store, clock: clock)
+
             let token = try await bootstrapAdminToken(store: store, clock: clock, file: adminTokenFile)
             let hub = Hub(
                 configuration: configuration, store: store, clock: clock, logger: logger, agentCertificates: certificates)
             try await hub.reload()
-            return HubRuntime(hub: hub, tls: tls, firstStartAdminToken: token)
+            return HubRuntime(hub: hub, listeners: tls, firstStartAdminToken: token)
         } catch let error as HubError {
             await store.shutdown()
             throw error
@@ -112,21 +134,31 @@ package final class HubRuntime: Sendable {
     /// client certificates (`DATA_DIR/ca`, made on the first start with TLS).
     private static func loadTLS(
         _ configuration: HubConfiguration, store: any HubStore, clock: HubClock
-    ) async throws -> (ServerTLS?, AgentCertificates?) {
-        guard let files = configuration.tls else { return (nil, nil) }
+    ) async throws -> (Listeners, AgentCertificates?) {
+        guard let files = configuration.tls else { return (Listeners(), nil) }
         let authority = try AgentCertificateAuthority(
             directory: configuration.dataDirectory + "/ca", lifetime: configuration.agentCertificateLifetime,
             now: clock.now())
         let requiring = try await store.listAgentTypes().filter(\.requireClientCertificate).map(\.name)
-        let tls: ServerTLS
+        let roots: @Sendable () -> [NIOSSLCertificate] = { authority.trustRoots(now: clock.now()) }
+        let listeners: Listeners
         do {
-            tls = try ServerTLS(files: files) { authority.trustRoots(now: clock.now()) }
+            if configuration.agentListenAddress != nil {
+                listeners = Listeners(main: try ServerTLS(files: files), agents: try ServerTLS(files: files, clientRoots: roots))
+            } else {
+                listeners = Listeners(main: try ServerTLS(files: files, clientRoots: roots))
+            }
         } catch {
             throw HubError(.startup, "cannot use the TLS certificate and key: \(error)", underlying: error)
         }
         let certificates = AgentCertificates(authority: authority, requiringTypes: requiring)
-        certificates.onRootsChanged { _ = tls.reload() }
-        return (tls, certificates)
+        certificates.onRootsChanged { for tls in [listeners.main, listeners.agents].compactMap({ $0 }) { _ = tls.reload() } }
+        return (listeners, certificates)
+    }
+
+    /// With `--agent-listen`: once the agents' listener listens, its address (`nil` without one).
+    package func agentListeningAddress() async -> HubAddress? {
+        await agentAddress.wait()
     }
 
     /// Returns once the HTTP API listens (its real port when configured with 0), or

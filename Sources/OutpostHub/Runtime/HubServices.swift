@@ -13,23 +13,29 @@ struct HubHTTPService: Service {
     let responder: RouterResponder<HubRequestContext>
     let address: ListeningAddress
     let tls: ServerTLS?
+    /// Where it listens (the main address, or `--agent-listen`'s).
+    let bind: HubAddress
+    /// `api` for the main listener, `agents` for `--agent-listen`'s, in its log lines.
+    let role: String
 
     func run() async throws {
-        let configuration = hub.configuration
         let hub = hub
         let address = address
         let tls = tls
-        let listener = ListenerSetup(hub: hub, tls: tls)
+        let bind = bind
+        let role = role
+        let listener = ListenerSetup(hub: hub, tls: tls, address: bind)
         let caps = listener.caps
         let app = Application(
             responder: responder,
             server: listener.server,
             configuration: listener.serverConfiguration,
             onServerRunning: { channel in
-                let port = channel.localAddress?.port ?? configuration.port
-                hub.markListening()
+                let port = channel.localAddress?.port ?? bind.port
+                if role == "api" { hub.markListening() }
                 var metadata: Logger.Metadata = [
-                    "host": "\(configuration.host)", "port": "\(port)", "max_connections": "\(caps.total)",
+                    "listener": "\(role)",
+                    "host": "\(bind.host)", "port": "\(port)", "max_connections": "\(caps.total)",
                     "max_connections_per_peer": "\(caps.perPeer)", "scheme": tls == nil ? "http" : "https",
                 ]
                 if let tls {
@@ -37,7 +43,7 @@ struct HubHTTPService: Service {
                     metadata["not_after"] = "\(tls.current.notValidAfter)"
                 }
                 hub.logger.info("hub listening", metadata: metadata)
-                address.resolve(HubAddress(host: configuration.host, port: port, scheme: tls == nil ? "http" : "https"))
+                address.resolve(HubAddress(host: bind.host, port: port, scheme: tls == nil ? "http" : "https"))
             },
             logger: hub.logger
         )

@@ -6,7 +6,8 @@ import UnixSignals
 /// they change on disk (checked every `interval`, cheap: two `stat` calls), so
 /// a renewed certificate (certbot, cert-manager) is served without a restart.
 struct TLSReloadService: Service {
-    let tls: ServerTLS
+    /// The listeners' contexts (one, or two with `--agent-listen`).
+    let listeners: [ServerTLS]
     let interval: Duration
     let logger: Logger
 
@@ -14,11 +15,13 @@ struct TLSReloadService: Service {
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await _ in hangups { report(tls.reload(force: true), trigger: "SIGHUP") }
+                for await _ in hangups {
+                    for tls in listeners { report(tls.reload(force: true), trigger: "SIGHUP") }
+                }
             }
             group.addTask {
                 while (try? await Task.sleep(for: interval)) != nil {
-                    report(tls.reload(), trigger: "files changed")
+                    for tls in listeners { report(tls.reload(), trigger: "files changed") }
                 }
             }
             // Runs until the hub shuts down.
