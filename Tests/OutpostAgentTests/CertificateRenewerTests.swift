@@ -20,14 +20,16 @@ struct CertificateRenewerTests {
         let renewer: CertificateRenewer
 
         init() throws {
-            hub = CertificateHub(authority: try TestCertificateAuthority())
+            let clock = clock
+            hub = CertificateHub(authority: try TestCertificateAuthority(), wallClock: { clock.date })
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("renewer-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             key = try AgentKey.loadOrCreate(path: directory.appendingPathComponent("identity.key").path)
             renewer = CertificateRenewer(
                 hub: hub, key: key, commonName: "build-7", clock: clock, control: control,
                 credentials: SessionCredentials(token: "agent-token-1"),
-                backoff: Backoff(initial: .milliseconds(500), maximum: .seconds(2)), logger: Logger(label: "test"))
+                backoff: Backoff(initial: .milliseconds(500), maximum: .seconds(2)), logger: Logger(label: "test"),
+                wallClock: { clock.date })
         }
 
         /// Registers as the session loop does, with a certificate of the hub's lifetime.

@@ -19,6 +19,9 @@ struct CertificateRenewer: Sendable {
     let credentials: SessionCredentials
     let backoff: Backoff
     let logger: Logger
+    /// Wall-clock time, to place the grant's dates on `clock`; injected with it
+    /// so that tests on a manual clock do not depend on how fast they run.
+    var wallClock: @Sendable () -> Date = { Date() }
 
     /// Renews the certificate of each registration until cancelled (when the session
     /// loop ends); returns then. A renewal under way is cancelled with it.
@@ -36,7 +39,7 @@ struct CertificateRenewer: Sendable {
 
     /// Renews `grant` and its successors until a newer registration supersedes it or it is lost.
     private func keepRenewing(_ grant: ClientCertificateGrant, registration: Int) async {
-        var machine = CertificateRenewalStateMachine(grant: grant, wallNow: Date(), now: clock.now(), backoff: backoff)
+        var machine = CertificateRenewalStateMachine(grant: grant, wallNow: wallClock(), now: clock.now(), backoff: backoff)
         while !Task.isCancelled {
             switch machine.next(now: clock.now()) {
             case .wait(let deadline):
@@ -50,7 +53,7 @@ struct CertificateRenewer: Sendable {
                     let renewed = try await hub.renewCertificate(
                         CertificateRenewalRequest(certificateSigningRequest: csr), agentToken: token)
                     hub.useClientIdentity(try ClientIdentity(certificatePEM: renewed.certificate, privateKeyPEM: key.pemRepresentation))
-                    machine.renewed(renewed, wallNow: Date(), now: clock.now())
+                    machine.renewed(renewed, wallNow: wallClock(), now: clock.now())
                     logger.info(
                         "renewed the client certificate",
                         metadata: ["not_valid_after": "\(renewed.notValidAfter.formatted(.iso8601))"])

@@ -22,15 +22,18 @@ final class CertificateHub: AgentHubAPI {
     let state = WatchedState(State())
     let authority: TestCertificateAuthority
     let lifetime: TimeInterval
+    /// The hub's wall clock (the test's manual clock, so that grants do not depend on real time).
+    let wallClock: @Sendable () -> Date
 
-    init(authority: TestCertificateAuthority, lifetime: TimeInterval = 5) {
+    init(authority: TestCertificateAuthority, lifetime: TimeInterval = 5, wallClock: @escaping @Sendable () -> Date = { Date() }) {
         self.authority = authority
         self.lifetime = lifetime
+        self.wallClock = wallClock
     }
 
     /// A grant for `csr`, as the hub's registration or renewal answer carries it.
     func grant(for csr: String) throws -> ClientCertificateGrant {
-        let now = Date()
+        let now = wallClock()
         return ClientCertificateGrant(
             certificate: try authority.sign(csrPEM: csr, uri: ClientCertificateGrant.uri(agentID: "agt_1"), lifetime: lifetime),
             caCertificates: try authority.certificatePEM, notValidAfter: now + lifetime, renewAfter: now + lifetime * 2 / 3)
