@@ -62,24 +62,7 @@ struct AgentCommand: AsyncParsableCommand {
                 valueName: "token"))
         var token: String?
 
-        @Option(
-            name: .customLong("hub-ca"),
-            help: ArgumentHelp(
-                "PEM file with the CA certificate(s) that issued the hub's certificate; trusted instead of the system store.",
-                valueName: "file"))
-        var hubCA: String?
-
-        @Option(
-            name: .customLong("hub-cert-sha256"),
-            help: ArgumentHelp(
-                "Trust only this hub certificate: the SHA-256 of its self-signed certificate or of a CA certificate in its chain, as `openssl x509 -noout -fingerprint -sha256 -in hub.crt` prints it.",
-                valueName: "hex"))
-        var hubCertSHA256: String?
-
-        @Flag(
-            name: .customLong("insecure-http"),
-            help: "Allow a plain http:// hub URL off this host: the tokens then cross the network in clear text.")
-        var insecureHTTP = false
+        @OptionGroup var trust: HubTrustOptions
 
         @Option(
             name: .customLong("token-file"),
@@ -154,8 +137,8 @@ struct AgentCommand: AsyncParsableCommand {
                 flags: .init(
                     hub: hub, token: token, tokenFile: tokenFile, name: name, tags: tags, concurrency: concurrency, workDir: workDir,
                     killGrace: killGrace, disconnectAfterJob: disconnectAfterJob, idleTimeout: idleTimeout,
-                    awsSTSEndpoint: awsSTSEndpoint, jwkURL: jwkURL, runAs: runAs, hubCA: hubCA, hubCertSHA256: hubCertSHA256,
-                    insecureHTTP: insecureHTTP),
+                    awsSTSEndpoint: awsSTSEndpoint, jwkURL: jwkURL, runAs: runAs, hubCA: trust.hubCA,
+                    hubCertSHA256: trust.hubCertSHA256, insecureHTTP: trust.insecureHTTP),
                 configFile: configFile)
             let configuration = try settings.agentConfiguration()
             if let identity = configuration.runAs {

@@ -13,24 +13,7 @@ struct ClientOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("API token (default: $OUTPOST_TOKEN).", valueName: "token"))
     var token: String?
 
-    @Option(
-        name: .customLong("hub-ca"),
-        help: ArgumentHelp(
-            "PEM file with the CA certificate(s) that issued the hub's certificate, trusted instead of the system store (default: $OUTPOST_HUB_CA).",
-            valueName: "file"))
-    var hubCA: String?
-
-    @Option(
-        name: .customLong("hub-cert-sha256"),
-        help: ArgumentHelp(
-            "Trust only this hub certificate: the SHA-256 of its self-signed certificate or of a CA certificate it sends, as `openssl x509 -noout -fingerprint -sha256 -in hub.crt` prints it (default: $OUTPOST_HUB_CERT_SHA256).",
-            valueName: "hex"))
-    var hubCertSHA256: String?
-
-    @Flag(
-        name: .customLong("insecure-http"),
-        help: "Allow a plain http:// hub URL off this host, sending the token in clear text (default: OUTPOST_INSECURE_HTTP=1).")
-    var insecureHTTP = false
+    @OptionGroup var trust: HubTrustOptions
 
     /// A client for the hub, or a usage error saying how to supply what is missing.
     func makeClient(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> HubClient {
@@ -44,8 +27,8 @@ struct ClientOptions: ParsableArguments {
             )
         }
         return HubClient(
-            baseURL: url, token: token, trust: try Self.trust(caFile: hubCA, pin: hubCertSHA256, environment: environment),
-            insecureHTTP: insecureHTTP || environment["OUTPOST_INSECURE_HTTP"] == "1")
+            baseURL: url, token: token, trust: try Self.trust(caFile: trust.hubCA, pin: trust.hubCertSHA256, environment: environment),
+            insecureHTTP: trust.insecureHTTP || environment["OUTPOST_INSECURE_HTTP"] == "1")
     }
 
     /// `--hub-ca` and `--hub-cert-sha256` (or their variables); a bad one is a usage
@@ -86,4 +69,28 @@ func withHub<T>(_ body: () async throws(ClientError) -> T) async throws -> T {
     } catch {
         throw CLIExit(code: CLIExit.Code.failure, message: error.message)
     }
+}
+
+/// How a client trusts the hub: `--hub-ca`, `--hub-cert-sha256`, `--insecure-http`,
+/// shared by the client commands and `outpost agent start` (each reads its own
+/// environment variables for them; see docs/configuration.md).
+struct HubTrustOptions: ParsableArguments {
+    @Option(
+        name: .customLong("hub-ca"),
+        help: ArgumentHelp(
+            "PEM file with the CA certificate(s) that issued the hub's certificate, trusted instead of the system store.",
+            valueName: "file"))
+    var hubCA: String?
+
+    @Option(
+        name: .customLong("hub-cert-sha256"),
+        help: ArgumentHelp(
+            "Trust only this hub certificate: the SHA-256 of its self-signed certificate or of a CA certificate it sends, as `openssl x509 -noout -fingerprint -sha256 -in hub.crt` prints it.",
+            valueName: "hex"))
+    var hubCertSHA256: String?
+
+    @Flag(
+        name: .customLong("insecure-http"),
+        help: "Allow a plain http:// hub URL off this host: tokens then cross the network in clear text.")
+    var insecureHTTP = false
 }
