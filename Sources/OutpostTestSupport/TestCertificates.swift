@@ -30,6 +30,17 @@ package struct TestCertificateAuthority: Sendable {
 
     package var certificatePEM: String { get throws { try certificate.serializeAsPEM().pemString } }
 
+    /// Writes the CA's private key (PEM, mode 0600) to `DIRECTORY/NAME` and returns the path.
+    package func writeKey(to directory: URL, name: String = "ca.key") throws -> String {
+        let url = directory.appendingPathComponent(name)
+        try Data(key.pemRepresentation.utf8).write(to: url)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)
+        return url.path
+    }
+
+    /// The CA's subject, as the hub's API prints distinguished names.
+    package var subject: String { certificate.subject.description }
+
     /// The CA certificate's DER bytes (what a pin hashes).
     package var certificateDER: [UInt8] { get throws { try certificate.serializeAsPEM().derBytes } }
 

@@ -197,6 +197,37 @@ struct AgentCertificateTests {
         await setup.stop()
     }
 
+    @Test("an agent CA given by file (agent_ca_cert, agent_ca_key) signs the agents' certificates, and the hub will not rotate it")
+    func givenCA() async throws {
+        let directory = try TemporaryDirectory(prefix: "outpost-given-ca")
+        defer { directory.remove() }
+        let company = try TestCertificateAuthority(name: "Company Agent CA")
+        let certificate = try company.writeCertificate(to: directory.url, name: "agent-ca.crt")
+        let key = try company.writeKey(to: directory.url, name: "agent-ca.key")
+        let setup = try await HubTLSTests.Setup(environment: [
+            "OUTPOST_SERVER_AGENT_CA_CERT": certificate, "OUTPOST_SERVER_AGENT_CA_KEY": key,
+        ])
+        do {
+            let client = setup.hub.client
+            let type = try await client.createAgentType(
+                CreateAgentTypeRequest(name: "mtls", allowedTags: ["*"], requireClientCertificate: true))
+            let agent = try await Self.registered(setup, token: type.registrationToken, name: "company-agent")
+            #expect(try TestCertificateInspection(pem: agent.grant.certificate).issuer == company.subject)
+            let renewed = try await Self.renew(setup, token: agent.token, key: agent.key, presenting: agent.grant.certificate)
+            #expect(renewed.status == 200, "\(renewed.body)")
+            do {
+                _ = try await client.rotateAgentCA()
+                Issue.record("a CA given by file was rotated")
+            } catch {
+                #expect(error.message.contains("given by file"), "\(error.message)")
+            }
+        } catch {
+            await setup.stop()
+            throw error
+        }
+        await setup.stop()
+    }
+
     @Test("a CA rotation keeps live agents working: the old certificate stays accepted, renewal moves the agent to the new CA")
     func rotationKeepsAgentsWorking() async throws {
         let setup = try await HubTLSTests.Setup(environment: ["OUTPOST_SERVER_AGENT_CERT_LIFETIME": "60s"])

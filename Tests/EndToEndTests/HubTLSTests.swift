@@ -149,6 +149,47 @@ struct HubTLSTests {
         await setup.stop()
     }
 
+    @Test("the server certificate swapped on disk while an agent is connected: new connections see the new one and the agent keeps working")
+    func swapUnderLiveAgent() async throws {
+        let setup = try await Setup(environment: ["OUTPOST_SERVER_TLS_RELOAD_INTERVAL": "1s"])
+        do {
+            let client = setup.hub.client
+            let registration = try await client.createAgentType(named: "pool", allowedTags: ["*"]).registrationToken
+            _ = try await client.createTarget(Target(name: "here", integration: "sh"))
+            let agent = try AgentHarness(
+                hub: setup.hub.url, registrationToken: registration, name: "steady-agent",
+                workDirectory: setup.directory.file("agent"), arguments: ["--hub-ca", setup.caFile])
+            try await agent.waitUntilOnline(client)
+
+            func runTask(_ text: String) async throws -> Bool {
+                let task = try await client.createTask(CreateTaskRequest(target: "here", script: "echo \(text)"))
+                var done = try await client.task(id: task.id, waitSeconds: 20)
+                for _ in 0..<3 where !done.status.isTerminal { done = try await client.task(id: task.id, waitSeconds: 20) }
+                let log = String(decoding: try await client.readLog(taskID: task.id).bytes, as: UTF8.self)
+                return done.status == .succeeded && log == text + "\n"
+            }
+            #expect(try await runTask("before-swap"))
+
+            let renewed = try setup.authority.issue(commonName: "renewed-under-agent")
+            try setup.install(renewed)
+            let renewedDER = try renewed.certificateDER
+            let served = await eventually(timeout: .seconds(15)) {
+                guard let fresh = try? await setup.connect() else { return false }
+                defer { Task { await fresh.close() } }
+                return (try? await fresh.peerCertificateDER) == renewedDER
+            }
+            #expect(served, "new connections get the new certificate")
+            #expect(try await runTask("after-swap"), "the agent keeps working across the swap")
+            #expect(try await client.listAgents().contains { $0.name == "steady-agent" && $0.status != .offline })
+            agent.process.signal(SIGTERM)
+            _ = await agent.process.waitForExit(timeout: .seconds(20))
+        } catch {
+            await setup.stop()
+            throw error
+        }
+        await setup.stop()
+    }
+
     @Test("SIGHUP re-reads the files at once (the hub here would not look for an hour) and does not stop the hub")
     func hangupReloads() async throws {
         let setup = try await Setup(environment: ["OUTPOST_SERVER_TLS_RELOAD_INTERVAL": "3600s"])

@@ -117,6 +117,7 @@ enum HubLauncher {
         configuration.tlsReloadInterval = settings.tlsReloadInterval
         configuration.agentCertificateLifetime = settings.agentCertificateLifetime
         configuration.agentListen = settings.agentListen.map { ($0.host, $0.port) }
+        configuration.agentCAFiles = settings.agentCAFiles
         do {
             return try await HubRuntime.start(configuration: configuration, logger: logger)
         } catch {

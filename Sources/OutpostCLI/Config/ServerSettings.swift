@@ -42,12 +42,14 @@ struct ServerSettings: Equatable {
     var agentCertificateLifetime: Duration = .seconds(86_400)
     /// A second listener for agents (`agent_listen`): only it asks for client certificates. Default none.
     var agentListen: HubAddress?
+    /// The CA that signs agents' certificates, by file (`agent_ca_cert`, `agent_ca_key`; P-256). Default: the hub's own.
+    var agentCAFiles: ServerCertificate.Files?
 
     static let keys: Set<String> = [
         "listen", "data_dir", "heartbeat_timeout", "poll_timeout", "default_task_timeout", "timeout_grace",
         "max_log_bytes", "header_read_timeout", "idle_timeout", "max_connections", "max_connections_per_peer",
         "metrics_token_file", "offline_agent_retention", "tls_cert", "tls_key", "insecure_http",
-        "tls_reload_interval", "agent_cert_lifetime", "agent_listen",
+        "tls_reload_interval", "agent_cert_lifetime", "agent_listen", "agent_ca_cert", "agent_ca_key",
     ]
 
     /// Flags the server and dev commands share.
@@ -115,6 +117,12 @@ struct ServerSettings: Equatable {
         if let value = try layers.duration("tls_reload_interval", range: 1...3600) { settings.tlsReloadInterval = value }
         if let value = try layers.duration("agent_cert_lifetime", range: 3...(366 * 86400)) {
             settings.agentCertificateLifetime = value
+        }
+        switch (try layers.raw("agent_ca_cert"), try layers.raw("agent_ca_key")) {
+        case (nil, nil): break
+        case (let (certificate, _)?, let (key, _)?): settings.agentCAFiles = ServerCertificate.Files(certificate: certificate, key: key)
+        case (let (_, origin)?, nil): throw ConfigError(key: "agent_ca_key", origin: origin, problem: "agent_ca_cert is given but no agent_ca_key: give both")
+        case (nil, let (_, origin)?): throw ConfigError(key: "agent_ca_cert", origin: origin, problem: "agent_ca_key is given but no agent_ca_cert: give both")
         }
         let certificate = try layers.raw("tls_cert", flag: ("--tls-cert", flags.tlsCert))
         let key = try layers.raw("tls_key", flag: ("--tls-key", flags.tlsKey))

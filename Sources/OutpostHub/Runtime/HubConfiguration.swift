@@ -60,6 +60,9 @@ package struct HubConfiguration: Sendable, Equatable {
     /// Lifetime of the client certificates the hub's CA issues to agents of types
     /// that require one; agents renew at two thirds of it. Default 24 h.
     package var agentCertificateLifetime: Duration = .seconds(86_400)
+    /// The CA that signs agents' certificates, given by file (a P-256 key); `nil`:
+    /// the hub's own, made in `DATA_DIR/ca`. Default `nil`.
+    package var agentCAFiles: ServerCertificate.Files?
     /// A second listener for agents (`--agent-listen`). Only it asks connections for a
     /// client certificate, so that browsers on the main listener are never asked for
     /// one; agents of types that require certificates must use it. Default `nil`: the

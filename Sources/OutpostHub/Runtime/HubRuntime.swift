@@ -138,7 +138,7 @@ package final class HubRuntime: Sendable {
         guard let files = configuration.tls else { return (Listeners(), nil) }
         let authority = try AgentCertificateAuthority(
             directory: configuration.dataDirectory + "/ca", lifetime: configuration.agentCertificateLifetime,
-            now: clock.now())
+            now: clock.now(), given: configuration.agentCAFiles)
         let requiring = try await store.listAgentTypes().filter(\.requireClientCertificate).map(\.name)
         let roots: @Sendable () -> [NIOSSLCertificate] = { authority.trustRoots(now: clock.now()) }
         let listeners: Listeners

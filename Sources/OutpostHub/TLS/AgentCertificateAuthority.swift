@@ -21,6 +21,9 @@ package import X509
 package final class AgentCertificateAuthority: Sendable {
     /// Lifetime of the certificates it issues.
     package let lifetime: Duration
+    /// Set when the CA was given by file (`agent_ca_cert`, `agent_ca_key`): the
+    /// operator's PKI owns it, and the hub does not rotate it.
+    private let givenFiles: ServerCertificate.Files?
     private let directory: URL
     private let state: NIOLockedValueBox<State>
 
@@ -36,13 +39,22 @@ package final class AgentCertificateAuthority: Sendable {
         var previous: (certificate: Certificate, pem: String, until: Date)?
     }
 
-    /// Opens the CA in `directory` (created 0700), making one if there is none.
-    package init(directory: String, lifetime: Duration, now: Date) throws {
+    /// Opens the CA in `directory` (created 0700), making one if there is none; or
+    /// the one in `given` (an intermediate of the operator's PKI, say).
+    package init(directory: String, lifetime: Duration, now: Date, given: ServerCertificate.Files? = nil) throws {
         self.directory = URL(fileURLWithPath: directory, isDirectory: true)
         self.lifetime = lifetime
+        givenFiles = given
         try FileManager.default.createDirectory(
             at: self.directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let current = try Self.load(self.directory, name: "ca") ?? Self.create(in: self.directory, name: "ca", now: now)
+        let current: Authority
+        if let given {
+            guard let loaded = try Self.load(certificate: URL(fileURLWithPath: given.certificate), key: URL(fileURLWithPath: given.key))
+            else { throw HubError(.startup, "agent_ca_cert \(given.certificate) or agent_ca_key \(given.key): no such file") }
+            current = loaded
+        } else {
+            current = try Self.load(self.directory, name: "ca") ?? Self.create(in: self.directory, name: "ca", now: now)
+        }
         var previous: (Certificate, String, Date)?
         if let old = try Self.loadCertificate(self.directory.appendingPathComponent("previous.crt")),
             let untilText = try? String(contentsOf: self.directory.appendingPathComponent("previous.until"), encoding: .utf8),
@@ -120,6 +132,11 @@ package final class AgentCertificateAuthority: Sendable {
     /// trusted for one lifetime. Returns the new CA's subject and expiry.
     @discardableResult
     package func rotate(now: Date) throws -> (subject: String, notValidAfter: Date) {
+        if let givenFiles {
+            throw HubError(
+                .conflict,
+                "the agent CA is given by file (agent_ca_cert \(givenFiles.certificate)); rotate it in your PKI and restart the hub")
+        }
         let fresh = try Self.create(in: directory, name: "next", now: now)
         let until = now + lifetime.seconds + 60
         let old = state.withLockedValue { $0.current }
@@ -165,9 +182,12 @@ package final class AgentCertificateAuthority: Sendable {
     // MARK: Files
 
     private static func load(_ directory: URL, name: String) throws -> Authority? {
-        let keyURL = directory.appendingPathComponent("\(name).key")
-        guard let loaded = try loadCertificate(directory.appendingPathComponent("\(name).crt")),
-            FileManager.default.fileExists(atPath: keyURL.path)
+        try load(
+            certificate: directory.appendingPathComponent("\(name).crt"), key: directory.appendingPathComponent("\(name).key"))
+    }
+
+    private static func load(certificate: URL, key keyURL: URL) throws -> Authority? {
+        guard let loaded = try loadCertificate(certificate), FileManager.default.fileExists(atPath: keyURL.path)
         else { return nil }
         let key: P256.Signing.PrivateKey
         do {
