@@ -121,4 +121,18 @@ struct HostileInputTests {
             try await expectAlive(api, task)
         }
     }
+
+    @Test("a certificate signing request past 16,384 characters is a 400 naming csr")
+    func oversizedCSR() async throws {
+        try await withClaimedTask { hub, api, _, task in
+            let csr = String(repeating: "0", count: 16_385)
+            let body = #"{"tags":[],"version":"1","os":"linux","concurrency":1,"protocol_version":1,"csr":""# + csr + #""}"#
+            let reply = try await api.send(
+                .post, "/api/v1/agent/register", token: .bearer(try await hub.registrationToken()), body: body,
+                contentType: "application/json")
+            #expect(reply.status == .badRequest, "\(reply.text.prefix(300))")
+            #expect(reply.error?.message.contains("csr") == true)
+            try await expectAlive(api, task)
+        }
+    }
 }

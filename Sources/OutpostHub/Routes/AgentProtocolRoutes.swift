@@ -18,6 +18,7 @@ extension RouteTable {
 
         add(.post, "/api/v1/agent/certificate", auth: .agent) { request, context in
             let body = try await request.decodeJSON(CertificateRenewalRequest.self)
+            try InputValidation.validate(csr: body.certificateSigningRequest)
             let agent = try context.agent()
             guard let certificates = hub.agentCertificates, certificates.requires(type: agent.type) else {
                 throw HubError(.invalidRequest, "this agent's type does not use client certificates")

@@ -77,6 +77,16 @@ package enum InputValidation {
         return token
     }
 
+    /// Longest certificate signing request accepted (a P-256 CSR is under 1 KiB).
+    static let maxCSRLength = 16_384
+
+    /// A CSR's size (its content is checked by the agent CA).
+    package static func validate(csr: String) throws(ValidationError) {
+        guard csr.unicodeScalars.count <= maxCSRLength else {
+            throw ValidationError(field: "csr", message: "csr must be at most \(maxCSRLength) characters")
+        }
+    }
+
     package static func validate(register request: RegisterRequest) throws(ValidationError) {
         guard request.protocolVersion == AgentProtocol.version else {
             throw ValidationError(
@@ -95,6 +105,7 @@ package enum InputValidation {
         ] where value.utf8.count > 256 {
             throw ValidationError(field: field, message: "\(field) must be at most 256 characters")
         }
+        if let csr = request.certificateSigningRequest { try validate(csr: csr) }
         if let idle = request.idleTimeoutSeconds, !(1...2_592_000).contains(idle) {
             throw ValidationError(
                 field: "idle_timeout_seconds", message: "idle_timeout_seconds must be from 1 to 2592000 (30 days)")
