@@ -23,7 +23,10 @@ struct UserTokenKeySetTests {
         let rejection = UserTokenTesting.rejection(verdict)
         #expect(rejection?.reason == .keySetUnavailable)
         #expect(rejection?.message.contains("the key set at \(url) could not be fetched") == true, "\(rejection?.message ?? "")")
-        #expect(rejection?.message.contains("connection refused") == true, "\(rejection?.message ?? "")")
+        // The cause, as the transport tells it: refused, or closed when a parallel test
+        // happened to bind the freed port in between.
+        let cause = rejection?.message ?? ""
+        #expect(cause.contains("connection refused") || cause.contains("connection closed"), "\(cause)")
         UserTokenTesting.expectNoLeak(rejection?.message ?? "", of: token, case: "endpoint down")
         #expect(await fetcher.count == 1)
 

@@ -30,7 +30,8 @@ struct WatchersTests {
         watchers.notify(taskID: "other")
         watchers.notify(taskID: "t")
         await woken
-        #expect(ContinuousClock.now - started < .seconds(10))
+        // Far below the 30 s deadline, with room for a loaded CI machine.
+        #expect(ContinuousClock.now - started < .seconds(25))
         watchers.unsubscribe(subscription)
     }
 
@@ -45,7 +46,7 @@ struct WatchersTests {
         watchers.notify(taskID: "t", .status)
         let again = ContinuousClock.now
         await watchers.wait(subscription, until: .now + .seconds(30))
-        #expect(ContinuousClock.now - again < .seconds(10))
+        #expect(ContinuousClock.now - again < .seconds(25))
         watchers.unsubscribe(subscription)
     }
 
@@ -57,7 +58,7 @@ struct WatchersTests {
         let waiter = Task { await watchers.wait(subscription, until: .now + .seconds(30)) }
         waiter.cancel()
         await waiter.value
-        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(ContinuousClock.now - started < .seconds(25))
         watchers.unsubscribe(subscription)
     }
 

@@ -191,6 +191,7 @@ struct ManagedProviderTests {
             #expect(error.code == .unreachable)
             #expect(error.message.contains("no answer within"))
         }
-        #expect(clock.now - start < .seconds(15))
+        // A hang would never end; the bound leaves room for a loaded CI machine.
+        #expect(clock.now - start < .seconds(40))
     }
 }
