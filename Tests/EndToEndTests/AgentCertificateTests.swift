@@ -184,9 +184,7 @@ struct AgentCertificateTests {
                 hub: agentURL, registrationToken: type.registrationToken, name: "split-real-agent",
                 workDirectory: setup.directory.file("agent"), arguments: ["--hub-ca", setup.caFile])
             try await real.waitUntilOnline(client)
-            let task = try await client.createTask(CreateTaskRequest(target: "here", script: "echo via-agent-listener"))
-            var done = try await client.task(id: task.id, waitSeconds: 20)
-            for _ in 0..<3 where !done.status.isTerminal { done = try await client.task(id: task.id, waitSeconds: 20) }
+            let done = try await HubTLSTests.runToEnd(client, target: "here", script: "echo via-agent-listener")
             #expect(done.status == .succeeded)
             real.process.signal(SIGTERM)
             _ = await real.process.waitForExit(timeout: .seconds(20))

@@ -47,10 +47,27 @@ struct HubTLSTests {
             #expect(rename(staged.certificate, files.certificate) == 0)
         }
 
+        /// Whether new connections are served `der` within `timeout` (a reload takes effect).
+        func serves(_ der: [UInt8], within timeout: Duration) async -> Bool {
+            await eventually(timeout: timeout) {
+                guard let fresh = try? await connect() else { return false }
+                defer { Task { await fresh.close() } }
+                return (try? await fresh.peerCertificateDER) == der
+            }
+        }
+
         func stop() async {
             await hub.stop()
             directory.remove()
         }
+    }
+
+    /// Submits `script` to `target` and waits (up to about two minutes) for the task to end.
+    static func runToEnd(_ client: HubClient, target: String, script: String) async throws -> TaskRecord {
+        let task = try await client.createTask(CreateTaskRequest(target: target, script: script))
+        var done = try await client.task(id: task.id, waitSeconds: 20)
+        for _ in 0..<6 where !done.status.isTerminal { done = try await client.task(id: task.id, waitSeconds: 20) }
+        return done
     }
 
     @Test("the hub serves HTTPS with its certificate, TLS 1.3 preferred, and says so")
@@ -86,11 +103,7 @@ struct HubTLSTests {
             let renewed = try setup.authority.issue(commonName: "renewed")
             try setup.install(renewed)
             let renewedDER = try renewed.certificateDER
-            let served = await eventually(timeout: .seconds(15)) {
-                guard let fresh = try? await setup.connect() else { return false }
-                defer { Task { await fresh.close() } }
-                return (try? await fresh.peerCertificateDER) == renewedDER
-            }
+            let served = await setup.serves(renewedDER, within: .seconds(15))
             #expect(served, "new connections get the renewed certificate")
             #expect(setup.hub.process.stderr.contains("reloaded the TLS certificate"))
             #expect(try await open.get("/healthz").status == 200, "the connection opened before the renewal still works")
@@ -114,11 +127,9 @@ struct HubTLSTests {
                 hub: setup.hub.url, registrationToken: registration, name: "tls-agent",
                 workDirectory: setup.directory.file("agent"), arguments: ["--hub-ca", setup.caFile])
             try await agent.waitUntilOnline(client)
-            let task = try await client.createTask(CreateTaskRequest(target: "here", script: "echo over-tls"))
-            var done = try await client.task(id: task.id, waitSeconds: 20)
-            for _ in 0..<5 where !done.status.isTerminal { done = try await client.task(id: task.id, waitSeconds: 20) }
+            let done = try await Self.runToEnd(client, target: "here", script: "echo over-tls")
             #expect(done.status == .succeeded)
-            #expect(String(decoding: try await client.readLog(taskID: task.id).bytes, as: UTF8.self) == "over-tls\n")
+            #expect(String(decoding: try await client.readLog(taskID: done.id).bytes, as: UTF8.self) == "over-tls\n")
             agent.process.signal(SIGTERM)
             _ = await agent.process.waitForExit(timeout: .seconds(20))
 
@@ -162,10 +173,8 @@ struct HubTLSTests {
             try await agent.waitUntilOnline(client)
 
             func runTask(_ text: String) async throws -> Bool {
-                let task = try await client.createTask(CreateTaskRequest(target: "here", script: "echo \(text)"))
-                var done = try await client.task(id: task.id, waitSeconds: 20)
-                for _ in 0..<3 where !done.status.isTerminal { done = try await client.task(id: task.id, waitSeconds: 20) }
-                let log = String(decoding: try await client.readLog(taskID: task.id).bytes, as: UTF8.self)
+                let done = try await Self.runToEnd(client, target: "here", script: "echo \(text)")
+                let log = String(decoding: try await client.readLog(taskID: done.id).bytes, as: UTF8.self)
                 return done.status == .succeeded && log == text + "\n"
             }
             #expect(try await runTask("before-swap"))
@@ -173,11 +182,7 @@ struct HubTLSTests {
             let renewed = try setup.authority.issue(commonName: "renewed-under-agent")
             try setup.install(renewed)
             let renewedDER = try renewed.certificateDER
-            let served = await eventually(timeout: .seconds(15)) {
-                guard let fresh = try? await setup.connect() else { return false }
-                defer { Task { await fresh.close() } }
-                return (try? await fresh.peerCertificateDER) == renewedDER
-            }
+            let served = await setup.serves(renewedDER, within: .seconds(15))
             #expect(served, "new connections get the new certificate")
             #expect(try await runTask("after-swap"), "the agent keeps working across the swap")
             #expect(try await client.listAgents().contains { $0.name == "steady-agent" && $0.status != .offline })
@@ -201,11 +206,7 @@ struct HubTLSTests {
             #expect(try await before.peerCertificateDER == (try setup.credential.certificateDER), "no reload without SIGHUP")
             await before.close()
             setup.hub.process.signal(SIGHUP)
-            let reloaded = await eventually(timeout: .seconds(15)) {
-                guard let fresh = try? await setup.connect() else { return false }
-                defer { Task { await fresh.close() } }
-                return (try? await fresh.peerCertificateDER) == nextDER
-            }
+            let reloaded = await setup.serves(nextDER, within: .seconds(15))
             #expect(reloaded)
             #expect(setup.hub.process.isRunning)
             #expect(setup.hub.process.stderr.contains("trigger=SIGHUP"))

@@ -116,7 +116,7 @@ enum HubLauncher {
         configuration.insecureHTTP = settings.insecureHTTP
         configuration.tlsReloadInterval = settings.tlsReloadInterval
         configuration.agentCertificateLifetime = settings.agentCertificateLifetime
-        configuration.agentListen = settings.agentListen.map { ($0.host, $0.port) }
+        configuration.agentListen = settings.agentListen
         configuration.agentCAFiles = settings.agentCAFiles
         do {
             return try await HubRuntime.start(configuration: configuration, logger: logger)

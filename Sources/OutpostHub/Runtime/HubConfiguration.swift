@@ -67,11 +67,7 @@ package struct HubConfiguration: Sendable, Equatable {
     /// client certificate, so that browsers on the main listener are never asked for
     /// one; agents of types that require certificates must use it. Default `nil`: the
     /// one listener serves everyone.
-    package var agentListen: (host: String, port: Int)? {
-        get { agentListenAddress.map { ($0.host, $0.port) } }
-        set { agentListenAddress = newValue.map { HubAddress(host: $0.host, port: $0.port) } }
-    }
-    var agentListenAddress: HubAddress?
+    package var agentListen: HubAddress?
 
     package init() {}
 
@@ -132,7 +128,7 @@ package struct HubConfiguration: Sendable, Equatable {
             throw ValidationError(field: "max_log_bytes", message: "size limits must be greater than zero")
         }
         try validateListener()
-        for listenHost in [host] + (agentListenAddress.map { [$0.host] } ?? [])
+        for listenHost in [host] + (agentListen.map { [$0.host] } ?? [])
         where tls == nil && !insecureHTTP && !LoopbackHost.contains(listenHost) {
             throw ValidationError(field: "tls_cert", message: Self.plainHTTPRefusal(host: listenHost))
         }

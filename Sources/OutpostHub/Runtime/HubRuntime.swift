@@ -43,7 +43,7 @@ package final class HubRuntime: Sendable {
         let main = HubAddress(host: configuration.host, port: configuration.port)
         services.append(
             HubHTTPService(hub: hub, responder: responder, address: address, tls: listeners.main, bind: main, role: "api"))
-        if let agents = configuration.agentListenAddress {
+        if let agents = configuration.agentListen {
             services.append(
                 HubHTTPService(
                     hub: hub, responder: responder, address: agentAddress, tls: listeners.agents, bind: agents,
@@ -143,7 +143,7 @@ package final class HubRuntime: Sendable {
         let roots: @Sendable () -> [NIOSSLCertificate] = { authority.trustRoots(now: clock.now()) }
         let listeners: Listeners
         do {
-            if configuration.agentListenAddress != nil {
+            if configuration.agentListen != nil {
                 listeners = Listeners(main: try ServerTLS(files: files), agents: try ServerTLS(files: files, clientRoots: roots))
             } else {
                 listeners = Listeners(main: try ServerTLS(files: files, clientRoots: roots))
