@@ -119,14 +119,15 @@ struct AWSSecretsManagerProviderTests {
     @Test("nothing listening on the endpoint is unreachable, quickly")
     func closedPort() async throws {
         let moto = try moto
-        let closed = try await FakeHTTPStore().run { $0 }
-        let provider = try moto.provider(["endpoint": closed])
+        let refusing = try RefusingPort()
+        let provider = try moto.provider(["endpoint": refusing.url])
         let clock = ContinuousClock()
         let started = clock.now
         let error = try #require(await AWSTest.failure { try await provider.fetch(path: "x") })
         #expect(error.code == .unreachable)
         #expect(error.isRetryable)
         #expect(clock.now - started < .seconds(8))
+        withExtendedLifetime(refusing) {}
     }
 
     @Test("listing returns the names under a prefix, across pages, never values")

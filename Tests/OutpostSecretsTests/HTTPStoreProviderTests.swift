@@ -148,13 +148,14 @@ struct HTTPStoreProviderTests {
 
     @Test("a closed port is unreachable at once; a slow store times out")
     func unreachableAndSlow() async throws {
-        let closed = try await VaultTesting.closedAddress()
+        let refusing = try RefusingPort()
         let clock = ContinuousClock()
         let start = clock.now
-        let dead = try VaultTesting.make(Self.options(["store_url": closed + "/secrets"]))
+        let dead = try VaultTesting.make(Self.options(["store_url": refusing.url + "/secrets"]))
         let refused = await VaultTesting.error { try await dead.fetch(path: "db") }
         #expect(refused?.code == .unreachable)
         #expect(clock.now - start < .seconds(8))
+        withExtendedLifetime(refusing) {}
         let store = FakeHTTPStore()
         await store.put("db", value: "v")
         await store.setDelay(.seconds(5))

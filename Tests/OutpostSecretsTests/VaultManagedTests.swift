@@ -92,8 +92,8 @@ struct VaultManagedTests {
 
     @Test("a closed port is unreachable within a second or two")
     func unreachable() async throws {
-        let address = try await VaultTesting.closedAddress()
-        let provider = try VaultTesting.make(Self.options(address, ["max_retries": "0"]))
+        let refusing = try RefusingPort()
+        let provider = try VaultTesting.make(Self.options(refusing.url, ["max_retries": "0"]))
         let clock = ContinuousClock()
         let start = clock.now
         let error = await VaultTesting.error { try await provider.fetch(path: "app/db") }
@@ -101,6 +101,7 @@ struct VaultManagedTests {
         #expect(error?.detail.contains("connection refused") == true)
         #expect(clock.now - start < .seconds(8))
         VaultTesting.expectClean(error, of: [Self.token])
+        withExtendedLifetime(refusing) {}
     }
 
     @Test("a Vault slower than timeout fails as unreachable, once per attempt")

@@ -85,10 +85,6 @@ enum VaultTesting {
         return object.compactMapValues { $0 as? String }
     }
 
-    /// A closed port on loopback: a fake server's address after it stopped.
-    static func closedAddress() async throws -> String {
-        try await FakeHTTPStore().run { $0 }
-    }
 
     /// A temporary file holding `content`.
     static func file(_ content: String, in directory: TemporaryDirectory, name: String = "credential") throws -> String {

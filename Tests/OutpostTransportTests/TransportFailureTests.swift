@@ -7,6 +7,7 @@ import NIOCore
 import NIOPosix
 import Testing
 
+import OutpostTestSupport
 @testable import OutpostTransport
 
 /// Each failure is produced for real, over loopback, and classified from the error
@@ -29,27 +30,9 @@ import Testing
         return failure
     }
 
-    /// A loopback port nothing listens on, held for the test: bound but never
-    /// listening, so connections are refused and no other test can take the port.
-    private func refusingPort() throws -> (port: Int, socket: Int32) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        guard fd >= 0, bound else { throw IOError(errnoCode: errno, reason: "bind") }
-        return (Int(UInt16(bigEndian: address.sin_port)), fd)
-    }
-
     @Test func aClosedPortIsConnectionRefused() async throws {
-        let (port, fd) = try refusingPort()
-        defer { close(fd) }
-        #expect(await failure(of: "http://127.0.0.1:\(port)/") == .connectionRefused)
+        let refusing = try RefusingPort()
+        #expect(await failure(of: "\(refusing.url)/") == .connectionRefused)
     }
 
     @Test func aServerThatNeverAnswersIsNoAnswerInTime() async throws {

@@ -48,11 +48,6 @@ enum UserTokenTesting {
         #expect(!leaked, "the rejection message of case \"\(name)\" contains the token or a part of it",
             sourceLocation: sourceLocation)
     }
-
-    /// A URL on loopback where nothing listens: the port of a server that has just stopped.
-    static func deadURL() async throws -> String {
-        try await FakeJWKSServer(jwks: "{}").run { url in url }
-    }
 }
 
 /// Counts fetch attempts in front of the real HTTP fetcher (a dead endpoint counts no requests itself).
