@@ -88,10 +88,12 @@ extension SQLHubStore {
                     SELECT status, cancel_requested, assignment, tags, agent_types,
                         (SELECT type FROM agents WHERE id = \(bind: agentID)) AS agent_type,
                         (SELECT tags FROM agents WHERE id = \(bind: agentID)) AS agent_tags
-                    FROM tasks WHERE id = \(bind: id)\(unsafeRaw: dialect.lockRowsSuffix)
+                    FROM tasks WHERE id = \(bind: id)\(unsafeRaw: dialect.claimLockSuffix)
                     """
                 ).first()
             else {
+                // Skipped because another replica's claim holds the row: that claim decides.
+                if try await db.raw("SELECT id FROM tasks WHERE id = \(bind: id)").first() != nil { return nil }
                 throw StoreError(.notFound, "task \(id) does not exist")
             }
             var machine = TaskStateMachine(status: try row.taskStatus(), cancelRequested: try row.flag("cancel_requested"))
@@ -206,7 +208,7 @@ extension SQLHubStore {
     }
 }
 
-extension SQLiteHubStore {
+extension SQLHubStore {
     /// The task's stored assignment JSON as it sits in the database, for checks that
     /// nothing secret (a user token) was written.
     package func rawAssignment(taskID: String) async throws(StoreError) -> String {

@@ -32,6 +32,10 @@ struct StoreDialect: Sendable {
     /// Appended to a `SELECT` whose row a transaction will update next (`FOR UPDATE`
     /// on PostgreSQL); empty where the transaction already holds the write lock.
     var lockRowsSuffix: String
+    /// Appended to the `SELECT` that locks the task a claim will take: on PostgreSQL
+    /// `FOR UPDATE SKIP LOCKED`, so a replica never waits behind another replica's
+    /// claim of the same task (it sees the task as taken and moves on).
+    var claimLockSuffix: String
     /// Run first inside the migration transaction so concurrent hub replicas
     /// migrate one after the other; `nil` where the write transaction already excludes them.
     var migrationLock: String?
@@ -51,6 +55,7 @@ extension StoreDialect {
         beginWrite: "BEGIN IMMEDIATE",
         beginRead: "BEGIN",
         lockRowsSuffix: "",
+        claimLockSuffix: "",
         migrationLock: nil,
         constraint: { error in (error as? SQLiteFailure)?.constraint },
         describe: { error in

@@ -1,7 +1,7 @@
 import Foundation
 import HTTPTypes
 import OutpostCore
-import OutpostStore
+@testable import OutpostStore
 import OutpostTestSupport
 import Testing
 
@@ -318,7 +318,7 @@ struct UserTokenHubTests {
                 let agent = try await SimAgent.register(api, registrationToken: try await hub.registrationToken())
                 let assignment = try #require(try await agent.poll(api).assignments.first)
                 expectSecret(assignment.userToken, is: Self.canary, "the assignment's user token")
-                let stored = try await (hub.store as! SQLiteHubStore).rawAssignment(taskID: task.id)
+                let stored = try await (hub.store as! any SQLHubStore).rawAssignment(taskID: task.id)
                 expectAbsent(Self.canary, in: stored, "the stored assignment must not hold the user token")
 
                 let start = try await api.send(

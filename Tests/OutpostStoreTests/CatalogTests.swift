@@ -1,6 +1,6 @@
 import Foundation
 import OutpostCore
-import OutpostStore
+@testable import OutpostStore
 import Testing
 
 @Suite("Targets, agent types and API tokens")

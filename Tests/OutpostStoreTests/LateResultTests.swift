@@ -1,19 +1,19 @@
 import Foundation
 import OutpostCore
-import OutpostStore
+@testable import OutpostStore
 import Testing
 
 /// An agent stopped past its heartbeat timeout comes back to a task already `lost`:
 /// its late log and verdict are kept on the task, flagged late; the status stays `lost`.
 @Suite("Late results of lost tasks")
 struct LateResultTests {
-    private func log(_ store: SQLiteHubStore, _ id: String) async throws -> String {
+    private func log(_ store: any SQLHubStore, _ id: String) async throws -> String {
         String(decoding: try await store.readLog(taskID: id, offset: 0, limit: 1 << 20).bytes, as: UTF8.self)
     }
 
     /// A running task with `before` in its log whose agent then went offline, and the
     /// agent's next session under the same name (what a SIGCONT'd agent registers as).
-    private func lostTask(_ store: SQLiteHubStore, before: String) async throws
+    private func lostTask(_ store: any SQLHubStore, before: String) async throws
         -> (task: TaskRecord, old: String, new: AgentRecord)
     {
         let (task, agentID) = try await store.seedTask(in: .running)

@@ -1,18 +1,60 @@
 import Foundation
 import Logging
 import OutpostCore
-import OutpostStore
+import OutpostTestSupport
 import Testing
+
+@testable import OutpostStore
 
 /// A fixed instant: whole seconds survive the store's unix-seconds columns exactly.
 let t0 = Date(timeIntervalSince1970: 1_700_000_000)
 
 let quietLogger = Logger(label: "outpost.store.tests", factory: { _ in SwiftLogNoOpLogHandler() })
 
-/// Runs `body` on a fresh, migrated in-memory store and shuts it down afterwards
-/// (also when `body` throws: a connection must be closed before it is released).
-func withStore<T>(_ body: (SQLiteHubStore) async throws -> T) async throws -> T {
-    let store = try await SQLiteHubStore.inMemory(logger: quietLogger)
+/// The databases the store runs on; the store suite runs every test on each.
+enum StoreBackend: String, CaseIterable, Sendable {
+    case sqlite = "SQLite"
+    case postgres = "PostgreSQL"
+
+    /// SQLite always; PostgreSQL when the test command started its server (required on a full run).
+    static var available: [StoreBackend] {
+        if TestPostgres.isAvailable || TestPostgres.isRequired { return allCases }
+        return [.sqlite]
+    }
+
+    /// The backend the current `withStore` body runs on, for failure messages.
+    @TaskLocal static var current: StoreBackend?
+}
+
+/// Runs `body` on a fresh, migrated store of every available database in turn —
+/// an in-memory SQLite database, then an empty schema on the test PostgreSQL
+/// server — and shuts each down afterwards (also when `body` throws: a
+/// connection must be closed before it is released). The same test, unchanged,
+/// checks both implementations of the one store contract.
+@discardableResult
+func withStore<T>(_ body: (any SQLHubStore) async throws -> T) async throws -> T {
+    var result: T?
+    for backend in StoreBackend.available {
+        result = try await StoreBackend.$current.withValue(backend) {
+            try await withStore(on: backend, body)
+        }
+    }
+    return result!
+}
+
+/// `withStore` on one database.
+func withStore<T>(on backend: StoreBackend, _ body: (any SQLHubStore) async throws -> T) async throws -> T {
+    switch backend {
+    case .sqlite:
+        return try await run(on: try await SQLiteHubStore.inMemory(logger: quietLogger), body)
+    case .postgres:
+        return try await TestPostgres.withSchema { settings in
+            try await run(on: try await PostgresHubStore.connect(settings, logger: quietLogger), body)
+        }
+    }
+}
+
+private func run<T>(on store: any SQLHubStore, _ body: (any SQLHubStore) async throws -> T) async throws -> T {
     do {
         try await store.migrate()
         let result = try await body(store)
@@ -20,8 +62,15 @@ func withStore<T>(_ body: (SQLiteHubStore) async throws -> T) async throws -> T 
         return result
     } catch {
         await store.shutdown()
-        throw error
+        throw BackendFailure(backend: StoreBackend.current, error: error)
     }
+}
+
+/// An error thrown on one database, naming it.
+struct BackendFailure: Error, CustomStringConvertible {
+    var backend: StoreBackend?
+    var error: any Error
+    var description: String { "on \(backend?.rawValue ?? "?"): \(error)" }
 }
 
 /// Expects `body` to throw a `StoreError` with `code`; returns it for further checks.
@@ -31,18 +80,21 @@ func expectStoreError<T>(
 ) async -> StoreError? {
     do {
         let value = try await body()
-        Issue.record("expected StoreError \(code), got \(value)", sourceLocation: sourceLocation)
+        Issue.record("expected StoreError \(code), got \(value) \(onBackend)", sourceLocation: sourceLocation)
         return nil
     } catch let error as StoreError {
-        #expect(error.code == code, "message: \(error.message)", sourceLocation: sourceLocation)
+        #expect(error.code == code, "message: \(error.message) \(onBackend)", sourceLocation: sourceLocation)
         return error
     } catch {
-        Issue.record("expected StoreError \(code), got \(error)", sourceLocation: sourceLocation)
+        Issue.record("expected StoreError \(code), got \(error) \(onBackend)", sourceLocation: sourceLocation)
         return nil
     }
 }
 
-extension SQLiteHubStore {
+/// "(on PostgreSQL)", for failure messages.
+var onBackend: String { "(on \(StoreBackend.current?.rawValue ?? "?"))" }
+
+extension SQLHubStore {
     /// Registers an agent (creating its agent type on first use) and returns it.
     @discardableResult
     func seedAgent(

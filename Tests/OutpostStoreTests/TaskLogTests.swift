@@ -1,13 +1,13 @@
 import Foundation
 import OutpostCore
-import OutpostStore
+@testable import OutpostStore
 import Testing
 
 @Suite("Task logs")
 struct TaskLogTests {
     /// A running task with `log` already stored in the given pieces.
     private func runningTask(
-        _ store: SQLiteHubStore, pieces: [String] = []
+        _ store: any SQLHubStore, pieces: [String] = []
     ) async throws -> (id: String, agent: String) {
         let (task, agentID) = try await store.seedTask(in: .running)
         let agent = try #require(agentID)
@@ -18,7 +18,7 @@ struct TaskLogTests {
         return (task.id, agent)
     }
 
-    private func fullLog(_ store: SQLiteHubStore, _ id: String) async throws -> String {
+    private func fullLog(_ store: any SQLHubStore, _ id: String) async throws -> String {
         String(decoding: try await store.readLog(taskID: id, offset: 0, limit: 1 << 20).bytes, as: UTF8.self)
     }
 

@@ -1,0 +1,231 @@
+package import Logging
+import NIOCore
+import NIOSSL
+import PostgresKit
+import PostgresNIO
+import SQLKit
+
+/// The shared store: one PostgreSQL database that several hub replicas use at once.
+///
+/// A pool of `settings.poolSize` connections (`PostgresClient`); each operation
+/// leases one, runs its transaction and gives it back. The queries are the ones
+/// every `SQLHubStore` shares; this type owns the pool and the way in.
+///
+/// Nothing hangs: `connect` checks the server once, with the connect timeout, and
+/// fails naming what went wrong (unreachable, TLS, password, database, permission);
+/// later, while the server is unreachable, the pool fails waiting operations once
+/// its circuit breaker trips instead of queueing them for ever.
+package final class PostgresHubStore: SQLHubStore {
+    let dialect = StoreDialect.postgres
+    let logger: Logger
+    package let settings: PostgresSettings
+    private let client: PostgresClient
+    private let runner: Task<Void, Never>
+
+    private init(settings: PostgresSettings, client: PostgresClient, logger: Logger) {
+        self.settings = settings
+        self.client = client
+        self.logger = logger
+        runner = Task { await client.run() }
+    }
+
+    /// Connects, after checking with one direct connection that the server answers,
+    /// the login works and the user may create tables. Call `migrate()` next.
+    /// - Throws: `.database` naming the server (never the password) and the cause.
+    package static func connect(_ settings: PostgresSettings, logger: Logger) async throws(StoreError)
+        -> PostgresHubStore
+    {
+        let tls = try tlsSettings(settings)
+        try await probe(settings, tls: tls, logger: logger)
+        var configuration = PostgresClient.Configuration(
+            host: settings.host, port: settings.port, username: settings.user, password: settings.password,
+            database: settings.database, tls: tls.client)
+        configuration.options.maximumConnections = settings.poolSize
+        configuration.options.minimumConnections = 0
+        configuration.options.connectTimeout = settings.connectTimeout
+        configuration.options.additionalStartupParameters = startupParameters(settings)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: quiet)
+        return PostgresHubStore(settings: settings, client: client, logger: logger)
+    }
+
+    package func shutdown() async {
+        runner.cancel()
+        await runner.value
+    }
+
+    func write<T>(_ operation: String, _ body: (any SQLDatabase) async throws -> T) async throws(StoreError) -> T {
+        try await transaction(operation, begin: dialect.beginWrite, body)
+    }
+
+    func read<T>(_ operation: String, _ body: (any SQLDatabase) async throws -> T) async throws(StoreError) -> T {
+        try await transaction(operation, begin: dialect.beginRead, body)
+    }
+
+    /// Runs `body` on a leased connection outside any transaction (one statement at a
+    /// time, each its own): for statements such as `NOTIFY` that must not wait for a
+    /// data transaction's commit.
+    func autocommit<T>(_ operation: String, _ body: (any SQLDatabase) async throws -> T) async throws(StoreError) -> T {
+        do {
+            return try await client.withConnection { connection in
+                try await body(connection.sql(queryLogLevel: nil))
+            }
+        } catch {
+            throw dialect.storeError(Self.poolFailure(error), while: operation)
+        }
+    }
+
+    private func transaction<T>(
+        _ operation: String, begin: String, _ body: (any SQLDatabase) async throws -> T
+    ) async throws(StoreError) -> T {
+        do {
+            return try await client.withConnection { connection in
+                // queryLogLevel nil: the driver would log every bound value (tokens' hashes, logs, scripts).
+                let db = connection.sql(queryLogLevel: nil)
+                try await db.raw(SQLQueryString(begin)).run()
+                do {
+                    let result = try await body(db)
+                    try await db.raw("COMMIT").run()
+                    return result
+                } catch {
+                    try? await db.raw("ROLLBACK").run()
+                    throw error
+                }
+            }
+        } catch {
+            throw dialect.storeError(Self.poolFailure(error), while: operation)
+        }
+    }
+
+    /// The pool's own errors, said in words (the client maps shutdown and cancellation to `PSQLError`s).
+    private static func poolFailure(_ error: any Error) -> any Error {
+        guard error is ConnectionPoolError else { return error }
+        return PostgresConnectionPoolFailure(description: "no connection to the server could be made for a minute")
+    }
+
+    // MARK: Connecting
+
+    private static let quiet = Logger(label: "outpost.store.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    /// `application_name` shows the hub in `pg_stat_activity`; `search_path` picks the schema when one is set.
+    static func startupParameters(_ settings: PostgresSettings) -> [(String, String)] {
+        guard let schema = settings.schema else { return [("application_name", "outpost-hub")] }
+        return [("application_name", "outpost-hub/\(schema)"), ("search_path", schema)]
+    }
+
+    private struct TLSChoice {
+        var client: PostgresClient.Configuration.TLS
+        var connection: PostgresConnection.Configuration.TLS
+    }
+
+    /// libpq's sslmode, in NIOSSL's terms.
+    private static func tlsSettings(_ settings: PostgresSettings) throws(StoreError) -> TLSChoice {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        switch settings.sslMode {
+        case .disable:
+            return TLSChoice(client: .disable, connection: .disable)
+        case .prefer:
+            tls.certificateVerification = .none
+        case .require:
+            // As libpq: with a root certificate, `require` verifies the chain.
+            tls.certificateVerification = settings.sslRootCertificate == nil ? .none : .noHostnameVerification
+        case .verifyCA:
+            tls.certificateVerification = .noHostnameVerification
+        case .verifyFull:
+            tls.certificateVerification = .fullVerification
+        }
+        if let file = settings.sslRootCertificate {
+            do {
+                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(file))
+            } catch {
+                throw StoreError(.database, "cannot read sslrootcert \(file): \(error)")
+            }
+        }
+        let context: NIOSSLContext
+        do {
+            context = try NIOSSLContext(configuration: tls)
+        } catch {
+            throw StoreError(.database, "cannot set up TLS for \(settings): \(error)")
+        }
+        if settings.sslMode == .prefer {
+            return TLSChoice(client: .prefer(tls), connection: .prefer(context))
+        }
+        return TLSChoice(client: .require(tls), connection: .require(context))
+    }
+
+    /// One direct connection, bounded by the connect timeout: the error a user sees
+    /// when the URL, the password, the network or the grants are wrong.
+    private static func probe(_ settings: PostgresSettings, tls: TLSChoice, logger: Logger) async throws(StoreError) {
+        var configuration = PostgresConnection.Configuration(
+            host: settings.host, port: settings.port, username: settings.user, password: settings.password,
+            database: settings.database, tls: tls.connection)
+        configuration.options.connectTimeout = .nanoseconds(Int64(settings.connectTimeout.components.seconds) * 1_000_000_000)
+        configuration.options.additionalStartupParameters = startupParameters(settings)
+        let connection: PostgresConnection
+        let configured = configuration
+        do {
+            connection = try await withDeadline(settings.connectTimeout + .seconds(1)) {
+                try await PostgresConnection.connect(configuration: configured, id: 0, logger: quiet)
+            }
+        } catch {
+            throw StoreError(.database, "cannot connect to \(settings): \(describe(error, settings))")
+        }
+        do {
+            let db = connection.sql(queryLogLevel: nil)
+            // The hub creates its tables on first start: the user needs CREATE on the schema it will use.
+            let row = try await db.raw(
+                "SELECT has_schema_privilege(current_schema(), 'CREATE') AS can_create, current_schema() AS schema"
+            ).first()
+            let schema = try row?.decode(column: "schema", as: String?.self)
+            guard let schema else {
+                throw StoreError(
+                    .database,
+                    "\(settings): the search path names no existing schema"
+                        + (settings.schema.map { " (schema \($0) does not exist)" } ?? ""))
+            }
+            if try row?.decode(column: "can_create", as: Bool.self) != true {
+                throw StoreError(
+                    .database,
+                    "\(settings): user \(settings.user) may not create tables in schema \(schema) "
+                        + "(GRANT CREATE ON SCHEMA \(schema) TO \(settings.user))")
+            }
+            try? await connection.close()
+        } catch let error as StoreError {
+            try? await connection.close()
+            throw error
+        } catch {
+            try? await connection.close()
+            throw StoreError(.database, "\(settings): \(PostgresFailure.describe(error))")
+        }
+    }
+
+    /// The cause of a failed connection, with what the user can do about the common ones.
+    private static func describe(_ error: any Error, _ settings: PostgresSettings) -> String {
+        if error is DeadlineExceeded { return "no answer within \(settings.connectTimeout)" }
+        switch PostgresFailure.sqlState(of: error) {
+        case "28P01", "28000":
+            return "the server refused user \(settings.user): wrong password or no pg_hba.conf entry "
+                + "(\(PostgresFailure.describe(error)))"
+        case "3D000":
+            return "database \(settings.database) does not exist (create it: CREATE DATABASE \(settings.database))"
+        default:
+            return PostgresFailure.describe(error)
+        }
+    }
+}
+
+/// `withDeadline` ran out of time.
+struct DeadlineExceeded: Error {}
+
+/// Runs `body`, cancelling it and throwing `DeadlineExceeded` once `limit` passes.
+func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            throw DeadlineExceeded()
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next() else { throw DeadlineExceeded() }
+        return first
+    }
+}
