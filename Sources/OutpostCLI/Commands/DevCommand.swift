@@ -39,6 +39,9 @@ struct DevCommand: AsyncParsableCommand {
         guard settings.tls == nil else {
             throw CLIExit.usage("outpost dev serves plain HTTP on loopback for its local agent; run `outpost server` for HTTPS")
         }
+        guard settings.database == nil else {
+            throw CLIExit.usage("outpost dev keeps its data in SQLite in --data-dir; run `outpost server --database` for PostgreSQL")
+        }
         let logger = LogSetup.logger("outpost.dev")
         let runtime = try await HubLauncher.start(settings, logger: logger)
         let adminToken = try runtime.firstStartAdminToken ?? Self.readAdminToken(in: settings.dataDirectory)

@@ -4,12 +4,13 @@ import Logging
 import ServiceLifecycle
 import OutpostCore
 import OutpostHub
+import OutpostStore
 
 /// `outpost server`: the hub.
 struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "server",
-        abstract: "Run the hub: the HTTP API agents and users talk to, on SQLite.",
+        abstract: "Run the hub: the HTTP API agents and users talk to, on SQLite or a shared PostgreSQL.",
         discussion: """
             The first start creates an admin API token, prints it once and writes it to \
             DATA_DIR/admin-token (mode 0600). Settings come from flags, OUTPOST_SERVER_* \
@@ -20,6 +21,10 @@ struct ServerCommand: AsyncParsableCommand {
             (PEM; TLS 1.2 or 1.3), re-read on SIGHUP and when the files change, without \
             dropping open connections. --insecure-http serves plain HTTP instead, for a hub \
             behind a TLS-terminating proxy. See docs/operations.md, "TLS".
+
+            With --database postgres://… several replicas share one database: start the \
+            same command on several machines behind a load balancer (health check /readyz). \
+            See docs/operations.md, "Several hubs".
             """,
         subcommands: [ServerCACommand.self]
     )
@@ -81,6 +86,17 @@ struct HubOptions: ParsableArguments {
     var insecureHTTP = false
 
     @Option(
+        help: ArgumentHelp(
+            "PostgreSQL database shared by several hub replicas, as postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=verify-full&sslrootcert=CA.pem] (default: SQLite in --data-dir). See docs/operations.md, \"Several hubs\".",
+            valueName: "url"))
+    var database: String?
+
+    @Option(
+        name: .customLong("database-password-file"),
+        help: ArgumentHelp("File holding the database password, when neither the URL nor PGPASSWORD has it.", valueName: "path"))
+    var databasePasswordFile: String?
+
+    @Option(
         name: .customLong("metrics-token-file"),
         help: ArgumentHelp("File holding the bearer token /metrics then requires (default: /metrics is open).", valueName: "path"))
     var metricsTokenFile: String?
@@ -89,7 +105,8 @@ struct HubOptions: ParsableArguments {
         try ServerSettings.resolve(
             flags: .init(
                 listen: listen, dataDir: dataDir, heartbeatTimeout: heartbeatTimeout, metricsTokenFile: metricsTokenFile,
-                tlsCert: tlsCert, tlsKey: tlsKey, insecureHTTP: insecureHTTP, agentListen: agentListen),
+                tlsCert: tlsCert, tlsKey: tlsKey, insecureHTTP: insecureHTTP, agentListen: agentListen,
+                database: database, databasePasswordFile: databasePasswordFile),
             configFile: configFile)
     }
 }
@@ -118,8 +135,12 @@ enum HubLauncher {
         configuration.agentCertificateLifetime = settings.agentCertificateLifetime
         configuration.agentListen = settings.agentListen
         configuration.agentCAFiles = settings.agentCAFiles
+        configuration.database = settings.database
         do {
             return try await HubRuntime.start(configuration: configuration, logger: logger)
+        } catch let error as HubError where error.underlying is StoreError {
+            // The database is part of the configuration: a wrong URL, password, server or grant is exit 2.
+            throw CLIExit(code: CLIExit.Code.usage, message: "\(error)")
         } catch {
             throw CLIExit(code: CLIExit.Code.failure, message: "\(error)")
         }

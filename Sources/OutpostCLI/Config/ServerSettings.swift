@@ -1,6 +1,7 @@
 import Foundation
 import OutpostCore
 import OutpostHub
+import OutpostStore
 
 /// The hub's settings after merging flags, `OUTPOST_SERVER_*` and the config file.
 struct ServerSettings: Equatable {
@@ -9,6 +10,9 @@ struct ServerSettings: Equatable {
     var port = 8080
     /// Directory of the SQLite database and the first admin token (`data_dir`, default ./outpost-data).
     var dataDirectory = "./outpost-data"
+    /// The shared PostgreSQL database of several hub replicas (`database`, a postgres:// URL;
+    /// password from the URL, PGPASSWORD or `database_password_file`). Default none: SQLite in `data_dir`.
+    var database: PostgresSettings?
     /// Silence after which an agent is offline and its tasks lost (`heartbeat_timeout`, default 60s).
     var heartbeatTimeout: Duration = .seconds(60)
     /// Longest a poll is held open (`poll_timeout`, default 25s; never more than half the heartbeat timeout).
@@ -50,6 +54,7 @@ struct ServerSettings: Equatable {
         "max_log_bytes", "header_read_timeout", "idle_timeout", "max_connections", "max_connections_per_peer",
         "metrics_token_file", "offline_agent_retention", "tls_cert", "tls_key", "insecure_http",
         "tls_reload_interval", "agent_cert_lifetime", "agent_listen", "agent_ca_cert", "agent_ca_key",
+        "database", "database_password_file", "database_pool_size",
     ]
 
     /// Flags the server and dev commands share.
@@ -62,6 +67,8 @@ struct ServerSettings: Equatable {
         var tlsKey: String?
         var insecureHTTP = false
         var agentListen: String?
+        var database: String?
+        var databasePasswordFile: String?
     }
 
     static func resolve(
@@ -94,6 +101,30 @@ struct ServerSettings: Equatable {
             settings.offlineAgentRetention = value
         }
         try resolveTLS(layers, flags: flags, into: &settings)
+        settings.database = try database(layers, flags: flags, environment: environment)
+        return settings
+    }
+
+    /// The PostgreSQL URL, parsed now so a wrong one stops the start naming the key
+    /// (never the password); `database_pool_size` overrides the URL's `pool_size`.
+    private static func database(
+        _ layers: ConfigLayers, flags: Flags, environment: [String: String]
+    ) throws(ConfigError) -> PostgresSettings? {
+        let passwordFile = try layers.raw("database_password_file", flag: ("--database-password-file", flags.databasePasswordFile))
+        guard let (url, origin) = try layers.raw("database", flag: ("--database", flags.database)) else {
+            if let (_, origin) = passwordFile {
+                throw ConfigError(key: "database_password_file", origin: origin, problem: "is given but no database URL is")
+            }
+            return nil
+        }
+        var settings: PostgresSettings
+        do {
+            settings = try PostgresSettings(url: url, environment: environment, passwordFile: passwordFile?.0)
+        } catch {
+            let key = error.message.contains("password file") ? "database_password_file" : "database"
+            throw ConfigError(key: key, origin: key == "database" ? origin : passwordFile?.1 ?? origin, problem: error.message)
+        }
+        if let size = try layers.int("database_pool_size", range: 1...1_000) { settings.poolSize = size }
         return settings
     }
 

@@ -82,4 +82,6 @@ struct ActiveEntry {
     /// Kept until the agent acknowledges the task (lists it as running or starts it),
     /// so an assignment lost on the way can be sent again.
     var pendingAssignment: TaskAssignment?
+    /// When it was tracked (`Dispatcher.activeEpoch`), to tell it from a store read that started earlier.
+    var epoch: UInt64 = 0
 }

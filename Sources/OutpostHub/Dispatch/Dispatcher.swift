@@ -24,6 +24,8 @@ actor Dispatcher {
     var cancelsBeforeClaim: Set<String> = []
     /// Last-seen times not yet written to the store.
     var dirtyHeartbeats: [String: Date] = [:]
+    /// Counts `track` calls, so a reconciliation knows which entries are newer than its read.
+    var activeEpoch: UInt64 = 0
     var isShuttingDown = false
     let logger: Logger
 
@@ -282,8 +284,11 @@ actor Dispatcher {
         dirtyHeartbeats[session.identity.id] = session.lastSeen
     }
 
-    private func track(_ taskID: String, _ entry: ActiveEntry) {
+    func track(_ taskID: String, _ entry: ActiveEntry) {
         if let old = active[taskID] { tasksByAgent[old.agentID]?.remove(taskID) }
+        var entry = entry
+        activeEpoch += 1
+        entry.epoch = activeEpoch
         active[taskID] = entry
         tasksByAgent[entry.agentID, default: []].insert(taskID)
     }

@@ -54,6 +54,14 @@ struct TaskQueue {
 
     func contains(_ taskID: String) -> Bool { laneOfTask[taskID] != nil }
 
+    /// The sequence number the next pushed task gets: entries below it are older than now.
+    var mark: UInt64 { nextSequence }
+
+    /// Ids of the queued tasks pushed before `mark`.
+    func ids(before mark: UInt64) -> [String] {
+        lanes.values.flatMap { lane in lane.entries[lane.head...].filter { $0.sequence < mark }.map(\.task.id) }
+    }
+
     /// Appends a task at the end of its lane. A task already queued is ignored.
     mutating func push(_ task: QueuedTask) {
         guard laneOfTask[task.id] == nil else { return }

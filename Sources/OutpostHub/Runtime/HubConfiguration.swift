@@ -1,4 +1,5 @@
 package import OutpostCore
+package import OutpostStore
 
 /// Everything `outpost server` (and `outpost dev`) can tune about the hub, as one
 /// validated value. The CLI builds it from flags, the config file and the environment.
@@ -68,6 +69,9 @@ package struct HubConfiguration: Sendable, Equatable {
     /// one; agents of types that require certificates must use it. Default `nil`: the
     /// one listener serves everyone.
     package var agentListen: HubAddress?
+    /// The PostgreSQL database several hub replicas share; `nil`: SQLite in the data
+    /// directory, one hub. Default `nil`.
+    package var database: PostgresSettings?
 
     package init() {}
 

@@ -80,16 +80,31 @@ package final class HubRuntime: Sendable {
                 underlying: error)
         }
         raiseDescriptorLimit(logger: logger)
-        let databasePath = directory.appendingPathComponent("outpost.sqlite").path
-        let store: SQLiteHubStore
-        do {
-            store = try await SQLiteHubStore.open(path: databasePath, logger: logger)
-        } catch {
-            throw HubError(.startup, "cannot open the database \(databasePath): \(error.message)", underlying: error)
-        }
+        let store = try await openStore(configuration, directory: directory, logger: logger)
         return try await start(
             configuration: configuration, store: store, clock: .system, logger: logger,
             adminTokenFile: directory.appendingPathComponent("admin-token").path)
+    }
+
+    /// PostgreSQL when configured (checked: reachable, login, grants), else SQLite in the data directory.
+    private static func openStore(
+        _ configuration: HubConfiguration, directory: URL, logger: Logger
+    ) async throws(HubError) -> any HubStore {
+        if let database = configuration.database {
+            do {
+                let store = try await PostgresHubStore.connect(database, logger: logger)
+                logger.info("using the shared PostgreSQL store", metadata: ["database": "\(database)", "pool": "\(database.poolSize)"])
+                return store
+            } catch {
+                throw HubError(.startup, "cannot open the database: \(error.message)", underlying: error)
+            }
+        }
+        let databasePath = directory.appendingPathComponent("outpost.sqlite").path
+        do {
+            return try await SQLiteHubStore.open(path: databasePath, logger: logger)
+        } catch {
+            throw HubError(.startup, "cannot open the database \(databasePath): \(error.message)", underlying: error)
+        }
     }
 
     /// Every connection holds a descriptor and the usual soft limit (1,024) is far below
@@ -209,10 +224,16 @@ package final class HubRuntime: Sendable {
         if let file {
             try AdminTokenFile.create(token: token, at: file)
         }
-        try await store.insertAPIToken(
-            APITokenRow(
-                id: Identifiers.make(prefix: "tok"), name: "admin", hash: TokenHasher.hash(token), role: "admin",
-                createdAt: clock.now()))
+        do {
+            try await store.insertAPIToken(
+                APITokenRow(
+                    id: Identifiers.make(prefix: "tok"), name: "admin", hash: TokenHasher.hash(token), role: "admin",
+                    createdAt: clock.now()))
+        } catch where error.code == .conflict {
+            // Another replica of a shared database made the first token in between: its file holds it.
+            if let file { try? FileManager.default.removeItem(atPath: file) }
+            return nil
+        }
         return token
     }
 }

@@ -21,12 +21,21 @@ package final class PostgresHubStore: SQLHubStore {
     package let settings: PostgresSettings
     private let client: PostgresClient
     private let runner: Task<Void, Never>
+    private let tls: TLSChoice
 
-    private init(settings: PostgresSettings, client: PostgresClient, logger: Logger) {
+    private init(settings: PostgresSettings, client: PostgresClient, tls: TLSChoice, logger: Logger) {
         self.settings = settings
         self.client = client
+        self.tls = tls
         self.logger = logger
         runner = Task { await client.run() }
+    }
+
+    /// A connection of its own, outside the pool, for a session that must last
+    /// (LISTEN, the leader lock). The caller closes it.
+    func dedicatedConnection() async throws -> PostgresConnection {
+        try await PostgresConnection.connect(
+            configuration: Self.connectionConfiguration(settings, tls: tls), id: 0, logger: Self.quiet)
     }
 
     /// Connects, after checking with one direct connection that the server answers,
@@ -45,7 +54,7 @@ package final class PostgresHubStore: SQLHubStore {
         configuration.options.connectTimeout = settings.connectTimeout
         configuration.options.additionalStartupParameters = startupParameters(settings)
         let client = PostgresClient(configuration: configuration, backgroundLogger: quiet)
-        return PostgresHubStore(settings: settings, client: client, logger: logger)
+        return PostgresHubStore(settings: settings, client: client, tls: tls, logger: logger)
     }
 
     package func shutdown() async {
@@ -112,7 +121,7 @@ package final class PostgresHubStore: SQLHubStore {
         return [("application_name", "outpost-hub/\(schema)"), ("search_path", schema)]
     }
 
-    private struct TLSChoice {
+    struct TLSChoice: Sendable {
         var client: PostgresClient.Configuration.TLS
         var connection: PostgresConnection.Configuration.TLS
     }
@@ -154,12 +163,17 @@ package final class PostgresHubStore: SQLHubStore {
 
     /// One direct connection, bounded by the connect timeout: the error a user sees
     /// when the URL, the password, the network or the grants are wrong.
-    private static func probe(_ settings: PostgresSettings, tls: TLSChoice, logger: Logger) async throws(StoreError) {
+    private static func connectionConfiguration(_ settings: PostgresSettings, tls: TLSChoice) -> PostgresConnection.Configuration {
         var configuration = PostgresConnection.Configuration(
             host: settings.host, port: settings.port, username: settings.user, password: settings.password,
             database: settings.database, tls: tls.connection)
         configuration.options.connectTimeout = .nanoseconds(Int64(settings.connectTimeout.components.seconds) * 1_000_000_000)
         configuration.options.additionalStartupParameters = startupParameters(settings)
+        return configuration
+    }
+
+    private static func probe(_ settings: PostgresSettings, tls: TLSChoice, logger: Logger) async throws(StoreError) {
+        let configuration = connectionConfiguration(settings, tls: tls)
         let connection: PostgresConnection
         let configured = configuration
         do {
@@ -210,22 +224,5 @@ package final class PostgresHubStore: SQLHubStore {
         default:
             return PostgresFailure.describe(error)
         }
-    }
-}
-
-/// `withDeadline` ran out of time.
-struct DeadlineExceeded: Error {}
-
-/// Runs `body`, cancelling it and throwing `DeadlineExceeded` once `limit` passes.
-func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw DeadlineExceeded()
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next() else { throw DeadlineExceeded() }
-        return first
     }
 }

@@ -74,7 +74,7 @@ enum PostgresFailure {
         case .queryCancelled:
             return "cancelled"
         case .serverClosedConnection, .clientClosedConnection, .uncleanShutdown:
-            return "the connection to the server was closed"
+            return "the connection to the server was closed" + (error.underlying.map { " (\($0))" } ?? "")
         case .sslUnsupported:
             return "the server does not support TLS (sslmode asks for it)"
         case .failedToAddSSLHandler:
