@@ -86,12 +86,24 @@ package protocol HubStore: Sendable {
     // MARK: Tasks
 
     /// `route` is what the task asks of its agent: `claimTask` checks it again (`Routing`).
-    func insertTask(_ task: TaskRecord, assignment: TaskAssignment, route: TaskRoute) async throws(StoreError)
+    /// `sealedUserToken`: the submitter's token sealed with the replicas' cluster key
+    /// (several replicas only); kept until the task starts or ends, never in clear.
+    func insertTask(
+        _ task: TaskRecord, assignment: TaskAssignment, route: TaskRoute, sealedUserToken: String?
+    ) async throws(StoreError)
+    /// The sealed user token of a claimed task not yet started (`nil`: none, or gone).
+    func sealedUserToken(taskID: String) async throws(StoreError) -> String?
     func task(id: String) async throws(StoreError) -> TaskRecord?
     /// Newest first, optionally only one status.
     func listTasks(status: TaskStatus?, limit: Int) async throws(StoreError) -> [TaskRecord]
     /// Every queued task, oldest first: what the dispatcher reloads at start-up.
     func queuedTasks() async throws(StoreError) -> [QueuedTask]
+    /// The tasks among `ids` that are still queued, oldest first (another replica queued them).
+    func queuedTasks(ids: [String]) async throws(StoreError) -> [QueuedTask]
+    /// The stored assignment of a task this agent holds but has not started (the
+    /// replica that claimed it died before the agent got it): sent again from here.
+    /// `nil` when the task is not assigned to this agent.
+    func pendingAssignment(taskID: String, agentID: String) async throws(StoreError) -> TaskAssignment?
     /// Every assigned or running task: what the dispatcher and sweeper reload at start-up.
     func activeTasks() async throws(StoreError) -> [ActiveTask]
     /// Atomically moves a queued task to `assigned` for this agent. Returns its
@@ -131,6 +143,16 @@ package protocol HubStore: Sendable {
     /// Running or assigned tasks whose start (or assignment) plus timeout plus
     /// `grace` lies before `now` become `timed_out`. Returns them.
     func timeOutOverdueTasks(now: Date, grace: TimeInterval) async throws(StoreError) -> [TaskRecord]
+
+    // MARK: Requests relayed between replicas
+
+    /// - Throws: `.conflict` when the id is taken.
+    func insertRelayRequest(_ request: RelayRequest) async throws(StoreError)
+    func relayRequest(id: String) async throws(StoreError) -> RelayRequest?
+    func openRelayRequests() async throws(StoreError) -> [RelayRequest]
+    func answerRelayRequest(id: String, agentID: String, answer: String) async throws(StoreError) -> Bool
+    func deleteRelayRequest(id: String) async throws(StoreError)
+    func deleteRelayRequests(createdBefore cutoff: Date) async throws(StoreError) -> Int
 }
 
 /// A stored API token (hashed).
@@ -250,6 +272,11 @@ extension HubStore {
     /// Stores a task whose target pins no agent type.
     package func insertTask(_ task: TaskRecord, assignment: TaskAssignment, tags: TagSet) async throws(StoreError) {
         try await insertTask(task, assignment: assignment, route: TaskRoute(tags: tags))
+    }
+
+    /// Stores a task whose user token, if any, stays in the hub's memory.
+    package func insertTask(_ task: TaskRecord, assignment: TaskAssignment, route: TaskRoute) async throws(StoreError) {
+        try await insertTask(task, assignment: assignment, route: route, sealedUserToken: nil)
     }
 
     /// Starts a task that carried no user token.

@@ -17,6 +17,7 @@ extension Migration {
     /// Every migration, oldest first.
     static let all: [Migration] = [
         initialSchema, fleetAndTrust, allowedTagsAndPinning, namedAPITokens, lateResults, clientCertificates,
+        replicaRelay,
     ]
 
     /// Timestamps are unix seconds as doubles, booleans are 0/1 integers, JSON is
@@ -183,5 +184,26 @@ extension Migration {
     /// Agent types whose agents must present a hub-issued client certificate (issue 12).
     static let clientCertificates = Migration(version: 6, name: "client certificates for agent types") { d in
         ["ALTER TABLE agent_types ADD COLUMN require_client_cert \(d.integerType) NOT NULL DEFAULT 0"]
+    }
+
+    /// Several hub replicas (issue 13): requests relayed to an agent through whichever
+    /// replica holds its poll, with the agent's answer (secret names, never values);
+    /// user tokens sealed for the replica that hands the task out.
+    static let replicaRelay = Migration(version: 8, name: "requests relayed between hub replicas") { d in
+        [
+            """
+            CREATE TABLE relay_requests (
+                id TEXT PRIMARY KEY,
+                agent_id TEXT NOT NULL,
+                provider TEXT,
+                prefix TEXT NOT NULL,
+                answer TEXT,
+                created_at \(d.realType) NOT NULL
+            )
+            """,
+            "CREATE INDEX relay_requests_open ON relay_requests (created_at) WHERE answer IS NULL",
+            // The submitter's user token sealed with the replicas' cluster key, until the task starts.
+            "ALTER TABLE tasks ADD COLUMN sealed_user_token TEXT",
+        ]
     }
 }

@@ -5,7 +5,9 @@ import SQLKit
 /// Creating, reading, claiming and starting tasks.
 extension SQLHubStore {
     /// - Throws: `.conflict` when the id is taken.
-    package func insertTask(_ task: TaskRecord, assignment: TaskAssignment, route: TaskRoute) async throws(StoreError) {
+    package func insertTask(
+        _ task: TaskRecord, assignment: TaskAssignment, route: TaskRoute, sealedUserToken: String?
+    ) async throws(StoreError) {
         // The user token lives in the hub's memory only; never in the database.
         var stored = assignment
         stored.userToken = nil
@@ -17,13 +19,13 @@ extension SQLHubStore {
                     """
                     INSERT INTO tasks (id, target, status, tags, assignment, agent_name, exit_code, error, created_at,
                         started_at, finished_at, timeout_seconds, log_bytes, log_truncated, cancel_requested, created_by,
-                        user_token_required, agent_types)
+                        user_token_required, agent_types, sealed_user_token)
                     VALUES (\(bind: task.id), \(bind: task.target), \(bind: task.status.rawValue), \(bind: route.tags.description),
                         \(bind: assignmentJSON), \(bind: task.agent), \(bind: task.exitCode.map(Int.init)), \(bind: task.error),
                         \(bind: task.createdAt.unixSeconds), \(bind: task.startedAt?.unixSeconds),
                         \(bind: task.finishedAt?.unixSeconds), \(bind: task.timeoutSeconds), \(bind: task.logBytes),
                         \(bind: task.logTruncated.storedFlag), \(bind: task.cancelRequested.storedFlag), \(bind: task.createdBy),
-                        \(bind: task.userTokenRequired.storedFlag), \(bind: agentTypes))
+                        \(bind: task.userTokenRequired.storedFlag), \(bind: agentTypes), \(bind: sealedUserToken))
                     """
                 ).run()
             } catch where dialect.constraint(error) == .unique {
@@ -58,6 +60,39 @@ extension SQLHubStore {
             ).all().map { row throws(StoreError) in
                 QueuedTask(id: try row.column("id"), route: try row.taskRoute(), createdAt: try row.date("created_at"))
             }
+        }
+    }
+
+    package func queuedTasks(ids: [String]) async throws(StoreError) -> [QueuedTask] {
+        guard !ids.isEmpty else { return [] }
+        return try await read("loading \(ids.count) queued tasks") { db in
+            try await db.raw(
+                """
+                SELECT id, tags, agent_types, created_at FROM tasks
+                WHERE status = 'queued' AND id IN (\(SQLList(ids.map { SQLBind($0) })))
+                ORDER BY created_at, id
+                """
+            ).all().map { row throws(StoreError) in
+                QueuedTask(id: try row.column("id"), route: try row.taskRoute(), createdAt: try row.date("created_at"))
+            }
+        }
+    }
+
+    package func sealedUserToken(taskID: String) async throws(StoreError) -> String? {
+        try await read("reading the sealed user token of task \(taskID)") { db in
+            try await db.raw("SELECT sealed_user_token FROM tasks WHERE id = \(bind: taskID)").first()
+                .flatMap { row throws(StoreError) in try row.optionalColumn("sealed_user_token", as: String.self) }
+        }
+    }
+
+    package func pendingAssignment(taskID: String, agentID: String) async throws(StoreError) -> TaskAssignment? {
+        try await read("reading the assignment of task \(taskID)") { db in
+            try await db.raw(
+                """
+                SELECT assignment FROM tasks
+                WHERE id = \(bind: taskID) AND agent_id = \(bind: agentID) AND status = 'assigned'
+                """
+            ).first().map { row throws(StoreError) in try row.json("assignment", as: TaskAssignment.self) }
         }
     }
 
@@ -186,12 +221,14 @@ extension SQLHubStore {
 
     /// Applies `set` only if the task is still in `from`, the status it was read in.
     /// Returns the updated task, or `nil` when a concurrent writer moved it first.
+    /// Every change through here (start, cancel request, any end) also deletes the
+    /// task's sealed user token: only a claimed task not yet started still needs it.
     static func updateTask(_ db: any SQLDatabase, id: String, from: TaskStatus, set: SQLQueryString) async throws
         -> TaskRecord?
     {
         try await db.raw(
             """
-            UPDATE tasks SET \(set) WHERE id = \(bind: id) AND status = \(bind: from.rawValue)
+            UPDATE tasks SET \(set), sealed_user_token = NULL WHERE id = \(bind: id) AND status = \(bind: from.rawValue)
             RETURNING \(unsafeRaw: StoredColumns.task)
             """
         ).first()?.taskRecord()

@@ -15,11 +15,14 @@ package final class HubHarness: @unchecked Sendable {
     private let extraArguments: [String]
     private let environment: [String: String]
 
-    /// Starts the hub and waits until it listens and has written its admin token.
+    /// Starts the hub and waits until it listens and has written its admin token
+    /// (or, for a further replica of a shared database, takes `adminToken`: the
+    /// replica that started first wrote it).
     package init(
         dataDirectory: String,
         arguments: [String] = ["--heartbeat-timeout", "3s"],
-        environment: [String: String] = ChildProcess.baseEnvironment()
+        environment: [String: String] = ChildProcess.baseEnvironment(),
+        adminToken: String? = nil
     ) async throws {
         self.dataDirectory = dataDirectory
         self.extraArguments = arguments
@@ -28,10 +31,11 @@ package final class HubHarness: @unchecked Sendable {
             dataDirectory: dataDirectory, listen: "127.0.0.1:0", arguments: arguments, environment: environment)
         self.process = process
         self.url = url
-        guard let token = try? String(contentsOfFile: dataDirectory + "/admin-token", encoding: .utf8) else {
+        guard let token = adminToken ?? (try? String(contentsOfFile: dataDirectory + "/admin-token", encoding: .utf8))
+        else {
             throw HarnessError("the hub wrote no admin-token file; stderr:\n\(process.stderr)")
         }
-        adminToken = token.trimmingCharacters(in: .whitespacesAndNewlines)
+        self.adminToken = token.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// A client with the admin token.

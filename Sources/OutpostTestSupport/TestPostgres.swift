@@ -55,7 +55,7 @@ package enum TestPostgres {
     }
 
     package static func dropDatabase(_ name: String) async {
-        try? await execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        _ = try? await execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
     }
 
     /// Runs one statement on `database` and returns the first column of every row, as text.
@@ -85,9 +85,39 @@ package enum TestPostgres {
         }
     }
 
+    /// Every row of every table of the hub in `database`, each as PostgreSQL's text
+    /// form of the whole row (`t::text`), to search for a value that must not be there.
+    package static func allRows(database: String) async throws -> [(table: String, row: String)] {
+        let tables = try await execute(
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
+            database: database
+        ).compactMap { $0 }
+        var rows: [(String, String)] = []
+        for table in tables {
+            for row in try await execute("SELECT t::text FROM \(table) t", database: database) {
+                rows.append((table, row ?? ""))
+            }
+        }
+        return rows
+    }
+
+    /// The bytes of every WAL segment of the test server (`OUTPOST_POSTGRES_DATA`), or
+    /// `nil` when the data directory is not known.
+    package static func writeAheadLog() -> [(file: String, bytes: [UInt8])]? {
+        guard let data = environment["OUTPOST_POSTGRES_DATA"] else { return nil }
+        let directory = data + "/pg_wal"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return nil }
+        return names.sorted().compactMap { name in
+            let path = directory + "/" + name
+            guard let contents = FileManager.default.contents(atPath: path) else { return nil }
+            return (path, [UInt8](contents))
+        }
+    }
+
     private static let quiet = Logger(label: "outpost.tests.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
 
     package struct Unavailable: Error, CustomStringConvertible {
+        package init() {}
         package var description: String { "OUTPOST_POSTGRES_* is not set: run the tests with scripts/test" }
     }
 }

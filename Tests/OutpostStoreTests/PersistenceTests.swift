@@ -65,7 +65,7 @@ struct PersistenceTests {
     func laterMigration() async throws {
         try await withStore { store in
             let released = Migration.all.map(\.version)
-            let extra = Migration(version: released.count + 1, name: "notes") { _ in
+            let extra = Migration(version: (released.max() ?? 0) + 1, name: "notes") { _ in
                 ["CREATE TABLE notes (id TEXT PRIMARY KEY)"]
             }
             try await store.migrate(to: Migration.all + [extra])
@@ -78,7 +78,7 @@ struct PersistenceTests {
     func failingMigration() async throws {
         try await withStore { store in
             let released = Migration.all.map(\.version)
-            let next = released.count + 1
+            let next = (released.max() ?? 0) + 1
             let broken = Migration(version: next, name: "broken") { _ in
                 ["CREATE TABLE half (id TEXT)", "THIS IS NOT SQL"]
             }

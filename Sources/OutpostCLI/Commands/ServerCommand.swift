@@ -136,6 +136,8 @@ enum HubLauncher {
         configuration.agentListen = settings.agentListen
         configuration.agentCAFiles = settings.agentCAFiles
         configuration.database = settings.database
+        configuration.clusterNotify = settings.clusterNotify
+        configuration.clusterKeyFile = settings.clusterKeyFile
         do {
             return try await HubRuntime.start(configuration: configuration, logger: logger)
         } catch let error as HubError where error.underlying is StoreError {

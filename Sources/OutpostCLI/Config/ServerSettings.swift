@@ -13,6 +13,11 @@ struct ServerSettings: Equatable {
     /// The shared PostgreSQL database of several hub replicas (`database`, a postgres:// URL;
     /// password from the URL, PGPASSWORD or `database_password_file`). Default none: SQLite in `data_dir`.
     var database: PostgresSettings?
+    /// Replicas tell each other about changes with NOTIFY (`cluster_notify`, default true;
+    /// false behind a transaction-mode PgBouncer: changes then travel within a second).
+    var clusterNotify = true
+    /// The key that seals user tokens handed between replicas (`cluster_key_file`: 32 random bytes, base64).
+    var clusterKeyFile: String?
     /// Silence after which an agent is offline and its tasks lost (`heartbeat_timeout`, default 60s).
     var heartbeatTimeout: Duration = .seconds(60)
     /// Longest a poll is held open (`poll_timeout`, default 25s; never more than half the heartbeat timeout).
@@ -54,7 +59,7 @@ struct ServerSettings: Equatable {
         "max_log_bytes", "header_read_timeout", "idle_timeout", "max_connections", "max_connections_per_peer",
         "metrics_token_file", "offline_agent_retention", "tls_cert", "tls_key", "insecure_http",
         "tls_reload_interval", "agent_cert_lifetime", "agent_listen", "agent_ca_cert", "agent_ca_key",
-        "database", "database_password_file", "database_pool_size",
+        "database", "database_password_file", "database_pool_size", "cluster_notify", "cluster_key_file",
     ]
 
     /// Flags the server and dev commands share.
@@ -102,6 +107,15 @@ struct ServerSettings: Equatable {
         }
         try resolveTLS(layers, flags: flags, into: &settings)
         settings.database = try database(layers, flags: flags, environment: environment)
+        settings.clusterNotify = try layers.bool("cluster_notify") ?? true
+        if let (file, origin) = try layers.raw("cluster_key_file") {
+            do {
+                _ = try UserTokenSeal(keyFile: file)
+            } catch {
+                throw ConfigError(key: "cluster_key_file", origin: origin, problem: error.message)
+            }
+            settings.clusterKeyFile = file
+        }
         return settings
     }
 

@@ -13,7 +13,7 @@ enum ClusterEvent: Sendable, Hashable {
     /// A task ended (finished, cancelled, lost, timed out, rejected).
     case ended(taskID: String)
     /// A user asked to cancel a task an agent holds: the replica with that agent's poll tells it.
-    case cancelRequested(taskID: String, agentID: String)
+    case cancelRequested(taskID: String)
     /// A task's log grew: followers on other replicas read on.
     case logAppended(taskID: String)
     /// A task started or changed otherwise: waiters look again.
@@ -22,8 +22,9 @@ enum ClusterEvent: Sendable, Hashable {
     case agentOffline(agentID: String)
     /// An operator drained an agent.
     case agentDrained(agentID: String)
-    /// A user asked an agent for its secret names: the replica holding its poll asks it.
-    case secretListingRequested(agentID: String, requestID: String)
+    /// A user asked an agent for its secret names (the request is in the store): the
+    /// replica holding the agent's poll asks it.
+    case secretListingRequested(requestID: String)
     /// An agent's answer to a listing is in the store, for the replica whose user waits.
     case secretListingReady(requestID: String)
 
@@ -33,12 +34,12 @@ enum ClusterEvent: Sendable, Hashable {
         case .queued(let task): "q \(task)"
         case .claimed(let task): "c \(task)"
         case .ended(let task): "e \(task)"
-        case .cancelRequested(let task, let agent): "x \(task) \(agent)"
+        case .cancelRequested(let task): "x \(task)"
         case .logAppended(let task): "l \(task)"
         case .changed(let task): "m \(task)"
         case .agentOffline(let agent): "o \(agent)"
         case .agentDrained(let agent): "d \(agent)"
-        case .secretListingRequested(let agent, let request): "s \(agent) \(request)"
+        case .secretListingRequested(let request): "s \(request)"
         case .secretListingReady(let request): "r \(request)"
         }
     }
@@ -52,12 +53,12 @@ enum ClusterEvent: Sendable, Hashable {
         case ("q", 2): self = .queued(taskID: parts[1])
         case ("c", 2): self = .claimed(taskID: parts[1])
         case ("e", 2): self = .ended(taskID: parts[1])
-        case ("x", 3): self = .cancelRequested(taskID: parts[1], agentID: parts[2])
+        case ("x", 2): self = .cancelRequested(taskID: parts[1])
         case ("l", 2): self = .logAppended(taskID: parts[1])
         case ("m", 2): self = .changed(taskID: parts[1])
         case ("o", 2): self = .agentOffline(agentID: parts[1])
         case ("d", 2): self = .agentDrained(agentID: parts[1])
-        case ("s", 3): self = .secretListingRequested(agentID: parts[1], requestID: parts[2])
+        case ("s", 2): self = .secretListingRequested(requestID: parts[1])
         case ("r", 2): self = .secretListingReady(requestID: parts[1])
         default: return nil
         }

@@ -8,6 +8,8 @@ struct AgentSession {
     /// Hash of its agent token once seen (filled lazily after a hub restart).
     var tokenHash: String?
     var lastSeen: Date
+    /// The last-seen time last written to the store (several replicas: written coarsely).
+    var lastWritten: Date?
     var freeSlots: Int
     /// The agent itself is shutting down gracefully (its polls say so).
     var draining = false
@@ -84,4 +86,8 @@ struct ActiveEntry {
     var pendingAssignment: TaskAssignment?
     /// When it was tracked (`Dispatcher.activeEpoch`), to tell it from a store read that started earlier.
     var epoch: UInt64 = 0
+    /// Known from the store only (reloaded, reconciled, adopted), never handed out or
+    /// acknowledged here: if its agent does not run it, its assignment is read back
+    /// from the store and sent again.
+    var fromStore = false
 }

@@ -31,13 +31,11 @@ extension Dispatcher {
         queue.remove(taskID)
     }
 
-    /// A cancel asked on another replica for a task `agentID` holds: when that agent
-    /// polls here, tell it.
-    func cancelFromCluster(taskID: String, agentID: String) {
-        if active[taskID] == nil {
-            guard agents[agentID] != nil else { return }
-            track(taskID, ActiveEntry(agentID: agentID, machine: TaskStateMachine(status: .assigned)))
-        }
+    /// A cancel asked on another replica: if an agent polling here holds the task,
+    /// tell it now. (A task this replica does not track yet gets the cancel from the
+    /// next reconciliation, which reads the request from the store.)
+    func cancelFromCluster(taskID: String) {
+        guard active[taskID] != nil else { return }
         requestCancel(taskID)
     }
 
@@ -75,7 +73,7 @@ extension Dispatcher {
             return
         }
         let machine = TaskStateMachine(status: task.status)
-        track(task.id, ActiveEntry(agentID: task.agentID, machine: machine))
+        track(task.id, ActiveEntry(agentID: task.agentID, machine: machine, fromStore: true))
         agents[task.agentID]?.idleSince = nil
         if task.cancelRequested { requestCancel(task.id) }
     }

@@ -44,7 +44,7 @@ actor Dispatcher {
         for task in queued { queue.push(task) }
         for task in activeTasks {
             let machine = TaskStateMachine(status: task.status, cancelRequested: task.cancelRequested)
-            track(task.id, ActiveEntry(agentID: task.agentID, machine: machine))
+            track(task.id, ActiveEntry(agentID: task.agentID, machine: machine, fromStore: true))
             if task.cancelRequested {
                 agents[task.agentID]?.pendingControls.append(ControlMessage(kind: .cancel, taskID: task.id))
             }
@@ -122,6 +122,11 @@ actor Dispatcher {
         }
     }
 
+    /// Whether the agent polls this replica (or polled it last).
+    func isOnline(_ agentID: String) -> Bool {
+        agents[agentID] != nil
+    }
+
     /// The id of the online agent with this name.
     func onlineAgentID(named name: String) -> String? {
         agents.first { $0.value.identity.name == name }?.key
@@ -163,6 +168,7 @@ actor Dispatcher {
             else { continue }
             if running.contains(taskID) {
                 active[taskID]?.pendingAssignment = nil  // acknowledged
+                active[taskID]?.fromStore = false
             } else {
                 redeliveries.append(assignment)
             }

@@ -18,7 +18,7 @@ extension Hub {
             }
             if !task.status.isTerminal {
                 try await store.markLogTruncated(taskID: taskID)
-                watchers.notify(taskID: taskID)
+                taskChanged(taskID)
             }
             throw HubError(
                 .logTooLarge,
@@ -26,7 +26,7 @@ extension Hub {
         }
         do {
             let next = try await store.appendLog(taskID: taskID, agentID: agent.id, offset: offset, bytes: bytes)
-            if !bytes.isEmpty { watchers.notify(taskID: taskID, .log) }
+            if !bytes.isEmpty { taskChanged(taskID, .log) }
             return next
         } catch {
             switch error.code {
@@ -70,7 +70,7 @@ extension Hub {
             logger.notice(
                 "a lost task's agent came back and reported its end; kept as its late result",
                 metadata: ["task": "\(id)", "agent": "\(agent.name)"])
-            watchers.notify(taskID: id)
+            taskChanged(id)
         }
         return task
     }

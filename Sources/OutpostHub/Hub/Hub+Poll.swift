@@ -12,6 +12,7 @@ extension Hub {
         try InputValidation.validate(poll: request)
         var request = request
         request.running = try await withoutLateTasks(request.running, agent: agent)
+        try await restoreUndeliveredAssignments(agent: agent, running: request.running)
         let deadline = ContinuousClock.now + configuration.effectivePollTimeout
         guard var ticket = await dispatcher.arrive(agentID: agent.id, request: request, now: now()) else {
             throw Authenticator.agentOffline
@@ -51,23 +52,42 @@ extension Hub {
     /// unseen), so a poll listing many made-up ids costs a bounded number of reads.
     static let maxLateChecksPerPoll = 16
 
-    /// Drops from `running` the tasks the hub marked `lost` while this agent, under the
-    /// same name, was stopped or cut off: it may finish them and deliver a late result
-    /// (the store checks name and type again when it does). The dispatcher, which no
-    /// longer holds them, would otherwise tell the agent to abandon them.
+    /// Looks up in the store the tasks the agent runs that this dispatcher does not
+    /// hold for it, before the dispatcher would tell it to abandon them:
+    /// - a task the hub marked `lost` while this agent, under the same name, was
+    ///   stopped or cut off is dropped from `running`: it may finish it and deliver a
+    ///   late result (the store checks name and type again when it does);
+    /// - a task the store says this agent holds is adopted: the agent came over from
+    ///   another replica (which died, or a load balancer moved it), or this replica
+    ///   has not reconciled since another one gave it the task.
     private func withoutLateTasks(_ running: [String], agent: AgentIdentity) async throws -> [String] {
         guard !running.isEmpty else { return running }
         let unknown = await dispatcher.tasksNotHeld(by: agent.id, among: running)
         guard !unknown.isEmpty else { return running }
         var late = Set<String>()
         for id in unknown.prefix(Self.maxLateChecksPerPoll) {
-            if let task = try await store.task(id: id), task.status == .lost, task.lateStatus == nil,
-                task.agent == agent.name
-            {
+            guard let task = try await store.task(id: id), task.agent == agent.name else { continue }
+            if task.status == .lost, task.lateStatus == nil {
                 late.insert(id)
+            } else if task.status == .assigned || task.status == .running {
+                await dispatcher.adoptActive(
+                    ActiveTask(id: id, agentID: agent.id, status: task.status, cancelRequested: task.cancelRequested))
             }
         }
         return late.isEmpty ? running : running.filter { !late.contains($0) }
+    }
+
+    /// Tasks assigned to this agent whose assignment this replica never had (the
+    /// replica that claimed them died before answering, or this one restarted) and
+    /// that the agent does not run: their assignment comes from the store, so the
+    /// poll sends it again instead of leaving the task assigned until it times out.
+    private func restoreUndeliveredAssignments(agent: AgentIdentity, running: [String]) async throws {
+        let missing = await dispatcher.assignedWithoutAssignment(agentID: agent.id, running: running)
+        for id in missing.prefix(Self.maxLateChecksPerPoll) {
+            guard var assignment = try await store.pendingAssignment(taskID: id, agentID: agent.id) else { continue }
+            assignment.userToken = await userToken(forTask: id)
+            await dispatcher.restoreAssignment(assignment, agentID: agent.id)
+        }
     }
 
     /// Claims the handed-out tasks on the store, which decides atomically. Tasks it
@@ -82,10 +102,11 @@ extension Hub {
                     var assignment = try await store.claimTask(
                         id: entry.task.id, agentID: agent.id, agentName: agent.name, at: now())
                 else { continue }
-                assignment.userToken = userTokens.token(forTask: entry.task.id)
+                assignment.userToken = await userToken(forTask: entry.task.id)
                 await dispatcher.recordClaim(taskID: entry.task.id, agentID: agent.id, assignment: assignment)
                 metrics.observeDispatch(of: entry.task, claimedAt: now())
                 watchers.notify(taskID: entry.task.id)
+                publish(.claimed(taskID: entry.task.id))
                 claimed.append(assignment)
             } catch let error as StoreError where error.code == .forbidden {
                 // The store's routing check disagrees with the dispatcher's (a bug, never

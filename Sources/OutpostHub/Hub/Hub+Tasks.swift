@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import OutpostCore
 import OutpostStore
 
@@ -21,10 +22,40 @@ extension Hub {
             createdBy: createdBy, userTokenRequired: userToken != nil)
         let assignment = TaskAssignment(
             taskID: task.id, target: target, script: request.script, timeoutSeconds: timeout)
-        try await store.insertTask(task, assignment: assignment, route: target.route)
+        try await store.insertTask(
+            task, assignment: assignment, route: target.route, sealedUserToken: try sealForReplicas(userToken, taskID: task.id))
         if let userToken { userTokens.keep(userToken, forTask: task.id) }
         await dispatcher.enqueue(QueuedTask(id: task.id, route: target.route, createdAt: now))
+        publish(.queued(taskID: task.id))
         return task
+    }
+
+    /// A user token sealed for the other replicas (several replicas), or `nil`: a hub
+    /// alone keeps it in memory only.
+    private func sealForReplicas(_ userToken: String?, taskID: String) throws -> String? {
+        guard let userToken, isClustered else { return nil }
+        guard let userTokenSeal else {
+            throw HubError.invalid(
+                "this hub runs as several replicas and has no cluster_key_file, so it cannot hand a user token to the "
+                    + "replica an agent polls; configure the same cluster_key_file on every replica (docs/operations.md)")
+        }
+        return try userTokenSeal.seal(userToken, taskID: taskID)
+    }
+
+    /// The user token of a task this replica hands out: from memory when it was
+    /// submitted here, else sealed in the store by the replica that took it.
+    func userToken(forTask taskID: String) async -> String? {
+        if let token = userTokens.token(forTask: taskID) { return token }
+        guard isClustered, let userTokenSeal,
+            let sealed = try? await store.sealedUserToken(taskID: taskID)
+        else { return nil }
+        guard let token = userTokenSeal.open(sealed, taskID: taskID) else {
+            logger.error(
+                "a sealed user token does not open with this replica's cluster key; do all replicas have the same cluster_key_file?",
+                metadata: ["task": "\(taskID)"])
+            return nil
+        }
+        return token
     }
 
     /// Cancels a queued task at once, or asks the agent holding it to stop it.
@@ -35,6 +66,7 @@ extension Hub {
         } else if task.cancelRequested {
             await dispatcher.requestCancel(task.id)
             watchers.notify(taskID: task.id)
+            publish(.cancelRequested(taskID: task.id))
         }
         return task
     }
@@ -46,6 +78,7 @@ extension Hub {
         userTokens.forget(tasks: tasks.map(\.id))
         metrics.recordFinished(tasks)
         watchers.notify(taskIDs: tasks.map(\.id))
+        publish(tasks.map { .ended(taskID: $0.id) })
     }
 
     /// Takes an agent offline (deregistered, or silent): its polls end, its token stops
@@ -54,6 +87,7 @@ extension Hub {
         _ = await dispatcher.retire(agentID: agentID)
         do {
             let lost = try await store.markAgentOffline(id: agentID, at: now(), reason: reason)
+            publish(.agentOffline(agentID: agentID))
             await tasksEnded(lost)
             await dispatcher.finishRetiring(agentID: agentID)
         } catch {

@@ -8,7 +8,15 @@ final class Hub: Sendable {
     let configuration: HubConfiguration
     let store: any HubStore
     let dispatcher: Dispatcher
-    let watchers = TaskWatchers()
+    let watchers: TaskWatchers
+    /// How this replica hears from the others (and whether it leads); a hub alone
+    /// on SQLite has a channel with nobody on it and always leads.
+    let cluster: any ClusterChannel
+    /// Whether this replica does the leader-only work (sweeper, retention).
+    private let leading: Mutex<Bool>
+    /// Seals user tokens for the other replicas (`cluster_key_file`); `nil` on a hub alone
+    /// or without a key (then tasks with a user token are refused by a replica).
+    let userTokenSeal: UserTokenSeal?
     let metrics = HubMetrics()
     /// The last `/metrics` body, served again for `metricsSnapshotInterval`.
     let metricsCache = MetricsSnapshotCache()
@@ -32,8 +40,15 @@ final class Hub: Sendable {
 
     init(
         configuration: HubConfiguration, store: any HubStore, clock: HubClock, logger: Logger,
-        callerIdentity: (any CallerIdentityVerifier)? = nil, agentCertificates: AgentCertificates? = nil
+        callerIdentity: (any CallerIdentityVerifier)? = nil, agentCertificates: AgentCertificates? = nil,
+        cluster: (any ClusterChannel)? = nil, userTokenSeal: UserTokenSeal? = nil
     ) {
+        self.userTokenSeal = userTokenSeal
+        let cluster = cluster ?? SingleHubChannel()
+        self.cluster = cluster
+        let alone = cluster is SingleHubChannel
+        leading = Mutex(alone)
+        watchers = TaskWatchers(longestWait: alone ? nil : ClusterTiming.reconcileInterval)
         self.configuration = configuration
         self.agentCertificates = agentCertificates
         self.callerIdentity = callerIdentity ?? stsVerifier
@@ -44,6 +59,21 @@ final class Hub: Sendable {
     }
 
     func now() -> Date { clock.now() }
+
+    /// With several replicas, how old an agent's stored last-seen time may get before
+    /// it is written again: a quarter of the heartbeat timeout, so the leader never
+    /// sees a live agent as silent.
+    var heartbeatWriteInterval: TimeInterval { configuration.heartbeatTimeout.seconds / 4 }
+
+    /// Whether this replica does the leader-only work now.
+    var isLeader: Bool { leading.withLock { $0 } }
+
+    /// Whether other replicas may share the store (several hubs on PostgreSQL).
+    var isClustered: Bool { !(cluster is SingleHubChannel) }
+
+    func setLeader(_ value: Bool) {
+        leading.withLock { $0 = value }
+    }
 
     var authenticator: Authenticator {
         Authenticator(store: store, dispatcher: dispatcher, clock: clock, agentCertificates: agentCertificates)
@@ -60,6 +90,13 @@ final class Hub: Sendable {
 
     /// Reloads queued and active tasks and online agents after a (re)start.
     func reload() async throws(StoreError) {
+        if isClustered {
+            // Other replicas run on: their tasks, tokens and agents are theirs to keep.
+            let queued = try await store.queuedTasks()
+            let active = try await store.activeTasks()
+            await dispatcher.load(queued: queued, active: active, agents: [], now: now())
+            return
+        }
         // User tokens lived in the previous process's memory only: tasks still waiting
         // for an agent to verify theirs can never run as asked.
         let orphaned = try await store.rejectTasksAwaitingUserToken(
@@ -88,9 +125,12 @@ final class Hub: Sendable {
         await stsVerifier.shutdown()
     }
 
-    /// Writes pending heartbeats; on failure they are kept for the next try.
+    /// Writes pending heartbeats; on failure they are kept for the next try. With
+    /// several replicas, coarsely (see `Dispatcher.takeCoarseHeartbeats`).
     func flushHeartbeats() async {
-        let beats = await dispatcher.takeHeartbeats()
+        let beats = isClustered
+            ? await dispatcher.takeCoarseHeartbeats(now: now(), interval: heartbeatWriteInterval)
+            : await dispatcher.takeHeartbeats()
         guard !beats.isEmpty else { return }
         do {
             try await store.recordHeartbeats(beats)

@@ -12,6 +12,9 @@ final class SecretListings: Sendable {
     }
 
     private let pending = Mutex<[String: Pending]>([:])
+    /// Requests of users on other replicas this replica already passed to its agent
+    /// (with when), so a reconciliation does not ask the agent twice.
+    private let relayed = Mutex<[String: ContinuousClock.Instant]>([:])
 
     /// Registers a request for `agentID`; its id goes to the agent in a control message.
     func open(agentID: String) -> String {
@@ -20,8 +23,24 @@ final class SecretListings: Sendable {
         return id
     }
 
-    /// Waits for the agent's report, or `nil` once `timeout` passes. Forgets the request.
-    func wait(_ id: String, timeout: Duration) async -> SecretListing? {
+    /// Whether a user on this replica waits for request `id`.
+    func isOpen(_ id: String) -> Bool {
+        pending.withLock { $0[id] != nil }
+    }
+
+    /// `true` the first time a request of another replica's user is passed to its
+    /// agent from here; `false` after that. Forgets requests older than `horizon`.
+    func firstRelay(_ id: String, horizon: Duration) -> Bool {
+        let now = ContinuousClock.now
+        return relayed.withLock { relayed in
+            relayed = relayed.filter { now - $0.value < horizon }
+            return relayed.updateValue(now, forKey: id) == nil
+        }
+    }
+
+    /// Waits for the agent's report, or `nil` once `timeout` passes. Forgets the
+    /// request unless `keepOpen` (a caller that also looks in the store waits again).
+    func wait(_ id: String, timeout: Duration, keepOpen: Bool = false) async -> SecretListing? {
         let result = await withTaskGroup(of: SecretListing??.self) { group in
             group.addTask {
                 await withCheckedContinuation { continuation in
@@ -41,7 +60,11 @@ final class SecretListings: Sendable {
             }
             let first = await group.next() ?? nil
             group.cancelAll()
-            self.cancel(id)  // frees the waiting child if the timeout won
+            if keepOpen {
+                self.detach(id)  // frees the waiting child if the timeout won; the request stays open
+            } else {
+                self.cancel(id)  // frees the waiting child if the timeout won
+            }
             return first ?? nil
         }
         return result
@@ -62,6 +85,21 @@ final class SecretListings: Sendable {
         guard let continuation else { return false }
         continuation?.resume(returning: listing)
         return true
+    }
+
+    /// Ends a wait without closing the request.
+    private func detach(_ id: String) {
+        let continuation = pending.withLock { table in
+            let continuation = table[id]?.continuation
+            table[id]?.continuation = nil
+            return continuation
+        }
+        continuation?.resume(returning: nil)
+    }
+
+    /// Closes a request nobody waits for any more.
+    func close(_ id: String) {
+        cancel(id)
     }
 
     private func cancel(_ id: String) {

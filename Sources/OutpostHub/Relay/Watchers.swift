@@ -35,6 +35,14 @@ final class TaskWatchers: Sendable {
     }
 
     private let state = Mutex(State())
+    /// With several replicas, a change made on another one arrives as a cluster event,
+    /// which can be lost: then no wait lasts longer than this before its caller reads
+    /// the store again. `nil` (one hub): a wait lasts until its change or deadline.
+    private let longestWait: Duration?
+
+    init(longestWait: Duration? = nil) {
+        self.longestWait = longestWait
+    }
 
     /// Number of live subscriptions (for tests that check nothing leaks).
     var subscriptionCount: Int {
@@ -98,6 +106,7 @@ final class TaskWatchers: Sendable {
     /// Returns after a change since the last wait, at `deadline`, or when the calling
     /// task is cancelled — whichever comes first. Callers re-read the task afterwards.
     func wait(_ subscription: Subscription, until deadline: ContinuousClock.Instant) async {
+        let deadline = longestWait.map { min(deadline, .now + $0) } ?? deadline
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 // Cancelled by `cancelAll` below once woken, or with the request.

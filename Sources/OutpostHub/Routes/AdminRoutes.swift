@@ -198,10 +198,14 @@ extension Hub {
     /// Drains an online agent: it finishes its running tasks, takes no new ones, and
     /// is then told to disconnect (it deregisters and exits 0).
     func drainAgent(named name: String) async throws -> AgentRecord {
-        guard let agentID = await dispatcher.onlineAgentID(named: name) else {
+        let local = await dispatcher.onlineAgentID(named: name)
+        let stored = isClustered && local == nil
+            ? try await store.listAgents(includeOffline: false).first { $0.name == name }?.id : nil
+        guard let agentID = local ?? stored else {
             throw HubError.notFound("no online agent named \"\(name)\" (outpost agents lists them)")
         }
         await dispatcher.drain(agentID: agentID, now: now())
+        publish(.agentDrained(agentID: agentID))
         try await store.setAgentStatus(id: agentID, status: .draining)
         logger.notice("agent draining on request", metadata: ["agent": "\(name)"])
         guard let record = try await listAgents(includeOffline: false).first(where: { $0.id == agentID }) else {

@@ -49,7 +49,7 @@ extension RouteTable {
                 throw Hub.noTaskForAgent(id)
             }
             await hub.dispatcher.taskStarted(id)
-            hub.watchers.notify(taskID: id)
+            hub.taskChanged(id)
             return try .json(task)
         }
 

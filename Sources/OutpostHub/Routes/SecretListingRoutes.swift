@@ -16,26 +16,10 @@ extension RouteTable {
             let id = try context.pathParameter("id")
             let listing = try await request.decodeJSON(SecretListing.self)
             let agent = try context.agent()
-            guard hub.secretListings.deliver(id, from: agent.id, listing: listing) else {
+            guard try await hub.deliverSecretListing(id, from: agent, listing: listing) else {
                 throw HubError.notFound("no open secret listing \"\(id)\" for this agent (it may have timed out)")
             }
             return Response(status: .noContent)
         }
-    }
-}
-
-extension Hub {
-    func listSecretNames(agentName: String, provider: String?, prefix: String) async throws -> SecretListing {
-        guard let agentID = await dispatcher.onlineAgentID(named: agentName) else {
-            throw HubError.notFound("no online agent named \"\(agentName)\"")
-        }
-        let requestID = secretListings.open(agentID: agentID)
-        await dispatcher.send(.listSecrets(requestID: requestID, provider: provider, prefix: prefix), to: agentID)
-        guard let listing = await secretListings.wait(requestID, timeout: configuration.relayTimeout) else {
-            throw HubError(
-                .agentTimeout,
-                "agent \(agentName) did not answer within \(configuration.relayTimeout); is it an Outpost agent of this version, and polling?")
-        }
-        return listing
     }
 }

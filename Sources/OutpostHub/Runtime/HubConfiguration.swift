@@ -72,6 +72,15 @@ package struct HubConfiguration: Sendable, Equatable {
     /// The PostgreSQL database several hub replicas share; `nil`: SQLite in the data
     /// directory, one hub. Default `nil`.
     package var database: PostgresSettings?
+    /// With several replicas: tell the others about changes at once with NOTIFY
+    /// (`cluster_notify`). `false` behind a PgBouncer in transaction mode, where
+    /// LISTEN cannot work; replicas then see each other's changes within the
+    /// one-second reconciliation. Default `true`.
+    package var clusterNotify = true
+    /// A file of 32 random bytes in base64, the same on every replica, that seals
+    /// user tokens handed between replicas through the database (`cluster_key_file`).
+    /// Without it, replicas refuse tasks that carry a user token. Default `nil`.
+    package var clusterKeyFile: String?
 
     package init() {}
 

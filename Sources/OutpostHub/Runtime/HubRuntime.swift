@@ -34,7 +34,7 @@ package final class HubRuntime: Sendable {
         self.firstStartAdminToken = firstStartAdminToken
         routes = RouteTable.all(hub: hub)
         responder = routes.makeRouter(authenticator: hub.authenticator, logger: hub.logger).buildResponder()
-        var services: [any Service] = [HubStoreService(hub: hub), Sweeper(hub: hub)]
+        var services: [any Service] = [HubStoreService(hub: hub), ClusterService(hub: hub), Sweeper(hub: hub)]
         let contexts = [listeners.main, listeners.agents].compactMap { $0 }
         if !contexts.isEmpty {
             services.append(
@@ -81,9 +81,13 @@ package final class HubRuntime: Sendable {
         }
         raiseDescriptorLimit(logger: logger)
         let store = try await openStore(configuration, directory: directory, logger: logger)
+        // Several replicas share a PostgreSQL store: they talk through it.
+        let cluster: (any ClusterChannel)? = (store as? PostgresHubStore).map {
+            PostgresClusterChannel(store: $0, notify: configuration.clusterNotify, logger: logger)
+        }
         return try await start(
             configuration: configuration, store: store, clock: .system, logger: logger,
-            adminTokenFile: directory.appendingPathComponent("admin-token").path)
+            adminTokenFile: directory.appendingPathComponent("admin-token").path, cluster: cluster)
     }
 
     /// PostgreSQL when configured (checked: reachable, login, grants), else SQLite in the data directory.
@@ -125,15 +129,17 @@ package final class HubRuntime: Sendable {
     /// Closes the store if start-up fails.
     static func start(
         configuration: HubConfiguration, store: any HubStore, clock: HubClock, logger: Logger,
-        adminTokenFile: String?
+        adminTokenFile: String?, cluster: (any ClusterChannel)? = nil
     ) async throws -> HubRuntime {
         do {
             try await store.migrate()
             let (tls, certificates) = try await loadTLS(configuration, store: store, clock: clock)
 
             let token = try await bootstrapAdminToken(store: store, clock: clock, file: adminTokenFile)
+            let seal = try configuration.clusterKeyFile.map { file throws(HubError) in try UserTokenSeal(keyFile: file) }
             let hub = Hub(
-                configuration: configuration, store: store, clock: clock, logger: logger, agentCertificates: certificates)
+                configuration: configuration, store: store, clock: clock, logger: logger, agentCertificates: certificates,
+                cluster: cluster, userTokenSeal: seal)
             try await hub.reload()
             return HubRuntime(hub: hub, listeners: tls, firstStartAdminToken: token)
         } catch let error as HubError {

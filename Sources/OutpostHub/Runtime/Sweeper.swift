@@ -11,6 +11,8 @@ import Synchronization
 struct Sweeper: Service {
     let hub: Hub
     private let lastPrune = PruneSchedule()
+    /// Until when silence is not blamed on agents: the hub itself did not run.
+    private let excused = SilenceExcuse()
 
     /// How often offline agents are looked for: far more often than a retention
     /// period of hours needs, far less than every sweep.
@@ -40,6 +42,7 @@ struct Sweeper: Service {
                     "the hub did not run for a while; agents are not blamed for that silence",
                     metadata: ["seconds": "\(Int(lateness.rounded()))"])
                 await hub.dispatcher.excuseSilence(seconds: lateness, now: now)
+                excused.excuse(until: now.addingTimeInterval(hub.configuration.heartbeatTimeout.seconds))
             }
             await sweep(now: now)
             lastSweep = hub.now()
@@ -47,19 +50,17 @@ struct Sweeper: Service {
         await hub.flushHeartbeats()
     }
 
-    /// One pass, at `now` (tests call it directly with a moved clock).
+    /// One pass, at `now` (tests call it directly with a moved clock). Every replica
+    /// writes its heartbeats; only the leader takes agents offline, times tasks out
+    /// and deletes old rows, so two replicas never race to do it.
     func sweep(now: Date) async {
         await hub.flushHeartbeats()
+        guard hub.isLeader else { return }
         let cutoff = now.addingTimeInterval(-hub.configuration.heartbeatTimeout.seconds)
-        for agent in await hub.dispatcher.retireSilentAgents(cutoff: cutoff) {
-            let reason = "agent \(agent.name) stopped sending heartbeats"
-            hub.logger.warning("agent offline: no heartbeat", metadata: ["agent": "\(agent.name)"])
-            do {
-                try await hub.takeAgentOffline(agentID: agent.id, reason: reason)
-            } catch {
-                hub.logger.error(
-                    "could not mark a silent agent offline", metadata: ["agent": "\(agent.name)", "error": "\(error)"])
-            }
+        if hub.isClustered {
+            await retireAgentsSilentInStore(cutoff: cutoff, now: now)
+        } else {
+            await retireSilentAgents(cutoff: cutoff)
         }
         do {
             let overdue = try await hub.store.timeOutOverdueTasks(
@@ -72,6 +73,44 @@ struct Sweeper: Service {
             hub.logger.error("could not time out overdue tasks", metadata: ["error": "\(error)"])
         }
         await pruneOfflineAgents(now: now)
+    }
+
+    /// A hub alone: the agents whose polls stopped reaching it, by its own memory.
+    private func retireSilentAgents(cutoff: Date) async {
+        for agent in await hub.dispatcher.retireSilentAgents(cutoff: cutoff) {
+            let reason = "agent \(agent.name) stopped sending heartbeats"
+            hub.logger.warning("agent offline: no heartbeat", metadata: ["agent": "\(agent.name)"])
+            do {
+                try await hub.takeAgentOffline(agentID: agent.id, reason: reason)
+            } catch {
+                hub.logger.error(
+                    "could not mark a silent agent offline", metadata: ["agent": "\(agent.name)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Several replicas: an agent may poll any of them, so silence is judged by the
+    /// last-seen times every replica writes to the store (`Hub.flushHeartbeats`),
+    /// never by this replica's memory. Not right after this replica itself stood
+    /// still: the others' writes are fine, but its own agents' are late.
+    private func retireAgentsSilentInStore(cutoff: Date, now: Date) async {
+        if excused.covers(now) { return }
+        let silent: [AgentRecord]
+        do {
+            silent = try await hub.store.listAgents(includeOffline: false).filter { $0.lastSeenAt < cutoff }
+        } catch {
+            hub.logger.error("could not look for silent agents", metadata: ["error": "\(error)"])
+            return
+        }
+        for agent in silent {
+            hub.logger.warning("agent offline: no heartbeat reached any replica", metadata: ["agent": "\(agent.name)"])
+            do {
+                try await hub.takeAgentOffline(agentID: agent.id, reason: "agent \(agent.name) stopped sending heartbeats")
+            } catch {
+                hub.logger.error(
+                    "could not mark a silent agent offline", metadata: ["agent": "\(agent.name)", "error": "\(error)"])
+            }
+        }
     }
 
     /// Deletes agents offline for longer than `offlineAgentRetention`, at most once per
@@ -103,5 +142,18 @@ final class PruneSchedule: Sendable {
             last = now
             return true
         }
+    }
+}
+
+/// Until when the sweeper does not blame agents for silence (the hub stood still).
+final class SilenceExcuse: Sendable {
+    private let until = Mutex<Date?>(nil)
+
+    func excuse(until date: Date) {
+        until.withLock { $0 = date }
+    }
+
+    func covers(_ now: Date) -> Bool {
+        until.withLock { until in until.map { now < $0 } ?? false }
     }
 }
