@@ -93,6 +93,24 @@ struct ReplicaTests {
         }
     }
 
+    @Test("replicas serving HTTPS share no agent CA of their own: mutual TLS needs agent_ca_cert, and says so")
+    func agentCAMustBeShared() async throws {
+        let database = try await TestPostgres.createDatabase(prefix: "outpost_tls")
+        defer { Task.detached { await TestPostgres.dropDatabase(database) } }
+        let setup = try await HubTLSTests.Setup(extraArguments: ["--database", try #require(TestPostgres.url(database: database))])
+        defer { setup.directory.remove() }
+        var request = CreateAgentTypeRequest(name: "strict")
+        request.requireClientCertificate = true
+        do {
+            _ = try await setup.hub.client.createAgentType(request)
+            Issue.record("an mTLS agent type was created without a shared agent CA")
+        } catch {
+            #expect(error.message.contains("agent_ca_cert and agent_ca_key"), "\(error.message)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: setup.directory.file("hub") + "/ca"), "no CA of its own")
+        await setup.hub.stop()
+    }
+
     @Test("one leader at a time; when it is SIGKILLed another replica leads within 15 s")
     func leaderFailover() async throws {
         let set = try await ReplicaSet(count: 3)

@@ -140,7 +140,7 @@ enum HubLauncher {
         configuration.clusterKeyFile = settings.clusterKeyFile
         do {
             return try await HubRuntime.start(configuration: configuration, logger: logger)
-        } catch let error as HubError where error.underlying is StoreError {
+        } catch let error as HubError where error.underlying is StoreError || error.underlying is OutpostCore.ValidationError {
             // The database is part of the configuration: a wrong URL, password, server or grant is exit 2.
             throw CLIExit(code: CLIExit.Code.usage, message: "\(error)")
         } catch {

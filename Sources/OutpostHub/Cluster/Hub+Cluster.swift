@@ -87,5 +87,8 @@ extension Hub {
             logger.warning("could not reconcile with the store", metadata: ["error": "\(error)"])
         }
         await relayPendingSecretListings()
+        if let agentCertificates, let types = try? await store.listAgentTypes() {
+            agentCertificates.setRequiringTypes(types.filter(\.requireClientCertificate).map(\.name))
+        }
     }
 }

@@ -86,6 +86,12 @@ extension Hub {
         try InputValidation.validate(agentType: request)
         let requireClientCertificate = request.requireClientCertificate ?? false
         if requireClientCertificate && agentCertificates == nil {
+            if configuration.tls != nil {
+                throw HubError(
+                    .invalidRequest,
+                    "require_client_cert needs one agent CA shared by every replica of this hub: give agent_ca_cert "
+                        + "and agent_ca_key (the same files on every replica) and restart the replicas")
+            }
             throw HubError(
                 .invalidRequest,
                 "require_client_cert needs a hub that serves HTTPS (outpost server --tls-cert ... --tls-key ...)")

@@ -157,6 +157,10 @@ package final class HubRuntime: Sendable {
         _ configuration: HubConfiguration, store: any HubStore, clock: HubClock
     ) async throws -> (Listeners, AgentCertificates?) {
         guard let files = configuration.tls else { return (Listeners(), nil) }
+        if configuration.database != nil, configuration.agentCAFiles == nil {
+            // Several replicas: a CA of each replica's own would sign certificates the others refuse.
+            return (try await listenersWithoutAgentCA(configuration, files: files, store: store), nil)
+        }
         let authority = try AgentCertificateAuthority(
             directory: configuration.dataDirectory + "/ca", lifetime: configuration.agentCertificateLifetime,
             now: clock.now(), given: configuration.agentCAFiles)
@@ -175,6 +179,27 @@ package final class HubRuntime: Sendable {
         let certificates = AgentCertificates(authority: authority, requiringTypes: requiring)
         certificates.onRootsChanged { for tls in [listeners.main, listeners.agents].compactMap({ $0 }) { _ = tls.reload() } }
         return (listeners, certificates)
+    }
+
+    /// HTTPS without an agent CA (replicas sharing a database, no `agent_ca_cert`):
+    /// mutual TLS is off, so no agent type may need it.
+    private static func listenersWithoutAgentCA(
+        _ configuration: HubConfiguration, files: ServerCertificate.Files, store: any HubStore
+    ) async throws -> Listeners {
+        let requiring = try await store.listAgentTypes().filter(\.requireClientCertificate).map(\.name)
+        if !requiring.isEmpty {
+            throw HubError(
+                .startup,
+                "agent types \(requiring.joined(separator: ", ")) require client certificates, and replicas that share a "
+                    + "database must share one agent CA: give agent_ca_cert and agent_ca_key (the same files on every replica)",
+                underlying: ValidationError(field: "agent_ca_cert", message: "required with a shared database"))
+        }
+        do {
+            let main = try ServerTLS(files: files)
+            return configuration.agentListen != nil ? Listeners(main: main, agents: try ServerTLS(files: files)) : Listeners(main: main)
+        } catch {
+            throw HubError(.startup, "cannot use the TLS certificate and key: \(error)", underlying: error)
+        }
     }
 
     /// With `--agent-listen`: once the agents' listener listens, its address (`nil` without one).

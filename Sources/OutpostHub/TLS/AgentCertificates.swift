@@ -41,6 +41,10 @@ final class AgentCertificates: Sendable {
 
     func addRequiringType(_ name: String) { _ = types.withLock { $0.insert(name) } }
 
+    /// The types the store says require certificates (several replicas: a type
+    /// created on another replica is enforced here from the next reconciliation).
+    func setRequiringTypes(_ names: some Sequence<String>) { types.withLock { $0 = Set(names) } }
+
     /// Checks the certificate `channel`'s peer presented against `agentID`.
     /// - Throws: `HubError(.clientCertificateRequired)` saying what is missing or wrong.
     func verify(channel: any Channel, agentID: String, now: Date) async throws {
