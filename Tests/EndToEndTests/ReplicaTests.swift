@@ -111,6 +111,27 @@ struct ReplicaTests {
         await setup.hub.stop()
     }
 
+    @Test("/readyz says not ready once the database is gone, so a load balancer takes the replica out")
+    func readinessFollowsTheDatabase() async throws {
+        let set = try await ReplicaSet(count: 1)
+        defer { set.terminate() }
+        let port = try #require(set.replicas[0].url.split(separator: ":").last.flatMap { Int($0) })
+        func readyz() async -> String {
+            guard let socket = try? await RawSocket.open(port: port) else { return "" }
+            _ = socket.send("GET /readyz HTTP/1.1\r\nHost: hub\r\nConnection: close\r\n\r\n")
+            return await socket.response(timeout: .seconds(10)) ?? ""
+        }
+        #expect(await readyz().hasPrefix("HTTP/1.1 200"))
+        await TestPostgres.dropDatabase(set.database)
+        var last = ""
+        let unready = await eventually(timeout: .seconds(20)) {
+            last = await readyz()
+            return last.hasPrefix("HTTP/1.1 503")
+        }
+        #expect(unready, "\(last)")
+        #expect(last.contains("the database does not answer"), "\(last)")
+    }
+
     @Test("one leader at a time; when it is SIGKILLed another replica leads within 15 s")
     func leaderFailover() async throws {
         let set = try await ReplicaSet(count: 3)

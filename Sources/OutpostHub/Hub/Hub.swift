@@ -21,6 +21,8 @@ final class Hub: Sendable {
     /// The last `/metrics` body, served again for `metricsSnapshotInterval`.
     let metricsCache = MetricsSnapshotCache()
     let secretListings = SecretListings()
+    /// Whether the store answers, for `/readyz`.
+    let storeProbe: StoreProbe
     /// User session tokens of tasks that carry one: memory only, never the store.
     let userTokens = UserTokenKeeper()
     /// Checks the signed STS requests of agents of `aws-sts` types.
@@ -44,6 +46,7 @@ final class Hub: Sendable {
         cluster: (any ClusterChannel)? = nil, userTokenSeal: UserTokenSeal? = nil
     ) {
         self.userTokenSeal = userTokenSeal
+        storeProbe = StoreProbe(store: store)
         let cluster = cluster ?? SingleHubChannel()
         self.cluster = cluster
         let alone = cluster is SingleHubChannel

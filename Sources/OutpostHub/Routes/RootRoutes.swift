@@ -17,6 +17,9 @@ extension RouteTable {
                 throw HubError(
                     .notReady, hub.isShuttingDown ? "the hub is shutting down" : "the hub is not listening yet")
             }
+            guard await hub.storeProbe.answers() else {
+                throw HubError(.notReady, "the database does not answer")
+            }
             return try .json(["status": "ready"])
         }
 
