@@ -1,3 +1,4 @@
+import Foundation
 package import OutpostCore
 package import OutpostMasking
 package import OutpostSecrets
@@ -6,8 +7,10 @@ package import OutpostTransport
 /// Everything `outpost agent start` needs, validated. The CLI builds it from
 /// flags, the YAML file and `OUTPOST_AGENT_*` variables.
 package struct AgentConfiguration: Sendable {
-    /// Base URL of the hub, e.g. `http://127.0.0.1:8080`. Required.
-    package var hubURL: String
+    /// Base URLs of the hub, e.g. `https://hub-1.internal:8443`: one, or several replicas
+    /// of one hub sharing its database, tried in order when the one in use is gone.
+    /// At least one is required.
+    package var hubURLs: [String]
     /// The agent type's registration token; sent only to `register`, never logged. Required.
     package var registrationToken: String
     /// How the hub's TLS certificate is verified (`hub_ca`, `hub_cert_sha256`). Default: the system trust store.
@@ -73,7 +76,7 @@ package struct AgentConfiguration: Sendable {
     package var runAs: TaskIdentity?
 
     package init(
-        hubURL: String,
+        hubURLs: [String],
         registrationToken: String,
         name: String? = nil,
         tags: TagSet = .empty,
@@ -90,7 +93,7 @@ package struct AgentConfiguration: Sendable {
         integrations: IntegrationCatalog = .builtIn,
         secrets: any SecretResolver = NoSecretProviders()
     ) {
-        self.hubURL = hubURL
+        self.hubURLs = hubURLs
         self.registrationToken = registrationToken
         self.name = name
         self.tags = tags
@@ -114,10 +117,7 @@ package struct AgentConfiguration: Sendable {
         func invalid(_ field: String, _ message: String) -> AgentError {
             AgentError(.invalidConfiguration, "agent \(field): \(message)")
         }
-        let url = hubURL.lowercased()
-        guard url.hasPrefix("http://") || url.hasPrefix("https://"), hubURL.count > "http://".count else {
-            throw invalid("hub", "\"\(hubURL)\" is not an http:// or https:// URL")
-        }
+        try validateHubURLs()
         guard !registrationToken.isEmpty else {
             throw invalid("token", "a registration token is required (create one with `outpost agent-type create NAME`)")
         }
@@ -138,13 +138,42 @@ package struct AgentConfiguration: Sendable {
             throw invalid("retry_max_delay", "retry delays must be positive and the maximum at least the initial delay")
         }
     }
+
+    /// Each hub URL is http(s) with a host, plain http only on loopback unless
+    /// `insecureHTTP`, and none is listed twice (a replica tried twice hides that
+    /// another one is missing).
+    private func validateHubURLs() throws(AgentError) {
+        func invalid(_ message: String) -> AgentError {
+            AgentError(.invalidConfiguration, "agent hub: \(message)")
+        }
+        guard !hubURLs.isEmpty else { throw invalid("at least one hub URL is required") }
+        var seen = Set<String>()
+        for url in hubURLs {
+            let lower = url.lowercased()
+            guard lower.hasPrefix("http://") || lower.hasPrefix("https://"), let host = URLComponents(string: url)?.host,
+                !host.isEmpty
+            else {
+                throw invalid("\"\(url)\" is not an http:// or https:// URL")
+            }
+            if lower.hasPrefix("http://"), !insecureHTTP, !LoopbackHost.contains(host) {
+                throw invalid(
+                    "plain http:// to \(host) would send the agent's tokens across the network in clear text; use an https:// URL, or set insecure_http if this network is private and trusted"
+                )
+            }
+            var comparable = lower
+            while comparable.hasSuffix("/") { comparable.removeLast() }
+            guard seen.insert(comparable).inserted else {
+                throw invalid("\"\(url)\" is listed twice; list each replica of the hub once")
+            }
+        }
+    }
 }
 
 /// The token never appears when the configuration is printed or logged (swift-service-lifecycle
 /// logs its services at debug level; tests print their arguments).
 extension AgentConfiguration: CustomStringConvertible, CustomReflectable {
     package var description: String {
-        "AgentConfiguration(hubURL: \(hubURL), registrationToken: <redacted>, name: \(name ?? "<random>"), "
+        "AgentConfiguration(hubURLs: \(hubURLs), registrationToken: <redacted>, name: \(name ?? "<random>"), "
             + "tags: [\(tags)], concurrency: \(concurrency), workDirectory: \(workDirectory))"
     }
 
@@ -152,7 +181,7 @@ extension AgentConfiguration: CustomStringConvertible, CustomReflectable {
         Mirror(
             self,
             children: [
-                "hubURL": hubURL, "registrationToken": "<redacted>", "name": name as Any, "tags": tags,
+                "hubURLs": hubURLs, "registrationToken": "<redacted>", "name": name as Any, "tags": tags,
                 "concurrency": concurrency, "workDirectory": workDirectory, "runAs": runAs as Any, "killGrace": killGrace,
                 "drainTimeout": drainTimeout, "logFlushBytes": logFlushBytes, "logFlushInterval": logFlushInterval,
                 "maxLogBytes": maxLogBytes, "retryInitialDelay": retryInitialDelay, "retryMaxDelay": retryMaxDelay,

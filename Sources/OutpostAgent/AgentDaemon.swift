@@ -32,13 +32,14 @@ package struct AgentDaemon: Service {
     private let logger: Logger
     private let control = DaemonControl()
 
-    /// The daemon that talks to `configuration.hubURL` over HTTP.
+    /// The daemon that talks to `configuration.hubURLs` over HTTP, moving to the next
+    /// URL when the one in use is gone.
     package init(configuration: AgentConfiguration, logger: Logger) {
         self.init(
             configuration: configuration,
-            hub: HubClientAgentHub(
-                hubURL: configuration.hubURL, registrationToken: configuration.registrationToken,
-                trust: configuration.hubTrust, insecureHTTP: configuration.insecureHTTP),
+            hub: FailoverAgentHub(
+                hubURLs: configuration.hubURLs, registrationToken: configuration.registrationToken,
+                trust: configuration.hubTrust, insecureHTTP: configuration.insecureHTTP, logger: logger),
             logger: logger)
     }
 
@@ -98,7 +99,8 @@ package struct AgentDaemon: Service {
         paths.cleanUpLeftovers(logger: logger)
         // Over HTTPS the agent asks for a client certificate at each registration (its
         // type may require one); over plain HTTP there is no handshake to present it in.
-        let key = configuration.hubURL.lowercased().hasPrefix("https://") ? try AgentKey.loadOrCreate(path: paths.identityKey) : nil
+        let overTLS = configuration.hubURLs.contains { $0.lowercased().hasPrefix("https://") }
+        let key = overTLS ? try AgentKey.loadOrCreate(path: paths.identityKey) : nil
 
         let credentials = SessionCredentials()
         let name = configuration.name ?? Identifiers.readableAgentName()
@@ -130,6 +132,6 @@ package struct AgentDaemon: Service {
 
 /// What swift-service-lifecycle logs for this service: no token, no client internals.
 extension AgentDaemon: CustomStringConvertible, CustomReflectable {
-    package var description: String { "AgentDaemon(hub: \(configuration.hubURL))" }
+    package var description: String { "AgentDaemon(hub: \(configuration.hubURLs.joined(separator: ", ")))" }
     package var customMirror: Mirror { Mirror(self, children: ["configuration": configuration], displayStyle: .struct) }
 }

@@ -21,15 +21,17 @@ final class Cluster: @unchecked Sendable {
     var client: HubClient { hub.client }
 
     /// Starts an agent and waits until the hub sees it online.
+    /// - Parameter hubURLs: the agent's `--hub` flags, in order. Default: this hub's URL.
     @discardableResult
     func startAgent(
-        name: String, tags: String? = nil, concurrency: Int = 1, workDirectory: String? = nil,
+        name: String, tags: String? = nil, concurrency: Int = 1, workDirectory: String? = nil, hubURLs: [String]? = nil,
         arguments: [String] = ["--kill-grace", "2s"], environment: [String: String] = ChildProcess.baseEnvironment()
     ) async throws -> AgentHarness {
+        let urls = hubURLs ?? [hub.url]
         let agent = try AgentHarness(
-            hub: hub.url, registrationToken: registrationToken, name: name,
+            hub: urls[0], registrationToken: registrationToken, name: name,
             workDirectory: workDirectory ?? directory.file("agent-\(name)"), tags: tags, concurrency: concurrency,
-            arguments: arguments, environment: environment)
+            arguments: urls.dropFirst().flatMap { ["--hub", $0] } + arguments, environment: environment)
         agents.append(agent)
         try await agent.waitUntilOnline(client)
         return agent

@@ -222,7 +222,7 @@ struct AgentDaemonTests {
 struct TokenHygieneTests {
     @Test("printing or dumping the daemon or its configuration never shows the registration token")
     func noTokenInDescriptions() throws {
-        let configuration = AgentConfiguration(hubURL: "http://127.0.0.1:8080", registrationToken: "opr_secret_value_123")
+        let configuration = AgentConfiguration(hubURLs: ["http://127.0.0.1:8080"], registrationToken: "opr_secret_value_123")
         let daemon = AgentDaemon(configuration: configuration, logger: testLogger)
         var dumped = ""
         dump(daemon, to: &dumped)

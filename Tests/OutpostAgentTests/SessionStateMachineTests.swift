@@ -215,7 +215,7 @@ struct BackoffTests {
 struct AgentConfigurationTests {
     @Test("the defaults are the documented ones")
     func defaults() throws {
-        let configuration = AgentConfiguration(hubURL: "http://127.0.0.1:8080", registrationToken: "t")
+        let configuration = AgentConfiguration(hubURLs: ["http://127.0.0.1:8080"], registrationToken: "t")
         #expect(configuration.name == nil)
         #expect(configuration.tags == .empty)
         #expect(configuration.concurrency == 1)
@@ -236,12 +236,18 @@ struct AgentConfigurationTests {
     }
 
     @Test("invalid values are refused naming the field", arguments: [
-        (AgentConfiguration(hubURL: "hub:8080", registrationToken: "t"), "agent hub:"),
-        (AgentConfiguration(hubURL: "http://h", registrationToken: ""), "agent token:"),
-        (AgentConfiguration(hubURL: "http://h", registrationToken: "t", name: "short"), "agent name:"),
-        (AgentConfiguration(hubURL: "http://h", registrationToken: "t", name: "bad name here"), "agent name:"),
-        (AgentConfiguration(hubURL: "http://h", registrationToken: "t", tags: TagSet(["a b"])), "agent tags:"),
-        (AgentConfiguration(hubURL: "http://h", registrationToken: "t", concurrency: 0), "agent concurrency:"),
+        (AgentConfiguration(hubURLs: ["hub:8080"], registrationToken: "t"), "agent hub:"),
+        (AgentConfiguration(hubURLs: [], registrationToken: "t"), "agent hub: at least one"),
+        (AgentConfiguration(hubURLs: ["https://a:1", "ftp://b"], registrationToken: "t"), "agent hub: \"ftp://b\" is not"),
+        (AgentConfiguration(hubURLs: ["https://a:1", "https://A:1/"], registrationToken: "t"),
+         "agent hub: \"https://A:1/\" is listed twice"),
+        (AgentConfiguration(hubURLs: ["http://127.0.0.1:1", "http://10.0.0.5:1"], registrationToken: "t"),
+         "agent hub: plain http:// to 10.0.0.5"),
+        (AgentConfiguration(hubURLs: ["https://h"], registrationToken: ""), "agent token:"),
+        (AgentConfiguration(hubURLs: ["https://h"], registrationToken: "t", name: "short"), "agent name:"),
+        (AgentConfiguration(hubURLs: ["https://h"], registrationToken: "t", name: "bad name here"), "agent name:"),
+        (AgentConfiguration(hubURLs: ["https://h"], registrationToken: "t", tags: TagSet(["a b"])), "agent tags:"),
+        (AgentConfiguration(hubURLs: ["https://h"], registrationToken: "t", concurrency: 0), "agent concurrency:"),
     ])
     func invalid(configuration: AgentConfiguration, prefix: String) {
         #expect {

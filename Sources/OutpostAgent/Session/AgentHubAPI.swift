@@ -8,6 +8,9 @@ package import OutpostCore
 /// Every call after `register` carries the session's agent token explicitly,
 /// because a re-registration replaces it while tasks keep running.
 package protocol AgentHubAPI: Sendable {
+    /// The hub URL calls go to now (with several replicas, the one in use), for
+    /// log lines and messages.
+    var currentURL: String { get }
     /// Registers with the registration token the API was created with.
     func register(_ request: RegisterRequest) async throws(ClientError) -> RegisterResponse
     /// Long poll; `timeout` bounds the whole call and must exceed the hub's poll wait.

@@ -31,8 +31,8 @@ struct AgentSessionStateMachine: Sendable, Equatable {
     }
 
     let concurrency: Int
-    /// For messages only.
-    let hubURL: String
+    /// The hub URL in use (with several replicas, the one that answered last), for messages only.
+    var hubURL: String
     /// Whether the agent has a way to sign an AWS identity (`aws-sts` agent types).
     let canSignAWSIdentity: Bool
     private(set) var mode: Mode = .active

@@ -25,6 +25,8 @@ package struct HubClientAgentHub: AgentHubAPI {
         self.registrationClient = registrationClient
     }
 
+    package var currentURL: String { registrationClient.baseURL }
+
     /// A client for one call: the session's token and its current client certificate.
     private func client(_ agentToken: String) -> HubClient {
         registrationClient.withToken(agentToken).withClientIdentity(identity.current)

@@ -38,7 +38,7 @@ struct SessionLoop: Sendable {
     func run() async -> End {
         await withDiscardingTaskGroup { group in
             var machine = AgentSessionStateMachine(
-                concurrency: configuration.concurrency, hubURL: configuration.hubURL,
+                concurrency: configuration.concurrency, hubURL: hub.currentURL,
                 signsAWSIdentityUpFront: configuration.signsAWSIdentityUpFront,
                 canSignAWSIdentity: configuration.awsIdentitySigner != nil)
             var handledLapses = control.state.value.certificateLapses
@@ -73,8 +73,10 @@ struct SessionLoop: Sendable {
                         machine.registerSucceeded(pollTimeoutSeconds: response.pollTimeoutSeconds)
                         logger.info(
                             "registered with the hub",
-                            metadata: ["agent": "\(response.name)", "hub": "\(configuration.hubURL)"])
+                            metadata: ["agent": "\(response.name)", "hub": "\(hub.currentURL)"])
                     case .failed(let error):
+                        // With several URLs, name the replica that answered.
+                        machine.hubURL = hub.currentURL
                         switch machine.registerFailed(error) {
                         case .register:
                             logger.info("the agent type names agents after their AWS identity; signing one")

@@ -41,7 +41,12 @@ struct AgentCommand: AsyncParsableCommand {
                 Hub TLS: the hub's certificate is checked against the system trust store; --hub-ca FILE \
                 trusts the CAs in FILE instead, and --hub-cert-sha256 pins one certificate of the hub's \
                 chain (its self-signed certificate or a CA certificate it sends). A plain http:// hub is \
-                refused unless it is on loopback or --insecure-http is given.
+                refused unless it is on loopback or --insecure-http is given. These apply to every --hub URL.
+
+                Several hub replicas (one hub on one PostgreSQL database): repeat --hub for each. Calls \
+                go to the first until it is gone (connection refused or reset, no answer in time, HTTP \
+                502/503/504); then the agent moves to the next at once and stays there, and its running \
+                tasks and their logs carry on. One URL behind a load balancer works as well.
 
                 Example:
                   outpost agent start --hub https://outpost.internal:8080 --token-file /etc/outpost/token --tags prod,eu --concurrency 4
@@ -53,8 +58,11 @@ struct AgentCommand: AsyncParsableCommand {
                 """
         )
 
-        @Option(help: ArgumentHelp("URL of the hub.", valueName: "url"))
-        var hub: String?
+        @Option(
+            help: ArgumentHelp(
+                "URL of the hub. Repeat it for each replica of one hub: the agent moves to the next when the one in use is gone.",
+                valueName: "url"))
+        var hub: [String] = []
 
         @Option(
             help: ArgumentHelp(

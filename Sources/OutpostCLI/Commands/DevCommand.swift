@@ -56,7 +56,7 @@ struct DevCommand: AsyncParsableCommand {
         try await HubLauncher.run(runtime, logger: logger) { address, group in
             let host = address.host == "0.0.0.0" || address.host == "::" ? "127.0.0.1" : address.host
             let url = "http://\(host):\(address.port)"
-            var agent = AgentConfiguration(hubURL: url, registrationToken: registrationToken)
+            var agent = AgentConfiguration(hubURLs: [url], registrationToken: registrationToken)
             agent.name = "local-agent"
             agent.workDirectory = dataDirectory + "/agent"
             agent.maskedValues = [NamedSecretValue(name: "the hub's admin token", value: adminToken)]

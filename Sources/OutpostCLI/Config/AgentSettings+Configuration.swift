@@ -6,7 +6,7 @@ extension AgentSettings {
     /// (secret providers, the user-token verifier, the AWS identity signer).
     /// - Throws: `CLIExit.usage` (exit 2) when `run_as` names no user, root, or the agent is not root.
     func agentConfiguration() throws(CLIExit) -> AgentConfiguration {
-        var configuration = AgentConfiguration(hubURL: hubURL, registrationToken: registrationToken)
+        var configuration = AgentConfiguration(hubURLs: hubURLs, registrationToken: registrationToken)
         configuration.hubTrust = hubTrust
         configuration.insecureHTTP = insecureHTTP
         configuration.name = name

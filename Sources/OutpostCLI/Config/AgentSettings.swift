@@ -5,8 +5,8 @@ import OutpostTransport
 
 /// The agent's settings after merging flags, `OUTPOST_AGENT_*` and the config file.
 struct AgentSettings {
-    /// URL of the hub (`hub`; required).
-    var hubURL = ""
+    /// URLs of the hub (`hub`; at least one): several are replicas of one hub, tried in order.
+    var hubURLs: [String] = []
     /// The agent type's registration token (`token` or `token_file`; one is required).
     var registrationToken = ""
     /// How the hub's certificate is verified (`hub_ca`, `hub_cert_sha256`; default: the system trust store).
@@ -64,7 +64,8 @@ struct AgentSettings {
     ]
 
     struct Flags {
-        var hub: String?
+        /// Every `--hub` given, in order.
+        var hub: [String] = []
         var token: String?
         var tokenFile: String?
         var name: String?
@@ -92,16 +93,9 @@ struct AgentSettings {
     static func resolve(flags: Flags, file: ConfigFile?, environment: [String: String]) throws(ConfigError) -> Self {
         let layers = try ConfigLayers(section: "agent", file: file, environment: environment, knownKeys: keys)
         var settings = AgentSettings()
-        guard let hub = try layers.string("hub", flag: ("--hub", flags.hub)) else {
-            throw ConfigError("hub: required; pass --hub URL, set OUTPOST_AGENT_HUB, or put `hub:` in the config file")
-        }
-        if let (_, origin) = try layers.raw("hub", flag: ("--hub", flags.hub)),
-            !(hub.hasPrefix("http://") || hub.hasPrefix("https://")) || URL(string: hub)?.host == nil
-        {
-            throw ConfigError(key: "hub", origin: origin, problem: "\"\(hub)\" is not an http:// or https:// URL")
-        }
-        settings.hubURL = hub
-        try resolveHubTrust(into: &settings, layers: layers, flags: flags)
+        let hubOrigin: ConfigOrigin
+        (settings.hubURLs, hubOrigin) = try resolveHubURLs(layers: layers, flags: flags)
+        try resolveHubTrust(into: &settings, layers: layers, flags: flags, hubOrigin: hubOrigin)
         try resolveToken(into: &settings, layers: layers, flags: flags)
         try layers.check("name", flag: ("--name", flags.name)) { name throws(ValidationError) in
             try Names.validateAgentName(name)
@@ -140,11 +134,46 @@ struct AgentSettings {
         return settings
     }
 
-    /// `hub_ca`, `hub_cert_sha256` and `insecure_http`; refuses a plain `http://` hub off
+    /// `hub`: one URL, or several replicas of one hub as repeated `--hub` flags, a YAML
+    /// list, or comma-separated text (`OUTPOST_AGENT_HUB=https://a,https://b`). Each must
+    /// be http(s) and appear once.
+    private static func resolveHubURLs(layers: ConfigLayers, flags: Flags) throws(ConfigError) -> (
+        [String], ConfigOrigin
+    ) {
+        let flag = flags.hub.isEmpty ? nil : flags.hub.joined(separator: ",")
+        guard let (text, origin) = try layers.raw("hub", flag: ("--hub", flag)) else {
+            throw ConfigError(
+                "hub: required; pass --hub URL (repeat it for each replica of the hub), set OUTPOST_AGENT_HUB, or put `hub:` in the config file"
+            )
+        }
+        var urls: [String] = []
+        var seen = Set<String>()
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let url = String(part).trimmingSpaces()
+            guard !url.isEmpty else {
+                throw ConfigError(key: "hub", origin: origin, problem: "an empty URL in \"\(text)\"")
+            }
+            let lower = url.lowercased()
+            guard lower.hasPrefix("http://") || lower.hasPrefix("https://"), URL(string: url)?.host?.isEmpty == false
+            else {
+                throw ConfigError(key: "hub", origin: origin, problem: "\"\(url)\" is not an http:// or https:// URL")
+            }
+            var comparable = lower
+            while comparable.hasSuffix("/") { comparable.removeLast() }
+            guard seen.insert(comparable).inserted else {
+                throw ConfigError(
+                    key: "hub", origin: origin, problem: "\"\(url)\" is listed twice; list each replica of the hub once")
+            }
+            urls.append(url)
+        }
+        return (urls, origin)
+    }
+
+    /// `hub_ca`, `hub_cert_sha256` and `insecure_http`; refuses a plain `http://` hub URL off
     /// this host unless `insecure_http` allows it, before any token is sent.
-    private static func resolveHubTrust(into settings: inout AgentSettings, layers: ConfigLayers, flags: Flags)
-        throws(ConfigError)
-    {
+    private static func resolveHubTrust(
+        into settings: inout AgentSettings, layers: ConfigLayers, flags: Flags, hubOrigin: ConfigOrigin
+    ) throws(ConfigError) {
         var trust = HubTrust.system
         if let (path, origin) = try layers.raw("hub_ca", flag: ("--hub-ca", flags.hubCA)) {
             do {
@@ -162,11 +191,11 @@ struct AgentSettings {
         }
         settings.hubTrust = trust
         settings.insecureHTTP = try layers.bool("insecure_http", flag: ("--insecure-http", flags.insecureHTTP)) ?? false
-        if let (url, origin) = try layers.raw("hub", flag: ("--hub", flags.hub)), url.lowercased().hasPrefix("http://"),
-            let host = URL(string: url)?.host, !LoopbackHost.contains(host), !settings.insecureHTTP
-        {
+        guard !settings.insecureHTTP else { return }
+        for url in settings.hubURLs where url.lowercased().hasPrefix("http://") {
+            guard let host = URL(string: url)?.host, !LoopbackHost.contains(host) else { continue }
             throw ConfigError(
-                key: "hub", origin: origin,
+                key: "hub", origin: hubOrigin,
                 problem:
                     "plain http:// to \(host) would send the agent's tokens across the network in clear text; use an https:// URL, or set insecure_http (--insecure-http) if this network is private and trusted"
             )

@@ -20,6 +20,7 @@ final class CertificateHub: AgentHubAPI {
     }
 
     let state = WatchedState(State())
+    var currentURL: String { "https://127.0.0.1:9" }
     let authority: TestCertificateAuthority
     let lifetime: TimeInterval
     /// The hub's wall clock (the test's manual clock, so that grants do not depend on real time).

@@ -42,6 +42,8 @@ final class FakeHub: AgentHubAPI {
 
     static func token(_ n: Int) -> String { "agent-token-\(n)" }
 
+    var currentURL: String { "http://127.0.0.1:9" }
+
     func register(_ request: RegisterRequest) async throws(ClientError) -> RegisterResponse {
         let result = state.update { state -> Result<RegisterResponse, ClientError> in
             state.calls.append("register")

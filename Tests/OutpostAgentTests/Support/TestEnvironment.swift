@@ -32,7 +32,7 @@ struct TestEnvironment: Sendable {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
         configuration = AgentConfiguration(
-            hubURL: "http://127.0.0.1:9", registrationToken: "registration-token-do-not-leak",
+            hubURLs: ["http://127.0.0.1:9"], registrationToken: "registration-token-do-not-leak",
             workDirectory: paths.root, killGrace: killGrace, drainTimeout: drainTimeout,
             logFlushInterval: .milliseconds(20), maxLogBytes: maxLogBytes,
             retryInitialDelay: .milliseconds(5), retryMaxDelay: .milliseconds(50),
