@@ -2,7 +2,8 @@
 ///
 /// Applied migrations are recorded in `schema_migrations(version, applied_at)`;
 /// `migrate()` runs every newer one, in order, inside one transaction. A released
-/// migration is never edited: change the schema by appending a new one.
+/// migration is never edited: change the schema by appending a new one. A new
+/// table also goes into `StoreTable.all` (new columns need nothing more).
 struct Migration: Sendable {
     /// Strictly increasing, starting at 1.
     var version: Int

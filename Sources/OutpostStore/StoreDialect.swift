@@ -39,6 +39,13 @@ struct StoreDialect: Sendable {
     /// Run first inside the migration transaction so concurrent hub replicas
     /// migrate one after the other; `nil` where the write transaction already excludes them.
     var migrationLock: String?
+    /// Lists the tables of the schema the connection works in, one row each, in column `name`.
+    var tablesQuery: String
+    /// Lists a table's columns in their order, with `name` and the declared `type`.
+    var columnsQuery: @Sendable (_ table: String) -> SQLQueryString
+    /// Keeps every other writer out of the tables until the transaction ends (a copy
+    /// checks they are empty, then fills them); `nil` where the write transaction already does.
+    var lockTables: (@Sendable (_ tables: [String]) -> String)?
     /// Classifies a driver error as a constraint violation, or `nil` for any other error.
     var constraint: @Sendable (any Error) -> Constraint?
     /// The driver's own message for an error, without bound values.
@@ -57,6 +64,9 @@ extension StoreDialect {
         lockRowsSuffix: "",
         claimLockSuffix: "",
         migrationLock: nil,
+        tablesQuery: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+        columnsQuery: { table in "SELECT name, type FROM pragma_table_info(\(bind: table)) ORDER BY cid" },
+        lockTables: nil,
         constraint: { error in (error as? SQLiteFailure)?.constraint },
         describe: { error in
             // sqlite3_errmsg names tables and columns, never bound values.
@@ -64,6 +74,17 @@ extension StoreDialect {
             return String(describing: type(of: error))
         }
     )
+
+    /// What a column declared with `type` holds, from the type names the migrations use; `nil` for any other.
+    func columnKind(declaredType type: String) -> StoredColumn.Kind? {
+        switch type.uppercased() {
+        case integerType: .integer
+        case realType: .real
+        case blobType: .blob
+        case "TEXT": .text
+        default: nil
+        }
+    }
 
     /// Turns any error thrown inside an operation into the store's error type.
     ///

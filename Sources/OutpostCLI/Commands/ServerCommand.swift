@@ -24,9 +24,10 @@ struct ServerCommand: AsyncParsableCommand {
 
             With --database postgres://… several replicas share one database: start the \
             same command on several machines behind a load balancer (health check /readyz). \
-            See docs/operations.md, "Several hubs".
+            See docs/operations.md, "Several hubs". To move a hub's SQLite data there: \
+            outpost server migrate-store.
             """,
-        subcommands: [ServerCACommand.self]
+        subcommands: [ServerCACommand.self, ServerMigrateStoreCommand.self]
     )
 
     @OptionGroup var options: HubOptions

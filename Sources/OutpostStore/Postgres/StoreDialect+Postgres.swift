@@ -1,4 +1,5 @@
 import PostgresNIO
+import SQLKit
 
 extension StoreDialect {
     /// PostgreSQL through a pool of `PostgresClient` connections, shared by several hub replicas.
@@ -17,6 +18,18 @@ extension StoreDialect {
         lockRowsSuffix: " FOR UPDATE",
         claimLockSuffix: " FOR UPDATE SKIP LOCKED",
         migrationLock: "SELECT pg_advisory_xact_lock(\(PostgresAdvisoryLock.migrations.key))",
+        tablesQuery: """
+            SELECT table_name::text AS name FROM information_schema.tables
+            WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'
+            """,
+        columnsQuery: { table in
+            """
+            SELECT column_name::text AS name, data_type::text AS type FROM information_schema.columns
+            WHERE table_schema = current_schema() AND table_name = \(bind: table) ORDER BY ordinal_position
+            """
+        },
+        // EXCLUSIVE: others may still read (a hub starting up), but every write waits for the commit.
+        lockTables: { tables in "LOCK TABLE \(tables.joined(separator: ", ")) IN EXCLUSIVE MODE" },
         constraint: { error in
             switch PostgresFailure.sqlState(of: error) {
             case "23505": .unique

@@ -27,10 +27,10 @@ final class SQLiteDirectConnection: @unchecked Sendable {
         self.handle = handle
     }
 
-    /// Opens (creating if needed) the database at `path`; `":memory:"` for a private in-memory one.
-    static func open(path: String) throws(SQLiteFailure) -> SQLiteDirectConnection {
+    /// Opens the database at `path` (creating it if needed, when `create`); `":memory:"` for a private in-memory one.
+    static func open(path: String, create: Bool = true) throws(SQLiteFailure) -> SQLiteDirectConnection {
         var handle: OpaquePointer?
-        let flags = SQLITE_OPEN_CREATE | SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        let flags = (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         let status = sqlite_nio_sqlite3_open_v2(path, &handle, flags, nil)
         guard status == SQLITE_OK, let handle else {
             let message = handle.flatMap { sqlite_nio_sqlite3_errmsg($0) }.map { String(cString: $0) } ?? "out of memory"

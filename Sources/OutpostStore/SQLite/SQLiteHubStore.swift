@@ -31,27 +31,41 @@ package final class SQLiteHubStore: SQLHubStore {
         try await connect(path: path, description: "SQLite database at \(path)", logger: logger)
     }
 
+    /// Opens the database file at `path`, which must exist, without changing its
+    /// journal mode: for reading a hub's database from elsewhere (`StoreCopier`),
+    /// where a mistyped path must not quietly become a new, empty database.
+    /// - Throws: `.database` when there is no such file or it is not an SQLite database.
+    package static func openExisting(path: String, logger: Logger) async throws(StoreError) -> SQLiteHubStore {
+        try await connect(path: path, description: "SQLite database at \(path)", create: false, logger: logger)
+    }
+
     /// A private database in memory, gone at `shutdown()`: for tests.
     package static func inMemory(logger: Logger) async throws(StoreError) -> SQLiteHubStore {
         try await connect(path: ":memory:", description: "in-memory SQLite database", logger: logger)
     }
 
     private static func connect(
-        path: String, description: String, logger: Logger
+        path: String, description: String, create: Bool = true, logger: Logger
     ) async throws(StoreError) -> SQLiteHubStore {
         let connection: SQLiteDirectConnection
         do {
-            connection = try SQLiteDirectConnection.open(path: path)
+            connection = try SQLiteDirectConnection.open(path: path, create: create)
         } catch {
             throw StoreError(.database, "cannot open \(description): \(error.message)")
         }
         do {
             let db = SQLiteDirectDatabase(connection: connection, logger: logger)
             // WAL lets readers of other processes (backups, inspection) run beside the
-            // hub; an in-memory database answers "memory" and that is fine.
-            let mode = try await db.raw("PRAGMA journal_mode = WAL").first()?.decode(column: "journal_mode", as: String.self)
-            if path != ":memory:", mode?.lowercased() != "wal" {
-                logger.warning("SQLite refused WAL journal mode", metadata: ["mode": "\(mode ?? "none")"])
+            // hub; an in-memory database answers "memory" and that is fine. A file opened
+            // only to be read keeps its mode: switching it would write to it.
+            if create {
+                let mode = try await db.raw("PRAGMA journal_mode = WAL").first()?.decode(column: "journal_mode", as: String.self)
+                if path != ":memory:", mode?.lowercased() != "wal" {
+                    logger.warning("SQLite refused WAL journal mode", metadata: ["mode": "\(mode ?? "none")"])
+                }
+            } else {
+                // Reads the header now: a file that is not a database fails here, naming the file.
+                try await db.raw("SELECT COUNT(*) AS n FROM sqlite_master").run()
             }
             try await db.raw("PRAGMA synchronous = NORMAL").run()
             try await db.raw("PRAGMA foreign_keys = ON").run()
