@@ -4,14 +4,6 @@ import OutpostCore
 import OutpostTestSupport
 import Testing
 
-extension Trait where Self == ConditionTrait {
-    /// Runs when the test command's PostgreSQL server is up, and always on a full run (where it must be).
-    static var postgresAvailable: Self {
-        .enabled("no PostgreSQL server (OUTPOST_POSTGRES_*): run scripts/test") {
-            TestPostgres.isAvailable || TestPostgres.isRequired
-        }
-    }
-}
 
 /// `outpost server migrate-store` as an operator runs it: a SQLite hub stopped,
 /// its database copied, a hub started on PostgreSQL with the same data.
