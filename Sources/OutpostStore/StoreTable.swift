@@ -18,6 +18,8 @@ struct StoreTable: Sendable, Equatable {
         StoreTable(name: "agents", key: ["id"]),  // → agent_types
         StoreTable(name: "tasks", key: ["id"]),  // → agents
         StoreTable(name: "task_log_chunks", key: ["task_id", "byte_offset"]),  // → tasks
+        // Requests relayed between replicas: empty once the hub is stopped, copied for completeness.
+        StoreTable(name: "relay_requests", key: ["id"]),
     ]
 
     /// Where `migrate()` records the versions it applied.

@@ -146,6 +146,8 @@ extension SQLHubStore {
             var tables: [String: [[StoredCell]]] = [:]
             for table in StoreTable.all {
                 let columns = try await endpoint.columns(of: table.name).sorted { $0.name < $1.name }
+                // A table a later migration adds is absent from an older schema.
+                if columns.isEmpty { continue }
                 let rows = try await db.raw("SELECT * FROM \(ident: table.name)").all()
                 tables[table.name] = try rows.map { row in
                     try columns.map { column in try StoredCell(row, column) }

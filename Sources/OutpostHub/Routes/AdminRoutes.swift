@@ -70,8 +70,9 @@ extension Hub {
             var record = record
             if let now = live[record.id] {
                 record.status = now.status
-                record.lastSeenAt = now.lastSeen
-                record.runningTasks = now.activeTasks
+                // With several replicas the agent may poll another one now: the later time wins.
+                record.lastSeenAt = max(record.lastSeenAt, now.lastSeen)
+                record.runningTasks = isClustered ? record.runningTasks : now.activeTasks
             }
             return record
         }
