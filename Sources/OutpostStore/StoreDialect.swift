@@ -39,6 +39,10 @@ struct StoreDialect: Sendable {
     /// Run first inside the migration transaction so concurrent hub replicas
     /// migrate one after the other; `nil` where the write transaction already excludes them.
     var migrationLock: String?
+    /// Refreshes the planner's statistics after a bulk load, on a database that keeps
+    /// them up to date by itself in production (PostgreSQL's autovacuum); `nil` where
+    /// the hub never gathers any (SQLite plans from the schema alone).
+    var refreshStatistics: String?
     /// Classifies a driver error as a constraint violation, or `nil` for any other error.
     var constraint: @Sendable (any Error) -> Constraint?
     /// The driver's own message for an error, without bound values.
@@ -57,6 +61,7 @@ extension StoreDialect {
         lockRowsSuffix: "",
         claimLockSuffix: "",
         migrationLock: nil,
+        refreshStatistics: nil,
         constraint: { error in (error as? SQLiteFailure)?.constraint },
         describe: { error in
             // sqlite3_errmsg names tables and columns, never bound values.

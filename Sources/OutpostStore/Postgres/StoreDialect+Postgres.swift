@@ -17,6 +17,7 @@ extension StoreDialect {
         lockRowsSuffix: " FOR UPDATE",
         claimLockSuffix: " FOR UPDATE SKIP LOCKED",
         migrationLock: "SELECT pg_advisory_xact_lock(\(PostgresAdvisoryLock.migrations.key))",
+        refreshStatistics: "ANALYZE tasks, agents",
         constraint: { error in
             switch PostgresFailure.sqlState(of: error) {
             case "23505": .unique
