@@ -71,8 +71,13 @@ package protocol HubStore: Sendable {
     func agent(id: String) async throws(StoreError) -> AgentRecord?
     /// Agents ordered by name; offline ones only when asked.
     func listAgents(includeOffline: Bool) async throws(StoreError) -> [AgentRecord]
-    /// Writes heartbeat times in one batch (agent id → last seen).
+    /// Writes heartbeat times (agent id → last seen) in one transaction, one statement
+    /// per 500 agents. Only ever moves `last_seen_at` forward; unknown ids are skipped.
     func recordHeartbeats(_ lastSeen: [String: Date]) async throws(StoreError)
+    /// Agents that are not offline and whose `last_seen_at` lies strictly before `cutoff`,
+    /// oldest silence first: what the leader replica takes offline. Reads only live
+    /// agents (a partial index), however many offline agents the table keeps.
+    func agentsSilentSince(_ cutoff: Date) async throws(StoreError) -> [AgentRecord]
     func setAgentStatus(id: String, status: AgentRecord.Status) async throws(StoreError)
     /// Marks the agent offline (its name is free again, or reserved for its type's
     /// `name_release_seconds`) and its assigned or running tasks `lost` with
@@ -88,11 +93,14 @@ package protocol HubStore: Sendable {
     /// `route` is what the task asks of its agent: `claimTask` checks it again (`Routing`).
     func insertTask(_ task: TaskRecord, assignment: TaskAssignment, route: TaskRoute) async throws(StoreError)
     func task(id: String) async throws(StoreError) -> TaskRecord?
-    /// Newest first, optionally only one status.
+    /// Newest first (ties by id, descending), optionally only one status; at most
+    /// `limit`. Walks an index and stops after `limit` rows, however long the history.
     func listTasks(status: TaskStatus?, limit: Int) async throws(StoreError) -> [TaskRecord]
-    /// Every queued task, oldest first: what the dispatcher reloads at start-up.
+    /// Every queued task, oldest first: what the dispatcher reloads at start-up. Reads
+    /// only queued tasks (a partial index), however many finished ones the table keeps.
     func queuedTasks() async throws(StoreError) -> [QueuedTask]
-    /// Every assigned or running task: what the dispatcher and sweeper reload at start-up.
+    /// Every assigned or running task, oldest first: what the dispatcher and sweeper
+    /// reload at start-up. Reads only those tasks (a partial index).
     func activeTasks() async throws(StoreError) -> [ActiveTask]
     /// Atomically moves a queued task to `assigned` for this agent. Returns its
     /// assignment, or `nil` when the task is no longer queued (claimed or cancelled):
@@ -131,6 +139,16 @@ package protocol HubStore: Sendable {
     /// Running or assigned tasks whose start (or assignment) plus timeout plus
     /// `grace` lies before `now` become `timed_out`. Returns them.
     func timeOutOverdueTasks(now: Date, grace: TimeInterval) async throws(StoreError) -> [TaskRecord]
+
+    // MARK: Retention
+
+    /// Deletes at most `limit` finished tasks (any terminal status, `lost` included)
+    /// whose `finished_at` — or `created_at` when it has none — lies strictly before
+    /// `cutoff`, oldest first, with their log chunks, in one transaction. Queued,
+    /// assigned and running tasks are never deleted, however old. Returns how many it
+    /// deleted: call again while that equals `limit` to work through a backlog in
+    /// bounded transactions. `limit` below 1 deletes nothing.
+    func deleteFinishedTasks(finishedBefore cutoff: Date, limit: Int) async throws(StoreError) -> Int
 }
 
 /// A stored API token (hashed).

@@ -17,6 +17,7 @@ extension Migration {
     /// Every migration, oldest first.
     static let all: [Migration] = [
         initialSchema, fleetAndTrust, allowedTagsAndPinning, namedAPITokens, lateResults, clientCertificates,
+        hotTables,
     ]
 
     /// Timestamps are unix seconds as doubles, booleans are 0/1 integers, JSON is
