@@ -226,6 +226,8 @@ let package = Package(
                 "OutpostStore", "OutpostCore", "OutpostTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SQLKit", package: "sql-kit"),
+                // EventLoop, for the statement-recording wrapper of a store's database.
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -71,8 +71,13 @@ package protocol HubStore: Sendable {
     func agent(id: String) async throws(StoreError) -> AgentRecord?
     /// Agents ordered by name; offline ones only when asked.
     func listAgents(includeOffline: Bool) async throws(StoreError) -> [AgentRecord]
-    /// Writes heartbeat times in one batch (agent id → last seen).
+    /// Writes heartbeat times (agent id → last seen) in one transaction, one statement
+    /// per 500 agents. Only ever moves `last_seen_at` forward; unknown ids are skipped.
     func recordHeartbeats(_ lastSeen: [String: Date]) async throws(StoreError)
+    /// Agents that are not offline and whose `last_seen_at` lies strictly before `cutoff`,
+    /// oldest silence first: what the leader replica takes offline. Reads only live
+    /// agents (a partial index), however many offline agents the table keeps.
+    func agentsSilentSince(_ cutoff: Date) async throws(StoreError) -> [AgentRecord]
     func setAgentStatus(id: String, status: AgentRecord.Status) async throws(StoreError)
     /// Marks the agent offline (its name is free again, or reserved for its type's
     /// `name_release_seconds`) and its assigned or running tasks `lost` with
@@ -94,9 +99,11 @@ package protocol HubStore: Sendable {
     /// The sealed user token of a claimed task not yet started (`nil`: none, or gone).
     func sealedUserToken(taskID: String) async throws(StoreError) -> String?
     func task(id: String) async throws(StoreError) -> TaskRecord?
-    /// Newest first, optionally only one status.
+    /// Newest first (ties by id, descending), optionally only one status; at most
+    /// `limit`. Walks an index and stops after `limit` rows, however long the history.
     func listTasks(status: TaskStatus?, limit: Int) async throws(StoreError) -> [TaskRecord]
-    /// Every queued task, oldest first: what the dispatcher reloads at start-up.
+    /// Every queued task, oldest first: what the dispatcher reloads at start-up. Reads
+    /// only queued tasks (a partial index), however many finished ones the table keeps.
     func queuedTasks() async throws(StoreError) -> [QueuedTask]
     /// The tasks among `ids` that are still queued, oldest first (another replica queued them).
     func queuedTasks(ids: [String]) async throws(StoreError) -> [QueuedTask]
@@ -104,7 +111,8 @@ package protocol HubStore: Sendable {
     /// replica that claimed it died before the agent got it): sent again from here.
     /// `nil` when the task is not assigned to this agent.
     func pendingAssignment(taskID: String, agentID: String) async throws(StoreError) -> TaskAssignment?
-    /// Every assigned or running task: what the dispatcher and sweeper reload at start-up.
+    /// Every assigned or running task, oldest first: what the dispatcher and sweeper
+    /// reload at start-up. Reads only those tasks (a partial index).
     func activeTasks() async throws(StoreError) -> [ActiveTask]
     /// Atomically moves a queued task to `assigned` for this agent. Returns its
     /// assignment, or `nil` when the task is no longer queued (claimed or cancelled):
@@ -153,6 +161,16 @@ package protocol HubStore: Sendable {
     func answerRelayRequest(id: String, agentID: String, answer: String) async throws(StoreError) -> Bool
     func deleteRelayRequest(id: String) async throws(StoreError)
     func deleteRelayRequests(createdBefore cutoff: Date) async throws(StoreError) -> Int
+
+    // MARK: Retention
+
+    /// Deletes at most `limit` finished tasks (any terminal status, `lost` included)
+    /// whose `finished_at` — or `created_at` when it has none — lies strictly before
+    /// `cutoff`, oldest first, with their log chunks, in one transaction. Queued,
+    /// assigned and running tasks are never deleted, however old. Returns how many it
+    /// deleted: call again while that equals `limit` to work through a backlog in
+    /// bounded transactions. `limit` below 1 deletes nothing.
+    func deleteFinishedTasks(finishedBefore cutoff: Date, limit: Int) async throws(StoreError) -> Int
 }
 
 /// A stored API token (hashed).

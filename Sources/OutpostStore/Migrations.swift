@@ -18,6 +18,7 @@ extension Migration {
     /// Every migration, oldest first.
     static let all: [Migration] = [
         initialSchema, fleetAndTrust, allowedTagsAndPinning, namedAPITokens, lateResults, clientCertificates,
+        hotTables,
         replicaRelay,
     ]
 

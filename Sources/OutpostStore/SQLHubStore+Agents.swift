@@ -131,21 +131,6 @@ extension SQLHubStore {
         }
     }
 
-    /// Unknown ids are skipped; a time older than the stored one never moves it back.
-    package func recordHeartbeats(_ lastSeen: [String: Date]) async throws(StoreError) {
-        guard !lastSeen.isEmpty else { return }
-        try await write("recording heartbeats of \(lastSeen.count) agents") { db in
-            for (id, date) in lastSeen {
-                try await db.raw(
-                    """
-                    UPDATE agents SET last_seen_at = \(bind: date.unixSeconds)
-                    WHERE id = \(bind: id) AND last_seen_at < \(bind: date.unixSeconds)
-                    """
-                ).run()
-            }
-        }
-    }
-
     /// Changes only the status. To take an agent offline with its tasks, use `markAgentOffline`.
     /// - Throws: `.notFound`; `.conflict` when bringing an offline agent back while
     ///   another live agent holds its name.
@@ -186,7 +171,7 @@ extension SQLHubStore {
             let held = try await db.raw(
                 """
                 SELECT \(unsafeRaw: StoredColumns.task) FROM tasks
-                WHERE agent_id = \(bind: id) AND status IN ('assigned', 'running')
+                WHERE agent_id = \(bind: id) AND \(unsafeRaw: StoredConditions.active)
                 ORDER BY created_at, id\(unsafeRaw: dialect.lockRowsSuffix)
                 """
             ).all()

@@ -111,7 +111,7 @@ extension SQLHubStore {
             let overdue = try await db.raw(
                 """
                 SELECT \(unsafeRaw: StoredColumns.task) FROM tasks
-                WHERE status IN ('assigned', 'running')
+                WHERE \(unsafeRaw: StoredConditions.active)
                     AND COALESCE(started_at, assigned_at) + timeout_seconds < \(bind: cutoff)
                 ORDER BY created_at, id\(unsafeRaw: dialect.lockRowsSuffix)
                 """
@@ -136,7 +136,7 @@ extension SQLHubStore {
             let waiting = try await db.raw(
                 """
                 SELECT \(unsafeRaw: StoredColumns.task) FROM tasks
-                WHERE user_token_required = 1 AND status IN ('queued', 'assigned')
+                WHERE \(unsafeRaw: StoredConditions.awaitingUserToken)
                 ORDER BY created_at, id\(unsafeRaw: dialect.lockRowsSuffix)
                 """
             ).all()

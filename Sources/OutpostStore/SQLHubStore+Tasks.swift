@@ -40,9 +40,10 @@ extension SQLHubStore {
         }
     }
 
-    /// Newest first (ties by id, descending); `limit` below 1 returns nothing.
+    /// Newest first (ties by id, descending); `limit` below 1 returns nothing. Walks one
+    /// index backwards and stops after `limit` rows, however long the history.
     package func listTasks(status: TaskStatus?, limit: Int) async throws(StoreError) -> [TaskRecord] {
-        let filter: SQLQueryString = status.map { "WHERE status = \(bind: $0.rawValue)" } ?? ""
+        let filter = status.map(Self.listingFilter) ?? ""
         return try await read("listing tasks") { db in
             try await db.raw(
                 """
@@ -53,10 +54,14 @@ extension SQLHubStore {
         }
     }
 
+    /// Reads only the queued tasks' index, whatever the history.
     package func queuedTasks() async throws(StoreError) -> [QueuedTask] {
         try await read("loading queued tasks") { db in
             try await db.raw(
-                "SELECT id, tags, agent_types, created_at FROM tasks WHERE status = 'queued' ORDER BY created_at, id"
+                """
+                SELECT id, tags, agent_types, created_at FROM tasks
+                WHERE \(unsafeRaw: StoredConditions.queued) ORDER BY created_at, id
+                """
             ).all().map { row throws(StoreError) in
                 QueuedTask(id: try row.column("id"), route: try row.taskRoute(), createdAt: try row.date("created_at"))
             }
@@ -96,13 +101,13 @@ extension SQLHubStore {
         }
     }
 
-    /// Oldest first.
+    /// Oldest first. Reads only the unfinished tasks' index, whatever the history.
     package func activeTasks() async throws(StoreError) -> [ActiveTask] {
         try await read("loading active tasks") { db in
             try await db.raw(
                 """
                 SELECT id, agent_id, status, cancel_requested FROM tasks
-                WHERE status IN ('assigned', 'running') ORDER BY created_at, id
+                WHERE \(unsafeRaw: StoredConditions.active) ORDER BY created_at, id
                 """
             ).all().map { row throws(StoreError) in
                 ActiveTask(
@@ -202,6 +207,19 @@ extension SQLRow {
 }
 
 extension SQLHubStore {
+    /// The `WHERE` of a listing of one status, spelled so that it walks the partial index
+    /// holding that status (`StoredConditions`) rather than the whole history.
+    static func listingFilter(_ status: TaskStatus) -> SQLQueryString {
+        switch status {
+        case .queued:
+            "WHERE \(unsafeRaw: StoredConditions.queued)"
+        case .assigned, .running:
+            "WHERE \(unsafeRaw: StoredConditions.active) AND status = \(bind: status.rawValue)"
+        case .succeeded, .failed, .cancelled, .timedOut, .lost, .rejected:
+            "WHERE \(unsafeRaw: StoredConditions.finished) AND status = \(bind: status.rawValue)"
+        }
+    }
+
     static func loadTask(_ db: any SQLDatabase, id: String, lock: String = "") async throws -> StoredTask? {
         try await db.raw("SELECT \(unsafeRaw: StoredColumns.task) FROM tasks WHERE id = \(bind: id)\(unsafeRaw: lock)")
             .first()?.storedTask()

@@ -12,7 +12,8 @@ enum StoredColumns {
         late_status, late_exit_code, late_finished_at, late_log_offset
         """
 
-    /// An agent (table alias `a`) with the count of its unfinished tasks.
+    /// An agent (table alias `a`) with the count of its unfinished tasks, read from
+    /// `tasks_active_agent` alone (its condition repeated word for word).
     static let agent = """
         a.id, a.name, a.type, a.tags, a.status, a.version, a.os, a.concurrency, a.provider_fingerprint, \
         a.registered_at, a.last_seen_at, a.aws_arn, a.disconnect_after_job, a.idle_timeout_seconds, \

@@ -46,6 +46,10 @@ struct StoreDialect: Sendable {
     /// Keeps every other writer out of the tables until the transaction ends (a copy
     /// checks they are empty, then fills them); `nil` where the write transaction already does.
     var lockTables: (@Sendable (_ tables: [String]) -> String)?
+    /// Refreshes the planner's statistics after a bulk load, on a database that keeps
+    /// them up to date by itself in production (PostgreSQL's autovacuum); `nil` where
+    /// the hub never gathers any (SQLite plans from the schema alone).
+    var refreshStatistics: String?
     /// Classifies a driver error as a constraint violation, or `nil` for any other error.
     var constraint: @Sendable (any Error) -> Constraint?
     /// The driver's own message for an error, without bound values.
@@ -67,6 +71,7 @@ extension StoreDialect {
         tablesQuery: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
         columnsQuery: { table in "SELECT name, type FROM pragma_table_info(\(bind: table)) ORDER BY cid" },
         lockTables: nil,
+        refreshStatistics: nil,
         constraint: { error in (error as? SQLiteFailure)?.constraint },
         describe: { error in
             // sqlite3_errmsg names tables and columns, never bound values.

@@ -169,4 +169,7 @@ extension SQLHubStore {
 extension TaskStatus {
     static let terminal: [TaskStatus] = allCases.filter(\.isTerminal)
     static let active: [TaskStatus] = [.assigned, .running]
+    /// Every status, in an order `seedTask(in:)` can follow in one store: `timedOut`
+    /// first, as seeding it times out every task that is then assigned or running.
+    static let seedingOrder: [TaskStatus] = [.timedOut] + allCases.filter { $0 != .timedOut }
 }

@@ -30,6 +30,7 @@ extension StoreDialect {
         },
         // EXCLUSIVE: others may still read (a hub starting up), but every write waits for the commit.
         lockTables: { tables in "LOCK TABLE \(tables.joined(separator: ", ")) IN EXCLUSIVE MODE" },
+        refreshStatistics: "ANALYZE tasks, agents",
         constraint: { error in
             switch PostgresFailure.sqlState(of: error) {
             case "23505": .unique
