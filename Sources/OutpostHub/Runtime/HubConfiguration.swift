@@ -50,6 +50,9 @@ package struct HubConfiguration: Sendable, Equatable {
     /// How long an offline agent stays in the store (and in `outpost agents`) after it
     /// was last seen; the sweeper deletes it after that. Default 24 h.
     package var offlineAgentRetention: Duration = .seconds(86_400)
+    /// How long finished tasks (with their logs) stay in the database; the leader
+    /// deletes older ones in bounded batches. Default 30 days.
+    package var retention: Duration = .seconds(30 * 86_400)
     /// PEM certificate chain and key the API is served with over HTTPS; `nil`
     /// serves plain HTTP, which `validate` allows on loopback only unless
     /// `insecureHTTP`. Default `nil`.

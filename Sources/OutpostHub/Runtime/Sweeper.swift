@@ -97,7 +97,7 @@ struct Sweeper: Service {
         if excused.covers(now) { return }
         let silent: [AgentRecord]
         do {
-            silent = try await hub.store.listAgents(includeOffline: false).filter { $0.lastSeenAt < cutoff }
+            silent = try await hub.store.agentsSilentSince(cutoff)
         } catch {
             hub.logger.error("could not look for silent agents", metadata: ["error": "\(error)"])
             return
@@ -113,10 +113,21 @@ struct Sweeper: Service {
         }
     }
 
-    /// Deletes agents offline for longer than `offlineAgentRetention`, at most once per
-    /// `pruneInterval`. They vanish from `outpost agents` and from the offline gauge.
+    /// Tasks one retention batch deletes (one transaction), and batches per sweep:
+    /// a first run over a long history works through it a few thousand rows a
+    /// minute instead of in one transaction that holds locks for minutes.
+    static let retentionBatch = 1_000
+    static let retentionBatchesPerPrune = 10
+
+    /// Deletes agents offline for longer than `offlineAgentRetention`, finished tasks
+    /// older than `retention` (with their logs) and relayed requests nobody waits
+    /// for any more, at most once per `pruneInterval`. Offline agents vanish from
+    /// `outpost agents` and from the offline gauge.
     func pruneOfflineAgents(now: Date) async {
         guard lastPrune.isDue(now: now, interval: Self.pruneInterval) else { return }
+        await deleteExpiredTasks(now: now)
+        _ = try? await hub.store.deleteRelayRequests(
+            createdBefore: now.addingTimeInterval(-2 * hub.configuration.relayTimeout.seconds))
         let cutoff = now.addingTimeInterval(-hub.configuration.offlineAgentRetention.seconds)
         do {
             let names = try await hub.store.deleteOfflineAgents(lastSeenBefore: cutoff, now: now)
@@ -127,6 +138,29 @@ struct Sweeper: Service {
             }
         } catch {
             hub.logger.error("could not delete long-offline agents", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+extension Sweeper {
+    /// Retention: finished tasks older than `retention` leave the database, in batches.
+    func deleteExpiredTasks(now: Date) async {
+        let cutoff = now.addingTimeInterval(-hub.configuration.retention.seconds)
+        var deleted = 0
+        for _ in 0..<Self.retentionBatchesPerPrune {
+            do {
+                let batch = try await hub.store.deleteFinishedTasks(finishedBefore: cutoff, limit: Self.retentionBatch)
+                deleted += batch
+                if batch < Self.retentionBatch { break }
+            } catch {
+                hub.logger.error("could not delete expired tasks", metadata: ["error": "\(error)"])
+                break
+            }
+        }
+        if deleted > 0 {
+            hub.logger.info(
+                "deleted finished tasks older than the retention period, with their logs",
+                metadata: ["count": "\(deleted)", "retention_days": "\(Int(hub.configuration.retention.seconds / 86_400))"])
         }
     }
 }
