@@ -120,6 +120,18 @@ struct PostgresStoreTests {
         }
     }
 
+    @Test("sslmode=require against a server without TLS is refused, saying so; prefer falls back to plain")
+    func tlsRequiredButMissing() async throws {
+        var required = try #require(TestPostgres.settings())
+        required.sslMode = .require
+        let error = await expectStoreError(.database) { try await PostgresHubStore.connect(required, logger: quietLogger) }
+        #expect(error?.message.contains("does not support TLS") == true, "\(error?.message ?? "")")
+        var preferred = required
+        preferred.sslMode = .prefer
+        let store = try await PostgresHubStore.connect(preferred, logger: quietLogger)
+        await store.shutdown()
+    }
+
     @Test("a store whose server went away fails its calls with a database error instead of hanging")
     func serverGoneMidway() async throws {
         try await TestPostgres.withSchema { settings in
