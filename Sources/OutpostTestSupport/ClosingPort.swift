@@ -13,24 +13,9 @@ package final class ClosingPort: Sendable {
     private let socketDescriptor: Int32
 
     package init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw RefusingPortError(operation: "socket", code: errno) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        guard bound, listen(fd, 16) == 0 else {
-            let code = errno
-            close(fd)
-            throw RefusingPortError(operation: "bind and listen", code: code)
-        }
+        let (fd, port) = try LoopbackSocket.open(listenBacklog: 16)
         socketDescriptor = fd
-        port = Int(UInt16(bigEndian: address.sin_port))
+        self.port = port
         // A thread of its own: accept blocks, and the test's tasks must not wait for it.
         let thread = Thread {
             while true {

@@ -21,22 +21,9 @@ package final class TCPRelay: Sendable {
 
     /// Starts relaying connections to `127.0.0.1:upstreamPort`.
     package init(upstreamPort: Int) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw RefusingPortError(operation: "socket", code: errno) }
-        var address = Self.loopback(port: 0)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        guard bound, listen(fd, 64) == 0 else {
-            let code = errno
-            close(fd)
-            throw RefusingPortError(operation: "bind and listen", code: code)
-        }
+        let (fd, port) = try LoopbackSocket.open(listenBacklog: 64)
         listener = fd
-        port = Int(UInt16(bigEndian: address.sin_port))
+        self.port = port
         // The thread holds the connections, not the relay, so dropping the relay ends it.
         let connections = self.connections
         Thread { Self.acceptLoop(listener: fd, upstreamPort: upstreamPort, connections: connections) }.start()
@@ -153,7 +140,7 @@ package final class TCPRelay: Sendable {
     private static func dial(port: Int) -> Int32? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
-        var address = loopback(port: port)
+        var address = LoopbackSocket.address(port: port)
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
@@ -172,11 +159,4 @@ package final class TCPRelay: Sendable {
         _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &option, socklen_t(MemoryLayout<linger>.size))
     }
 
-    private static func loopback(port: Int) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        return address
-    }
 }

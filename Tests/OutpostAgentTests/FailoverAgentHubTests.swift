@@ -15,7 +15,7 @@ struct FailoverAgentHubTests {
     struct Replicas {
         let database: FakeHub
         let replicas: [FakeReplica]
-        let logs = CapturedLogs()
+        let logs = CapturedLogs(label: "outpost.agent.test")
         let hub: FailoverAgentHub
 
         init(_ count: Int = 2, pollWait: Duration = .milliseconds(200)) {

@@ -18,7 +18,7 @@ struct FailoverSocketTests {
         let refusing = try RefusingPort()
         let closing = try ClosingPort()
         let trust = HubTrust(roots: .caFile(path: "hub-ca.pem", certificates: [try setup.serverCA.certificateDER]))
-        let logs = CapturedLogs()
+        let logs = CapturedLogs(label: "outpost.agent.test")
         let urls = ["https://127.0.0.1:\(refusing.port)", closing.url, setup.server.url]
         let hub = FailoverAgentHub(hubURLs: urls, registrationToken: "op_registration_token", trust: trust, logger: logs.logger)
         hub.useClientIdentity(try setup.identity().0)

@@ -1,25 +1,34 @@
-import Logging
+package import Logging
 import Synchronization
 
-/// Keeps every line the agent logs, with its level, so a test can check what the
-/// operator learns.
-final class CapturedLogs: Sendable {
-    struct Line: Sendable, CustomStringConvertible {
-        let level: Logger.Level
+/// Keeps every line a hub or agent logs, with its level, message and metadata
+/// rendered as text, so a test can check what the operator learns (and what the
+/// caller does not).
+package final class CapturedLogs: Sendable {
+    package struct Line: Sendable, CustomStringConvertible {
+        package let level: Logger.Level
         /// The message, then the metadata as `key=value`, sorted.
-        let text: String
-        var description: String { "[\(level)] \(text)" }
+        package let text: String
+        package var description: String { "[\(level)] \(text)" }
     }
 
     private let lines = Mutex<[Line]>([])
+    private let label: String
 
-    var logger: Logger {
-        var logger = Logger(label: "outpost.agent.test") { _ in Handler(sink: self) }
+    package init(label: String = "outpost.test") {
+        self.label = label
+    }
+
+    package var logger: Logger {
+        var logger = Logger(label: label) { _ in Handler(sink: self) }
         logger.logLevel = .debug
         return logger
     }
 
-    var all: [Line] { lines.withLock { $0 } }
+    package var all: [Line] { lines.withLock { $0 } }
+
+    /// The texts of the lines whose text contains `text`.
+    package func lines(containing text: String) -> [String] { all.map(\.text).filter { $0.contains(text) } }
 
     fileprivate func append(_ line: Line) { lines.withLock { $0.append(line) } }
 
