@@ -52,6 +52,9 @@ let package = Package(
                 "OutpostMasking", "OutpostCore", "OutpostClient", "OutpostTransport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                // The replicas scenario makes a database per configuration and reads its statistics.
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

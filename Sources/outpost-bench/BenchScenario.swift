@@ -26,6 +26,12 @@ struct BenchOptions: Sendable {
     var idleSeconds = 60
     /// The `outpost` executable the scenarios start (release build).
     var outpostBinary = "outpost"
+    /// `scripts/services/postgres`, which the replicas scenario runs to start a throw-away
+    /// PostgreSQL server when `OUTPOST_BENCH_DATABASE_URL` names none. Default: none.
+    var postgresService: String?
+    /// `TMPDIR` for that script, so its cluster is not the test command's. Default:
+    /// `outpost-bench-postgres` in the temporary directory.
+    var postgresDirectory: String?
 
     /// `count` scaled by `--scale`, at least `minimum`.
     func scaled(_ count: Int, minimum: Int = 1) -> Int {
@@ -42,4 +48,5 @@ let allScenarios: [any BenchScenario] = [
     FootprintScenario(),
     LogStreamingScenario(),
     MaskingScenario(),
+    ReplicasScenario(),
 ]

@@ -20,6 +20,9 @@ func usage(_ problem: String? = nil) -> Never {
           --chunk-kib N       masking chunk size (default 64)
           --scale X           multiply task and agent counts, e.g. 0.1 for a quick look (default 1)
           --idle-seconds N    how long footprint lets processes idle (default 60)
+          --postgres-service PATH   scripts/services/postgres: replicas starts a throw-away
+                              PostgreSQL server with it unless OUTPOST_BENCH_DATABASE_URL is set
+          --postgres-dir DIR  TMPDIR for that script (default: outpost-bench-postgres in TMPDIR)
           --list              list the scenarios
 
         scenarios: \(allScenarios.map(\.name).joined(separator: ", "))
@@ -51,6 +54,8 @@ while let argument = arguments.popFirst() {
         options.scale = value
     case "--outpost": options.outpostBinary = text()
     case "--output-dir": outputDirectory = text()
+    case "--postgres-service": options.postgresService = text()
+    case "--postgres-dir": options.postgresDirectory = text()
     case "--list":
         for scenario in allScenarios { print("\(scenario.name)\t\(scenario.summary)") }
         exit(0)

@@ -32,6 +32,9 @@ struct ReplicaTests {
         #expect(done.agent == "agent-on-zero")
         let log = try await client2.readLog(taskID: task.id)
         #expect(String(decoding: log.bytes, as: UTF8.self) == "first\nsecond\n")
+        // Replica 1 announced the task it queued: its /metrics counts the NOTIFY statements.
+        let notified = try await ChaosSettledView.gauge("outpost_cluster_notify_statements_total", hub: set.replicas[1])
+        #expect((notified ?? 0) >= 1, "replica 1 counted \(notified.map { "\($0)" } ?? "no series") NOTIFY statements")
 
         // The CLI, through replica 1, streams and exits with the task's own code.
         let run = try await set.cli(1, ["task", "run", "local", "--script", "printf 'a\\nb\\n'; exit 3"])

@@ -94,7 +94,7 @@ struct ConnectionLimiterTests {
         _ = limiter.admit(try Self.peer("10.0.0.2"))
         _ = limiter.admit(try Self.peer("10.0.0.3"))
         limiter.release(nat)
-        let text = String(decoding: metrics.exposition(fleet: FleetSnapshot(), offlineAgents: 0, now: Date()), as: UTF8.self)
+        let text = String(decoding: metrics.exposition(fleet: FleetSnapshot(), offlineAgents: 0, notifyStatements: 0, now: Date()), as: UTF8.self)
         let exposition = try Exposition(text)
         #expect(exposition.value("outpost_connections_open") == 2)
         #expect(exposition.value("outpost_connections_refused_total", ["cap": "peer"]) == 3)

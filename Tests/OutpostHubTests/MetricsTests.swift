@@ -15,7 +15,7 @@ struct MetricsTests {
         ("outpost_queued_tasks", "gauge"), ("outpost_polls_waiting", "gauge"),
         ("outpost_queued_tasks_by_tags", "gauge"), ("outpost_oldest_queued_task_age_seconds", "gauge"),
         ("outpost_running_tasks", "gauge"), ("outpost_agents_by_type", "gauge"), ("outpost_agent_slots", "gauge"),
-        ("outpost_dispatch_latency_seconds", "histogram"),
+        ("outpost_dispatch_latency_seconds", "histogram"), ("outpost_cluster_notify_statements_total", "counter"),
     ]
 
     static let prod = ["agent_type": "prod", "tags": "env=prod,region=eu"]
@@ -38,6 +38,7 @@ struct MetricsTests {
                 #expect(metrics.samples(named: "outpost_queued_tasks_by_tags").isEmpty)
                 #expect(metrics.samples(named: "outpost_agents_by_type").isEmpty)
                 #expect(metrics.samples(named: "outpost_dispatch_latency_seconds_count").isEmpty)
+                #expect(metrics.value("outpost_cluster_notify_statements_total") == 0, "a hub alone notifies nobody")
             }
         }
     }
@@ -171,7 +172,7 @@ struct MetricsTests {
         let metrics = HubMetrics()
         metrics.observeDispatch(of: QueuedTask(id: "t", tags: oddTags, createdAt: now), claimedAt: now)
 
-        let text = String(decoding: metrics.exposition(fleet: fleet, offlineAgents: 0, now: now), as: UTF8.self)
+        let text = String(decoding: metrics.exposition(fleet: fleet, offlineAgents: 0, notifyStatements: 0, now: now), as: UTF8.self)
         let parsed = try Exposition(text)  // throws on a broken line
         let poolLabels = ["agent_type": oddType, "tags": oddTags.description]
         #expect(parsed.value("outpost_queued_tasks_by_tags", ["tags": oddTags.description]) == 2)

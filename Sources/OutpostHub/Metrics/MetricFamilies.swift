@@ -79,6 +79,13 @@ enum HubSeries {
         help: "Connections the hub closed since it started for being slow or silent, by timeout:"
             + " header_read (no complete request head in time) or idle (silent between requests or in a body).")
 
+    // MARK: Several replicas
+
+    static let clusterNotifyStatements = MetricFamily(
+        name: "outpost_cluster_notify_statements_total", kind: .counter,
+        help: "NOTIFY statements this replica sent to the other replicas since it started; each carries every"
+            + " event queued since the one before, so under load there are far fewer than events. 0 on a hub alone.")
+
     /// Dispatch latency buckets: from a waiting agent's instant pick-up to an hour in the queue.
     static let dispatchLatencyBuckets: [Double] = [
         0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600,

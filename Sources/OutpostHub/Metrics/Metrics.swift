@@ -87,7 +87,9 @@ final class HubMetrics: Sendable {
     }
 
     /// The exposition text (format 0.0.4) of the fleet now and the counters so far.
-    func exposition(fleet: FleetSnapshot, offlineAgents: Int, now: Date) -> [UInt8] {
+    /// - Parameter notifyStatements: what the cluster channel counts itself
+    ///   (`ClusterChannel.notifyStatementCount`), written as a counter.
+    func exposition(fleet: FleetSnapshot, offlineAgents: Int, notifyStatements: Int, now: Date) -> [UInt8] {
         let (queueTags, pools) = recent.withLock {
             $0.update(with: fleet, now: now, retention: Self.emptySeriesRetention)
         }
@@ -99,6 +101,8 @@ final class HubMetrics: Sendable {
         if dispatchLatency.withLock({ $0.isEmpty }) {
             buffer.append(contentsOf: HubSeries.dispatchLatency.header.utf8)
         }
+        let notify = HubSeries.clusterNotifyStatements
+        buffer.append(contentsOf: (notify.header + "\(notify.name) \(notifyStatements)\n").utf8)
         return buffer
     }
 }

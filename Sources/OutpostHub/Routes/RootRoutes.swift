@@ -34,7 +34,9 @@ extension RouteTable {
             ) {
                 let fleet = await hub.dispatcher.fleetSnapshot()
                 let offline = try await hub.store.listAgents(includeOffline: true).count { $0.status == .offline }
-                return hub.metrics.exposition(fleet: fleet, offlineAgents: offline, now: hub.now())
+                return hub.metrics.exposition(
+                    fleet: fleet, offlineAgents: offline, notifyStatements: hub.cluster.notifyStatementCount,
+                    now: hub.now())
             }
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"

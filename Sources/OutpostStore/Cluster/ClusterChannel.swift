@@ -13,6 +13,9 @@ package protocol ClusterChannel: Sendable {
     func publish(_ lines: [String])
     /// What arrives from the other replicas, and changes of leadership. One consumer.
     var messages: AsyncStream<ClusterMessage> { get }
+    /// Statements sent to the other replicas so far (each carries every line queued
+    /// since the one before), for `/metrics`; 0 for a hub alone.
+    var notifyStatementCount: Int { get }
     /// Runs the channel until cancelled: listening, sending, and holding or
     /// waiting for the leader lock.
     func run() async
@@ -41,6 +44,8 @@ package final class SingleHubChannel: ClusterChannel {
     }
 
     package func publish(_ lines: [String]) {}
+
+    package var notifyStatementCount: Int { 0 }
 
     package func run() async {
         // Nothing to listen to; stay up until cancelled so the service group keeps it.

@@ -11,19 +11,24 @@ final class BenchHub: @unchecked Sendable {
     let process: BenchProcess
     let url: String
     let admin: HubClient
+    /// The admin API token (`admin`'s), which further replicas of a shared database take.
+    let adminToken: String
     let directory: ScratchDirectory
     let options: BenchOptions
     /// The CA file agents are given (`--hub-ca`) when the hub serves HTTPS.
     let caFile: String?
     private(set) var agents: [BenchProcess] = []
 
-    /// Starts the hub and waits until it listens. `environment` adds `OUTPOST_SERVER_*` settings;
-    /// with `tls`, the hub serves HTTPS with a certificate from a CA made for the run.
+    /// Starts the hub and waits until it listens. `environment` adds `OUTPOST_SERVER_*` settings
+    /// and `arguments` flags (`--database URL`); with `tls`, the hub serves HTTPS with a
+    /// certificate from a CA made for the run. A further replica of a shared database is
+    /// given the first one's `adminToken` (only the first writes the file).
     static func start(
-        _ options: BenchOptions, in directory: ScratchDirectory, environment: [String: String] = [:], tls: Bool = false
+        _ options: BenchOptions, in directory: ScratchDirectory, environment: [String: String] = [:], tls: Bool = false,
+        arguments extra: [String] = [], adminToken: String? = nil
     ) async throws -> BenchHub {
         let data = try directory.subdirectory("hub-data")
-        var arguments = ["server", "--listen", "127.0.0.1:0", "--data-dir", data]
+        var arguments = ["server", "--listen", "127.0.0.1:0", "--data-dir", data] + extra
         var caFile: String?
         if tls {
             let files = try BenchCertificates.make(in: directory)
@@ -35,11 +40,13 @@ final class BenchHub: @unchecked Sendable {
         let line = try await process.waitForLine(containing: "outpost hub listening on ")
         guard let range = line.range(of: "http") else { throw BenchError("cannot read the hub's address: \(line)") }
         let url = line[range.lowerBound...].split(separator: " ").first.map(String.init) ?? ""
-        let token = try String(contentsOfFile: data + "/admin-token", encoding: .utf8)
+        let token = try (adminToken ?? String(contentsOfFile: data + "/admin-token", encoding: .utf8))
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let trust = try caFile.map { try HubTrust(caFile: $0, pinSHA256: nil) } ?? .system
         let admin = HubClient(baseURL: url, token: token, trust: trust, http: BenchHTTP.client, requestTimeout: .seconds(120))
-        return BenchHub(process: process, url: url, admin: admin, directory: directory, options: options, caFile: caFile)
+        return BenchHub(
+            process: process, url: url, admin: admin, adminToken: token, directory: directory, options: options,
+            caFile: caFile)
     }
 
     /// Runs `body` with a fresh hub in a fresh scratch directory, and stops
@@ -63,12 +70,13 @@ final class BenchHub: @unchecked Sendable {
     }
 
     private init(
-        process: BenchProcess, url: String, admin: HubClient, directory: ScratchDirectory, options: BenchOptions,
-        caFile: String?
+        process: BenchProcess, url: String, admin: HubClient, adminToken: String, directory: ScratchDirectory,
+        options: BenchOptions, caFile: String?
     ) {
         self.process = process
         self.url = url
         self.admin = admin
+        self.adminToken = adminToken
         self.directory = directory
         self.options = options
         self.caFile = caFile

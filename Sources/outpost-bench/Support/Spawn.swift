@@ -25,12 +25,34 @@ enum Spawn {
         return Run(seconds: (ContinuousClock.now - start).seconds, exitStatus: status)
     }
 
-    static func spawn(_ arguments: [String], environment: [String: String]) throws -> pid_t {
+    /// Runs `arguments` to its end with standard output into the file `outputPath` and
+    /// standard error on the bench's own; returns the exit code (128 + signal if killed).
+    ///
+    /// A file and `waitpid`, not Foundation's `Process` and a pipe: a script that starts a
+    /// daemon (`pg_ctl start`) left `Process` waiting for an end it never saw.
+    static func run(_ arguments: [String], environment: [String: String], outputPath: String) throws -> Int32 {
+        let pid = try spawn(arguments, environment: environment, outputFile: outputPath)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            guard errno == EINTR else { throw BenchError("waitpid failed: errno \(errno)") }
+        }
+        return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    }
+
+    /// Spawns `arguments`. Without `outputFile` its standard output and error go to
+    /// /dev/null; with one, standard output goes to that file and standard error stays
+    /// the bench's (and standard input is /dev/null).
+    static func spawn(_ arguments: [String], environment: [String: String], outputFile: String? = nil) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        if let outputFile {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 1, outputFile, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        }
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
@@ -38,7 +60,7 @@ enum Spawn {
             envp.forEach { free($0) }
         }
         var pid: pid_t = 0
-        let executable = arguments[0].hasPrefix("/") ? arguments[0] : try lookup(arguments[0])
+        let executable = arguments[0].contains("/") ? arguments[0] : try lookup(arguments[0])
         let result = posix_spawn(&pid, executable, &actions, nil, argv, envp)
         guard result == 0 else { throw BenchError("cannot start \(arguments[0]): \(String(cString: strerror(result)))") }
         return pid
