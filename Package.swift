@@ -50,8 +50,12 @@ let package = Package(
             name: "outpost-bench",
             dependencies: [
                 "OutpostMasking", "OutpostCore", "OutpostClient", "OutpostTransport",
+                // OutpostStore, PostgresNIO, Logging: the history scenario seeds a stopped hub's database.
+                "OutpostStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -42,4 +42,5 @@ let allScenarios: [any BenchScenario] = [
     FootprintScenario(),
     LogStreamingScenario(),
     MaskingScenario(),
+    HistoryScenario(),
 ]
