@@ -50,6 +50,8 @@ let package = Package(
             name: "outpost-bench",
             dependencies: [
                 "OutpostMasking", "OutpostCore", "OutpostClient", "OutpostTransport",
+                // OutpostStore, PostgresNIO, Logging: the history scenario seeds a stopped hub's database.
+                "OutpostStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 // The replicas scenario makes a database per configuration and reads its statistics.

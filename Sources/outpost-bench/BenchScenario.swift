@@ -49,4 +49,5 @@ let allScenarios: [any BenchScenario] = [
     LogStreamingScenario(),
     MaskingScenario(),
     ReplicasScenario(),
+    HistoryScenario(),
 ]
