@@ -70,8 +70,9 @@ extension Dispatcher {
     /// Last-seen times to write to the shared store of several replicas, where the
     /// leader judges silence by them: every agent whose poll waits here counts as
     /// seen `now`, and an agent's time is written only when the stored one is
-    /// `interval` old, so 10,000 agents cost one statement per replica per flush and
-    /// about 10,000 / `interval` row updates per second, not one per poll.
+    /// `interval` old, so 10,000 agents cost at most one transaction per replica per
+    /// flush (`recordHeartbeats`: one single-row UPDATE per due agent in it) and about
+    /// 10,000 / `interval` row updates per second, not one per poll.
     func takeCoarseHeartbeats(now: Date, interval: TimeInterval) -> [String: Date] {
         for (id, session) in agents where session.waiterID != nil {
             agents[id]?.lastSeen = max(session.lastSeen, now)
