@@ -147,15 +147,15 @@ final class BenchPostgres: Sendable {
         return Statistics(commits: commits, rowsWritten: written)
     }
 
-    /// CPU seconds of the server's processes (postmaster and its children) when the
-    /// bench started it on this machine; `nil` for a server given by URL. Backends that
-    /// exited are not counted: the hubs' pools keep theirs.
+    /// CPU seconds of the server's processes when the bench started it on this machine:
+    /// the postmaster, its live children, and the children it reaped (backends the hubs'
+    /// pools closed after a minute idle); `nil` for a server given by URL.
     func serverCPUSeconds() -> Double? {
         guard let dataDirectory,
               let pidText = try? String(contentsOfFile: dataDirectory + "/postmaster.pid", encoding: .utf8),
               let postmaster = pidText.split(separator: "\n").first.flatMap({ Int32($0) })
         else { return nil }
-        var total = ProcessProbe(pid: postmaster).cpuSeconds()
+        var total = ProcessProbe(pid: postmaster).cpuSeconds(reapedChildren: true)
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
             guard let pid = Int32(entry), pid != postmaster, ProcessProbe(pid: pid).parentPID() == postmaster else { continue }
             total += ProcessProbe(pid: pid).cpuSeconds()

@@ -27,15 +27,20 @@ struct ProcessProbe: Sendable {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0
     }
 
-    /// User plus system CPU time of the process itself (not its children), in seconds.
-    func cpuSeconds() -> Double {
+    /// User plus system CPU time of the process itself, in seconds; with `reapedChildren`,
+    /// also that of the children it has waited for (which a live child's own figure leaves out
+    /// once it exits).
+    func cpuSeconds(reapedChildren: Bool = false) -> Double {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")")
         else { return 0 }
-        // Fields after "(comm)": state is field 3, utime 14, stime 15.
+        // Fields after "(comm)": state is field 3, utime 14, stime 15, cutime 16, cstime 17.
         let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        guard fields.count > 14, let user = Double(fields[11]), let system = Double(fields[12]),
+              let childUser = Double(fields[13]), let childSystem = Double(fields[14])
+        else { return 0 }
+        let ticks = user + system + (reapedChildren ? childUser + childSystem : 0)
+        return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     /// The parent's process id (field 4 of `/proc/PID/stat`); `nil` once the process is gone.
