@@ -215,13 +215,19 @@ struct FailoverAgentHubTests {
         configuration.name = "failover-agent"
         let agent = AgentDaemon(
             configuration: configuration, hub: setup.hub, environment: env.inheritedEnvironment, logger: setup.logs.logger)
-        let assignment = env.assignment("for i in $(seq 1 40); do echo \"line $i\"; sleep 0.02; done")
+        // The task holds until the replica is gone, however slowly a loaded machine runs it.
+        let release = NSTemporaryDirectory() + "/failover-release-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: release) }
+        let assignment = env.assignment(
+            "for i in $(seq 1 20); do echo \"line $i\"; done; while [ ! -e \(release) ]; do sleep 0.02; done; "
+                + "for i in $(seq 21 40); do echo \"line $i\"; sleep 0.02; done")
         let id = assignment.taskID
         setup.database.enqueue(assignment)
 
         async let run: Void = agent.run()
         #expect(await setup.database.waitFor { ($0.logs[id]?.count ?? 0) > 0 })
         setup.a.kill(with: setup.a.reset())
+        FileManager.default.createFile(atPath: release, contents: nil)
         #expect(await setup.database.waitFor { $0.finishes[id] != nil })
         agent.beginGracefulShutdown()
         try await run
