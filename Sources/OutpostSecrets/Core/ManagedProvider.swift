@@ -88,9 +88,16 @@ package actor ManagedProvider {
     }
 
     /// Secret names under `prefix`; never cached (browsing wants fresh names).
+    ///
+    /// Retried like a fetch. There is no deadline over the whole listing: a store with
+    /// many names answers in many pages, and each page's request is bounded on its own
+    /// (`timeout`, through `SecretHTTP`), so a large store lists as long as every page answers.
     package func list(prefix: String) async throws(SecretError) -> [String] {
         do {
-            return try await Self.withTimeout(settings.timeout) { [provider] () async throws(SecretError) in
+            return try await Self.withRetries(
+                settings: settings, logger: logger, what: "secret listing",
+                metadata: ["provider": "\(name)", "type": "\(type)", "prefix": "\(prefix)"]
+            ) { [provider] () async throws(SecretError) in
                 try await provider.list(prefix: prefix)
             }
         } catch {
@@ -101,27 +108,39 @@ package actor ManagedProvider {
     private static func fetchWithRetries(
         path: String, provider: any SecretProvider, settings: Settings, logger: Logger, name: String, type: String
     ) async throws(SecretError) -> SecretPayload {
-        var attempt = 0
+        try await withRetries(
+            settings: settings, logger: logger, what: "secret fetch",
+            metadata: ["provider": "\(name)", "type": "\(type)", "path": "\(path)"]
+        ) { () async throws(SecretError) in
+            try await withTimeout(settings.timeout) { () async throws(SecretError) in
+                try await provider.fetch(path: path)
+            }
+        }
+    }
+
+    /// Runs `attempt` until it succeeds, fails with a non-retryable error, or
+    /// `maxRetries` retries (with backoff) have failed too.
+    private static func withRetries<T: Sendable>(
+        settings: Settings, logger: Logger, what: String, metadata: Logger.Metadata,
+        _ attempt: @Sendable () async throws(SecretError) -> T
+    ) async throws(SecretError) -> T {
+        var attempts = 0
         while true {
             do {
-                return try await withTimeout(settings.timeout) { () async throws(SecretError) in
-                    try await provider.fetch(path: path)
-                }
+                return try await attempt()
             } catch {
-                attempt += 1
-                guard error.isRetryable, attempt <= settings.maxRetries, !Task.isCancelled else {
-                    if error.isRetryable, attempt > 1 {
-                        throw SecretError(error.code, "\(error.detail) (after \(attempt) attempts)")
+                attempts += 1
+                guard error.isRetryable, attempts <= settings.maxRetries, !Task.isCancelled else {
+                    if error.isRetryable, attempts > 1 {
+                        throw SecretError(error.code, "\(error.detail) (after \(attempts) attempts)")
                     }
                     throw error
                 }
-                logger.warning(
-                    "secret fetch failed, retrying",
-                    metadata: [
-                        "provider": "\(name)", "type": "\(type)", "path": "\(path)", "attempt": "\(attempt)",
-                        "reason": "\(error.detail)",
-                    ])
-                try? await Task.sleep(for: settings.backoff.delay(attempt: attempt))
+                var metadata = metadata
+                metadata["attempt"] = "\(attempts)"
+                metadata["reason"] = "\(error.detail)"
+                logger.warning("\(what) failed, retrying", metadata: metadata)
+                try? await Task.sleep(for: settings.backoff.delay(attempt: attempts))
             }
         }
     }

@@ -47,19 +47,27 @@ package struct SecretHTTP: Sendable {
     }
 
     /// Sends one request; never throws for an HTTP status (see `Response.status`).
-    /// - Throws: `.unreachable` when no answer came (refused, reset, DNS, timeout).
+    /// `prepare` adjusts the request last (a provider's own TLS configuration).
+    /// - Throws: `.unreachable` when no answer came (refused, reset, DNS, timeout);
+    ///   `.malformed` (not retryable) when the answer is larger than `maxBodyBytes`.
     package func send(
         _ method: HTTPMethod, _ url: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
-        maxBodyBytes: Int = 8 << 20
+        maxBodyBytes: Int = 8 << 20, prepare: (@Sendable (inout HTTPClientRequest) -> Void)? = nil
     ) async throws(SecretError) -> Response {
         var request = HTTPClientRequest(url: url)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(body) }
+        prepare?(&request)
         do {
             let response = try await client.execute(request, timeout: TimeAmount(timeout))
             let bytes = try await response.body.collect(upTo: maxBodyBytes)
             return Response(status: Int(response.status.code), headers: response.headers, body: Array(bytes.readableBytesView))
+        } catch is NIOTooManyBytesError {
+            // Asking again gets the same answer: not retryable, and nothing of it is kept.
+            throw SecretError(
+                .malformed, "\(Self.host(of: url)) answered with more than \(Self.sizeText(maxBodyBytes)); "
+                    + "no secret store answer is that large, so it was not read")
         } catch {
             throw SecretError(.unreachable, "\(Self.host(of: url)): \(TransportFailure(error))")
         }
@@ -73,6 +81,13 @@ package struct SecretHTTP: Sendable {
         case 408, 429, 500...599: SecretError(.unreachable, "HTTP \(status): \(detail)")
         default: SecretError(.rejected, "HTTP \(status): \(detail)")
         }
+    }
+
+    /// `8 MiB`, `64 KiB`, `512 bytes`.
+    static func sizeText(_ bytes: Int) -> String {
+        if bytes >= 1 << 20, bytes % (1 << 20) == 0 { return "\(bytes >> 20) MiB" }
+        if bytes >= 1 << 10, bytes % (1 << 10) == 0 { return "\(bytes >> 10) KiB" }
+        return "\(bytes) bytes"
     }
 
     static func host(of url: String) -> String {

@@ -35,18 +35,8 @@ struct VaultTLS: Sendable {
     func send(
         _ http: SecretHTTP, _ method: HTTPMethod, _ url: String, headers: [(String, String)], body: [UInt8]?
     ) async throws(SecretError) -> SecretHTTP.Response {
-        var request = HTTPClientRequest(url: url)
-        request.method = method
-        request.tlsConfiguration = configuration
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        if let body { request.body = .bytes(body) }
-        do {
-            let response = try await http.client.execute(request, timeout: TimeAmount(http.timeout))
-            let bytes = try await response.body.collect(upTo: 8 << 20)
-            return SecretHTTP.Response(
-                status: Int(response.status.code), headers: response.headers, body: Array(bytes.readableBytesView))
-        } catch {
-            throw SecretError(.unreachable, "\(SecretHTTP.host(of: url)): \(TransportFailure(error))")
+        try await http.send(method, url, headers: headers, body: body) { [configuration] request in
+            request.tlsConfiguration = configuration
         }
     }
 }
