@@ -169,8 +169,11 @@ final class HTTPHarness: @unchecked Sendable {
     private func call(_ method: String, _ path: String, token: String, body: Data) throws -> [UInt8] {
         let request = LoopbackHTTP.request(
             method: method, target: path, token: token, contentType: "application/json", body: Array(body))
-        guard let answer = http.exchange(request), let status = answer.status, (200..<300).contains(status) else {
-            throw FuzzSetupError("\(method) \(path) failed")
+        guard let answer = http.exchange(request) else { throw FuzzSetupError("\(method) \(path): no answer") }
+        guard let status = answer.status, (200..<300).contains(status) else {
+            throw FuzzSetupError(
+                "\(method) \(path): HTTP \(answer.status.map(String.init) ?? "?"): "
+                    + String(decoding: answer.body.prefix(500), as: UTF8.self))
         }
         return answer.body
     }
