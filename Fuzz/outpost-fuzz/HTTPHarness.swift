@@ -49,6 +49,8 @@ final class HTTPHarness: @unchecked Sendable {
     private var agentName = ""
     private var taskID = "tsk_none"
     private var inputs = 0
+    private var refreshes = 0
+    private static let runID = UInt64.random(in: 0...UInt64.max).description
 
     private init(port: Int, adminToken: String, registrationToken: String) {
         http = LoopbackHTTP(port: port)
@@ -142,9 +144,16 @@ final class HTTPHarness: @unchecked Sendable {
     }
 
     /// Registers a fresh agent and gives it a fresh task.
+    ///
+    /// The agent's name and tag hold a random part the fuzzer cannot guess: fuzzed
+    /// registrations create agents too, and the hub rightly refuses an agent whose tags a
+    /// live agent with another provider layout already carries, or a taken name.
     private func refreshAgent() {
+        refreshes += 1
         do {
-            let register = RegisterRequest(name: nil, tags: .empty, version: "fuzz", os: "linux", concurrency: 4)
+            let unique = "fuzz-harness-\(Self.runID)-\(refreshes)"
+            let register = RegisterRequest(
+                name: unique, tags: TagSet([unique]), version: "fuzz", os: "linux", concurrency: 4)
             let registered = try WireJSON.decoder().decode(
                 RegisterResponse.self,
                 from: Data(try call("POST", "/api/v1/agent/register", token: registrationToken,
