@@ -117,6 +117,7 @@ struct GCPAuthProcessTests {
                 printf 'adc %s\\n' "$ADC"
                 printf 'regional %s\\n' "$REGIONAL"
                 printf 'lengths %s\\n' "${#WIF} ${#WIFIMP} ${#USER_VALUE} ${#IMP} ${#ADC} ${#REGIONAL}"
+                cat '\(authorizedUser)' '\(tokenFile)'
 
                 """
             let task = try await cluster.client.createTask(CreateTaskRequest(target: "gcp-auth", script: script))
@@ -131,6 +132,11 @@ struct GCPAuthProcessTests {
             #expect(log.contains("lengths \(lengths)"), "\(log)")
             for (label, value) in canaries {
                 #expect(!log.contains(value), "the \(label) canary appears in the log")
+            }
+            // What the credentials files hold is masked too, though no task was handed it.
+            #expect(log.contains("\"client_id\" : \"e2e-client\""), "\(log)")
+            for held in ["e2e-client-secret", "1//e2e-refresh", "k8s-projected-token"] {
+                #expect(!log.contains(held), "\(held) appears in the log")
             }
         }
         // Federation: STS for both federated providers (ADC's too); IAM for the two impersonations.
