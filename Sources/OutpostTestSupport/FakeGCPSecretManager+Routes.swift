@@ -183,8 +183,11 @@ extension FakeGCPSecretManager {
 
     /// `GET /v1/projects/P[/locations/L]/secrets?pageSize=N&pageToken=T`.
     func listSecrets(_ request: Request, project: String, location: String?, principal: String) -> Response {
-        let (secrets, denied, endless) = state.withLock {
-            ($0.secrets[location ?? ""] ?? [:], $0.deniedPrincipals.contains(principal), $0.endlessListing)
+        let (secrets, denied, endless, repeating) = state.withLock {
+            (
+                $0.secrets[location ?? ""] ?? [:], $0.deniedPrincipals.contains(principal), $0.endlessListing,
+                $0.repeatingPageToken
+            )
         }
         let place = location.map { "/locations/\($0)" } ?? ""
         guard project == projectID || project == projectNumber, !denied else {
@@ -211,6 +214,7 @@ extension FakeGCPSecretManager {
         var body: [String: Any] = ["secrets": page, "totalSize": names.count]
         if offset + size < names.count || endless {
             body["nextPageToken"] = Data(String(offset + size).utf8).base64EncodedString()
+            if repeating { body["nextPageToken"] = Data(String(offset).utf8).base64EncodedString() }
         }
         return FakeCloud.json(.ok, body)
     }

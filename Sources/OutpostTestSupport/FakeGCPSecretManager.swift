@@ -76,6 +76,7 @@ package final class FakeGCPSecretManager: Sendable {
         var delay: Duration?
         var counts = Counts()
         var endlessListing = false
+        var repeatingPageToken = false
         var federation = Federation()
         var awsInstance = AWSInstance()
     }
@@ -141,9 +142,13 @@ package final class FakeGCPSecretManager: Sendable {
         }
     }
 
-    /// Every list page ends with a `nextPageToken`, forever (a broken or hostile store).
-    package func setEndlessListing(_ endless: Bool) {
-        state.withLock { $0.endlessListing = endless }
+    /// Every list page ends with a `nextPageToken`, forever (a broken or hostile store);
+    /// with `repeating`, the token of the page asked for (a loop).
+    package func setEndlessListing(_ endless: Bool, repeating: Bool = false) {
+        state.withLock {
+            $0.endlessListing = endless
+            $0.repeatingPageToken = repeating
+        }
     }
 
     /// Denies access to one secret (IAM without `secretmanager.versions.access`).

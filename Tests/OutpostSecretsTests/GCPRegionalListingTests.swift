@@ -123,4 +123,21 @@ struct GCPRegionalListingTests {
         }
         #expect(fixture.fake.counts.apiRequests == GCPSecretManagerProvider.maxListPages)
     }
+
+    @Test("a page that names itself as the next one stops the listing at once")
+    func loopingListing() async throws {
+        let fixture = try GCPFixture(pageSize: 1)
+        for name in ["a", "b", "c"] { fixture.fake.setSecret(name, "v") }
+        fixture.fake.setEndlessListing(true, repeating: true)
+        try await fixture.fake.run { base in
+            let (options, directory) = try fixture.options(base)
+            defer { directory.remove() }
+            let provider = try CloudTest.provider(options)
+            let error = await CloudTest.failure { () async throws(SecretError) in try await provider.list(prefix: "") }
+            #expect(error?.code == .malformed)
+            #expect(error?.message.contains("the same token") == true, "\(error?.message ?? "")")
+        }
+        // The first page has no token; the second names itself.
+        #expect(fixture.fake.counts.apiRequests == 2)
+    }
 }
