@@ -8,13 +8,20 @@ import Synchronization
 extension FakeGCPSecretManager {
     // MARK: Tokens
 
-    /// `POST /token` with `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=JWT`.
-    func jwtBearerToken(_ request: Request) async throws -> Response {
+    /// `POST /token`: the JWT bearer grant of service accounts, or the refresh-token
+    /// grant of authorized users.
+    func oauthToken(_ request: Request) async throws -> Response {
         if let status = takeFault(.token) { return Self.oauthError(status, "internal_failure", "Backend error") }
         let form = try await FakeCloud.form(request)
-        guard form["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer" else {
-            return Self.oauthError(400, "unsupported_grant_type", "Invalid grant_type: \(form["grant_type"] ?? "")")
+        switch form["grant_type"] {
+        case "urn:ietf:params:oauth:grant-type:jwt-bearer": return jwtBearerToken(form, origin: FakeCloud.origin(request))
+        case "refresh_token": return refreshTokenGrant(form)
+        default: return Self.oauthError(400, "unsupported_grant_type", "Invalid grant_type: \(form["grant_type"] ?? "")")
         }
+    }
+
+    /// `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=JWT`.
+    func jwtBearerToken(_ form: [String: String], origin: String) -> Response {
         let parts = (form["assertion"] ?? "").split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let headerData = FakeCloud.base64URLDecode(parts[0]),
             let claimsData = FakeCloud.base64URLDecode(parts[1]), let signature = FakeCloud.base64URLDecode(parts[2]),
@@ -35,8 +42,11 @@ extension FakeGCPSecretManager {
         guard account.verifies(signature, of: "\(parts[0]).\(parts[1])") else {
             return Self.oauthError(400, "invalid_grant", "Invalid JWT Signature.")
         }
-        let audience = Self.tokenURI(FakeCloud.origin(request))
-        guard claims["aud"] as? String == audience else {
+        // Google takes its documented token endpoints as audience too (google-auth always
+        // sends https://oauth2.googleapis.com/token, whatever token_uri says).
+        let audience = Self.tokenURI(origin)
+        let audiences = [audience, "https://oauth2.googleapis.com/token", "https://www.googleapis.com/oauth2/v4/token"]
+        guard let claimed = claims["aud"] as? String, audiences.contains(claimed) else {
             return Self.oauthError(
                 400, "invalid_grant", "Invalid JWT: Failed audience check. The right audience is \(audience)")
         }
@@ -49,11 +59,11 @@ extension FakeGCPSecretManager {
                 "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. "
                     + "Check your iat and exp values in the JWT claim.")
         }
-        let scopes = (claims["scope"] as? String ?? "").split(separator: " ")
-        guard scopes.contains(Self.scope[...]) else {
+        let scopes = (claims["scope"] as? String ?? "").split(separator: " ").map(String.init)
+        guard scopes.contains(Self.scope) || scopes.contains(Self.iamScope) else {
             return Self.oauthError(400, "invalid_scope", "Invalid OAuth scope or ID token audience provided.")
         }
-        let (token, lifetime) = issueToken(principal: account.email)
+        let (token, lifetime) = issueToken(principal: account.email, scopes: scopes)
         return FakeCloud.json(.ok, ["access_token": token, "expires_in": lifetime, "token_type": "Bearer"])
     }
 
@@ -94,7 +104,8 @@ extension FakeGCPSecretManager {
     func apiRequest(_ request: Request, _ handler: (String) -> Response) async -> Response {
         if let status = takeFault(.api) { return Self.apiFault(status) }
         if let delay = state.withLock({ $0.delay }) { try? await Task.sleep(for: delay) }
-        let issued = FakeCloud.bearer(request).flatMap { token in state.withLock { $0.tokens[token] } }
+        let bearer = FakeCloud.bearer(request)
+        let issued = bearer.flatMap { token in state.withLock { $0.tokens[token] } } ?? bearer.flatMap(selfSignedJWT)
         guard let issued, issued.expires > Date() else {
             return Self.apiError(
                 401, "UNAUTHENTICATED",
@@ -102,20 +113,46 @@ extension FakeGCPSecretManager {
                     + "valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.",
                 headers: [("WWW-Authenticate", "Bearer realm=\"https://accounts.google.com/\"")])
         }
+        guard issued.scopes.contains(Self.scope) else {
+            return Self.apiError(403, "PERMISSION_DENIED", "Request had insufficient authentication scopes.")
+        }
         return handler(issued.principal)
     }
 
-    /// `GET /v1/projects/P/secrets/S/versions/V:access`.
-    func accessVersion(project: String, secret: String, versionSegment: String, principal: String) -> Response {
+    /// A service account's self-signed JWT used as the bearer token (Google's APIs take
+    /// one instead of an access token): RS256 by a known key, `iss` = `sub` = the
+    /// account, not expired, and the `cloud-platform` scope or this API as audience.
+    func selfSignedJWT(_ token: String) -> IssuedToken? {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let headerData = FakeCloud.base64URLDecode(parts[0]),
+            let claimsData = FakeCloud.base64URLDecode(parts[1]), let signature = FakeCloud.base64URLDecode(parts[2]),
+            let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any],
+            let claims = try? JSONSerialization.jsonObject(with: claimsData) as? [String: Any],
+            header["alg"] as? String == "RS256", let issuer = claims["iss"] as? String, claims["sub"] as? String == issuer,
+            let account = serviceAccounts[issuer], header["kid"] as? String == account.keyID,
+            account.verifies(signature, of: "\(parts[0]).\(parts[1])"),
+            let expires = (claims["exp"] as? NSNumber)?.doubleValue
+        else { return nil }
+        let scopes = (claims["scope"] as? String ?? "").split(separator: " ").map(String.init)
+        let audience = claims["aud"] as? String ?? ""
+        guard scopes.contains(Self.scope) || audience.hasPrefix("https://secretmanager.") else { return nil }
+        return IssuedToken(principal: issuer, expires: Date(timeIntervalSince1970: expires), scopes: [Self.scope])
+    }
+
+    /// `GET /v1/projects/P[/locations/L]/secrets/S/versions/V:access`.
+    func accessVersion(
+        project: String, location: String?, secret: String, versionSegment: String, principal: String
+    ) -> Response {
         guard versionSegment.hasSuffix(":access") else {
             return Self.apiError(404, "NOT_FOUND", "Method not found.")
         }
         let version = String(versionSegment.dropLast(":access".count))
-        let resource = "projects/\(project)/secrets/\(secret)/versions/\(version)"
+        let place = location.map { "/locations/\($0)" } ?? ""
+        let resource = "projects/\(project)\(place)/secrets/\(secret)/versions/\(version)"
         let (versions, denied, corrupt) = state.withLock { state in
             (
-                state.secrets[secret], state.deniedSecrets.contains(secret) || state.deniedPrincipals.contains(principal),
-                state.corruptChecksums
+                state.secrets[location ?? ""]?[secret],
+                state.deniedSecrets.contains(secret) || state.deniedPrincipals.contains(principal), state.corruptChecksums
             )
         }
         guard project == projectID || project == projectNumber, !denied else {
@@ -125,9 +162,9 @@ extension FakeGCPSecretManager {
         }
         guard let versions, !versions.isEmpty else {
             return Self.apiError(
-                404, "NOT_FOUND", "Secret [projects/\(projectNumber)/secrets/\(secret)] not found or has no versions.")
+                404, "NOT_FOUND", "Secret [projects/\(projectNumber)\(place)/secrets/\(secret)] not found or has no versions.")
         }
-        let canonical = "projects/\(projectNumber)/secrets/\(secret)/versions/"
+        let canonical = "projects/\(projectNumber)\(place)/secrets/\(secret)/versions/"
         let found = version == "latest" ? versions.last : versions.first { String($0.number) == version }
         guard let found else {
             return Self.apiError(404, "NOT_FOUND", "Secret Version [\(canonical)\(version)] not found.")
@@ -144,9 +181,15 @@ extension FakeGCPSecretManager {
         return FakeCloud.json(.ok, ["name": "\(canonical)\(found.number)", "payload": payload])
     }
 
-    /// `GET /v1/projects/P/secrets?pageSize=N&pageToken=T`.
-    func listSecrets(_ request: Request, project: String, principal: String) -> Response {
-        let (secrets, denied) = state.withLock { ($0.secrets, $0.deniedPrincipals.contains(principal)) }
+    /// `GET /v1/projects/P[/locations/L]/secrets?pageSize=N&pageToken=T`.
+    func listSecrets(_ request: Request, project: String, location: String?, principal: String) -> Response {
+        let (secrets, denied, endless, repeating) = state.withLock {
+            (
+                $0.secrets[location ?? ""] ?? [:], $0.deniedPrincipals.contains(principal), $0.endlessListing,
+                $0.repeatingPageToken
+            )
+        }
+        let place = location.map { "/locations/\($0)" } ?? ""
         guard project == projectID || project == projectNumber, !denied else {
             return Self.apiError(
                 403, "PERMISSION_DENIED",
@@ -164,13 +207,14 @@ extension FakeGCPSecretManager {
         let names = secrets.keys.sorted()
         let page = names.dropFirst(offset).prefix(size).map { name in
             [
-                "name": "projects/\(projectNumber)/secrets/\(name)", "replication": ["automatic": [String: String]()],
+                "name": "projects/\(projectNumber)\(place)/secrets/\(name)", "replication": ["automatic": [String: String]()],
                 "createTime": "2026-01-01T00:00:00.000000Z", "etag": "\"1\"",
             ] as [String: Any]
         }
         var body: [String: Any] = ["secrets": page, "totalSize": names.count]
-        if offset + size < names.count {
+        if offset + size < names.count || endless {
             body["nextPageToken"] = Data(String(offset + size).utf8).base64EncodedString()
+            if repeating { body["nextPageToken"] = Data(String(offset).utf8).base64EncodedString() }
         }
         return FakeCloud.json(.ok, body)
     }

@@ -3,10 +3,22 @@ import Hummingbird
 import Synchronization
 
 /// A faithful fake of Google Cloud Secret Manager's REST API (versions access,
-/// secrets list) and the token sources in front of it, on one real HTTP server:
-/// Google's OAuth token endpoint for the JWT bearer grant (`/token`), which
-/// verifies the assertion's RS256 signature with the service account's public
-/// key and checks its claims, and the GCE metadata server (`/computeMetadata/v1`).
+/// secrets list, global and regional) and the token sources in front of it, on one
+/// real HTTP server:
+///
+/// - Google's OAuth token endpoint (`/token`): the JWT bearer grant, which verifies
+///   the assertion's RS256 signature with the service account's public key and checks
+///   its claims, and the refresh-token grant of authorized users;
+/// - the GCE metadata server (`/computeMetadata/v1`);
+/// - Google's STS (`/v1/token`): the token exchange of workload identity federation,
+///   for OIDC subject tokens and AWS-signed `GetCallerIdentity` requests, whose SigV4
+///   signature it verifies with the AWS keys the test gave it;
+/// - the IAM Credentials API (`/v1/projects/-/serviceAccounts/EMAIL:generateAccessToken`);
+/// - for external accounts: a subject-token URL (`/external/subject-token`) and an
+///   EC2 instance metadata service with IMDSv2 (`/latest/...`).
+///
+/// Secret Manager also accepts a service account's self-signed JWT as the bearer
+/// token, as Google does (the official client library sends one).
 ///
 /// Payloads go out base64-encoded with their CRC32C as a decimal string, names
 /// carry the project number, and errors have Google's `{"error": {"code",
@@ -18,16 +30,25 @@ package final class FakeGCPSecretManager: Sendable {
         case token
         /// Secret Manager's API.
         case api
+        /// STS's token exchange (`/v1/token`).
+        case sts
+        /// The IAM Credentials API (`generateAccessToken`).
+        case iam
     }
 
     /// How many requests each endpoint has answered.
     package struct Counts: Sendable, Equatable {
+        /// The OAuth token endpoint (both grants) and the metadata server's token.
         package var tokenRequests = 0
         package var apiRequests = 0
+        package var stsRequests = 0
+        package var iamRequests = 0
 
-        package init(tokenRequests: Int = 0, apiRequests: Int = 0) {
+        package init(tokenRequests: Int = 0, apiRequests: Int = 0, stsRequests: Int = 0, iamRequests: Int = 0) {
             self.tokenRequests = tokenRequests
             self.apiRequests = apiRequests
+            self.stsRequests = stsRequests
+            self.iamRequests = iamRequests
         }
     }
 
@@ -40,10 +61,12 @@ package final class FakeGCPSecretManager: Sendable {
     struct IssuedToken {
         var principal: String
         var expires: Date
+        var scopes: [String]
     }
 
     struct State {
-        var secrets: [String: [Version]] = [:]
+        /// Secrets by location (`""`: global), then id.
+        var secrets: [String: [String: [Version]]] = [:]
         var tokens: [String: IssuedToken] = [:]
         var deniedSecrets: Set<String> = []
         var deniedPrincipals: Set<String> = []
@@ -52,6 +75,10 @@ package final class FakeGCPSecretManager: Sendable {
         var tokenLifetime = 3599
         var delay: Duration?
         var counts = Counts()
+        var endlessListing = false
+        var repeatingPageToken = false
+        var federation = Federation()
+        var awsInstance = AWSInstance()
     }
 
     /// The project's id (`outpost-test`) and number (used in returned names, as Google does).
@@ -66,6 +93,9 @@ package final class FakeGCPSecretManager: Sendable {
     let state = Mutex(State())
 
     package static let scope = "https://www.googleapis.com/auth/cloud-platform"
+    /// The scope google-auth asks for when a service account's token is only used to
+    /// impersonate another (the IAM Credentials API accepts it; Secret Manager does not).
+    package static let iamScope = "https://www.googleapis.com/auth/iam"
 
     package init(
         projectID: String = "outpost-test", projectNumber: String = "123456789012",
@@ -86,27 +116,38 @@ package final class FakeGCPSecretManager: Sendable {
 
     // MARK: Setting the fake up
 
-    /// Adds a version holding `text` (UTF-8); returns its number (1, 2, ...).
+    /// Adds a version holding `text` (UTF-8) to a global secret, or to a regional one in
+    /// `location`; returns its number (1, 2, ...).
     @discardableResult
-    package func setSecret(_ name: String, _ text: String) -> Int {
-        setSecret(name, bytes: Array(text.utf8))
+    package func setSecret(_ name: String, _ text: String, location: String? = nil) -> Int {
+        setSecret(name, bytes: Array(text.utf8), location: location)
     }
 
     /// Adds a version holding raw `bytes`; returns its number.
     @discardableResult
-    package func setSecret(_ name: String, bytes: [UInt8]) -> Int {
+    package func setSecret(_ name: String, bytes: [UInt8], location: String? = nil) -> Int {
         state.withLock { state in
-            let number = (state.secrets[name]?.last?.number ?? 0) + 1
-            state.secrets[name, default: []].append(Version(number: number, data: bytes))
+            let place = location ?? ""
+            let number = (state.secrets[place]?[name]?.last?.number ?? 0) + 1
+            state.secrets[place, default: [:]][name, default: []].append(Version(number: number, data: bytes))
             return number
         }
     }
 
-    /// Disables a version (access then answers 400 FAILED_PRECONDITION).
+    /// Disables a version of a global secret (access then answers 400 FAILED_PRECONDITION).
     package func disable(_ name: String, version: Int) {
         state.withLock { state in
-            guard let index = state.secrets[name]?.firstIndex(where: { $0.number == version }) else { return }
-            state.secrets[name]?[index].enabled = false
+            guard let index = state.secrets[""]?[name]?.firstIndex(where: { $0.number == version }) else { return }
+            state.secrets[""]?[name]?[index].enabled = false
+        }
+    }
+
+    /// Every list page ends with a `nextPageToken`, forever (a broken or hostile store);
+    /// with `repeating`, the token of the page asked for (a loop).
+    package func setEndlessListing(_ endless: Bool, repeating: Bool = false) {
+        state.withLock {
+            $0.endlessListing = endless
+            $0.repeatingPageToken = repeating
         }
     }
 
@@ -157,23 +198,29 @@ package final class FakeGCPSecretManager: Sendable {
 
     func router() -> Router<BasicRequestContext> {
         let router = Router()
-        router.post("/token") { request, _ in try await self.jwtBearerToken(request) }
+        router.post("/token") { request, _ in try await self.oauthToken(request) }
         router.get("/computeMetadata/v1/instance/service-accounts/:account/token") { request, context in
             self.metadataToken(request, account: context.parameters.get("account") ?? "")
         }
         router.get("/computeMetadata/v1/project/project-id") { request, _ in self.metadataProjectID(request) }
-        router.get("/v1/projects/:project/secrets") { request, context in
-            await self.apiRequest(request) { principal in
-                self.listSecrets(request, project: context.parameters.get("project") ?? "", principal: principal)
+        for prefix in ["/v1/projects/:project", "/v1/projects/:project/locations/:location"] {
+            router.get(RouterPath(prefix + "/secrets")) { request, context in
+                await self.apiRequest(request) { principal in
+                    self.listSecrets(
+                        request, project: context.parameters.get("project") ?? "",
+                        location: context.parameters.get("location"), principal: principal)
+                }
+            }
+            router.get(RouterPath(prefix + "/secrets/:secret/versions/:version")) { request, context in
+                await self.apiRequest(request) { principal in
+                    self.accessVersion(
+                        project: context.parameters.get("project") ?? "", location: context.parameters.get("location"),
+                        secret: context.parameters.get("secret") ?? "",
+                        versionSegment: context.parameters.get("version") ?? "", principal: principal)
+                }
             }
         }
-        router.get("/v1/projects/:project/secrets/:secret/versions/:version") { request, context in
-            await self.apiRequest(request) { principal in
-                self.accessVersion(
-                    project: context.parameters.get("project") ?? "", secret: context.parameters.get("secret") ?? "",
-                    versionSegment: context.parameters.get("version") ?? "", principal: principal)
-            }
-        }
+        addFederationRoutes(router)
         return router
     }
 
@@ -183,17 +230,20 @@ package final class FakeGCPSecretManager: Sendable {
             switch endpoint {
             case .token: state.counts.tokenRequests += 1
             case .api: state.counts.apiRequests += 1
+            case .sts: state.counts.stsRequests += 1
+            case .iam: state.counts.iamRequests += 1
             }
             return state.faults.take(endpoint)
         }
     }
 
-    /// Records a new access token for `principal`.
-    func issueToken(principal: String) -> (token: String, lifetime: Int) {
+    /// Records a new access token for `principal`, good for `scopes`.
+    func issueToken(principal: String, scopes: [String] = [scope]) -> (token: String, lifetime: Int) {
         let token = FakeCloud.randomToken(prefix: "ya29.c.fake-")
         let lifetime = state.withLock { state in
             state.tokens[token] = IssuedToken(
-                principal: principal, expires: Date().addingTimeInterval(TimeInterval(state.tokenLifetime + 300)))
+                principal: principal, expires: Date().addingTimeInterval(TimeInterval(state.tokenLifetime + 300)),
+                scopes: scopes)
             return state.tokenLifetime
         }
         return (token, lifetime)

@@ -3,12 +3,19 @@ import NIOHTTP1
 
 /// How the Secret Manager provider gets a Google access token (`auth:`).
 enum GCPCredential: Sendable {
-    /// A service-account key file: a signed JWT traded at the key's `token_uri`
-    /// (`method: service_account`). The file is read again for every token, so a
-    /// rotated key needs no restart.
-    case serviceAccount(keyFile: String)
+    /// A Google credentials file (`GCPCredentialFile`). The file is read again for every
+    /// token, so a rotated key or a rewritten file needs no restart.
+    case file(File)
     /// The metadata server of a GCE VM, GKE pod or Cloud Run service (`method: metadata`).
     case metadata(Metadata)
+
+    struct File: Sendable {
+        var path: String
+        /// Where the path came from, for messages (`auth.credentials_file`, `GOOGLE_APPLICATION_CREDENTIALS`, ...).
+        var origin: String
+        /// The `type` the file must keep having (`method` named one), or `nil` for any.
+        var type: String?
+    }
 
     struct Metadata: Sendable {
         /// Base URL of the metadata server (`metadata_endpoint`, else
@@ -20,67 +27,125 @@ enum GCPCredential: Sendable {
 
     static let scope = "https://www.googleapis.com/auth/cloud-platform"
     static let defaultMetadataURL = "http://metadata.google.internal"
-    private static let serviceAccountKeys: Set<String> = ["method", "key_file"]
-    private static let metadataKeys: Set<String> = ["method", "metadata_endpoint", "service_account"]
+    /// The file methods: `method` names the file's `type`.
+    static let fileMethods = ["service_account", "authorized_user", "external_account", "impersonated_service_account"]
+    private static let metadataKeys: Set<String> = ["metadata_endpoint", "service_account"]
 
-    /// Reads the `auth` section. Without `method`: the key file named by
-    /// `GOOGLE_APPLICATION_CREDENTIALS` when that is set, else the metadata server.
-    /// - Returns: the credential and, for a key file, the key (for its `project_id`).
+    /// Reads the `auth` section (see docs/secrets.md, "Auth methods").
+    ///
+    /// `method: default` (also without `method`) finds credentials as google-auth's
+    /// `default()` does: `credentials_file`, else the file `GOOGLE_APPLICATION_CREDENTIALS`
+    /// names, else gcloud's application-default credentials file
+    /// (`$CLOUDSDK_CONFIG/application_default_credentials.json`, default
+    /// `~/.config/gcloud/...`) when it exists, else the metadata server.
+    /// - Returns: the credential and, for a file, the file as read now (project, credentials to mask).
     static func make(
         auth: ProviderOptions, environment: [String: String]
-    ) throws(SecretError) -> (GCPCredential, GCPServiceAccountKey?) {
-        let defaultKeyFile = environment["GOOGLE_APPLICATION_CREDENTIALS"].flatMap { $0.isEmpty ? nil : $0 }
-        let method = try auth.string("method") ?? (defaultKeyFile == nil ? "metadata" : "service_account")
+    ) throws(SecretError) -> (GCPCredential, GCPCredentialFile?) {
+        let fromEnvironment = environment["GOOGLE_APPLICATION_CREDENTIALS"].flatMap { $0.isEmpty ? nil : $0 }
+        let method = try auth.string("method") ?? "default"
         switch method {
-        case "service_account":
-            try auth.rejectUnknownKeys(allowed: serviceAccountKeys)
-            guard let path = try auth.string("key_file") ?? defaultKeyFile, !path.isEmpty else {
-                throw auth.invalid("key_file", "required for service_account (or set GOOGLE_APPLICATION_CREDENTIALS)")
+        case "default":
+            try auth.rejectUnknownKeys(allowed: metadataKeys.union(["method", "credentials_file"]))
+            if let path = try auth.string("credentials_file") {
+                return try loadFile(path, origin: "credentials_file", type: nil, auth: auth, key: "credentials_file")
             }
-            do {
-                return (.serviceAccount(keyFile: path), try GCPServiceAccountKey.load(path: path))
-            } catch {
-                throw auth.invalid("key_file", error.detail)
+            if let path = fromEnvironment {
+                return try loadFile(path, origin: "GOOGLE_APPLICATION_CREDENTIALS", type: nil, auth: auth, key: "credentials_file")
             }
+            if let path = wellKnownFile(environment), FileManager.default.fileExists(atPath: path) {
+                return try loadFile(
+                    path, origin: "gcloud's application-default credentials file", type: nil, auth: auth,
+                    key: "credentials_file")
+            }
+            return (.metadata(try metadata(auth: auth, environment: environment)), nil)
+        case _ where fileMethods.contains(method):
+            // `key_file` is the service-account key's historical name.
+            let explicitFile = try auth.string("credentials_file")
+            let key = method == "service_account" && explicitFile == nil ? "key_file" : "credentials_file"
+            try auth.rejectUnknownKeys(allowed: ["method", key])
+            if let path = try auth.string(key), !path.isEmpty {
+                return try loadFile(path, origin: key, type: method, auth: auth, key: key)
+            }
+            guard let path = fromEnvironment else {
+                throw auth.invalid(key, "required for \(method) (or set GOOGLE_APPLICATION_CREDENTIALS)")
+            }
+            return try loadFile(path, origin: "GOOGLE_APPLICATION_CREDENTIALS", type: method, auth: auth, key: key)
         case "metadata":
-            try auth.rejectUnknownKeys(allowed: metadataKeys)
-            var baseURL = defaultMetadataURL
-            if let configured = try auth.url("metadata_endpoint") {
-                baseURL = configured
-            } else if let host = environment["GCE_METADATA_HOST"], !host.isEmpty {
-                baseURL = "http://\(host)"
-            }
-            let account = try auth.string("service_account") ?? "default"
-            guard CloudText.isPlain(account, extra: "@.-_") else {
-                throw auth.invalid("service_account", "expected \"default\" or a service account's email")
-            }
-            return (.metadata(Metadata(baseURL: baseURL, account: account)), nil)
+            try auth.rejectUnknownKeys(allowed: metadataKeys.union(["method"]))
+            return (.metadata(try metadata(auth: auth, environment: environment)), nil)
         default:
-            throw auth.invalid("method", "unknown auth method \"\(method)\"; use service_account or metadata")
+            throw auth.invalid(
+                "method",
+                "unknown auth method \"\(method)\"; use default, \(fileMethods.joined(separator: ", ")) or metadata")
         }
     }
 
+    /// gcloud's application-default credentials file.
+    static func wellKnownFile(_ environment: [String: String]) -> String? {
+        if let config = environment["CLOUDSDK_CONFIG"], !config.isEmpty {
+            return config + "/application_default_credentials.json"
+        }
+        guard let home = environment["HOME"], !home.isEmpty else { return nil }
+        return home + "/.config/gcloud/application_default_credentials.json"
+    }
+
+    private static func loadFile(
+        _ path: String, origin: String, type: String?, auth: ProviderOptions, key: String
+    ) throws(SecretError) -> (GCPCredential, GCPCredentialFile?) {
+        let loaded: GCPCredentialFile
+        do throws(SecretError) {
+            if type == "service_account" {
+                // Its own messages: "key file ... holds authorized_user credentials; ...".
+                loaded = .serviceAccount(try GCPServiceAccountKey.load(path: path))
+            } else {
+                loaded = try GCPCredentialFile.load(path: path)
+            }
+            if let type, loaded.type != type {
+                throw SecretError(
+                    .invalidConfiguration,
+                    "credentials file \(path) holds \"\(loaded.type)\" credentials, not \(type); "
+                        + "use method \(loaded.type) or default")
+            }
+        } catch {
+            let detail = origin == key ? error.detail : "\(error.detail) (found through \(origin))"
+            throw auth.invalid(key, detail)
+        }
+        return (.file(File(path: path, origin: origin, type: type)), loaded)
+    }
+
+    private static func metadata(auth: ProviderOptions, environment: [String: String]) throws(SecretError) -> Metadata {
+        var baseURL = defaultMetadataURL
+        if let configured = try auth.url("metadata_endpoint") {
+            baseURL = configured
+        } else if let host = environment["GCE_METADATA_HOST"], !host.isEmpty {
+            baseURL = "http://\(host)"
+        }
+        let account = try auth.string("service_account") ?? "default"
+        guard CloudText.isPlain(account, extra: "@.-_") else {
+            throw auth.invalid("service_account", "expected \"default\" or a service account's email")
+        }
+        return Metadata(baseURL: baseURL, account: account)
+    }
+
     /// Gets a token with the `cloud-platform` scope.
-    /// - Throws: `.denied` when refused, `.unreachable` when the endpoint cannot be
-    ///   reached or answers 429/5xx.
-    func fetchToken(http: SecretHTTP) async throws(SecretError) -> OAuthToken {
+    /// - Throws: `.denied` when refused, `.unreachable` when an endpoint cannot be
+    ///   reached or answers 408/429/5xx, `.invalidConfiguration` when the file went bad.
+    func fetchToken(http: SecretHTTP, environment: [String: String]) async throws(SecretError) -> OAuthToken {
         switch self {
-        case .serviceAccount(let keyFile):
-            let key = try GCPServiceAccountKey.load(path: keyFile)
-            let assertion = try key.assertion(scope: Self.scope)
-            let response = try await http.send(
-                .POST, key.tokenURI,
-                headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
-                body: CloudText.form([
-                    ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", assertion),
-                ]))
-            let source = "Google's token endpoint (\(SecretHTTP.host(of: key.tokenURI))) for \(key.clientEmail)"
-            return try Self.token(from: response, source: source, hiding: [assertion])
+        case .file(let file):
+            let loaded = try GCPCredentialFile.load(path: file.path)
+            if let type = file.type, loaded.type != type {
+                throw SecretError(
+                    .invalidConfiguration,
+                    "credentials file \(file.path) now holds \"\(loaded.type)\" credentials, not \(type)")
+            }
+            return try await loaded.fetchToken(http: http, environment: environment)
         case .metadata(let metadata):
             let url = "\(metadata.baseURL)/computeMetadata/v1/instance/service-accounts/\(metadata.account)/token"
             let response = try await http.send(.GET, url, headers: [("Metadata-Flavor", "Google")])
             let source = "the metadata server (\(SecretHTTP.host(of: metadata.baseURL)))"
-            return try Self.token(from: response, source: source, hiding: [])
+            return try GCPTokenAnswer.oauth(response, source: source, hiding: [])
         }
     }
 
@@ -99,23 +164,5 @@ enum GCPCredential: Sendable {
             throw SecretError(.malformed, "the metadata server answered with something that is not a project id; set project")
         }
         return project
-    }
-
-    private static func token(
-        from response: SecretHTTP.Response, source: String, hiding: [String]
-    ) throws(SecretError) -> OAuthToken {
-        guard (200..<300).contains(response.status) else {
-            let body = try? JSONDecoder().decode(OAuthErrorResponse.self, from: Data(response.body))
-            var reason = [body?.error, body?.errorDescription].compactMap { $0 }.joined(separator: ": ")
-            if body == nil { reason = response.text }
-            reason = CloudText.scrubbed(reason, hiding: hiding)
-            let detail = "\(source) refused the token request with HTTP \(response.status)"
-                + (reason.isEmpty ? "" : " (\(reason))")
-            switch response.status {
-            case 408, 429, 500...599: throw SecretError(.unreachable, detail)
-            default: throw SecretError(.denied, detail)
-            }
-        }
-        return try response.json(OAuthTokenResponse.self, what: source).token()
     }
 }

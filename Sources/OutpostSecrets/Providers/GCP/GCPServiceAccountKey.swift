@@ -1,5 +1,6 @@
 import _CryptoExtras
 import Foundation
+import NIOHTTP1
 import OutpostCore
 
 /// A Google service-account JSON key file, and the signed JWT assertion that
@@ -15,6 +16,8 @@ struct GCPServiceAccountKey: Sendable {
     var tokenURI: String
     /// The RSA key that signs the assertion.
     let privateKey: _RSA.Signing.PrivateKey
+    /// The key file's `private_key` as written (masked in every task's log).
+    let privatePEM: String?
 
     static let defaultTokenURI = "https://oauth2.googleapis.com/token"
 
@@ -42,7 +45,8 @@ struct GCPServiceAccountKey: Sendable {
         if let type = file.type, type != "service_account" {
             throw SecretError(
                 .invalidConfiguration,
-                "key file \(path) holds \"\(type)\" credentials; use a service-account key (type service_account)")
+                "key file \(path) holds \"\(type)\" credentials; use a service-account key (type service_account), "
+                    + "or auth method \(type) (or default) for this file")
         }
         guard let email = file.client_email, !email.isEmpty else {
             throw SecretError(.invalidConfiguration, "key file \(path) has no client_email")
@@ -59,6 +63,21 @@ struct GCPServiceAccountKey: Sendable {
         projectID = file.project_id
         self.tokenURI = tokenURI
         privateKey = key
+        privatePEM = pem
+    }
+
+    /// A token for `scope`: the signed assertion posted to `token_uri`
+    /// (`grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`).
+    func fetchToken(http: SecretHTTP, scope: String = GCPCredential.scope) async throws(SecretError) -> OAuthToken {
+        let assertion = try assertion(scope: scope)
+        let response = try await http.send(
+            .POST, tokenURI,
+            headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
+            body: CloudText.form([
+                ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", assertion),
+            ]))
+        let source = "Google's token endpoint (\(SecretHTTP.host(of: tokenURI))) for \(clientEmail)"
+        return try GCPTokenAnswer.oauth(response, source: source, hiding: [assertion])
     }
 
     /// A JWT (RS256) asserting this account for `scope`, valid for one hour from `now`.
