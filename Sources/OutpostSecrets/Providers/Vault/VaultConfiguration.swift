@@ -64,6 +64,9 @@ struct VaultConfiguration: Sendable, Equatable, CustomStringConvertible {
             do { self.prefix = try VaultPath.split(prefix, what: "prefix") } catch { throw options.invalid("prefix", error.detail) }
         }
         auth = try VaultAuthMethod(options: options, environment: environment)
+        if case .cert = auth, !self.address.hasPrefix("https://") {
+            throw options.invalid("auth", "method cert presents a TLS client certificate: the address must be https://")
+        }
     }
 
     /// The API path (below `/v1/`) of a secret's data: `secret/data/app/db` (v2) or `secret/app/db` (v1).

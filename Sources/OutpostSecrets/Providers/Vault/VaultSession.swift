@@ -34,7 +34,11 @@ actor VaultSession {
 
     private let context: Context
     private var current: Token?
-    private var pending: Task<Token, any Error>?
+    /// The renewal or login under way, and its number: tasks are numbered as they
+    /// start, and a result older than the one in `current` is not put back there.
+    private var pending: (task: Task<Token, any Error>, number: Int)?
+    private var started = 0
+    private var applied = 0
     /// Credentials sent to Vault so far, to scrub them from error text.
     private(set) var credentials: [String] = []
 
@@ -63,6 +67,15 @@ actor VaultSession {
     /// cannot help (a literal token, or the login gave the same token).
     func renew(rejected: Token) async throws(SecretError) -> Token? {
         guard context.auth.canRenew else { return nil }
+        // A renewal or login under way may already replace the token; if it does not,
+        // it is done with, and a login of this caller's own follows.
+        if let running = pending {
+            let result = await running.task.result
+            if pending?.number == running.number { pending = nil }
+            if case .success(let token) = result, token.value != rejected.value {
+                return keep(token, number: running.number)
+            }
+        }
         // Another caller may have renewed it already.
         if let current, current.value != rejected.value, isFresh(current) { return current }
         current = nil
@@ -77,30 +90,42 @@ actor VaultSession {
 
     /// Renews `old` or logs in, once for all concurrent callers.
     private func refresh(replacing old: Token?, relogin: Bool) async throws(SecretError) -> Token {
-        let task: Task<Token, any Error>
+        let running: (task: Task<Token, any Error>, number: Int)
         if let pending {
-            task = pending
+            running = pending
         } else {
-            task = Task { [context] in
+            started += 1
+            let task = Task { [context] in
                 if let old, !relogin { return try await Self.refresh(old, context) }
                 return try await Self.logIn(context)
             }
-            pending = task
+            running = (task, started)
+            pending = running
         }
         // A caller that gives up (the attempt's timeout) stops the work; the
         // others see a retryable failure and the next attempt starts afresh.
+        let task = running.task
         let result = await withTaskCancellationHandler { await task.result } onCancel: { task.cancel() }
-        if pending == task { pending = nil }
+        if pending?.number == running.number { pending = nil }
         switch result {
         case .success(let token):
-            if !credentials.contains(token.value) { credentials.append(token.value) }
-            current = token
-            return token
+            return keep(token, number: running.number)
         case .failure(let error as SecretError):
             throw error
         case .failure(let error):
             throw SecretError(.unreachable, "Vault login failed: \(error)")
         }
+    }
+
+    /// Makes `token`, the result of task `number`, the current one unless a later
+    /// task's result already is.
+    private func keep(_ token: Token, number: Int) -> Token {
+        if !credentials.contains(token.value) { credentials.append(token.value) }
+        if number > applied {
+            applied = number
+            current = token
+        }
+        return token
     }
 
     // MARK: Renewal
