@@ -184,6 +184,13 @@ struct VaultLoginMethodsTests {
         }
         #expect(unset?.code == .invalidConfiguration)
         #expect(unset?.message.contains("key_file") == true)
+        let plain = await VaultTesting.error {
+            try VaultTesting.make(
+                Self.options(
+                    "http://127.0.0.1:1", auth: ["method": "cert", "cert_file": files.certificate, "key_file": files.key]))
+        }
+        #expect(plain?.code == .invalidConfiguration)
+        #expect(plain?.message.contains("https://") == true)
     }
 
     // MARK: X-Vault-Request, 412
