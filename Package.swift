@@ -205,6 +205,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 // TestTLSServer: a tiny HTTPS server for the clients' trust tests.
                 .product(name: "NIOPosix", package: "swift-nio"),
+                // FakeVault's AWS login sends the signed GetCallerIdentity on to STS (moto).
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOSSL
 
 /// One request as the fake sees it, taken from the HTTP layer.
 struct FakeVaultRequest: Sendable {
@@ -11,7 +12,11 @@ struct FakeVaultRequest: Sendable {
     var query: [String: String]
     var token: String?
     var namespace: String?
+    /// Whether `X-Vault-Request: true` came with it.
+    var hasRequestHeader: Bool
     var body: [String: String]
+    /// The DER of the client certificate the TLS connection presented.
+    var clientCertificate: [UInt8]?
 
     var path: String { segments.joined(separator: "/") }
     var isList: Bool { method == "LIST" || query["list"] == "true" }
@@ -41,16 +46,29 @@ struct FakeVaultAnswer: Sendable {
     static let notFound = errors(404, [])
 }
 
+/// The request context of the fake's server: it keeps the connection, whose TLS
+/// handler knows the client certificate a certificate login presented.
+struct FakeVaultContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
+    }
+}
+
 extension FakeVault {
     /// A router sending every method and path to `handle`.
-    nonisolated func router() -> Router<BasicRequestContext> {
-        let router = Router()
+    nonisolated func router() -> Router<FakeVaultContext> {
+        let router = Router(context: FakeVaultContext.self)
         let methods: [HTTPRequest.Method] = [.get, .post, .put, .delete] + [HTTPRequest.Method("LIST")].compactMap { $0 }
         for method in methods {
-            router.on("/**", method: method) { request, _ -> Response in
+            router.on("/**", method: method) { request, context -> Response in
                 var request = request
                 let body = try await request.collectBody(upTo: 1 << 20)
-                let parsed = FakeVaultRequest(request, body: body)
+                var parsed = FakeVaultRequest(request, body: body)
+                parsed.clientCertificate = try? await context.channel.nioSSL_peerCertificate().get()?.toDERBytes()
                 let delay = await self.delay
                 if delay > .zero { try await Task.sleep(for: delay) }
                 let answer = await self.handle(parsed)
@@ -63,17 +81,36 @@ extension FakeVault {
     }
 
     /// Vault's behaviour for one request.
-    func handle(_ request: FakeVaultRequest) -> FakeVaultAnswer {
+    func handle(_ request: FakeVaultRequest) async -> FakeVaultAnswer {
         let kind: RequestKind =
-            request.segments.last == "login" && request.method == "POST" ? .login : request.isList ? .list : .read
+            if request.segments.last == "login" && request.method == "POST" {
+                .login
+            } else if request.path == "auth/token/renew-self" {
+                .renew
+            } else if request.path == "auth/token/lookup-self" || request.path == "sys/health" {
+                .other
+            } else {
+                request.isList ? .list : .read
+            }
         counts[kind, default: 0] += 1
         seenNamespaces.append(request.namespace)
+        if requiresRequestHeader, !request.hasRequestHeader {
+            // What Vault Agent and Vault Proxy answer with `require_request_header`.
+            missingRequestHeaders += 1
+            return .errors(412, ["missing 'X-Vault-Request' header"])
+        }
         if let index = failures.firstIndex(where: { $0.kinds.contains(kind) }) {
             let status = failures.remove(at: index).status
-            return .errors(status, [status == 503 ? "Vault is sealed" : "internal error"])
+            let message =
+                switch status {
+                case 503: "Vault is sealed"
+                case 412: "required index state not present"
+                default: "internal error"
+                }
+            return .errors(status, [message])
         }
-        var answer = route(request, kind: kind)
-        if (200...299).contains(answer.status), malformedReplies > 0 {
+        var answer = kind == .login ? await login(request) : route(request, kind: kind)
+        if (200...299).contains(answer.status), malformedReplies > 0, kind != .other {
             malformedReplies -= 1
             answer = FakeVaultAnswer(status: answer.status, raw: "<html>upstream proxy error</html>")
         }
@@ -84,7 +121,6 @@ extension FakeVault {
         if request.path == "sys/health" {
             return FakeVaultAnswer(200, json: ["initialized": true, "sealed": false, "standby": false])
         }
-        if kind == .login { return login(request) }
         guard let token = request.token, var info = tokens[token] else {
             rejectedTokens += 1
             return .permissionDenied
@@ -96,7 +132,12 @@ extension FakeVault {
         }
         if request.path == "auth/token/lookup-self" {
             let ttl = info.expires.map { max(0, Int(($0 - clock.now).components.seconds)) } ?? 0
-            return FakeVaultAnswer(200, json: ["data": ["policies": info.policies, "ttl": ttl, "renewable": ttl > 0]])
+            return FakeVaultAnswer(200, json: [
+                "data": ["policies": info.policies, "ttl": ttl, "renewable": info.renewable && ttl > 0, "id": token]
+            ])
+        }
+        if request.path == "auth/token/renew-self" {
+            return renewSelf(token, info, increment: request.body["increment"])
         }
         guard info.policies.contains(where: { $0 == "*" || request.path.hasPrefix($0) || (request.path + "/").hasPrefix($0) })
         else { return .permissionDenied }
@@ -106,6 +147,30 @@ extension FakeVault {
         return mount.kvVersion == 1
             ? kv1(mount, rest: rest, list: kind == .list)
             : kv2(mount, mountPath: mountPath, rest: rest, request: request, list: kind == .list)
+    }
+
+    /// `auth/token/renew-self`: a renewable token's lease starts again (`increment`
+    /// seconds, default its TTL), never past its max TTL.
+    private func renewSelf(_ token: String, _ info: TokenInfo, increment: String?) -> FakeVaultAnswer {
+        guard info.renewable, info.ttlSeconds > 0 else { return .errors(400, ["lease is not renewable"]) }
+        var seconds = increment.flatMap { Int($0.hasSuffix("s") ? String($0.dropLast()) : $0) } ?? info.ttlSeconds
+        if let maxExpires = info.maxExpires {
+            seconds = min(seconds, max(0, Int((maxExpires - clock.now).components.seconds)))
+        }
+        tokens[token]?.expires = clock.now + .seconds(seconds)
+        var warnings: Any = NSNull()
+        if seconds < info.ttlSeconds {
+            warnings = ["TTL of \"\(info.ttlSeconds)s\" exceeded the effective max_ttl; TTL value is capped accordingly"]
+        }
+        return FakeVaultAnswer(200, json: [
+            "request_id": UUID().uuidString.lowercased(), "lease_id": "", "renewable": false, "lease_duration": 0,
+            "data": NSNull(), "wrap_info": NSNull(), "warnings": warnings,
+            "auth": [
+                "client_token": token, "accessor": "", "policies": info.policies, "token_policies": info.policies,
+                "metadata": NSNull(), "lease_duration": seconds, "renewable": seconds > 0, "entity_id": "",
+                "token_type": "service", "orphan": true,
+            ] as [String: Any],
+        ])
     }
 
     private func findMount(_ segments: [String]) -> (String, Mount, [String])? {
@@ -163,40 +228,6 @@ extension FakeVault {
         return FakeVaultAnswer(200, json: envelope(data: ["keys": keys.sorted()], leaseDuration: 0))
     }
 
-    private func login(_ request: FakeVaultRequest) -> FakeVaultAnswer {
-        guard request.namespace == namespace else { return .permissionDenied }
-        let mountPath = request.segments.dropLast().joined(separator: "/")
-        if let roles = appRoles[mountPath] {
-            guard let roleID = request.body["role_id"], !roleID.isEmpty else { return .errors(400, ["missing role_id"]) }
-            guard let role = roles.values.first(where: { $0.roleID == roleID }), request.body["secret_id"] == role.secretID
-            else { return .errors(400, ["invalid role or secret ID"]) }
-            return issue(ttl: role.tokenTTL, policies: role.policies, metadata: ["role_name": roleID])
-        }
-        if let roles = kubernetesRoles[mountPath] {
-            guard let name = request.body["role"], let role = roles[name] else {
-                return .errors(400, ["invalid role name \"\(request.body["role"] ?? "")\""])
-            }
-            guard request.body["jwt"] == role.jwt else { return .permissionDenied }
-            return issue(ttl: role.tokenTTL, policies: role.policies, metadata: ["role": name])
-        }
-        return .errors(400, ["no handler for route \"\(request.path)\". route entry not found."])
-    }
-
-    private func issue(ttl: Int, policies: [String], metadata: [String: String]) -> FakeVaultAnswer {
-        let token = "hvs." + String((0..<24).map { _ in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".randomElement()! })
-        tokens[token] = TokenInfo(
-            policies: policies, ttlSeconds: ttl, expires: ttl > 0 ? clock.now + .seconds(ttl) : nil)
-        let auth: [String: Any] = [
-            "client_token": token, "accessor": UUID().uuidString.lowercased(), "policies": policies,
-            "token_policies": policies, "metadata": metadata, "lease_duration": ttl, "renewable": true,
-            "entity_id": "", "token_type": "service", "orphan": true,
-        ]
-        return FakeVaultAnswer(200, json: [
-            "request_id": UUID().uuidString.lowercased(), "lease_id": "", "renewable": false, "lease_duration": 0,
-            "data": NSNull(), "wrap_info": NSNull(), "warnings": NSNull(), "auth": auth,
-        ])
-    }
-
     private func envelope(data: Any, leaseDuration: Int) -> [String: Any] {
         [
             "request_id": UUID().uuidString.lowercased(), "lease_id": "", "renewable": false,
@@ -224,6 +255,8 @@ extension FakeVaultRequest {
         self.query = query
         token = request.headers[HTTPField.Name("X-Vault-Token")!]
         namespace = request.headers[HTTPField.Name("X-Vault-Namespace")!]
+        hasRequestHeader = request.headers[HTTPField.Name("X-Vault-Request")!]?.lowercased() == "true"
+        clientCertificate = nil
         let object = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] ?? [:]
         self.body = object.compactMapValues { $0 as? String }
     }

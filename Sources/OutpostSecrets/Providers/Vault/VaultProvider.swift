@@ -3,7 +3,8 @@ import Logging
 import NIOHTTP1
 
 /// The `vault` provider: secrets from a HashiCorp Vault KV engine (v1 or v2)
-/// over Vault's HTTP API, with token, AppRole or Kubernetes auth.
+/// over Vault's HTTP API, with token, AppRole, Kubernetes, JWT, AWS IAM or TLS
+/// certificate auth.
 ///
 /// A path reads `/v1/<mount>/data/<prefix>/<path>` (v2, `data.data`) or
 /// `/v1/<mount>/<prefix>/<path>` (v1, `data`); the secret's key/values become a
@@ -18,15 +19,32 @@ struct VaultProvider: SecretProvider {
     let session: VaultSession
 
     init(name: String, options: ProviderOptions, context: ProviderContext) throws(SecretError) {
+        try self.init(name: name, options: options, context: context, now: { ContinuousClock.now })
+    }
+
+    /// - Parameter now: the clock token leases are measured with (a test's moves by hand).
+    init(
+        name: String, options: ProviderOptions, context: ProviderContext, now: @escaping VaultSession.Now,
+        consistencyBackoff: [Duration] = VaultClient.defaultConsistencyBackoff
+    ) throws(SecretError) {
         let configuration = try VaultConfiguration(options: options, environment: context.environment)
-        let tls = try configuration.caFile.map { (file) throws(SecretError) in try VaultTLS(caFile: file, options: options) }
-        let client = VaultClient(
+        var certLogin: VaultCertLogin?
+        if case .cert(let login) = configuration.auth { certLogin = login }
+        var tls: VaultTLS?
+        if configuration.caFile != nil || certLogin != nil {
+            tls = try VaultTLS(
+                caFile: configuration.caFile, caSource: configuration.caFileSource, clientCertificate: certLogin,
+                options: options)
+        }
+        var client = VaultClient(
             http: SecretHTTP(client: context.http, timeout: context.requestTimeout), address: configuration.address,
             namespace: configuration.namespace, tls: tls)
+        client.consistencyBackoff = consistencyBackoff
         self.name = name
         self.configuration = configuration
         self.client = client
-        self.session = VaultSession(auth: configuration.auth, client: client, logger: context.logger)
+        self.session = VaultSession(
+            auth: configuration.auth, client: client, logger: context.logger, environment: context.environment, now: now)
         Self.warnAboutMissingFiles(configuration.auth, name: name, logger: context.logger)
     }
 
@@ -121,13 +139,15 @@ struct VaultProvider: SecretProvider {
     /// Credential files are read when needed (they rotate), but a missing one is
     /// worth a warning at start-up.
     private static func warnAboutMissingFiles(_ auth: VaultAuthMethod, name: String, logger: Logger) {
-        let file: String? =
+        let files: [String] =
             switch auth {
-            case .token(.file(let path, _)), .appRole(_, .file(let path, _), _): path
-            case .kubernetes(_, let jwtFile, _): jwtFile
-            default: nil
+            case .token(.file(let path, _)), .appRole(_, .file(let path, _), _): [path]
+            case .kubernetes(_, let jwtFile, _): [jwtFile]
+            case .jwt(_, let tokenFile, _): [tokenFile]
+            case .cert(let login): [login.certFile, login.keyFile]
+            default: []
             }
-        if let file, !CredentialFile.exists(file) {
+        for file in files where !CredentialFile.exists(file) {
             logger.warning(
                 "the Vault credential file does not exist (yet); fetches fail until it does",
                 metadata: ["provider": "\(name)", "file": "\(file)"])
