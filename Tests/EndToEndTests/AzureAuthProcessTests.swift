@@ -91,16 +91,28 @@ struct AzureAuthProcessTests {
             }
             var tasks: [String: String] = [:]
             for kind in kinds {
-                let task = try await cluster.client.createTask(
-                    CreateTaskRequest(target: "read-\(kind)", script: "printf 'canary %s\\n' \"$CANARY\"\n"))
+                var script = "printf 'canary %s\\n' \"$CANARY\"\n"
+                // The task may read what the agent's user reads: the private key is masked all the same.
+                if kind == "certificate" { script += "cat '\(certificateFile)'\n" }
+                if kind == "workload" { script += "printf 'token %s\\n' \"$(cat '\(tokenFile)')\"\n" }
+                let task = try await cluster.client.createTask(CreateTaskRequest(target: "read-\(kind)", script: script))
                 tasks[kind] = task.id
             }
             for kind in kinds {
                 let done = try await cluster.waitForTask(tasks[kind]!)
                 #expect(done.status == .succeeded, "\(kind): task ended \(done.status): \(done.error ?? "")")
                 let log = String(decoding: try await cluster.client.readLog(taskID: tasks[kind]!).bytes, as: UTF8.self)
-                #expect(log.contains("canary [SECURE]"), "\(kind): \(log)")
+                #expect(log.contains("canary [SECURE]"), "\(kind): \(log.count) bytes of log")
                 #expect(!log.contains(canaries[kind]!), "\(kind): the canary is in the log")
+                if kind == "certificate" {
+                    #expect(log.contains("-----BEGIN CERTIFICATE-----"), "the task printed the certificate file")
+                    for line in Self.body(of: certificate.privateKeyPEM) {
+                        #expect(!log.contains(line), "a line of the private key is in the log")
+                    }
+                }
+                if kind == "workload" {
+                    #expect(log.contains("token [SECURE]"), "the service account token is masked")
+                }
             }
             for agent in cluster.agents {
                 for canary in canaries.values {
@@ -114,5 +126,10 @@ struct AzureAuthProcessTests {
         #expect(grants.contains { $0.kind == .imds && $0.principal == "user-mi" })
         #expect(grants.contains { $0.kind == .arc && $0.principal == "arc-machine" })
         #expect(!grants.contains { $0.principal == "node-mi" }, "no agent fell back to the node's identity: \(grants)")
+    }
+
+    /// The base64 lines of a PEM block.
+    static func body(of pem: String) -> [String] {
+        pem.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("-----") && $0.count > 8 }
     }
 }

@@ -8,12 +8,10 @@ import Testing
 /// use is wrong, and then so would be the agent tests built on it.
 @Suite("Azure Key Vault fake against the official SDKs")
 struct AzureSDKProofTests {
-    @Test("azure-identity's credentials and SecretClient work against the fake over TLS, challenge check on")
+    @Test(
+        "azure-identity's credentials and SecretClient work against the fake over TLS, challenge check on",
+        .enabled(if: OfficialSDK.available("azure.identity") && OfficialSDK.available("azure.keyvault.secrets")))
     func officialSDK() async throws {
-        guard OfficialSDK.available("azure.identity"), OfficialSDK.available("azure.keyvault.secrets") else {
-            print("skipped: azure-identity / azure-keyvault-secrets not installed (scripts/services/sdks install)")
-            return
-        }
         let directory = try TemporaryDirectory(prefix: "outpost-azure-sdk")
         defer { directory.remove() }
         let authority = try TestCertificateAuthority(name: "Outpost Azure SDK proof CA")

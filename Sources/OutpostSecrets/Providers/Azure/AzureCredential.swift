@@ -105,6 +105,13 @@ enum AzureCredential: Sendable {
         } else {
             method = "managed_identity"
         }
+        if try auth.string("method") == nil, method == "managed_identity", let tenant = try auth.string("tenant_id"), !tenant.isEmpty {
+            // An application without a credential: say what is missing, not that tenant_id is unknown.
+            throw auth.invalid(
+                "tenant_id",
+                "an application needs a credential: set client_secret, client_secret_file, certificate_file or token_file "
+                    + "(or AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH or AZURE_FEDERATED_TOKEN_FILE in the agent's environment)")
+        }
         guard let allowed = Self.allowedKeys[method] else {
             throw auth.invalid("method", "unknown auth method \"\(method)\"; use \(Self.methods.joined(separator: ", "))")
         }
