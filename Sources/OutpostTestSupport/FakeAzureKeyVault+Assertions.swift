@@ -48,7 +48,8 @@ extension FakeAzureKeyVault {
                 let iso = ISO8601DateFormatter()
                 return refuse(
                     .badRequest, "invalid_client", 700024,
-                    "Client assertion is not within its valid time range. Current time: \(iso.string(from: Date(timeIntervalSince1970: now))), "
+                    "Client assertion is not within its valid time range. "
+                        + "Current time: \(iso.string(from: Date(timeIntervalSince1970: now))), "
                         + "expiry time of assertion \(iso.string(from: Date(timeIntervalSince1970: expires))).")
             }
             return nil
@@ -105,7 +106,8 @@ extension FakeAzureKeyVault {
         case "RS256": padding = .insecurePKCS1v1_5
         case "PS256": padding = .PSS
         default:
-            return refuse(.badRequest, "invalid_request", 5002738, "Invalid JWT token. '\(algorithm)' is not a supported signature algorithm.")
+            return refuse(
+                .badRequest, "invalid_request", 5002738, "Invalid JWT token. '\(algorithm)' is not a supported signature algorithm.")
         }
         guard
             certificate.publicKey.isValidSignature(

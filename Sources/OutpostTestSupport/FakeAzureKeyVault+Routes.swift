@@ -176,7 +176,9 @@ extension FakeAzureKeyVault {
         let (token, lifetime) = issueToken(Grant(kind: kind, principal: identity, audience: audience))
         let now = Int(Date().timeIntervalSince1970)
         var body: [String: Any] = [
-            "access_token": token, "client_id": identity, "expires_on": numericExpiry ? (now + lifetime) as Any : String(now + lifetime) as Any,
+            "access_token": token, "client_id": identity,
+            // Service Fabric sends a number; IMDS, App Service and Arc send numbers as strings.
+            "expires_on": numericExpiry ? (now + lifetime) as Any : String(now + lifetime) as Any,
             "resource": resource, "token_type": "Bearer",
         ]
         if includeExpiresIn {

@@ -105,12 +105,15 @@ enum AzureCredential: Sendable {
         } else {
             method = "managed_identity"
         }
-        if try auth.string("method") == nil, method == "managed_identity", let tenant = try auth.string("tenant_id"), !tenant.isEmpty {
+        if try auth.string("method") == nil, method == "managed_identity", let tenant = try auth.string("tenant_id"),
+            !tenant.isEmpty
+        {
             // An application without a credential: say what is missing, not that tenant_id is unknown.
             throw auth.invalid(
                 "tenant_id",
                 "an application needs a credential: set client_secret, client_secret_file, certificate_file or token_file "
-                    + "(or AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH or AZURE_FEDERATED_TOKEN_FILE in the agent's environment)")
+                    + "(or AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH or AZURE_FEDERATED_TOKEN_FILE "
+                    + "in the agent's environment)")
         }
         guard let allowed = Self.allowedKeys[method] else {
             throw auth.invalid("method", "unknown auth method \"\(method)\"; use \(Self.methods.joined(separator: ", "))")
@@ -185,7 +188,9 @@ enum AzureCredential: Sendable {
         }
     }
 
-    private static func certificate(_ auth: ProviderOptions, _ environment: [String: String]) throws(SecretError) -> CertificateSource {
+    private static func certificate(
+        _ auth: ProviderOptions, _ environment: [String: String]
+    ) throws(SecretError) -> CertificateSource {
         let path: String
         if let configured = try auth.string("certificate_file"), !configured.isEmpty {
             path = configured
@@ -266,7 +271,8 @@ enum AzureCredential: Sendable {
                     let hex = thumbprint.filter { $0 != ":" && $0 != " " }
                     guard hex.count == 40, hex.allSatisfy(\.isHexDigit) else {
                         throw auth.invalid(
-                            "method", "IDENTITY_SERVER_THUMBPRINT in the agent's environment is not a SHA-1 thumbprint (40 hex digits)")
+                            "method",
+                            "IDENTITY_SERVER_THUMBPRINT in the agent's environment is not a SHA-1 thumbprint (40 hex digits)")
                     }
                     // Service Fabric's identity is the application's: AZURE_CLIENT_ID does not apply.
                     return .managedIdentity(

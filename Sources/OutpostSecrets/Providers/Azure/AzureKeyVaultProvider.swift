@@ -111,7 +111,8 @@ struct AzureKeyVaultProvider: SecretProvider {
         var seen: Set<String> = []
         while let url = next {
             guard seen.insert(url).inserted else {
-                throw SecretError(.malformed, "Key Vault's nextLink repeats an earlier page (after \(seen.count) pages); listing stopped")
+                throw SecretError(
+                    .malformed, "Key Vault's nextLink repeats an earlier page (after \(seen.count) pages); listing stopped")
             }
             guard seen.count <= Self.maxPages else {
                 throw SecretError(

@@ -38,8 +38,11 @@ struct AzureManagedIdentity: Sendable {
         switch source {
         case .imds(let url):
             let response = try await http.send(
-                .GET, Self.url(url, apiVersion: "2018-02-01", query), headers: [("Metadata", "true"), ("Accept", "application/json")])
-            return try AzureCredential.token(from: response, source: "the managed identity endpoint (\(SecretHTTP.host(of: url)))", hiding: [], managedIdentity: true)
+                .GET, Self.url(url, apiVersion: "2018-02-01", query),
+                headers: [("Metadata", "true"), ("Accept", "application/json")])
+            return try AzureCredential.token(
+                from: response, source: "the managed identity endpoint (\(SecretHTTP.host(of: url)))", hiding: [],
+                managedIdentity: true)
         case .appService(let url, let header):
             let response = try await http.send(
                 .GET, Self.url(url, apiVersion: "2019-08-01", query),

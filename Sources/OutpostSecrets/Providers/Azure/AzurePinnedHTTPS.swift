@@ -117,7 +117,8 @@ enum AzurePinnedHTTPS {
             case .body(let buffer):
                 body += buffer.readableBytesView
                 if body.count > maxBodyBytes {
-                    answer.fail(SecretError(.malformed, "the Service Fabric identity endpoint answered with more than \(maxBodyBytes) bytes"))
+                    answer.fail(
+                        SecretError(.malformed, "the Service Fabric identity endpoint answered with more than \(maxBodyBytes) bytes"))
                     context.close(promise: nil)
                 }
             case .end:
