@@ -144,6 +144,9 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                // Azure's Service Fabric identity endpoint: one HTTPS request whose server
+                // certificate is pinned by thumbprint (AsyncHTTPClient has no such check).
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -178,6 +178,13 @@ struct AzureKeyVaultAuthTests {
             (#"{"vault_name": "myvault", "auth": {"method": "client_credentials", "tenant_id": "t", "client_id": "c"}}"#, "auth.client_secret"),
             (#"{"vault_name": "myvault", "auth": {"method": "client_credentials", "tenant_id": "t/../x", "client_id": "c", "client_secret": "CANARY"}}"#, "auth.tenant_id"),
             (#"{"vault_name": "myvault", "auth": {"method": "client_credentials", "tenant_id": "t", "client_id": "c", "client_secret_file": "/nonexistent/secret"}}"#, "auth.client_secret_file"),
+            (#"{"vault_name": "myvault", "auth": {"tenant_id": "t", "client_id": "c"}}"#, "auth.tenant_id"),
+            (#"{"vault_name": "myvault", "auth": {"method": "workload_identity", "tenant_id": "t", "client_id": "c"}}"#, "auth.token_file"),
+            (#"{"vault_name": "myvault", "auth": {"method": "workload_identity", "tenant_id": "t", "client_id": "c", "token_file": "/nonexistent/token"}}"#, "auth.token_file"),
+            (#"{"vault_name": "myvault", "auth": {"method": "client_certificate", "tenant_id": "t", "client_id": "c"}}"#, "auth.certificate_file"),
+            (#"{"vault_name": "myvault", "auth": {"method": "client_certificate", "tenant_id": "t", "client_id": "c", "certificate_file": "/x", "client_secret": "CANARY"}}"#, "auth.client_secret"),
+            (#"{"vault_name": "myvault", "auth": {"method": "managed_identity", "endpoint": "not-a-url"}}"#, "auth.endpoint"),
+            (#"{"vault_name": "myvault", "auth": {"method": "managed_identity", "token_file": "/x"}}"#, "auth.token_file"),
         ])
     func configurationErrors(json: String, key: String) throws {
         var options = try CloudTest.json(json)

@@ -24,8 +24,8 @@ struct AzureFixture {
     let clientSecret = CloudTest.canary()
     let fake: FakeAzureKeyVault
 
-    init(pageSize: Int = 25) {
-        fake = FakeAzureKeyVault(clients: [Self.clientID: clientSecret], pageSize: pageSize)
+    init(pageSize: Int = 25, resource: String = FakeAzureKeyVault.publicResource) {
+        fake = FakeAzureKeyVault(clients: [Self.clientID: clientSecret], pageSize: pageSize, resource: resource)
     }
 }
 

@@ -136,11 +136,24 @@ package actor ManagedProvider {
                     }
                     throw error
                 }
+                // The store's own `Retry-After` (429, 503) when it asks for longer than the
+                // backoff; past `RetryAfter.longest` the agent does not wait: it fails now.
+                var delay = settings.backoff.delay(attempt: attempts)
+                if let asked = error.retryAfter {
+                    guard asked <= RetryAfter.longest else {
+                        throw SecretError(
+                            error.code,
+                            "\(error.detail) (the store asked to retry after \(RetryAfter.text(asked)), "
+                                + "longer than the agent waits for a secret, \(RetryAfter.text(RetryAfter.longest)); not retried)")
+                    }
+                    delay = max(delay, asked)
+                }
                 var metadata = metadata
                 metadata["attempt"] = "\(attempts)"
                 metadata["reason"] = "\(error.detail)"
+                if let asked = error.retryAfter { metadata["retry_after"] = "\(RetryAfter.text(asked))" }
                 logger.warning("\(what) failed, retrying", metadata: metadata)
-                try? await Task.sleep(for: settings.backoff.delay(attempt: attempts))
+                try? await Task.sleep(for: delay)
             }
         }
     }

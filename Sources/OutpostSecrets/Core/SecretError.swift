@@ -35,10 +35,13 @@ package struct SecretError: Error, Sendable, Equatable, CustomStringConvertible 
     package var path: String?
     /// The key inside a JSON secret, when one is concerned.
     package var key: String?
+    /// How long the store asked to wait before trying again (its `Retry-After` on a
+    /// 429 or 503); `ManagedProvider` waits at least that long before its next retry.
+    package var retryAfter: Duration?
 
     package init(
         _ code: Code, _ detail: String, provider: String? = nil, providerType: String? = nil, path: String? = nil,
-        key: String? = nil
+        key: String? = nil, retryAfter: Duration? = nil
     ) {
         self.code = code
         self.detail = detail
@@ -46,6 +49,7 @@ package struct SecretError: Error, Sendable, Equatable, CustomStringConvertible 
         self.providerType = providerType
         self.path = path
         self.key = key
+        self.retryAfter = retryAfter
     }
 
     /// One line naming the provider, path and key, the failure, and its detail.

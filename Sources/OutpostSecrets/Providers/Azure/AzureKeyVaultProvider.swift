@@ -1,9 +1,10 @@
 import Foundation
 import NIOHTTP1
+import Synchronization
 
 /// Azure Key Vault (`type: azure-key-vault`): reads secrets through the vault's
-/// REST API with a Microsoft Entra ID token from client credentials or a managed
-/// identity.
+/// REST API with a Microsoft Entra ID token from client credentials (a secret or a
+/// certificate), AKS workload identity, or a managed identity.
 ///
 /// Path syntax: `NAME` (the current version), `NAME/VERSION` or `NAME@VERSION`.
 /// A secret's value is always text; a JSON object in it is split into keys by `SecretSet`.
@@ -14,29 +15,70 @@ struct AzureKeyVaultProvider: SecretProvider {
         var vaultURL: String
         /// The secrets API version sent with every request (`api_version`, default "7.4").
         var apiVersion: String
-        /// Audience of the token (`resource`; default derived from the vault's DNS
-        /// suffix, e.g. https://vault.azure.cn, else https://vault.azure.net).
+        /// Audience of the token (`resource`; default derived from the vault's host,
+        /// e.g. https://vault.azure.cn, and corrected by the vault's challenge).
         var resource: String
+        /// Whether `resource` was set: the vault's challenge then cannot change it.
+        var resourceConfigured: Bool
         /// How the token is obtained (`auth`).
         var credential: AzureCredential
     }
 
     static let defaultAPIVersion = "7.4"
-    static let defaultResource = "https://vault.azure.net"
+    static let defaultResource = AzureCloud.publicResource
     static let allowedKeys: Set<String> = ["vault_name", "vault_url", "api_version", "resource", "auth"]
+    /// More pages than any vault has: a listing that goes on is a server (or a proxy) gone wrong.
+    static let maxPages = 2000
 
     let configuration: Configuration
     private let http: SecretHTTP
     private let tokens: OAuthTokenCache
+    private let audience: Audience
+
+    /// The audience tokens are asked for; the vault's challenge may correct it.
+    final class Audience: Sendable {
+        private let current: Mutex<String>
+        init(_ resource: String) { current = Mutex(resource) }
+        var resource: String {
+            get { current.withLock { $0 } }
+            set { current.withLock { $0 = newValue } }
+        }
+    }
 
     init(name: String, options: ProviderOptions, context: ProviderContext) throws(SecretError) {
         try options.rejectUnknownKeys(allowed: Self.allowedKeys)
         let configuration = try Configuration(options: options, environment: context.environment)
         let http = SecretHTTP(client: context.http, timeout: context.requestTimeout)
+        let audience = Audience(configuration.resource)
         self.configuration = configuration
         self.http = http
+        self.audience = audience
         tokens = OAuthTokenCache { () async throws(SecretError) in
-            try await configuration.credential.fetchToken(http: http, resource: configuration.resource)
+            try await configuration.credential.fetchToken(http: http, resource: audience.resource)
+        }
+    }
+
+    /// The credentials this provider reads from files or the environment, so that every
+    /// task's log masks them (a task running as the agent's user may read the same files):
+    /// the certificate's private key, the service account token as it is now, the client secret.
+    var heldValues: [NamedSecretValue] {
+        func file(_ path: String) -> String? {
+            FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) }
+        }
+        switch configuration.credential {
+        case .clientSecret(_, .literal(let secret)):
+            return [NamedSecretValue(name: "auth.client_secret", value: secret)]
+        case .clientSecret(_, .file(let path)):
+            let secret = file(path)?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            return secret.isEmpty ? [] : [NamedSecretValue(name: "auth.client_secret_file", value: secret)]
+        case .clientCertificate(_, let source):
+            return AzureClientCertificate.blocks(in: file(source.path) ?? "").filter { $0.label.hasSuffix("PRIVATE KEY") }
+                .map { NamedSecretValue(name: "auth.certificate_file (private key)", value: $0.text) }
+        case .workloadIdentity(_, let path):
+            let token = file(path)?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            return token.isEmpty ? [] : [NamedSecretValue(name: "auth.token_file", value: token)]
+        case .managedIdentity:
+            return []
         }
     }
 
@@ -44,7 +86,7 @@ struct AzureKeyVaultProvider: SecretProvider {
         let (name, version) = try Self.parse(path)
         let url = "\(configuration.vaultURL)/secrets/\(name)\(version.map { "/\($0)" } ?? "")?api-version="
             + CloudText.percentEncoded(configuration.apiVersion)
-        let response = try await tokens.authorizedGET(url, with: http)
+        let response = try await authorizedGET(url)
         guard (200..<300).contains(response.status) else { throw failure(response) }
         struct SecretBundle: Decodable { var value: String? }
         guard let value = try response.json(SecretBundle.self, what: "Key Vault").value else {
@@ -54,6 +96,9 @@ struct AzureKeyVaultProvider: SecretProvider {
     }
 
     /// Names of the vault's secrets that start with `prefix`, following `nextLink` pages.
+    /// Each page's request is bounded on its own (`timeout`); a listing stops with an
+    /// error after `maxPages` pages, at a page it has seen before, or at a link to
+    /// another host (the token would go with it).
     func list(prefix: String) async throws(SecretError) -> [String] {
         struct Page: Decodable {
             struct Item: Decodable { var id: String }
@@ -63,11 +108,18 @@ struct AzureKeyVaultProvider: SecretProvider {
         var next: String? = "\(configuration.vaultURL)/secrets?api-version="
             + CloudText.percentEncoded(configuration.apiVersion) + "&maxresults=25"
         var names: [String] = []
-        var pages = 0
+        var seen: Set<String> = []
         while let url = next {
-            pages += 1
-            guard pages <= 1000 else { throw SecretError(.malformed, "Key Vault kept sending nextLink after 1000 pages") }
-            let response = try await tokens.authorizedGET(url, with: http)
+            guard seen.insert(url).inserted else {
+                throw SecretError(
+                    .malformed, "Key Vault's nextLink repeats an earlier page (after \(seen.count) pages); listing stopped")
+            }
+            guard seen.count <= Self.maxPages else {
+                throw SecretError(
+                    .malformed,
+                    "Key Vault kept sending nextLink after \(Self.maxPages) pages (\(names.count) names so far); listing stopped")
+            }
+            let response = try await authorizedGET(url)
             guard (200..<300).contains(response.status) else { throw failure(response) }
             let page = try response.json(Page.self, what: "Key Vault")
             for item in page.value ?? [] {
@@ -80,6 +132,40 @@ struct AzureKeyVaultProvider: SecretProvider {
             next = try nextPage(page.nextLink)
         }
         return names.sorted()
+    }
+
+    /// A GET with the cached bearer token. A 401 whose challenge asks for another
+    /// audience (a vault of another cloud) switches to it, when it fits the vault's host
+    /// and `resource` is not set, and repeats the request with a token for it; any other
+    /// 401 (token revoked, or expired early) repeats it once with a new token.
+    private func authorizedGET(_ url: String) async throws(SecretError) -> SecretHTTP.Response {
+        var renewed = false
+        var switched = false
+        while true {
+            let token = try await tokens.token()
+            let response = try await http.send(
+                .GET, url, headers: [("Authorization", "Bearer \(token)"), ("Accept", "application/json")])
+            guard response.status == 401 else { return response }
+            if !switched, !configuration.resourceConfigured, let asked = challengedResource(response),
+                asked != audience.resource, AzureCloud.scope(asked, fitsVault: configuration.vaultURL)
+            {
+                switched = true
+                audience.resource = asked
+                await tokens.reject(token)
+                continue
+            }
+            guard !renewed else { return response }
+            renewed = true
+            await tokens.reject(token)
+        }
+    }
+
+    /// The audience a 401's `WWW-Authenticate: Bearer ... resource="..."` (or `scope`) asks for.
+    private func challengedResource(_ response: SecretHTTP.Response) -> String? {
+        guard let header = response.headers.first(name: "WWW-Authenticate"), let challenge = AzureChallenge(header),
+            challenge.scheme == "bearer", let scope = challenge.scope
+        else { return nil }
+        return AzureCloud.resource(ofScope: scope)
     }
 
     /// The URL of the next page, refusing one on another host: the token goes with it.
@@ -109,17 +195,25 @@ struct AzureKeyVaultProvider: SecretProvider {
         let message = CloudText.scrubbed(body?.error?.message ?? "", hiding: [])
         var detail = "Key Vault answered HTTP \(response.status)" + (code.isEmpty ? "" : " \(code)")
             + (message.isEmpty ? "" : ": \(message)")
-        if response.status == 401, let challenge = response.headers.first(name: "WWW-Authenticate"),
-            let authority = Self.challengeAuthority(challenge)
-        {
-            // The challenge names the tenant the vault belongs to: the usual cause
-            // of a 401 with a fresh token is a token from another tenant.
-            detail += " (the vault accepts tokens from \(authority))"
+        if response.status == 401, let header = response.headers.first(name: "WWW-Authenticate") {
+            if let authority = Self.challengeAuthority(header) {
+                // The challenge names the tenant the vault belongs to: the usual cause
+                // of a 401 with a fresh token is a token from another tenant.
+                detail += " (the vault accepts tokens from \(authority))"
+            }
+            if let asked = challengedResource(response), asked != audience.resource {
+                detail += configuration.resourceConfigured
+                    ? " (the vault asks for tokens for \(asked), not the configured resource \(audience.resource))"
+                    : " (the vault asks for tokens for \(asked), which does not match its host "
+                        + "\(SecretHTTP.host(of: configuration.vaultURL)), so the agent does not send it one; "
+                        + "set resource: \(asked) if this vault is really there)"
+            }
         }
         switch (code, response.status) {
         case ("SecretNotFound", _), (_, 404): return SecretError(.notFound, detail)
         case ("Forbidden", _), ("Unauthorized", _), (_, 401), (_, 403): return SecretError(.denied, detail)
-        case ("Throttled", _), (_, 408), (_, 429), (_, 500...599): return SecretError(.unreachable, detail)
+        case ("Throttled", _), (_, 408), (_, 429), (_, 500...599):
+            return SecretError(.unreachable, detail, retryAfter: RetryAfter.parse(response.headers.first(name: "Retry-After")))
         default: return SecretHTTP.error(status: response.status, detail: "Key Vault \(code): \(message)")
         }
     }
@@ -174,21 +268,21 @@ extension AzureKeyVaultProvider.Configuration {
         guard CloudText.isPlain(apiVersion, extra: ".-") else {
             throw options.invalid("api_version", "expected a Key Vault API version such as 7.4")
         }
-        resource = try options.url("resource") ?? Self.resource(forVault: vaultURL)
+        let configuredResource = try options.url("resource")
+        resource = configuredResource ?? AzureCloud.resource(forVault: vaultURL)
+        resourceConfigured = configuredResource != nil
         let auth =
             try options.section("auth")
             ?? ProviderOptions(
                 values: [:], overrides: options.overrides, context: "\(options.context).auth",
                 environmentPrefix: options.environmentPrefix + "AUTH_", overridePrefix: options.overridePrefix + "auth_")
-        credential = try AzureCredential(auth: auth, environment: environment)
+        credential = try AzureCredential(
+            auth: auth, environment: environment,
+            defaultAuthority: AzureCloud.authority(forVault: vaultURL) ?? AzureCloud.publicAuthority)
     }
 
-    /// `https://vault.<suffix>` for a vault at `NAME.vault.<suffix>` (sovereign
-    /// clouds: azure.cn, usgovcloudapi.net, ...), else the public cloud's audience.
+    /// The token audience for a vault at `url` (see `AzureCloud.resource(forVault:)`).
     static func resource(forVault url: String) -> String {
-        guard let host = URLComponents(string: url)?.host?.lowercased(), let range = host.range(of: ".vault.") else {
-            return AzureKeyVaultProvider.defaultResource
-        }
-        return "https://vault.\(host[range.upperBound...])"
+        AzureCloud.resource(forVault: url)
     }
 }
