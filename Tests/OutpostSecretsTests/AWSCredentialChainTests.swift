@@ -187,7 +187,12 @@ struct AWSCredentialChainTests {
             #expect(clock.now - started < .seconds(8))
             #expect(error.code == .denied)
             #expect(error.detail.hasPrefix("no AWS credentials: tried static keys (not set), web identity ("))
-            for part in ["shared file (no file \(home)/.aws/credentials)", "container (", "IMDS (no answer from 127.0.0.1:1"] {
+            let noFiles = "no file \(home)/.aws/credentials, no file \(home)/.aws/config"
+            for part in [
+                "profile role (\(noFiles)), web identity (",
+                "profile web identity, SSO, shared file, credential process, config file (\(noFiles))", "container (",
+                "IMDS (no answer from 127.0.0.1:1",
+            ] {
                 #expect(error.detail.contains(part), "\(error.detail)")
             }
         }
@@ -203,7 +208,10 @@ struct AWSCredentialChainTests {
                 home: home)
             let provider = try moto.provider(["credential_source": "shared_file"], environment: environment, admin: false)
             let error = await AWSTest.failure { try await provider.fetch(path: "x") }
-            #expect(error?.detail == "no AWS credentials: tried shared file (no file \(home)/.aws/credentials)")
+            #expect(
+                error?.detail
+                    == "no AWS credentials: tried profile role, profile web identity, SSO, shared file, credential process, "
+                    + "config file (no file \(home)/.aws/credentials, no file \(home)/.aws/config)")
         }
     }
 

@@ -19,6 +19,14 @@ struct AWSWebIdentitySource: AWSCredentialSource {
         self.sts = sts
     }
 
+    /// A profile's `web_identity_token_file`, `role_arn` and `role_session_name`.
+    init(tokenFile: String, roleARN: String, sessionName: String?, sts: AWSSTS) {
+        self.tokenFile = tokenFile
+        self.roleARN = roleARN
+        self.sessionName = sessionName
+        self.sts = sts
+    }
+
     func resolve() async throws(SecretError) -> AWSCredentialResolution {
         guard let tokenFile, let roleARN else {
             switch (tokenFile, roleARN) {
