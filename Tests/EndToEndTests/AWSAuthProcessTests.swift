@@ -21,8 +21,10 @@ struct AWSAuthProcessTests {
         #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"*"}]}"#
     static let assumeAnything =
         #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#
-    static let trustAccount =
-        #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#
+    /// moto checks a trust policy's principal by exact ARN (an assumed role's includes
+    /// its session name) or `*`; the identity policies still decide who may do what.
+    static let trustAnyone =
+        #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#
 
     @Test("role_arn + source_profile, credential_process and SSO profiles each read a moto secret that shows as [SECURE]")
     func profilesReadSecrets() async throws {
@@ -181,7 +183,7 @@ private struct SignedMoto {
     /// A role any principal of the account may assume; its ARN.
     func createRole(_ name: String, policy: String) async throws -> String {
         let xml = try await Self.iam(
-            client, url, "CreateRole", ["RoleName": name, "AssumeRolePolicyDocument": AWSAuthProcessTests.trustAccount],
+            client, url, "CreateRole", ["RoleName": name, "AssumeRolePolicyDocument": AWSAuthProcessTests.trustAnyone],
             admin)
         _ = try await Self.iam(
             client, url, "PutRolePolicy", ["RoleName": name, "PolicyName": "p", "PolicyDocument": policy], admin)

@@ -98,7 +98,7 @@ struct AWSCredentialChainTests {
     func containerEndpoint() async throws {
         let moto = try moto
         let secret = try await moto.createSecret("container", string: "from-container")
-        let fake = AWSFakeCredentialServer(credentials: moto.admin, containerToken: "container-token-123")
+        let fake = AWSFakeCredentialServer(credentials: try await moto.sessionCredentials(), containerToken: "container-token-123")
         try await fake.run { base in
             try await Self.withHome { home in
                 let environment = AWSTest.isolatedEnvironment(
@@ -147,7 +147,7 @@ struct AWSCredentialChainTests {
     func instanceMetadata() async throws {
         let moto = try moto
         let secret = try await moto.createSecret("imds", string: "from-imds")
-        let fake = AWSFakeCredentialServer(credentials: moto.admin)
+        let fake = AWSFakeCredentialServer(credentials: try await moto.sessionCredentials())
         try await fake.run { base in
             try await Self.withHome { home in
                 let provider = try moto.provider(
@@ -186,7 +186,7 @@ struct AWSCredentialChainTests {
             let error = try #require(await AWSTest.failure { try await provider.fetch(path: "x") })
             #expect(clock.now - started < .seconds(8))
             #expect(error.code == .denied)
-            #expect(error.detail.hasPrefix("no AWS credentials: tried static keys (not set), web identity ("))
+            #expect(error.detail.hasPrefix("no AWS credentials: tried static keys (not set), profile role ("))
             let noFiles = "no file \(home)/.aws/credentials, no file \(home)/.aws/config"
             for part in [
                 "profile role (\(noFiles)), web identity (",

@@ -14,7 +14,7 @@ import OutpostTestSupport
 /// - EC2 instance metadata, IMDSv2 only by default: `PUT /latest/api/token` (needs
 ///   `X-aws-ec2-metadata-token-ttl-seconds`) → a session token that every
 ///   `GET /latest/meta-data/iam/security-credentials/[ROLE]` and
-///   `GET /latest/meta-data/placement/region` must present in
+///   `GET /latest/meta-data/placement/region` (and `.../availability-zone`) must present in
 ///   `X-aws-ec2-metadata-token` (401 without it, as IMDS does with v1 off).
 ///   `setIMDSv1(tokenStatus:)` makes it an IMDSv1-only service (what some proxies
 ///   are): the token request answers `tokenStatus` and reads need no token.
@@ -85,6 +85,12 @@ actor AWSFakeCredentialServer {
             let (status, body) = await self.placementRegion(token: token)
             return Self.response(status, body, contentType: "text/plain")
         }
+        // What botocore's IMDS region provider reads (it drops the zone letter).
+        router.get("/latest/meta-data/placement/availability-zone") { request, _ -> Response in
+            let token = request.headers[HTTPField.Name("X-aws-ec2-metadata-token")!]
+            let (status, body) = await self.placementRegion(token: token)
+            return Self.response(status, status == 200 ? body + "a" : body, contentType: "text/plain")
+        }
         router.get(RouterPath(credentialsPath + "/{role}")) { request, context -> Response in
             let token = request.headers[HTTPField.Name("X-aws-ec2-metadata-token")!]
             let roleName = context.parameters.get("role") ?? ""
@@ -141,7 +147,9 @@ actor AWSFakeCredentialServer {
             "AccessKeyId": credentials.accessKeyID, "SecretAccessKey": credentials.secretAccessKey,
             "Expiration": formatter.string(from: Date().addingTimeInterval(lifetime)),
         ]
-        if let token = credentials.sessionToken { object["Token"] = token }
+        // The real endpoints always send a session token (boto3 requires one); moto
+        // ignores one it did not issue when the key is an IAM user's.
+        object["Token"] = credentials.sessionToken ?? "fake-session-token"
         if let code { object["Code"] = code }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
         return String(decoding: data, as: UTF8.self)

@@ -16,8 +16,10 @@ struct AWSProfileCredentialsTests {
         #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#
     static let readSecrets =
         #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"*"}]}"#
-    static let trustAccount =
-        #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#
+    /// moto checks a trust policy's principal by exact ARN (an assumed role's includes
+    /// its session name) or `*`; the identity policies still decide who may do what.
+    static let trustAnyone =
+        #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#
 
     /// A test's own HOME with `.aws/config` and `.aws/credentials`, named in the environment.
     struct Home {
@@ -57,8 +59,12 @@ struct AWSProfileCredentialsTests {
         user: AWSCredentials, hop: String, reader: String
     ) {
         let user = try await moto.createUser("\(tag)-base", policy: Self.assumeAnything)
-        let hop = try await moto.createRole("\(tag)-hop", trust: Self.trustAccount, policy: Self.assumeAnything)
-        let reader = try await moto.createRole("\(tag)-reader", trust: Self.trustAccount, policy: Self.readSecrets)
+        let trustUser = """
+            {"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"\(moto.userARN("\(tag)-base"))"},\
+            "Action":"sts:AssumeRole"}]}
+            """
+        let hop = try await moto.createRole("\(tag)-hop", trust: trustUser, policy: Self.assumeAnything)
+        let reader = try await moto.createRole("\(tag)-reader", trust: Self.trustAnyone, policy: Self.readSecrets)
         return (user, hop, reader)
     }
 
@@ -268,7 +274,7 @@ struct AWSProfileCredentialsTests {
 
     /// Temporary credentials of a role that reads secrets (what the portal hands out).
     func roleCredentials(_ moto: AWSMoto, _ tag: String) async throws -> AWSCredentials {
-        let role = try await moto.createRole(tag, trust: Self.trustAccount, policy: Self.readSecrets)
+        let role = try await moto.createRole(tag, trust: Self.trustAnyone, policy: Self.readSecrets)
         let sts = AWSSTS(client: moto.client, endpoint: moto.url)
         return try await sts.assumeRole(
             roleARN: role, sessionName: "sso", externalID: nil, durationSeconds: 3600, credentials: moto.admin)
@@ -396,7 +402,7 @@ struct AWSProfileCredentialsTests {
     func regionFromIMDS() async throws {
         let moto = try moto
         let secret = try await moto.createSecret("imds-region", string: "region-from-imds")
-        let fake = AWSFakeCredentialServer(credentials: moto.admin, region: AWSMoto.region)
+        let fake = AWSFakeCredentialServer(credentials: try await moto.sessionCredentials(), region: AWSMoto.region)
         try await fake.run { base in
             let home = try Home()
             defer { home.directory.remove() }
@@ -416,7 +422,7 @@ struct AWSProfileCredentialsTests {
     func imdsV1Fallback() async throws {
         let moto = try moto
         let secret = try await moto.createSecret("imds-v1", string: "read-over-v1")
-        let fake = AWSFakeCredentialServer(credentials: moto.admin)
+        let fake = AWSFakeCredentialServer(credentials: try await moto.sessionCredentials())
         await fake.setIMDSv1(tokenStatus: 403)
         try await fake.run { base in
             let home = try Home()

@@ -28,7 +28,7 @@ struct AWSSDKProofTests {
     func imds() async throws {
         let moto = try moto
         let secret = try await moto.createSecret("boto-imds", string: "boto3-via-imds")
-        let fake = AWSFakeCredentialServer(credentials: moto.admin, region: "us-east-1")
+        let fake = AWSFakeCredentialServer(credentials: try await moto.sessionCredentials(), region: "us-east-1")
         try await fake.run { base in
             let home = try TemporaryDirectory(prefix: "outpost-boto-imds")
             defer { home.remove() }
@@ -47,7 +47,7 @@ struct AWSSDKProofTests {
     func container() async throws {
         let moto = try moto
         let secret = try await moto.createSecret("boto-container", string: "boto3-via-container")
-        let fake = AWSFakeCredentialServer(credentials: moto.admin, containerToken: "boto-container-token")
+        let fake = AWSFakeCredentialServer(credentials: try await moto.sessionCredentials(), containerToken: "boto-container-token")
         try await fake.run { base in
             let home = try TemporaryDirectory(prefix: "outpost-boto-container")
             defer { home.remove() }
@@ -70,7 +70,7 @@ struct AWSSDKProofTests {
         let moto = try moto
         let secret = try await moto.createSecret("boto-sso", string: "boto3-via-sso")
         let role = try await moto.createRole(
-            "boto-sso", trust: AWSProfileCredentialsTests.trustAccount, policy: AWSProfileCredentialsTests.readSecrets)
+            "boto-sso", trust: AWSProfileCredentialsTests.trustAnyone, policy: AWSProfileCredentialsTests.readSecrets)
         let keys = try await AWSSTS(client: moto.client, endpoint: moto.url).assumeRole(
             roleARN: role, sessionName: "boto", externalID: nil, durationSeconds: 3600, credentials: moto.admin)
         let portal = FakeSSOPortal()

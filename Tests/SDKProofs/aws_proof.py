@@ -18,6 +18,7 @@ import sys
 
 import boto3
 import botocore.session
+from botocore.utils import IMDSRegionProvider
 
 
 def main() -> int:
@@ -38,11 +39,14 @@ def main() -> int:
     if credentials.method != expected:
         print(f"credentials came from {credentials.method}, not {expected}", file=sys.stderr)
         return 1
-    # With no region anywhere else, botocore asks IMDS (IMDSRegionProvider).
     region = core.get_config_variable("region")
-    if args.region_from_imds and not region:
-        print("botocore got no region from IMDS", file=sys.stderr)
-        return 1
+    if args.region_from_imds:
+        # botocore asks IMDS for the region only in its smart defaults (defaults_mode auto), from
+        # placement/availability-zone; ask its provider directly (the agent reads placement/region).
+        region = IMDSRegionProvider(session=core).provide()
+        if not region:
+            print("botocore got no region from IMDS", file=sys.stderr)
+            return 1
     session = boto3.session.Session(botocore_session=core)
     client = session.client("secretsmanager", region_name=region or "us-east-1", endpoint_url=args.moto)
     value = client.get_secret_value(SecretId=args.secret)["SecretString"]
