@@ -228,4 +228,29 @@ struct AWSProfileSettingsTests {
         ])
         #expect(text == "static keys (not set), profile role, SSO (no profile), IMDS (off)")
     }
+
+    @Test("a credential_process past its time is killed, with what it started, and the error says so")
+    func processTimeout() async throws {
+        let home = try TemporaryDirectory(prefix: "outpost-aws-process")
+        defer { home.remove() }
+        let pidFile = home.path + "/child.pid"
+        let script = home.path + "/slow"
+        try "#!/bin/sh\nsleep 60 &\necho $! > '\(pidFile)'\nwait\n".write(toFile: script, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script)
+        let process = AWSCredentialProcess(
+            command: script, profile: "slow", environment: ["PATH": "/usr/bin:/bin"], timeout: .seconds(1))
+        let clock = ContinuousClock()
+        let started = clock.now
+        let error = await AWSTest.failure { try await process.credentials() }
+        #expect(clock.now - started < .seconds(5))
+        #expect(error?.code == .unreachable)
+        #expect(error?.detail.contains("did not finish within 1.0 seconds and was killed") == true, "\(error?.detail ?? "")")
+        let child = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        // Gone, or a zombie waiting for whoever inherited it.
+        let gone = await eventually(timeout: .seconds(5)) {
+            guard let stat = try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8) else { return true }
+            return stat.contains(") Z ")
+        }
+        #expect(gone, "the credential process's child still runs")
+    }
 }
