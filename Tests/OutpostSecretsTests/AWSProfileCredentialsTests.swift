@@ -119,6 +119,34 @@ struct AWSProfileCredentialsTests {
     }
 
     @Test(
+        "credential_source Ec2InstanceMetadata and EcsContainer: those endpoints' keys assume the profile's role",
+        arguments: ["Ec2InstanceMetadata", "EcsContainer"])
+    func credentialSourceEndpoints(source: String) async throws {
+        let moto = try moto
+        let secret = try await moto.createSecret("credential-source-\(source)", string: "from-\(source)")
+        let reader = try await moto.createRole("\(source)-reader", trust: Self.trustAnyone, policy: Self.readSecrets)
+        // The endpoint's own role may only assume roles: only the profile's role can read.
+        let fake = AWSFakeCredentialServer(credentials: try await moto.sessionCredentials(policy: Self.assumeAnything))
+        try await fake.run { base in
+            let home = try Home()
+            defer { home.directory.remove() }
+            try home.write(config: "[default]\nrole_arn = \(reader)\ncredential_source = \(source)\n")
+            var environment = home.environment
+            environment["AWS_EC2_METADATA_DISABLED"] = nil
+            environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = base + "/container/credentials"
+            let provider = try moto.provider(["imds_endpoint": base], environment: environment, admin: false)
+            #expect(try await provider.fetch(path: secret.name) == .text("from-\(source)"))
+            if source == "EcsContainer" {
+                #expect(await fake.containerRequests == 1)
+                #expect(await fake.credentialRequests == 0)
+            } else {
+                #expect(await fake.credentialRequests == 1)
+                #expect(await fake.containerRequests == 0)
+            }
+        }
+    }
+
+    @Test(
         "role profiles that cannot work are refused clearly, before any call",
         arguments: [
             ("[profile a]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = b\n[profile b]\nrole_arn = arn:aws:iam::123456789012:role/y\nsource_profile = a\n",
