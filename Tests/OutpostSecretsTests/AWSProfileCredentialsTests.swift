@@ -178,6 +178,22 @@ struct AWSProfileCredentialsTests {
         #expect(!error.isRetryable)
     }
 
+    @Test("a profile's web_identity_token_file is read (after AWS_WEB_IDENTITY_TOKEN_FILE), and named when it fails")
+    func profileWebIdentity() async throws {
+        let moto = try moto
+        let home = try Home()
+        defer { home.directory.remove() }
+        try home.write(
+            config: "[profile w]\nrole_arn = arn:aws:iam::123456789012:role/x\nweb_identity_token_file = \(home.path)/missing\n")
+        let provider = try moto.provider(["profile": "w"], environment: home.environment, admin: false)
+        let error = try #require(await AWSTest.failure { try await provider.fetch(path: "x") })
+        #expect(error.code == .denied)
+        #expect(
+            error.detail
+                == "AWS credentials from profile web identity: cannot read the token file \(home.path)/missing "
+                + "(web_identity_token_file of profile [w])")
+    }
+
     @Test("a profile named in the options outranks the environment's keys; a missing one is an error")
     func explicitProfile() async throws {
         let moto = try moto

@@ -82,7 +82,8 @@ struct AWSProfileCredentials: Sendable {
                 throw SecretError(.invalidConfiguration, "profile [\(name)] sets web_identity_token_file but no role_arn")
             }
             let source = AWSWebIdentitySource(
-                tokenFile: tokenFile, roleARN: roleARN, sessionName: profile.nonEmpty("role_session_name"), sts: sts)
+                tokenFile: tokenFile, roleARN: roleARN, sessionName: profile.nonEmpty("role_session_name"), sts: sts,
+                origin: "web_identity_token_file of profile [\(name)]")
             guard case .found(let credentials) = try await source.resolve() else { return nil }
             return credentials
         case .sso:

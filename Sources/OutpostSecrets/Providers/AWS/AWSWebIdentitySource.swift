@@ -9,6 +9,8 @@ struct AWSWebIdentitySource: AWSCredentialSource {
     var roleARN: String?
     var sessionName: String?
     var sts: AWSSTS
+    /// Where the token file was named, for messages.
+    var tokenFileOrigin = "AWS_WEB_IDENTITY_TOKEN_FILE"
 
     var label: String { "web identity" }
 
@@ -20,7 +22,8 @@ struct AWSWebIdentitySource: AWSCredentialSource {
     }
 
     /// A profile's `web_identity_token_file`, `role_arn` and `role_session_name`.
-    init(tokenFile: String, roleARN: String, sessionName: String?, sts: AWSSTS) {
+    init(tokenFile: String, roleARN: String, sessionName: String?, sts: AWSSTS, origin: String) {
+        tokenFileOrigin = origin
         self.tokenFile = tokenFile
         self.roleARN = roleARN
         self.sessionName = sessionName
@@ -39,10 +42,10 @@ struct AWSWebIdentitySource: AWSCredentialSource {
         do {
             token = try String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         } catch {
-            throw SecretError(.denied, "cannot read the token file \(tokenFile) (AWS_WEB_IDENTITY_TOKEN_FILE)")
+            throw SecretError(.denied, "cannot read the token file \(tokenFile) (\(tokenFileOrigin))")
         }
         guard !token.isEmpty else {
-            throw SecretError(.denied, "the token file \(tokenFile) (AWS_WEB_IDENTITY_TOKEN_FILE) is empty")
+            throw SecretError(.denied, "the token file \(tokenFile) (\(tokenFileOrigin)) is empty")
         }
         let credentials = try await sts.assumeRoleWithWebIdentity(
             roleARN: roleARN, sessionName: sessionName ?? "outpost-agent", token: token, durationSeconds: 3600)
