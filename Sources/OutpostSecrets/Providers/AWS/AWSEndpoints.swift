@@ -2,7 +2,7 @@
 /// partition's DNS suffix, and the FIPS host names when FIPS is asked for.
 ///
 /// The same host names botocore's endpoint rules give (checked in
-/// `AWSEndpointsTests` against a table taken from botocore 1.43):
+/// `AWSProfileSettingsTests.partitionEndpoints` against botocore 1.43's answers):
 ///
 /// | partition | regions | suffix |
 /// |---|---|---|
@@ -35,7 +35,7 @@ package enum AWSEndpoints {
         "https://secretsmanager\(fips ? "-fips" : "").\(region).\(partition(of: region).dnsSuffix)"
     }
 
-    /// `https://sts[-fips].REGION.SUFFIX` (regional, as botocore since 1.35 and every other SDK).
+    /// `https://sts[-fips].REGION.SUFFIX` (regional, botocore's default too).
     package static func sts(region: String, fips: Bool) -> String {
         let (name, suffix) = partition(of: region)
         let fipsLabel = fips && name != "aws-us-gov" ? "-fips" : ""
