@@ -303,7 +303,8 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "OutpostClient", "OutpostCore", "OutpostTestSupport",
+                // OutpostSecrets: AWSAuthProcessTests seeds moto (signature checking on) with its SigV4 client.
+                "OutpostClient", "OutpostCore", "OutpostSecrets", "OutpostTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),

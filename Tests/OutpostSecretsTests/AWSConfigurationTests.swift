@@ -16,14 +16,19 @@ struct AWSConfigurationTests {
     @Test("defaults: regional endpoints, AWSCURRENT, the whole chain")
     func defaults() throws {
         let configuration = try Self.configuration([:])
-        #expect(configuration.endpoint == "https://secretsmanager.eu-west-1.amazonaws.com")
-        #expect(configuration.stsEndpoint == "https://sts.eu-west-1.amazonaws.com")
+        let endpoints = configuration.endpoints(region: "eu-west-1", fips: false, environment: [:])
+        #expect(endpoints.secretsManager == "https://secretsmanager.eu-west-1.amazonaws.com")
+        #expect(endpoints.sts == "https://sts.eu-west-1.amazonaws.com")
         #expect(configuration.versionStage == "AWSCURRENT")
         #expect(configuration.credentialSource == .chain)
         #expect(configuration.assumeRole == nil)
         let provider = try AWSSecretsManagerProvider(
             name: "aws", options: AWSTest.options(Self.base), context: AWSTest.context())
-        #expect(provider.chain.sourceLabels == ["static keys", "web identity", "shared file", "container", "IMDS"])
+        #expect(
+            provider.runtime.readyParts?.chain.sourceLabels == [
+                "static keys", "profile role", "web identity", "profile web identity", "SSO", "shared file",
+                "credential process", "config file", "container", "IMDS",
+            ])
     }
 
     @Test("every option is read")
@@ -33,8 +38,13 @@ struct AWSConfigurationTests {
             "credential_source": "static", "access_key_id": "AKIAEXAMPLE", "secret_access_key": "s", "session_token": "t",
             "profile": "p", "shared_credentials_file": "/x", "assume_role_arn": "arn:aws:iam::1:role/r",
             "external_id": "e", "role_session_name": "agent-1", "assume_role_duration": "2h",
-            "imds_endpoint": "http://127.0.0.1:9",
+            "imds_endpoint": "http://127.0.0.1:9", "use_fips_endpoint": "true", "imds_v1_fallback": "true",
+            "sso_endpoint": "http://127.0.0.1:7/", "config_file": "/c",
         ])
+        #expect(configuration.useFIPSEndpoint == true)
+        #expect(configuration.imdsV1Fallback == true)
+        #expect(configuration.ssoEndpoint == "http://127.0.0.1:7")
+        #expect(configuration.configFile == "/c")
         #expect(configuration.endpoint == "http://127.0.0.1:5000")
         #expect(configuration.stsEndpoint == "http://127.0.0.1:5001")
         #expect(configuration.versionStage == "BLUE")
@@ -69,6 +79,9 @@ struct AWSConfigurationTests {
             (["assume_role_arn": "arn:aws:iam::1:role/r", "role_session_name": "bad name"], "role_session_name"),
             (["assume_role_arn": "arn:aws:iam::1:role/r", "assume_role_duration": "1m"], "assume_role_duration"),
             (["version_stage": ""], "version_stage"),
+            (["use_fips_endpoint": "sometimes"], "use_fips_endpoint"),
+            (["imds_v1_fallback": "maybe"], "imds_v1_fallback"),
+            (["sso_endpoint": "portal"], "sso_endpoint"),
         ])
     func invalidOptions(extra: [String: String], key: String) {
         #expect {
@@ -159,22 +172,6 @@ struct AWSConfigurationTests {
         #expect(!credentials.description.contains("se&cret"))
         #expect(!credentials.description.contains("tok/en"))
         #expect(throws: SecretError.self) { try AWSSTS.credentials(in: "<x/>", what: "STS") }
-    }
-
-    @Test("the shared credentials file parser reads profiles, comments and [profile x] headers")
-    func iniParsing() {
-        let sections = AWSSharedCredentialsFileSource.parse(
-            """
-            ; comment
-            [default]
-            aws_access_key_id = A
-            AWS_Secret_Access_Key=B
-            [profile other]
-            # comment
-            aws_access_key_id=C
-            """)
-        #expect(sections["default"] == ["aws_access_key_id": "A", "aws_secret_access_key": "B"])
-        #expect(sections["other"] == ["aws_access_key_id": "C"])
     }
 
     @Test("timestamps with and without fractional seconds parse")

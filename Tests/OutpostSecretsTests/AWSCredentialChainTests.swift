@@ -98,7 +98,7 @@ struct AWSCredentialChainTests {
     func containerEndpoint() async throws {
         let moto = try moto
         let secret = try await moto.createSecret("container", string: "from-container")
-        let fake = AWSFakeCredentialServer(credentials: moto.admin, containerToken: "container-token-123")
+        let fake = AWSFakeCredentialServer(credentials: try await moto.sessionCredentials(), containerToken: "container-token-123")
         try await fake.run { base in
             try await Self.withHome { home in
                 let environment = AWSTest.isolatedEnvironment(
@@ -147,7 +147,7 @@ struct AWSCredentialChainTests {
     func instanceMetadata() async throws {
         let moto = try moto
         let secret = try await moto.createSecret("imds", string: "from-imds")
-        let fake = AWSFakeCredentialServer(credentials: moto.admin)
+        let fake = AWSFakeCredentialServer(credentials: try await moto.sessionCredentials())
         try await fake.run { base in
             try await Self.withHome { home in
                 let provider = try moto.provider(
@@ -186,8 +186,13 @@ struct AWSCredentialChainTests {
             let error = try #require(await AWSTest.failure { try await provider.fetch(path: "x") })
             #expect(clock.now - started < .seconds(8))
             #expect(error.code == .denied)
-            #expect(error.detail.hasPrefix("no AWS credentials: tried static keys (not set), web identity ("))
-            for part in ["shared file (no file \(home)/.aws/credentials)", "container (", "IMDS (no answer from 127.0.0.1:1"] {
+            #expect(error.detail.hasPrefix("no AWS credentials: tried static keys (not set), profile role ("))
+            let noFiles = "no file \(home)/.aws/credentials, no file \(home)/.aws/config"
+            for part in [
+                "profile role (\(noFiles)), web identity (",
+                "profile web identity, SSO, shared file, credential process, config file (\(noFiles))", "container (",
+                "IMDS (no answer from 127.0.0.1:1",
+            ] {
                 #expect(error.detail.contains(part), "\(error.detail)")
             }
         }
@@ -203,7 +208,10 @@ struct AWSCredentialChainTests {
                 home: home)
             let provider = try moto.provider(["credential_source": "shared_file"], environment: environment, admin: false)
             let error = await AWSTest.failure { try await provider.fetch(path: "x") }
-            #expect(error?.detail == "no AWS credentials: tried shared file (no file \(home)/.aws/credentials)")
+            #expect(
+                error?.detail
+                    == "no AWS credentials: tried profile role, profile web identity, SSO, shared file, credential process, "
+                    + "config file (no file \(home)/.aws/credentials, no file \(home)/.aws/config)")
         }
     }
 

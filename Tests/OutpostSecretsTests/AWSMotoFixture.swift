@@ -116,6 +116,19 @@ final class AWSMoto: Sendable {
         return try #require(AWSXML.firstValue(of: "Arn", in: xml))
     }
 
+    /// Temporary credentials (`ASIA...` with a session token) of a role allowed
+    /// everything: what IMDS, the container endpoint and the SSO portal hand out.
+    /// (moto refuses a session token it did not issue.)
+    /// - Parameter policy: what the role may do (default: everything).
+    func sessionCredentials(policy: String = allowAll) async throws -> AWSCredentials {
+        let role = try await createRole(
+            "session-\(UInt32.random(in: 0...UInt32.max))",
+            trust: #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#,
+            policy: policy)
+        return try await AWSSTS(client: client, endpoint: url).assumeRole(
+            roleARN: role, sessionName: "fake-endpoint", externalID: nil, durationSeconds: 3600, credentials: admin)
+    }
+
     /// The ARN of this fixture's IAM user `name` (`admin` for the administrator).
     func userARN(_ name: String) -> String { "arn:aws:iam::\(Self.account):user/\(prefix)-\(name)" }
 

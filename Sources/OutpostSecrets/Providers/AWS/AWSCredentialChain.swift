@@ -81,7 +81,7 @@ actor AWSCredentialChain {
     private static func resolve(
         sources: [any AWSCredentialSource], assumeRole: AssumeRole?, sts: AWSSTS, logger: Logger
     ) async throws(SecretError) -> AWSCredentials {
-        var tried: [String] = []
+        var tried: [(label: String, reason: String)] = []
         var base: AWSCredentials?
         for source in sources {
             let resolution: AWSCredentialResolution
@@ -97,13 +97,13 @@ actor AWSCredentialChain {
                     "AWS credentials found",
                     metadata: ["source": "\(source.label)", "access_key": "\(credentials.maskedAccessKeyID)"])
             case .notAvailable(let reason):
-                tried.append("\(source.label) (\(reason))")
+                tried.append((source.label, reason))
                 continue
             }
             break
         }
         guard let base else {
-            throw SecretError(.denied, "no AWS credentials: tried " + tried.joined(separator: ", "))
+            throw SecretError(.denied, "no AWS credentials: tried " + describe(tried))
         }
         guard let assumeRole else { return base }
         let assumed = try await sts.assumeRole(
@@ -111,5 +111,19 @@ actor AWSCredentialChain {
             durationSeconds: assumeRole.durationSeconds, credentials: base)
         logger.debug("AWS role assumed", metadata: ["role": "\(assumeRole.roleARN)"])
         return assumed
+    }
+
+    /// `a (why), b, c (why)`: neighbours with the same reason (a profile's steps
+    /// when there is no profile) are named together.
+    static func describe(_ tried: [(label: String, reason: String)]) -> String {
+        var groups: [(labels: [String], reason: String)] = []
+        for entry in tried {
+            if let last = groups.last, last.reason == entry.reason {
+                groups[groups.count - 1].labels.append(entry.label)
+            } else {
+                groups.append(([entry.label], entry.reason))
+            }
+        }
+        return groups.map { "\($0.labels.joined(separator: ", ")) (\($0.reason))" }.joined(separator: ", ")
     }
 }

@@ -9,22 +9,55 @@ import Foundation
 struct AWSSecretsManagerProvider: SecretProvider {
     let name: String
     let configuration: Configuration
-    let client: AWSClient
-    let chain: AWSCredentialChain
+    /// Client, credential chain and endpoint, once the region is known.
+    let runtime: AWSRuntime
 
     init(name: String, options: ProviderOptions, context: ProviderContext) throws(SecretError) {
-        try self.init(name: name, configuration: Configuration(options: options), context: context)
+        try self.init(
+            name: name, configuration: Configuration(options: options), context: context, section: options.context)
     }
 
-    init(name: String, configuration: Configuration, context: ProviderContext) {
+    /// - Parameter section: `secrets.providers[aws]`, to name in errors that come from
+    ///   the environment or the profile rather than the options.
+    /// - Throws: `.invalidConfiguration` when a region setting is malformed, or when
+    ///   no region is set anywhere and IMDS, the last place to ask, is disabled.
+    init(name: String, configuration: Configuration, context: ProviderContext, section: String? = nil) throws(SecretError) {
         self.name = name
         self.configuration = configuration
         let http = SecretHTTP(client: context.http, timeout: context.requestTimeout)
-        client = AWSClient(http: http, region: configuration.region)
-        let sts = AWSSTS(client: client, endpoint: configuration.stsEndpoint)
-        chain = AWSCredentialChain(
-            sources: configuration.credentialSources(environment: context.environment, http: http, sts: sts),
-            assumeRole: configuration.assumeRole, sts: sts, logger: context.logger)
+        func inSection(_ error: SecretError) -> SecretError {
+            guard let section else { return error }
+            return SecretError(error.code, "\(section): \(error.detail)")
+        }
+        let resolved: Configuration.Resolved
+        do {
+            resolved = try configuration.resolved(environment: context.environment)
+        } catch {
+            throw inSection(error)
+        }
+        let build: @Sendable (String) -> AWSRuntime.Parts = { region in
+            let endpoints = configuration.endpoints(
+                region: region, fips: resolved.fips, environment: context.environment)
+            let client = AWSClient(http: http, region: region)
+            let sts = AWSSTS(client: client, endpoint: endpoints.sts)
+            let chain = AWSCredentialChain(
+                sources: configuration.credentialSources(environment: context.environment, http: http, sts: sts),
+                assumeRole: configuration.assumeRole, sts: sts, logger: context.logger)
+            return AWSRuntime.Parts(client: client, chain: chain, endpoint: endpoints.secretsManager)
+        }
+        if let region = resolved.region {
+            runtime = AWSRuntime(ready: build(region))
+        } else {
+            let imds = configuration.instanceMetadata(
+                environment: context.environment, http: http, v1Fallback: resolved.imdsV1Fallback)
+            guard !imds.disabled else {
+                throw inSection(SecretError(
+                    .invalidConfiguration,
+                    "no AWS region: set region, or AWS_REGION; looked in "
+                        + resolved.regionTried.joined(separator: ", ") + ", and IMDS is disabled (AWS_EC2_METADATA_DISABLED)"))
+            }
+            runtime = AWSRuntime(tried: resolved.regionTried, imds: imds, build: build)
+        }
     }
 
     // MARK: SecretProvider
@@ -94,13 +127,14 @@ struct AWSSecretsManagerProvider: SecretProvider {
         var attempt = 0
         while true {
             attempt += 1
-            let credentials = try await chain.credentials()
-            let response = try await client.jsonResponse(
-                service: "secretsmanager", endpoint: configuration.endpoint, target: "secretsmanager.\(action)",
+            let parts = try await runtime.parts()
+            let credentials = try await parts.chain.credentials()
+            let response = try await parts.client.jsonResponse(
+                service: "secretsmanager", endpoint: parts.endpoint, target: "secretsmanager.\(action)",
                 body: body, credentials: credentials)
             if (200..<300).contains(response.status) { return response.body }
             let error = AWSServiceError(response: response)
-            if attempt == 1, error.isExpiredCredentials, await chain.invalidate() { continue }
+            if attempt == 1, error.isExpiredCredentials, await parts.chain.invalidate() { continue }
             throw error.secretError(what: "Secrets Manager \(action)", secrets: credentials.secrets)
         }
     }

@@ -9,6 +9,8 @@ struct AWSWebIdentitySource: AWSCredentialSource {
     var roleARN: String?
     var sessionName: String?
     var sts: AWSSTS
+    /// Where the token file was named, for messages.
+    var tokenFileOrigin = "AWS_WEB_IDENTITY_TOKEN_FILE"
 
     var label: String { "web identity" }
 
@@ -16,6 +18,15 @@ struct AWSWebIdentitySource: AWSCredentialSource {
         tokenFile = environment["AWS_WEB_IDENTITY_TOKEN_FILE"].flatMap { $0.isEmpty ? nil : $0 }
         roleARN = environment["AWS_ROLE_ARN"].flatMap { $0.isEmpty ? nil : $0 }
         sessionName = environment["AWS_ROLE_SESSION_NAME"].flatMap { $0.isEmpty ? nil : $0 }
+        self.sts = sts
+    }
+
+    /// A profile's `web_identity_token_file`, `role_arn` and `role_session_name`.
+    init(tokenFile: String, roleARN: String, sessionName: String?, sts: AWSSTS, origin: String) {
+        tokenFileOrigin = origin
+        self.tokenFile = tokenFile
+        self.roleARN = roleARN
+        self.sessionName = sessionName
         self.sts = sts
     }
 
@@ -31,10 +42,10 @@ struct AWSWebIdentitySource: AWSCredentialSource {
         do {
             token = try String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         } catch {
-            throw SecretError(.denied, "cannot read the token file \(tokenFile) (AWS_WEB_IDENTITY_TOKEN_FILE)")
+            throw SecretError(.denied, "cannot read the token file \(tokenFile) (\(tokenFileOrigin))")
         }
         guard !token.isEmpty else {
-            throw SecretError(.denied, "the token file \(tokenFile) (AWS_WEB_IDENTITY_TOKEN_FILE) is empty")
+            throw SecretError(.denied, "the token file \(tokenFile) (\(tokenFileOrigin)) is empty")
         }
         let credentials = try await sts.assumeRoleWithWebIdentity(
             roleARN: roleARN, sessionName: sessionName ?? "outpost-agent", token: token, durationSeconds: 3600)
