@@ -4,6 +4,7 @@ import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOSSL
+import ServiceLifecycle
 
 /// A real HTTP server on 127.0.0.1 and a free port, serving a Hummingbird router:
 /// the base of every `Fake…` store (Vault, Azure, GCP, a custom HTTP store).
@@ -34,15 +35,35 @@ package func withFakeServer<Context: RequestContext, T: Sendable>(
         },
         logger: Logger(label: "fake-server", factory: { _ in SwiftLogNoOpLogHandler() })
     )
-    return try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask {
-            try await app.run()
-            return nil
-        }
+    // Stopped by a graceful shutdown, never by cancelling `run()` alone: a server task
+    // cancelled just as a connection was accepted leaves that connection unserved, and
+    // NIO traps on it ("Deinited NIOAsyncWriter without calling finish()", swift-nio
+    // issue 3481). A request handler that stalls on purpose gets `shutdownGrace`, then
+    // the server is cancelled (its connections are being served by then).
+    let services = ServiceGroup(
+        configuration: .init(
+            services: [app], gracefulShutdownSignals: [],
+            logger: Logger(label: "fake-server", factory: { _ in SwiftLogNoOpLogHandler() })))
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await services.run() }
+        let outcome: Result<T, any Error>
         var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw HarnessError("the fake server did not start") }
-        let result = try await body("\(tls == nil ? "http" : "https")://127.0.0.1:\(port)")
+        if let port = await iterator.next() {
+            do {
+                outcome = .success(try await body("\(tls == nil ? "http" : "https")://127.0.0.1:\(port)"))
+            } catch {
+                outcome = .failure(error)
+            }
+        } else {
+            outcome = .failure(HarnessError("the fake server did not start"))
+        }
+        await services.triggerGracefulShutdown()
+        group.addTask { try? await Task.sleep(for: shutdownGrace) }
+        _ = try? await group.next()
         group.cancelAll()
-        return result
+        return try outcome.get()
     }
 }
+
+/// How long a fake's in-flight requests may run on once the test is done with it.
+private let shutdownGrace: Duration = .seconds(2)
