@@ -43,6 +43,10 @@ final class HTTPHarness: @unchecked Sendable {
     ]
 
     private let http: LoopbackHTTP
+    /// For the harness's own calls, which must succeed: a fuzzed request the harness
+    /// gave up on after 2 s may still keep a loaded hub busy, so these wait longer, and
+    /// still less than libFuzzer's 20 s per input, which reports a hub that hangs.
+    private let setupHTTP: LoopbackHTTP
     private let adminToken: String
     private let registrationToken: String
     private var agentToken = ""
@@ -54,6 +58,7 @@ final class HTTPHarness: @unchecked Sendable {
 
     private init(port: Int, adminToken: String, registrationToken: String) {
         http = LoopbackHTTP(port: port)
+        setupHTTP = LoopbackHTTP(port: port, readTimeoutSeconds: 15)
         self.adminToken = adminToken
         self.registrationToken = registrationToken
     }
@@ -178,10 +183,11 @@ final class HTTPHarness: @unchecked Sendable {
     private func call(_ method: String, _ path: String, token: String, body: Data) throws -> [UInt8] {
         let request = LoopbackHTTP.request(
             method: method, target: path, token: token, contentType: "application/json", body: Array(body))
-        guard let answer = http.exchange(request) else { throw FuzzSetupError("\(method) \(path): no answer") }
+        guard let answer = setupHTTP.exchange(request) else { throw FuzzSetupError("\(method) \(path): no connection") }
         guard let status = answer.status, (200..<300).contains(status) else {
             throw FuzzSetupError(
-                "\(method) \(path): HTTP \(answer.status.map(String.init) ?? "?"): "
+                "\(method) \(path): "
+                    + (answer.status.map { "HTTP \($0)" } ?? "no HTTP answer (the hub closed the connection, or said nothing for \(setupHTTP.readTimeoutSeconds) s)") + ": "
                     + String(decoding: answer.body.prefix(500), as: UTF8.self))
         }
         return answer.body
