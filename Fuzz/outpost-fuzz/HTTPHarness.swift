@@ -54,6 +54,14 @@ final class HTTPHarness: @unchecked Sendable {
     private var taskID = "tsk_none"
     private var inputs = 0
     private var refreshes = 0
+    /// The last inputs and what the hub answered, printed when a set-up call fails.
+    private var recent: [String] = []
+
+    private func remember(_ request: String, _ answer: LoopbackHTTP.Answer?) {
+        let outcome = answer.map { $0.status.map { "HTTP \($0)" } ?? "no HTTP answer" } ?? "no connection"
+        recent.append("\(request) -> \(outcome)")
+        if recent.count > 40 { recent.removeFirst() }
+    }
     private static let runID = UInt64.random(in: 0...UInt64.max).description
 
     private init(port: Int, adminToken: String, registrationToken: String) {
@@ -86,7 +94,8 @@ final class HTTPHarness: @unchecked Sendable {
 
     private static func launchHub() async throws -> HTTPHarness {
         var logger = Logger(label: "outpost.fuzz")
-        logger.logLevel = .critical
+        // OUTPOST_FUZZ_LOG_LEVEL=debug shows what the hub did (to stderr); quiet by default.
+        logger.logLevel = ProcessInfo.processInfo.environment["OUTPOST_FUZZ_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
         var configuration = HubConfiguration()
         configuration.port = 0
         configuration.dataDirectory = NSTemporaryDirectory() + "outpost-fuzz-\(getpid())"
@@ -115,7 +124,8 @@ final class HTTPHarness: @unchecked Sendable {
         let rest = Array(input[2...])
         if routeIndex % (Self.routes.count + 1) == Self.routes.count {
             // Raw bytes as the whole request: the HTTP parser itself.
-            _ = http.exchange(rest, halfClose: true)
+            let answer = http.exchange(rest, halfClose: true)
+            remember("raw \(rest.count) bytes", answer)
             return
         }
         let route = Self.routes[routeIndex % (Self.routes.count + 1)]
@@ -136,7 +146,10 @@ final class HTTPHarness: @unchecked Sendable {
         if !query.isEmpty { path += "?" + query }
         let answer = http.exchange(
             LoopbackHTTP.request(method: route.method, target: path, token: token, contentType: route.contentType, body: body))
-        if route.token == .agent, answer?.status == 401 { refreshAgent() }
+        remember("\(route.method) \(path.prefix(160)) (\(body.count) body bytes)", answer)
+        // Only the agent's own token going stale calls for a new agent, not a request
+        // that carried another token or none.
+        if token == agentToken, answer?.status == 401 { refreshAgent() }
     }
 
     private func token(for choice: TokenChoice) -> String? {
@@ -174,8 +187,23 @@ final class HTTPHarness: @unchecked Sendable {
                 body: WireJSON.encoder().encode(PollRequest(running: [], freeSlots: 4)))
         } catch {
             FileHandle.standardError.write(Data("outpost-fuzz: setting up an agent failed: \(error)\n".utf8))
+            reportState()
             abort()
         }
+    }
+
+    /// What the hub did before a set-up call failed: the last inputs, and its gauges now.
+    private func reportState() {
+        var lines = ["outpost-fuzz: the last inputs, oldest first:"] + recent.map { "outpost-fuzz:   \($0)" }
+        if let metrics = setupHTTP.exchange(LoopbackHTTP.request(method: "GET", target: "/metrics", token: adminToken, contentType: nil, body: [])) {
+            let text = String(decoding: metrics.body, as: UTF8.self)
+            lines += text.split(separator: "\n")
+                .filter { !$0.hasPrefix("#") && ($0.contains("connections") || $0.contains("polls") || $0.hasPrefix("outpost_agents ") || $0.contains("queued_tasks ")) }
+                .map { "outpost-fuzz: metrics: \($0)" }
+        } else {
+            lines.append("outpost-fuzz: /metrics did not answer either")
+        }
+        FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     }
 
     /// A set-up call that must succeed.
@@ -183,11 +211,13 @@ final class HTTPHarness: @unchecked Sendable {
     private func call(_ method: String, _ path: String, token: String, body: Data) throws -> [UInt8] {
         let request = LoopbackHTTP.request(
             method: method, target: path, token: token, contentType: "application/json", body: Array(body))
+        let started = ContinuousClock.now
         guard let answer = setupHTTP.exchange(request) else { throw FuzzSetupError("\(method) \(path): no connection") }
+        let waited = ContinuousClock.now - started
         guard let status = answer.status, (200..<300).contains(status) else {
             throw FuzzSetupError(
                 "\(method) \(path): "
-                    + (answer.status.map { "HTTP \($0)" } ?? "no HTTP answer (the hub closed the connection, or said nothing for \(setupHTTP.readTimeoutSeconds) s)") + ": "
+                    + (answer.status.map { "HTTP \($0)" } ?? "no HTTP answer") + " after \(waited): "
                     + String(decoding: answer.body.prefix(500), as: UTF8.self))
         }
         return answer.body
