@@ -17,7 +17,6 @@ package func withFakeServer<Context: RequestContext, T: Sendable>(
     tls: TestCredential? = nil,
     _ body: @Sendable (String) async throws -> T
 ) async throws -> T where Context.Source == ApplicationRequestContextSource {
-    let (ports, portsContinuation) = AsyncStream.makeStream(of: Int.self)
     var server = HTTPServerBuilder.http1()
     if let tls {
         server = try .tls(
@@ -25,6 +24,17 @@ package func withFakeServer<Context: RequestContext, T: Sendable>(
                 certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(tls.certificatePEM.utf8)).map { .certificate($0) },
                 privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(tls.privateKeyPEM.utf8), format: .pem))))
     }
+    return try await withFakeServer(router, server: server, scheme: tls == nil ? "http" : "https", body)
+}
+
+/// `withFakeServer` with the fake's own channel (`server`), served as `scheme://127.0.0.1:PORT`.
+package func withFakeServer<Context: RequestContext, T: Sendable>(
+    _ router: Router<Context>,
+    server: HTTPServerBuilder,
+    scheme: String,
+    _ body: @Sendable (String) async throws -> T
+) async throws -> T where Context.Source == ApplicationRequestContextSource {
+    let (ports, portsContinuation) = AsyncStream.makeStream(of: Int.self)
     let app = Application(
         router: router,
         server: server,
@@ -50,7 +60,7 @@ package func withFakeServer<Context: RequestContext, T: Sendable>(
         var iterator = ports.makeAsyncIterator()
         if let port = await iterator.next() {
             do {
-                outcome = .success(try await body("\(tls == nil ? "http" : "https")://127.0.0.1:\(port)"))
+                outcome = .success(try await body("\(scheme)://127.0.0.1:\(port)"))
             } catch {
                 outcome = .failure(error)
             }

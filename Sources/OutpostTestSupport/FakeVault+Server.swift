@@ -31,26 +31,8 @@ extension FakeVault {
             guard let configuration else { return plain }
             return try TLSChannel(plain, tlsConfiguration: configuration)
         }
-        let (ports, portsContinuation) = AsyncStream.makeStream(of: Int.self)
-        let app = Application(
-            router: router(), server: builder,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
-            onServerRunning: { channel in
-                portsContinuation.yield(channel.localAddress?.port ?? 0)
-                portsContinuation.finish()
-            },
-            logger: Logger(label: "fake-vault", factory: { _ in SwiftLogNoOpLogHandler() }))
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await app.run()
-                return nil
-            }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next() else { throw HarnessError("the fake Vault did not start") }
-            let result = try await body("\(configuration == nil ? "http" : "https")://127.0.0.1:\(port)")
-            group.cancelAll()
-            return result
-        }
+        // The shared runner: it stops the server gracefully (see withFakeServer).
+        return try await withFakeServer(router(), server: builder, scheme: configuration == nil ? "http" : "https", body)
     }
 }
 
