@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OutpostAgent
+import OutpostCore
 
 /// `outpost integrations`: what this machine's agent can run, and whether each
 /// program is on its PATH. Runs locally: no hub involved.

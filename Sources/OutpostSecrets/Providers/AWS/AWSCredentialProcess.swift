@@ -1,4 +1,5 @@
 import Foundation
+import OutpostCore
 
 /// A profile's `credential_process`: a program that prints credentials as JSON
 /// (`{"Version": 1, "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"}`,
@@ -36,7 +37,7 @@ struct AWSCredentialProcess: Sendable {
                 "credential_process of profile [\(profile)] is not a command line (an unclosed quote, or empty)")
         }
         let what = "credential_process \(program) of profile [\(profile)]"
-        guard let executable = AWSProcessRunner.find(program, environment: environment) else {
+        guard let executable = ExecutableLookup.find(program, path: environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin") else {
             throw SecretError(.denied, "\(what): no executable \(program)\(program.contains("/") ? "" : " on PATH")")
         }
         let outcome: AWSProcessRunner.Outcome

@@ -167,22 +167,6 @@ enum AWSProcessRunner {
         return (fds[0], fds[1])
     }
 
-    /// The program's path the way `execvp` finds it, on `PATH` of `environment`.
-    static func find(_ program: String, environment: [String: String]) -> String? {
-        func isExecutable(_ path: String) -> Bool {
-            var isDirectory: ObjCBool = false
-            return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
-                && access(path, X_OK) == 0
-        }
-        if program.contains("/") { return isExecutable(program) ? program : nil }
-        let path = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        for directory in path.split(separator: ":") where !directory.isEmpty {
-            let candidate = directory.hasSuffix("/") ? "\(directory)\(program)" : "\(directory)/\(program)"
-            if isExecutable(candidate) { return candidate }
-        }
-        return nil
-    }
-
     /// Splits a command line as Python's `shlex.split` does (what botocore uses):
     /// whitespace separates words; single quotes keep everything; double quotes
     /// keep everything but `\"`, `\\`, `\$`, `` \` ``; a backslash outside quotes

@@ -5,8 +5,9 @@ import Glibc
 import Musl
 #endif
 
-/// Finds a program the way `execvp` would, on the PATH the task will get, so a
-/// missing program becomes a clear rejection instead of a failed launch.
+/// Finds a program the way `execvp` would, on the PATH the program will get, so a
+/// missing program becomes a clear error instead of a failed launch (a task's
+/// integration on the agent, an AWS `credential_process`).
 package enum ExecutableLookup {
     /// The absolute path of `program`, or `nil` when no executable file by that name is on `path`.
     package static func find(_ program: String, path: String) -> String? {
