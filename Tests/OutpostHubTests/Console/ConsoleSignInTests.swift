@@ -125,6 +125,7 @@ struct ConsoleSignInTests {
                     ("another origin", fields + [("_csrf", csrf)], Self.browser(cookie: cookie, origin: "http://evil.test", site: nil)),
                     ("another site", fields + [("_csrf", csrf)], Self.browser(cookie: cookie, origin: nil, site: "cross-site")),
                     ("an opaque origin", fields + [("_csrf", csrf)], Self.browser(cookie: cookie, origin: "null", site: nil)),
+                    ("another site, whatever its Origin", fields + [("_csrf", csrf)], Self.browser(cookie: cookie, site: "same-site")),
                 ]
                 for (why, body, headers) in refusals {
                     let reply = try await api.send(.post, "/run", token: .none, body: Self.form(body), contentType: Self.formType, headers: headers)
