@@ -23,7 +23,9 @@ extension Console {
                     }
                     timeout = seconds
                 }
-                let request = CreateTaskRequest(target: target, script: visit.form["script"] ?? "", timeoutSeconds: timeout)
+                // Browsers send a textarea's lines with CRLF: a shell would read `do\r`.
+                let script = (visit.form["script"] ?? "").replacingOccurrences(of: "\r\n", with: "\n")
+                let request = CreateTaskRequest(target: target, script: script, timeoutSeconds: timeout)
                 let task = try await hub.createTask(request, createdBy: user.token.name)
                 return .redirect("/tasks/\(URLText.encode(task.id))")
             } catch let error as HubError where error.code != .internal {

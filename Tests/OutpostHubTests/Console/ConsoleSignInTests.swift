@@ -134,15 +134,18 @@ struct ConsoleSignInTests {
                 }
                 #expect(try await hub.store.listTasks(status: nil, limit: 10).isEmpty)
 
+                // As a browser sends a textarea: lines end with CRLF.
                 let accepted = try await api.send(
-                    .post, "/run", token: .none, body: Self.form(fields + [("_csrf", csrf)]), contentType: Self.formType,
-                    headers: Self.browser(cookie: cookie))
+                    .post, "/run", token: .none,
+                    body: Self.form([("target", "local"), ("script", "echo a\r\necho b\r\n"), ("_csrf", csrf)]),
+                    contentType: Self.formType, headers: Self.browser(cookie: cookie))
                 #expect(accepted.status == .seeOther, "\(accepted.text.prefix(300))")
                 let location = try #require(accepted.header("Location"))
                 #expect(location.hasPrefix("/tasks/"))
                 let tasks = try await hub.store.listTasks(status: nil, limit: 10)
                 #expect(tasks.count == 1)
                 #expect(tasks.first?.createdBy == "admin")
+                #expect(try await hub.store.taskAssignment(id: tasks[0].id)?.script == "echo a\necho b\n")
             }
         }
     }
