@@ -94,6 +94,17 @@ def wait_task(task_id, seconds=30):
             raise AssertionError(f"task {task_id} is still {task['status']} after {seconds} s")
 
 
+def wait_running(task_id, seconds=10):
+    deadline = time.monotonic() + seconds
+    while True:
+        status = api("GET", f"/tasks/{task_id}")["status"]
+        if status == "running":
+            return
+        if status in TERMINAL or time.monotonic() > deadline:
+            raise AssertionError(f"task {task_id} is {status}, not running")
+        time.sleep(0.1)
+
+
 def task_ids():
     return {t["id"] for t in api("GET", "/tasks?limit=1000")["items"]}
 
