@@ -33,6 +33,18 @@ package protocol HubStore: Sendable {
     /// Records that the token authenticated a request.
     func recordAPITokenUse(id: String, at: Date) async throws(StoreError)
 
+    // MARK: Console sessions
+
+    /// - Throws: `.conflict` when the hash is taken; `.notFound` for an unknown token id.
+    func insertConsoleSession(_ session: ConsoleSessionRow) async throws(StoreError)
+    /// The session with this hash and its API token, when the session has not expired
+    /// at `now` and the token is not revoked; otherwise `nil`.
+    func consoleSession(idHash: String, now: Date) async throws(StoreError) -> (session: ConsoleSessionRow, token: APITokenRow)?
+    /// Signs a session out (no error when it is already gone).
+    func deleteConsoleSession(idHash: String) async throws(StoreError)
+    /// Deletes sessions that expired before `cutoff`; returns how many.
+    func deleteConsoleSessions(expiredBefore cutoff: Date) async throws(StoreError) -> Int
+
     // MARK: Agent types
 
     /// - Throws: `.conflict` when the name is taken.
@@ -57,6 +69,10 @@ package protocol HubStore: Sendable {
     func listTargets() async throws(StoreError) -> [Target]
     /// Returns `false` when there was no such target. Tasks keep their own snapshot.
     func deleteTarget(named name: String) async throws(StoreError) -> Bool
+    /// Replaces a target's integration, tags, agent types, env, secrets and timeout;
+    /// keeps its name and `created_at`. Returns `false` when no target has that name.
+    /// Tasks keep their own snapshot.
+    func updateTarget(_ target: Target) async throws(StoreError) -> Bool
 
     // MARK: Agents
 
@@ -102,6 +118,15 @@ package protocol HubStore: Sendable {
     /// Newest first (ties by id, descending), optionally only one status; at most
     /// `limit`. Walks an index and stops after `limit` rows, however long the history.
     func listTasks(status: TaskStatus?, limit: Int) async throws(StoreError) -> [TaskRecord]
+    /// One page of tasks, newest first (`created_at DESC, id DESC`), filtered by
+    /// `query`, after its cursor. Keyset paging: each page walks one index from the
+    /// cursor and stops after `limit` rows, however long the history and however deep
+    /// the page; with one of `target`, `agent`, `createdBy` or `userSubject` it reads
+    /// that column's index. `limit` below 1 returns an empty last page.
+    func listTasks(_ query: TaskQuery) async throws(StoreError) -> TaskPage
+    /// The stored assignment of a task (target snapshot, script, timeout) for showing
+    /// and re-running it; `nil` for an unknown task. Never includes a user token.
+    func taskAssignment(id: String) async throws(StoreError) -> TaskAssignment?
     /// Every queued task, oldest first: what the dispatcher reloads at start-up. Reads
     /// only queued tasks (a partial index), however many finished ones the table keeps.
     func queuedTasks() async throws(StoreError) -> [QueuedTask]
@@ -191,6 +216,24 @@ package struct APITokenRow: Sendable, Equatable {
         self.role = role
         self.createdAt = createdAt
         self.lastUsedAt = lastUsedAt
+    }
+}
+
+/// A signed-in browser session of the web console. The cookie's value is never
+/// stored: only its SHA-256 hash (hex, as `TokenHasher` makes it).
+package struct ConsoleSessionRow: Sendable, Equatable {
+    package var idHash: String
+    /// The API token the user signed in with (`api_tokens.id`): the session has its
+    /// role, and dies with it.
+    package var tokenID: String
+    package var createdAt: Date
+    package var expiresAt: Date
+
+    package init(idHash: String, tokenID: String, createdAt: Date, expiresAt: Date) {
+        self.idHash = idHash
+        self.tokenID = tokenID
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
     }
 }
 

@@ -20,6 +20,7 @@ extension Migration {
         initialSchema, fleetAndTrust, allowedTagsAndPinning, namedAPITokens, lateResults, clientCertificates,
         hotTables,
         replicaRelay,
+        console,
     ]
 
     /// Timestamps are unix seconds as doubles, booleans are 0/1 integers, JSON is

@@ -38,6 +38,23 @@ extension SQLHubStore {
         }
     }
 
+    package func updateTarget(_ target: Target) async throws(StoreError) -> Bool {
+        let tags = try StoreJSON.encode(target.tags, column: "tags")
+        let env = try StoreJSON.encode(target.env, column: "env")
+        let secrets = try StoreJSON.encode(target.secrets, column: "secrets")
+        let agentTypes = try StoreJSON.encode(target.agentTypes, column: "agent_types")
+        return try await write("updating target \"\(target.name)\"") { db in
+            try await db.raw(
+                """
+                UPDATE targets SET integration = \(bind: target.integration), tags = \(bind: tags), env = \(bind: env),
+                    secrets = \(bind: secrets), timeout_seconds = \(bind: target.timeoutSeconds),
+                    agent_types = \(bind: agentTypes)
+                WHERE name = \(bind: target.name) RETURNING name
+                """
+            ).first() != nil
+        }
+    }
+
     package func deleteTarget(named name: String) async throws(StoreError) -> Bool {
         try await write("deleting target \"\(name)\"") { db in
             try await db.raw("DELETE FROM targets WHERE name = \(bind: name) RETURNING name").first() != nil

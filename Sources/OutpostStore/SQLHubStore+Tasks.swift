@@ -40,20 +40,6 @@ extension SQLHubStore {
         }
     }
 
-    /// Newest first (ties by id, descending); `limit` below 1 returns nothing. Walks one
-    /// index backwards and stops after `limit` rows, however long the history.
-    package func listTasks(status: TaskStatus?, limit: Int) async throws(StoreError) -> [TaskRecord] {
-        let filter = status.map(Self.listingFilter) ?? ""
-        return try await read("listing tasks") { db in
-            try await db.raw(
-                """
-                SELECT \(unsafeRaw: StoredColumns.task) FROM tasks \(filter)
-                ORDER BY created_at DESC, id DESC LIMIT \(bind: max(0, limit))
-                """
-            ).all().map { row throws(StoreError) in try row.taskRecord() }
-        }
-    }
-
     /// Reads only the queued tasks' index, whatever the history.
     package func queuedTasks() async throws(StoreError) -> [QueuedTask] {
         try await read("loading queued tasks") { db in
@@ -207,19 +193,6 @@ extension SQLRow {
 }
 
 extension SQLHubStore {
-    /// The `WHERE` of a listing of one status, spelled so that it walks the partial index
-    /// holding that status (`StoredConditions`) rather than the whole history.
-    static func listingFilter(_ status: TaskStatus) -> SQLQueryString {
-        switch status {
-        case .queued:
-            "WHERE \(unsafeRaw: StoredConditions.queued)"
-        case .assigned, .running:
-            "WHERE \(unsafeRaw: StoredConditions.active) AND status = \(bind: status.rawValue)"
-        case .succeeded, .failed, .cancelled, .timedOut, .lost, .rejected:
-            "WHERE \(unsafeRaw: StoredConditions.finished) AND status = \(bind: status.rawValue)"
-        }
-    }
-
     static func loadTask(_ db: any SQLDatabase, id: String, lock: String = "") async throws -> StoredTask? {
         try await db.raw("SELECT \(unsafeRaw: StoredColumns.task) FROM tasks WHERE id = \(bind: id)\(unsafeRaw: lock)")
             .first()?.storedTask()

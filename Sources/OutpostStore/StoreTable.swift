@@ -13,6 +13,7 @@ struct StoreTable: Sendable, Equatable {
     /// parents before the tables whose foreign keys point at them.
     static let all: [StoreTable] = [
         StoreTable(name: "api_tokens", key: ["id"]),
+        StoreTable(name: "console_sessions", key: ["id_hash"]),  // → api_tokens
         StoreTable(name: "agent_types", key: ["name"]),
         StoreTable(name: "targets", key: ["name"]),
         StoreTable(name: "agents", key: ["id"]),  // → agent_types

@@ -15,6 +15,7 @@ struct APITokenTests {
         "GET /api/v1/targets": .reader,
         "GET /api/v1/targets/{name}": .reader,
         "POST /api/v1/targets": .admin,
+        "PUT /api/v1/targets/{name}": .admin,
         "DELETE /api/v1/targets/{name}": .admin,
         "GET /api/v1/tasks": .reader,
         "GET /api/v1/tasks/{id}": .reader,

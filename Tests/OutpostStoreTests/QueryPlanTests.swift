@@ -127,6 +127,72 @@ struct QueryPlanTests {
         }
     }
 
+    @Test("filtered listings and later pages walk their column's index newest first from the cursor, without sorting")
+    func filteredListings() async throws {
+        try await withHistory { store, _ in
+            // A few tasks of a target, submitter, agent and user the history does not have.
+            let nightShift = try await store.seedAgent(name: "night-shift", at: t0)
+            var seeded: [TaskRecord] = []
+            for second in 0..<4 {
+                seeded.append(try await store.seedTask(createdAt: t0.addingTimeInterval(Double(second))))
+            }
+            for task in seeded.prefix(2) {
+                _ = try await store.claimTask(id: task.id, agentID: nightShift.id, agentName: nightShift.name, at: t0)
+                _ = try await store.startTask(id: task.id, agentID: nightShift.id, userSubject: "alice", at: t0)
+            }
+            let newest = try #require(seeded.last)
+            let cursor = TaskCursor(after: newest)
+            let from = t0.addingTimeInterval(-100), before = t0.addingTimeInterval(100)
+            // (what, query, the index it must read, whether PostgreSQL may pick another index
+            // because its statistics show a status or time range as narrow as the column)
+            let listings: [(String, TaskQuery, String, Bool)] = [
+                ("target", TaskQuery(target: "local"), "tasks_target_created_id", false),
+                ("agent", TaskQuery(agent: "night-shift"), "tasks_agent_name_created_id", false),
+                ("submitter", TaskQuery(createdBy: "admin"), "tasks_created_by_created_id", false),
+                ("user", TaskQuery(userSubject: "alice"), "tasks_user_subject_created_id", false),
+                ("target, next page", TaskQuery(target: "local", after: cursor), "tasks_target_created_id", false),
+                ("agent, next page", TaskQuery(agent: "night-shift", after: cursor), "tasks_agent_name_created_id", false),
+                ("submitter, next page", TaskQuery(createdBy: "admin", after: cursor), "tasks_created_by_created_id", false),
+                ("user, next page", TaskQuery(userSubject: "alice", after: cursor), "tasks_user_subject_created_id", false),
+                (
+                    "target in a time range, next page",
+                    TaskQuery(target: "local", createdFrom: from, createdBefore: before, after: cursor),
+                    "tasks_target_created_id", true
+                ),
+                ("target and status", TaskQuery(status: .running, target: "local"), "tasks_target_created_id", true),
+                ("agent and finished status", TaskQuery(status: .succeeded, agent: "night-shift"), "tasks_agent_name_created_id", true),
+                ("submitter and queued", TaskQuery(status: .queued, createdBy: "admin", after: cursor), "tasks_created_by_created_id", true),
+                ("everything, next page", TaskQuery(after: cursor), "tasks_created_id", false),
+                ("a time range", TaskQuery(createdFrom: from, createdBefore: before), "tasks_created_id", false),
+                ("queued, next page", TaskQuery(status: .queued, after: cursor), "tasks_queued", false),
+                ("running, next page", TaskQuery(status: .running, after: cursor), "tasks_active", false),
+                ("finished, next page", TaskQuery(status: .succeeded, after: TaskCursor(createdAt: t0, id: "x")), "tasks_finished_status", false),
+            ]
+            for (name, base, index, postgresMayChoose) in listings {
+                var query = base
+                query.limit = 2
+                var page = TaskPage(items: [], next: nil)
+                let plans = try await store.plans { page = try await store.listTasks(query) }
+                let expected = Array(
+                    try await store.listTasks(status: nil, limit: 100).filter { task in
+                        (query.status.map { task.status == $0 } ?? true) && (query.target.map { task.target == $0 } ?? true)
+                            && (query.agent.map { task.agent == $0 } ?? true)
+                            && (query.createdBy.map { task.createdBy == $0 } ?? true)
+                            && (query.userSubject.map { task.userSubject == $0 } ?? true)
+                            && (query.createdFrom.map { task.createdAt >= $0 } ?? true)
+                            && (query.createdBefore.map { task.createdAt < $0 } ?? true)
+                            && (query.after.map { ($0.createdAt, $0.id) > (task.createdAt, task.id) } ?? true)
+                    }.prefix(2))
+                #expect(page.items.map(\.id) == expected.map(\.id), "\(name) \(onBackend)")
+                let plan = try #require(plans.first)
+                let mayChoose = postgresMayChoose && StoreBackend.current == .postgres
+                #expect(plan.uses(index) || mayChoose, "\(name) does not read \(index) \(onBackend): \(plan)")
+                #expect(!plan.sorts, "\(name) sorts \(onBackend): \(plan)")
+                #expect(!plan.accesses.contains { $0.index == nil }, "\(name) scans the table \(onBackend): \(plan)")
+            }
+        }
+    }
+
     @Test("retention finds the oldest finished tasks through their index and deletes them by key")
     func retention() async throws {
         try await withHistory { store, _ in

@@ -46,6 +46,12 @@ extension SQLHubStore {
         try await insertAPIToken(APITokenRow(id: "tok_old", name: "old", hash: "hash-old", role: "reader", createdAt: t0))
         _ = try await revokeAPIToken(named: "old", at: fractional(3))
 
+        // Console sessions: a live one and one of the revoked token (found by neither database).
+        try await insertConsoleSession(
+            ConsoleSessionRow(idHash: "session-admin", tokenID: "tok_admin", createdAt: fractional(3), expiresAt: fractional(3603)))
+        try await insertConsoleSession(
+            ConsoleSessionRow(idHash: "session-old", tokenID: "tok_old", createdAt: t0, expiresAt: fractional(3600)))
+
         // Agent types; "default" comes with the first seeded agent.
         try await insertAgentType(
             AgentType(

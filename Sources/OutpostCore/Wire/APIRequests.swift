@@ -1,3 +1,5 @@
+import Foundation
+
 /// Body of `POST /api/v1/tasks`.
 package struct CreateTaskRequest: Codable, Sendable, Equatable {
     package var target: String
@@ -92,6 +94,55 @@ package struct AgentTypeTokenResponse: Codable, Sendable, Equatable {
 package struct ListResponse<Item: Codable & Sendable & Equatable>: Codable, Sendable, Equatable {
     package var items: [Item]
     package init(items: [Item]) { self.items = items }
+}
+
+/// Answer of `GET /api/v1/tasks`: one page, newest first, and the cursor of the next
+/// one (`after=`); `next` is left out on the last page.
+package struct TaskListResponse: Codable, Sendable, Equatable {
+    package var items: [TaskRecord]
+    /// Opaque; pass it back as `after` for the next page. `nil`: this page is the last.
+    package var next: String?
+
+    package init(items: [TaskRecord], next: String?) {
+        self.items = items
+        self.next = next
+    }
+}
+
+/// Body of `PUT /api/v1/targets/{name}`: the body `POST /api/v1/targets` takes, whose
+/// `name` may be left out (the path names the target).
+package struct ReplaceTargetRequest: Decodable, Sendable, Equatable {
+    /// When given, it must be the path's name: a target is not renamed.
+    package var name: String?
+    /// The new settings, named `name` or `""` when it was left out.
+    package var target: Target
+
+    package init(name: String?, target: Target) {
+        self.name = name
+        self.target = target
+    }
+
+    /// Reads the fields `Target` reads, with the same defaults.
+    package init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: Target.CodingKeys.self)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        target = Target(
+            name: name ?? "",
+            integration: try c.decode(String.self, forKey: .integration),
+            tags: try c.decodeIfPresent(TagSet.self, forKey: .tags) ?? .empty,
+            agentTypes: try c.decodeIfPresent([String].self, forKey: .agentTypes) ?? [],
+            env: try c.decodeIfPresent([String: String].self, forKey: .env) ?? [:],
+            secrets: try c.decodeIfPresent([SecretReference].self, forKey: .secrets) ?? [],
+            timeoutSeconds: try c.decodeIfPresent(Int.self, forKey: .timeoutSeconds),
+            createdAt: try c.decodeIfPresent(Date.self, forKey: .createdAt) ?? Date())
+    }
+
+    /// The target the body describes, named `name` when the body did not say.
+    package func target(named name: String) -> Target {
+        var target = self.target
+        if self.name == nil { target.name = name }
+        return target
+    }
 }
 
 /// The error body of every failed API call: `{"error": {"code": "...", "message": "..."}}`.

@@ -2,20 +2,19 @@ import Hummingbird
 import OutpostCore
 import OutpostStore
 
-/// `/api/v1/targets`: create and delete (admin), list and get (reader).
+/// `/api/v1/targets`: create, replace and delete (admin), list and get (reader).
 extension RouteTable {
     mutating func addTargetRoutes(hub: Hub) {
         add(.post, "/api/v1/targets", auth: .admin) { request, _ in
-            var target = try await request.decodeJSON(Target.self)
-            try InputValidation.validate(target: target)
-            try await hub.checkPinnedAgentTypes(of: target)
-            target.createdAt = hub.now()  // the hub owns the timestamp
-            do {
-                try await hub.store.insertTarget(target)
-            } catch let error as StoreError where error.code == .conflict {
-                throw HubError(.conflict, "a target named \"\(target.name)\" already exists")
-            }
+            let target = try await hub.createTarget(try await request.decodeJSON(Target.self))
             return try .json(target, status: .created)
+        }
+
+        // The create body; its name may be left out, and when given must be the path's.
+        add(.put, "/api/v1/targets/{name}", auth: .admin) { request, context in
+            let name = try context.pathParameter("name")
+            let body = try await request.decodeJSON(ReplaceTargetRequest.self)
+            return try .json(try await hub.updateTarget(named: name, with: body.target(named: name)))
         }
 
         add(.get, "/api/v1/targets", auth: .reader) { _, _ in

@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import OutpostCore
@@ -21,16 +22,8 @@ extension RouteTable {
         }
 
         add(.get, "/api/v1/tasks", auth: .reader) { request, _ in
-            var status: TaskStatus?
-            if let text = try request.query("status") {
-                guard let parsed = TaskStatus(rawValue: text) else {
-                    let known = TaskStatus.allCases.map(\.rawValue).joined(separator: ", ")
-                    throw HubError.invalid("unknown status \"\(text)\"; use one of \(known)")
-                }
-                status = parsed
-            }
-            let limit = try request.queryInt("limit", in: 1...1000) ?? 100
-            return try .json(ListResponse(items: try await hub.store.listTasks(status: status, limit: Int(limit))))
+            let page = try await hub.store.listTasks(try request.taskQuery())
+            return try .json(TaskListResponse(items: page.items, next: page.next?.description))
         }
 
         add(.get, "/api/v1/tasks/{id}", auth: .reader) { request, context in
@@ -44,6 +37,52 @@ extension RouteTable {
             let id = try context.pathParameter("id")
             return try .json(try await hub.cancelTask(id: id))
         }
+    }
+}
+
+extension Request {
+    /// The filters and page of `GET /api/v1/tasks`. An empty value means no filter (as
+    /// an HTML form sends a field left blank); a malformed one is a 400 naming it.
+    func taskQuery() throws -> TaskQuery {
+        var query = TaskQuery()
+        if let text = try filter("status") {
+            guard let status = TaskStatus(rawValue: text) else {
+                let known = TaskStatus.allCases.map(\.rawValue).joined(separator: ", ")
+                throw HubError.invalid("unknown status \"\(text)\"; use one of \(known)")
+            }
+            query.status = status
+        }
+        query.target = try filter("target")
+        query.agent = try filter("agent")
+        query.createdBy = try filter("created_by")
+        query.userSubject = try filter("user_subject")
+        query.createdFrom = try timestamp("from")
+        query.createdBefore = try timestamp("to")
+        if let text = try filter("after") {
+            guard let cursor = TaskCursor(text) else {
+                throw HubError.invalid(
+                    "query parameter \"after\" is not a cursor; pass the \"next\" value of the previous page unchanged")
+            }
+            query.after = cursor
+        }
+        query.limit = Int(try queryInt("limit", in: 1...1000) ?? 100)
+        return query
+    }
+
+    /// A query parameter, `nil` when absent or empty.
+    private func filter(_ name: String) throws -> String? {
+        guard let text = try query(name), !text.isEmpty else { return nil }
+        return text
+    }
+
+    /// An ISO 8601 timestamp query parameter (`2026-12-07T10:00:00Z`, fractions allowed).
+    private func timestamp(_ name: String) throws -> Date? {
+        guard let text = try filter(name) else { return nil }
+        guard let date = WireJSON.parseDate(text) else {
+            throw HubError.invalid(
+                "query parameter \"\(name)\" must be an ISO 8601 timestamp such as 2026-12-07T10:00:00Z")
+        }
+        return date
     }
 }
 

@@ -120,14 +120,19 @@ struct Sweeper: Service {
     static let retentionBatchesPerPrune = 10
 
     /// Deletes agents offline for longer than `offlineAgentRetention`, finished tasks
-    /// older than `retention` (with their logs) and relayed requests nobody waits
-    /// for any more, at most once per `pruneInterval`. Offline agents vanish from
+    /// older than `retention` (with their logs), relayed requests nobody waits for
+    /// any more and expired console sessions, at most once per `pruneInterval`. Offline agents vanish from
     /// `outpost agents` and from the offline gauge.
     func pruneOfflineAgents(now: Date) async {
         guard lastPrune.isDue(now: now, interval: Self.pruneInterval) else { return }
         await deleteExpiredTasks(now: now)
         _ = try? await hub.store.deleteRelayRequests(
             createdBefore: now.addingTimeInterval(-2 * hub.configuration.relayTimeout.seconds))
+        do {
+            _ = try await hub.store.deleteConsoleSessions(expiredBefore: now)
+        } catch {
+            hub.logger.error("could not delete expired console sessions", metadata: ["error": "\(error)"])
+        }
         let cutoff = now.addingTimeInterval(-hub.configuration.offlineAgentRetention.seconds)
         do {
             let names = try await hub.store.deleteOfflineAgents(lastSeenBefore: cutoff, now: now)
