@@ -54,6 +54,8 @@ let package = Package(
                 "OutpostStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                // The history scenario's console pages: status codes and headers of plain HTTP calls.
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 // The replicas scenario makes a database per configuration and reads its statistics.
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -98,7 +100,7 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
-            resources: [.copy("Resources/openapi.yaml")],
+            resources: [.copy("Resources/openapi.yaml"), .copy("Resources/console")],
             swiftSettings: swiftSettings
         ),
         .target(

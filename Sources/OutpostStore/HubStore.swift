@@ -23,7 +23,8 @@ package protocol HubStore: Sendable {
     func countAPITokens() async throws(StoreError) -> Int
     /// Live tokens, ordered by name.
     func listAPITokens() async throws(StoreError) -> [APITokenRow]
-    /// Gives the live token `name` a new hash; the old token stops working at once.
+    /// Gives the live token `name` a new hash; the old token stops working at once, and
+    /// the console sessions signed in with it end.
     /// - Throws: `.notFound`.
     func rotateAPIToken(named name: String, newHash: String) async throws(StoreError) -> APITokenRow
     /// Revokes the live token `name` (kept, never matched again), in one statement

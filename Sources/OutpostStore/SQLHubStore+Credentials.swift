@@ -68,7 +68,10 @@ extension SQLHubStore {
                 throw StoreError(.conflict, "the new hash of API token \"\(name)\" is already in use")
             }
             guard let row else { throw StoreError(.notFound, "no API token named \"\(name)\"") }
-            return try row.apiToken()
+            let token = try row.apiToken()
+            // Browsers signed in with the old token are signed out with it.
+            try await db.raw("DELETE FROM console_sessions WHERE token_id = \(bind: token.id)").run()
+            return token
         }
     }
 

@@ -65,7 +65,7 @@ extension SQLHubStore {
         if let from = query.createdFrom { conditions.append("created_at >= \(bind: from.unixSeconds)") }
         if let before = query.createdBefore { conditions.append("created_at < \(bind: before.unixSeconds)") }
         if let after = query.after {
-            conditions.append("(created_at, id) < (\(bind: after.createdAt.unixSeconds), \(bind: after.id))")
+            conditions.append("(created_at, id) < (\(bind: after.storedCreatedAt), \(bind: after.id))")
         }
         return conditions
     }

@@ -55,14 +55,21 @@ package struct TaskPage: Sendable, Equatable {
 /// written as the shortest decimal that reads back as the same `Double`, so the next
 /// page starts exactly after the stored timestamp (ties broken by id).
 package struct TaskCursor: Sendable, Equatable, CustomStringConvertible, LosslessStringConvertible {
-    package var createdAt: Date
+    /// The instant as the store keeps it, unix seconds: a `Date` made by arithmetic may
+    /// differ from every stored value in its last bit, and a cursor must name exactly one.
+    private var unixSeconds: Double
     package var id: String
+
+    package var createdAt: Date {
+        get { Date(timeIntervalSince1970: unixSeconds) }
+        set { unixSeconds = newValue.timeIntervalSince1970 }
+    }
 
     /// Longest cursor text accepted: far above any real one (ids are short).
     static let maxTextLength = 1024
 
     package init(createdAt: Date, id: String) {
-        self.createdAt = createdAt
+        self.unixSeconds = createdAt.timeIntervalSince1970
         self.id = id
     }
 
@@ -71,8 +78,11 @@ package struct TaskCursor: Sendable, Equatable, CustomStringConvertible, Lossles
         self.init(createdAt: task.createdAt, id: task.id)
     }
 
+    /// `created_at` as the listing binds it.
+    var storedCreatedAt: Double { unixSeconds }
+
     package var description: String {
-        Base64URL.encode(Array("\(createdAt.timeIntervalSince1970)_\(id)".utf8))
+        Base64URL.encode(Array("\(unixSeconds)_\(id)".utf8))
     }
 
     /// Parses `description`; `nil` for anything else.
@@ -86,6 +96,7 @@ package struct TaskCursor: Sendable, Equatable, CustomStringConvertible, Lossles
         guard let seconds = Double(plain[..<separator]), seconds.isFinite, !id.isEmpty,
             !id.contains(where: { $0.isNewline || $0 == "\0" })
         else { return nil }
-        self.init(createdAt: Date(timeIntervalSince1970: seconds), id: id)
+        self.unixSeconds = seconds
+        self.id = id
     }
 }

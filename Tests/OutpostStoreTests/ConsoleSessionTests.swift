@@ -8,6 +8,9 @@ struct ConsoleSessionTests {
     static let admin = APITokenRow(id: "tok_admin", name: "admin", hash: "hash-admin", role: "admin", createdAt: t0)
     static let reader = APITokenRow(id: "tok_reader", name: "viewer", hash: "hash-viewer", role: "reader", createdAt: t0)
 
+    /// An instant made from unix seconds, as the store keeps them, so it equals what reads back.
+    static func at(_ seconds: Double) -> Date { Date(timeIntervalSince1970: t0.timeIntervalSince1970 + seconds + 0.123_456_789) }
+
     func seedTokens(_ store: any SQLHubStore) async throws {
         try await store.insertAPIToken(Self.admin)
         try await store.insertAPIToken(Self.reader)
@@ -17,7 +20,7 @@ struct ConsoleSessionTests {
         -> ConsoleSessionRow
     {
         ConsoleSessionRow(
-            idHash: hash, tokenID: token.id, createdAt: fractional(0), expiresAt: fractional(seconds))
+            idHash: hash, tokenID: token.id, createdAt: Self.at(0), expiresAt: Self.at(seconds))
     }
 
     @Test("a session is found with its token until the moment it expires")
@@ -26,13 +29,13 @@ struct ConsoleSessionTests {
             try await seedTokens(store)
             let session = Self.session("hash-a")
             try await store.insertConsoleSession(session)
-            let found = try #require(await store.consoleSession(idHash: "hash-a", now: fractional(10)))
+            let found = try #require(await store.consoleSession(idHash: "hash-a", now: Self.at(10)))
             #expect(found.session == session)
             #expect(found.token == Self.reader)
-            #expect(try await store.consoleSession(idHash: "hash-a", now: fractional(3599.5)) != nil)
+            #expect(try await store.consoleSession(idHash: "hash-a", now: Self.at(3599.5)) != nil)
             #expect(try await store.consoleSession(idHash: "hash-a", now: session.expiresAt) == nil)
-            #expect(try await store.consoleSession(idHash: "hash-a", now: fractional(7200)) == nil)
-            #expect(try await store.consoleSession(idHash: "hash-unknown", now: fractional(10)) == nil)
+            #expect(try await store.consoleSession(idHash: "hash-a", now: Self.at(7200)) == nil)
+            #expect(try await store.consoleSession(idHash: "hash-unknown", now: Self.at(10)) == nil)
         }
     }
 
@@ -44,13 +47,13 @@ struct ConsoleSessionTests {
                 APITokenRow(id: "tok_admin2", name: "admin2", hash: "hash-admin2", role: "admin", createdAt: t0))
             try await store.insertConsoleSession(Self.session("hash-viewer", token: Self.reader))
             try await store.insertConsoleSession(Self.session("hash-admin", token: Self.admin))
-            _ = try await store.revokeAPIToken(named: "viewer", at: fractional(5))
-            #expect(try await store.consoleSession(idHash: "hash-viewer", now: fractional(10)) == nil)
-            #expect(try await store.consoleSession(idHash: "hash-admin", now: fractional(10))?.token.role == "admin")
+            _ = try await store.revokeAPIToken(named: "viewer", at: Self.at(5))
+            #expect(try await store.consoleSession(idHash: "hash-viewer", now: Self.at(10)) == nil)
+            #expect(try await store.consoleSession(idHash: "hash-admin", now: Self.at(10))?.token.role == "admin")
             // A new token given the revoked one's name does not revive its sessions.
             try await store.insertAPIToken(
                 APITokenRow(id: "tok_reader2", name: "viewer", hash: "hash-viewer-2", role: "reader", createdAt: t0))
-            #expect(try await store.consoleSession(idHash: "hash-viewer", now: fractional(10)) == nil)
+            #expect(try await store.consoleSession(idHash: "hash-viewer", now: Self.at(10)) == nil)
         }
     }
 
@@ -61,8 +64,8 @@ struct ConsoleSessionTests {
             try await store.insertConsoleSession(Self.session("hash-a"))
             try await store.insertConsoleSession(Self.session("hash-b"))
             try await store.deleteConsoleSession(idHash: "hash-a")
-            #expect(try await store.consoleSession(idHash: "hash-a", now: fractional(10)) == nil)
-            #expect(try await store.consoleSession(idHash: "hash-b", now: fractional(10)) != nil)
+            #expect(try await store.consoleSession(idHash: "hash-a", now: Self.at(10)) == nil)
+            #expect(try await store.consoleSession(idHash: "hash-b", now: Self.at(10)) != nil)
             try await store.deleteConsoleSession(idHash: "hash-a")
             try await store.deleteConsoleSession(idHash: "hash-never")
         }
@@ -75,13 +78,13 @@ struct ConsoleSessionTests {
             for (hash, expiresIn) in [("hash-1", 60.0), ("hash-2", 120.0), ("hash-3", 180.0), ("hash-4", 3600.0)] {
                 try await store.insertConsoleSession(Self.session(hash, expiresIn: expiresIn))
             }
-            #expect(try await store.deleteConsoleSessions(expiredBefore: fractional(0)) == 0)
-            #expect(try await store.deleteConsoleSessions(expiredBefore: fractional(120)) == 1)
-            #expect(try await store.deleteConsoleSessions(expiredBefore: fractional(180.5)) == 2)
-            #expect(try await store.deleteConsoleSessions(expiredBefore: fractional(180.5)) == 0)
-            #expect(try await store.consoleSession(idHash: "hash-4", now: fractional(200)) != nil)
+            #expect(try await store.deleteConsoleSessions(expiredBefore: Self.at(0)) == 0)
+            #expect(try await store.deleteConsoleSessions(expiredBefore: Self.at(120)) == 1)
+            #expect(try await store.deleteConsoleSessions(expiredBefore: Self.at(180.5)) == 2)
+            #expect(try await store.deleteConsoleSessions(expiredBefore: Self.at(180.5)) == 0)
+            #expect(try await store.consoleSession(idHash: "hash-4", now: Self.at(200)) != nil)
             for hash in ["hash-1", "hash-2", "hash-3"] {
-                #expect(try await store.consoleSession(idHash: hash, now: fractional(-1)) == nil, "\(hash) \(onBackend)")
+                #expect(try await store.consoleSession(idHash: hash, now: Self.at(-1)) == nil, "\(hash) \(onBackend)")
             }
         }
     }
@@ -92,14 +95,14 @@ struct ConsoleSessionTests {
             try await seedTokens(store)
             await expectStoreError(.notFound) {
                 try await store.insertConsoleSession(
-                    ConsoleSessionRow(idHash: "hash-x", tokenID: "tok_missing", createdAt: t0, expiresAt: fractional(60)))
+                    ConsoleSessionRow(idHash: "hash-x", tokenID: "tok_missing", createdAt: t0, expiresAt: Self.at(60)))
             }
             try await store.insertConsoleSession(Self.session("hash-a"))
             let error = await expectStoreError(.conflict) {
                 try await store.insertConsoleSession(Self.session("hash-a", token: Self.admin))
             }
             #expect(error?.message.contains("hash-a") == false, "the message never shows a session's hash")
-            #expect(try await store.consoleSession(idHash: "hash-a", now: fractional(10))?.token.name == "viewer")
+            #expect(try await store.consoleSession(idHash: "hash-a", now: Self.at(10))?.token.name == "viewer")
         }
     }
 }

@@ -166,7 +166,8 @@ struct QueryPlanTests {
                 ("a time range", TaskQuery(createdFrom: from, createdBefore: before), "tasks_created_id", false),
                 ("queued, next page", TaskQuery(status: .queued, after: cursor), "tasks_queued", false),
                 ("running, next page", TaskQuery(status: .running, after: cursor), "tasks_active", false),
-                ("finished, next page", TaskQuery(status: .succeeded, after: TaskCursor(createdAt: t0, id: "x")), "tasks_finished_status", false),
+                // PostgreSQL may walk all tasks newest first when most are succeeded (as `listings` allows).
+                ("finished, next page", TaskQuery(status: .succeeded, after: TaskCursor(createdAt: t0, id: "x")), "tasks_finished_status", true),
             ]
             for (name, base, index, postgresMayChoose) in listings {
                 var query = base

@@ -208,7 +208,7 @@ struct StoreCopyTests {
             let error = await expectStoreError(.database) {
                 try await StoreCopier.copy(from: source, to: destination) { reported.append($0.name) }
             }
-            #expect(reported == ["api_tokens", "agent_types", "targets", "agents"], "tables before tasks were written")
+            #expect(reported == ["api_tokens", "console_sessions", "agent_types", "targets", "agents"], "tables before tasks were written")
             let message = error?.message ?? ""
             #expect(message.contains("tasks"), "\(message)")
             if breakage == .textInRealColumn { #expect(message.contains("finished_at"), "\(message)") }

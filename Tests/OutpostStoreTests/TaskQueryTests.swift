@@ -42,7 +42,10 @@ struct TaskQueryTests {
         return records
     }
 
-    static func createdAt(group: Int) -> Date { t0.addingTimeInterval(Double(group) * 1.5 + 0.123_456_789_012) }
+    /// Made from unix seconds, as the store keeps them, so it equals what reads back.
+    static func createdAt(group: Int) -> Date {
+        Date(timeIntervalSince1970: t0.timeIntervalSince1970 + Double(group) * 1.5 + 0.123_456_789_012)
+    }
 
     /// Newest first, ties by id descending: the order the store promises.
     static func newestFirst(_ tasks: [TaskRecord]) -> [String] {
@@ -219,6 +222,7 @@ struct TaskCursorTests {
     @Test("a cursor reads back from its text exactly, and the text is URL-safe", arguments: [
         TaskCursor(createdAt: t0, id: "tsk_01h_x"),
         TaskCursor(createdAt: fractional(0.5), id: "t"),
+        TaskCursor(createdAt: t0.addingTimeInterval(1.1), id: "arithmetic"),
         TaskCursor(createdAt: Date(timeIntervalSince1970: 0.1), id: "id with spaces/and+slashes_ü"),
         TaskCursor(createdAt: Date(timeIntervalSince1970: -12.75), id: "before-1970"),
         TaskCursor(createdAt: Date(timeIntervalSince1970: 4_102_444_800.000_001), id: "tsk_2100"),

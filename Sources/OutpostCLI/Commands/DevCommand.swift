@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import OutpostAgent
 import OutpostCore
 import OutpostHub
@@ -18,6 +19,8 @@ struct DevCommand: AsyncParsableCommand {
               swift run outpost dev
               export $(cat outpost-data/env)
               outpost task run local --script 'echo hello'
+
+            The web console is at OUTPOST_HUB in a browser: sign in with OUTPOST_TOKEN.
 
             The agent works in DATA_DIR/agent. SIGTERM or Ctrl-C stops both gracefully.
 
@@ -64,6 +67,7 @@ struct DevCommand: AsyncParsableCommand {
             let lines = "OUTPOST_HUB=\(url)\nOUTPOST_TOKEN=\(adminToken)\n"
             try Self.writeEnvFile(lines, in: dataDirectory)
             Output.raw(Array(lines.utf8))
+            logger.notice("web console ready: open it and sign in with OUTPOST_TOKEN", metadata: ["url": "\(url)/"])
         }
     }
 

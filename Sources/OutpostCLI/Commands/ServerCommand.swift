@@ -130,6 +130,7 @@ enum HubLauncher {
         configuration.maxConnectionsPerPeer = settings.maxConnectionsPerPeer
         configuration.metricsToken = settings.metricsToken
         configuration.offlineAgentRetention = settings.offlineAgentRetention
+        configuration.consoleSessionLifetime = settings.consoleSessionLifetime
         configuration.retention = settings.retention
         configuration.tls = settings.tls
         configuration.insecureHTTP = settings.insecureHTTP

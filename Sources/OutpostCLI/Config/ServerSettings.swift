@@ -40,6 +40,8 @@ struct ServerSettings: Equatable {
     var metricsToken: MetricsToken?
     /// How long offline agents are kept before the hub deletes them (`offline_agent_retention`, default 24h).
     var offlineAgentRetention: Duration = .seconds(86_400)
+    /// How long a web-console sign-in lasts (`console_session_lifetime`, default 12h).
+    var consoleSessionLifetime: Duration = .seconds(12 * 3_600)
     /// How long finished tasks and their logs are kept (`retention`, default 30 days).
     var retention: Duration = .seconds(30 * 86_400)
     /// PEM certificate chain and private key the API is served with over HTTPS
@@ -62,6 +64,7 @@ struct ServerSettings: Equatable {
         "metrics_token_file", "offline_agent_retention", "tls_cert", "tls_key", "insecure_http",
         "tls_reload_interval", "agent_cert_lifetime", "agent_listen", "agent_ca_cert", "agent_ca_key",
         "database", "database_password_file", "database_pool_size", "cluster_notify", "cluster_key_file", "retention",
+        "console_session_lifetime",
     ]
 
     /// Flags the server and dev commands share.
@@ -108,6 +111,9 @@ struct ServerSettings: Equatable {
             settings.offlineAgentRetention = value
         }
         if let value = try layers.duration("retention", range: 3600...(3660 * 86400)) { settings.retention = value }
+        if let value = try layers.duration("console_session_lifetime", range: 60...(31 * 86400)) {
+            settings.consoleSessionLifetime = value
+        }
         try resolveTLS(layers, flags: flags, into: &settings)
         settings.database = try database(layers, flags: flags, environment: environment)
         settings.clusterNotify = try layers.bool("cluster_notify") ?? true

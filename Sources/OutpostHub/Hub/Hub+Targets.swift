@@ -10,10 +10,13 @@ extension Hub {
         try InputValidation.validate(target: target)
         try await checkPinnedAgentTypes(of: target)
         target.createdAt = now()  // the hub owns the timestamp
+        // Not `catch ... where`: Swift 6.3.1 crashes (MandatoryAllocBoxToStack) on a
+        // non-exhaustive catch of a typed-throws call in this async function.
         do {
             try await store.insertTarget(target)
-        } catch let error as StoreError where error.code == .conflict {
-            throw HubError(.conflict, "a target named \"\(target.name)\" already exists")
+        } catch {
+            if error.code == .conflict { throw HubError(.conflict, "a target named \"\(target.name)\" already exists") }
+            throw error
         }
         return target
     }

@@ -43,9 +43,10 @@ enum LogStreaming {
         return headers
     }
 
-    /// The log from `offset` to what is stored now, streamed in chunks with a known length.
-    static func snapshot(hub: Hub, task: TaskRecord, from offset: Int64) -> Response {
-        let end = task.logBytes
+    /// The log from `offset` to `end` (default: what is stored now), streamed in
+    /// chunks with a known length.
+    static func snapshot(hub: Hub, task: TaskRecord, from offset: Int64, to end: Int64? = nil) -> Response {
+        let end = min(end ?? task.logBytes, task.logBytes)
         var headers = headers(nextOffset: end, status: task.status, truncated: task.logTruncated)
         headers[.contentLength] = String(end - offset)
         let body = ResponseBody(contentLength: Int(end - offset)) { writer in
@@ -88,26 +89,13 @@ enum LogStreaming {
         hub: Hub, taskID: String, from offset: Int64, subscription: TaskWatchers.Subscription,
         into writer: inout any ResponseBodyWriter
     ) async throws -> LogSlice {
-        var next = offset
-        // A terminal status seen once is confirmed by one more read, so bytes that
-        // landed between reading the log and reading the status are still sent.
-        var sawTerminal = false
+        var follower = TaskLogFollower(hub: hub, taskID: taskID, subscription: subscription, from: offset)
         while true {
-            let slice = try await hub.store.readLog(taskID: taskID, offset: next, limit: RouteTable.logReadChunk)
-            if !slice.bytes.isEmpty {
-                try await writer.write(ByteBuffer(bytes: slice.bytes))
-                next = slice.nextOffset
-                continue
+            switch try await follower.next(wait: .seconds(30)) {
+            case .bytes(let slice): try await writer.write(ByteBuffer(bytes: slice.bytes))
+            case .idle: continue
+            case .ended(let slice): return slice
             }
-            if slice.status.isTerminal {
-                if sawTerminal { return slice }
-                sawTerminal = true
-                continue
-            }
-            if hub.isShuttingDown || Task.isCancelled { return slice }
-            // Woken by the next append or status change; the deadline is only a
-            // safety net should a notification ever be missed.
-            await hub.watchers.wait(subscription, until: .now + .seconds(30))
         }
     }
 }

@@ -53,6 +53,9 @@ package struct HubConfiguration: Sendable, Equatable {
     /// How long finished tasks (with their logs) stay in the database; the leader
     /// deletes older ones in bounded batches. Default 30 days.
     package var retention: Duration = .seconds(30 * 86_400)
+    /// How long a web-console sign-in lasts (absolute, from sign-in); signing out, or
+    /// revoking or rotating the API token used, ends it sooner. Default 12 h.
+    package var consoleSessionLifetime: Duration = .seconds(12 * 3_600)
     /// PEM certificate chain and key the API is served with over HTTPS; `nil`
     /// serves plain HTTP, which `validate` allows on loopback only unless
     /// `insecureHTTP`. Default `nil`.

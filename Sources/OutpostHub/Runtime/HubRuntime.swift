@@ -33,7 +33,10 @@ package final class HubRuntime: Sendable {
         configuration = hub.configuration
         self.firstStartAdminToken = firstStartAdminToken
         routes = RouteTable.all(hub: hub)
-        responder = routes.makeRouter(authenticator: hub.authenticator, logger: hub.logger).buildResponder()
+        let router = routes.makeRouter(authenticator: hub.authenticator, logger: hub.logger)
+        // The web console shares the listener and the error middleware (for "no route").
+        Console(hub: hub).register(on: router)
+        responder = router.buildResponder()
         var services: [any Service] = [HubStoreService(hub: hub), ClusterService(hub: hub), Sweeper(hub: hub)]
         let contexts = [listeners.main, listeners.agents].compactMap { $0 }
         if !contexts.isEmpty {

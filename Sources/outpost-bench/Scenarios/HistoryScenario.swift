@@ -147,9 +147,10 @@ struct HistoryScenario: BenchScenario {
 
         log("history: \(label): \(count) sequential tasks each on the seeded and a fresh database, alternating")
         let pair = try await withHubs([seeded, fresh], options: options, agent: "after") { hubs in
-            try await series(hubs, target: "history-after", count: count)
+            let series = try await series(hubs, target: "history-after", count: count)
+            return (series, try await consolePages(hubs, samples: options.scaled(20, minimum: 5)))
         }
-        let (full, empty) = (pair[0], pair[1])
+        let (full, empty) = (pair.0[0], pair.0[1])
 
         let ms = 1000.0
         var rows = [
@@ -164,6 +165,12 @@ struct HistoryScenario: BenchScenario {
             ("submit -> process started p50", \.toStarted, 50), ("submit -> process started p99", \.toStarted, 99),
             ("submit call p50", \.submitCall, 50),
         ]
+        for (page, (f, e)) in pair.1 {
+            rows.append(BenchRow(name, "\(label): console \(page) p50, full", value: f * ms, unit: "ms",
+                                 notes: "GET /tasks (HTML, 50 rows) with the history; empty \(formatFigure(e * ms)) ms"))
+            rows.append(BenchRow(name, "\(label): console \(page) p50, full / empty", value: f / e, unit: "x",
+                                 notes: "keyset paging on an index per filter"))
+        }
         for (figure, path, p) in figures {
             let (f, e, b) = (full[keyPath: path].percentile(p), empty[keyPath: path].percentile(p), before[keyPath: path].percentile(p))
             rows.append(BenchRow(name, "\(label): \(figure), empty", value: e * ms, unit: "ms",
@@ -173,6 +180,30 @@ struct HistoryScenario: BenchScenario {
                                  notes: "full \(formatFigure(f * ms)) ms; vs the empty run before seeding \(formatFigure(f / b))x"))
         }
         return rows
+    }
+
+    /// The console's task list on each hub, alternating: p50 seconds per page, (full, empty).
+    private func consolePages(_ hubs: [BenchHub], samples: Int) async throws -> [(String, (Double, Double))] {
+        log("history: the console's task list, \(samples) fetches per page and hub")
+        var consoles: [ConsoleListMeasurement] = []
+        for hub in hubs { consoles.append(try await .signIn(url: hub.url, token: hub.adminToken)) }
+        var out: [(String, (Double, Double))] = []
+        let pages = ConsoleListMeasurement.pages.map { ($0.label, Optional($0.query)) }
+            + [("page \(ConsoleListMeasurement.depth) (older links)", nil)]
+        for (label, query) in pages {
+            var timings = Array(repeating: Samples(), count: consoles.count)
+            for i in 0..<samples {
+                for k in (i % 2 == 0 ? Array(consoles.indices) : consoles.indices.reversed()) {
+                    if let query {
+                        timings[k].add(try await consoles[k].fetch("/tasks?" + query).seconds)
+                    } else {
+                        timings[k].add(try await consoles[k].deepPage())
+                    }
+                }
+            }
+            out.append((label, (timings[0].p50, timings[1].p50)))
+        }
+        return out
     }
 
     /// Starts one hub with one real agent on each database, runs `body`, and stops them however it ends.
