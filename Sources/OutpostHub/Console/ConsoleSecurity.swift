@@ -36,8 +36,11 @@ enum ConsoleSecurity {
     /// client that sends neither (a script with a stolen page) still needs the CSRF
     /// token, which only a page of this session holds.
     static func crossSiteReason(_ request: Request) -> String? {
-        if let site = request.headers[.secFetchSite], site != "same-origin" {
-            return "the request came from another site (Sec-Fetch-Site: \(site))"
+        if let site = request.headers[.secFetchSite] {
+            // The browser's own word, which no page can set. Under Referrer-Policy:
+            // no-referrer, Chromium sends `Origin: null` with same-origin form posts,
+            // so the Origin check below is only for clients without Sec-Fetch-Site.
+            return site == "same-origin" ? nil : "the request came from another site (Sec-Fetch-Site: \(site))"
         }
         guard let origin = request.headers[.origin] else { return nil }
         // HTTP/1's Host header becomes the request's authority; a request built otherwise may keep it as a field.
