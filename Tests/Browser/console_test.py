@@ -10,6 +10,7 @@ import http.client
 import http.server
 import os
 import re
+import sys
 import threading
 import time
 import unittest
@@ -287,6 +288,8 @@ class ConsoleTest(unittest.TestCase):
         self.assertEqual(b.text("#task-agent"), s.DEV_AGENT)
         self.assertEqual(s.api("GET", f"/tasks/{task_id}")["status"], "succeeded")
         self.assertFalse(b.find_all("form#cancel"), "a finished task still offers cancel")
+        self.assertFalse([e for e in b.find_all("#log-earlier") if e.is_displayed()],
+                         "#log-earlier is shown though the page holds the whole log")
         b.landed("task-finished")
         type(self).finished_task = task_id
 
@@ -421,6 +424,7 @@ class ConsoleTest(unittest.TestCase):
                       f"#task-status {b.text('#task-status')!r}, #log-output holds {log_length()} characters, "
                       f"#log-earlier {'shown' if b.find_all('#log-earlier') else 'absent'}")
         elapsed = time.monotonic() - start
+        sys.stderr.write(f"(64 MiB log: usable {elapsed:.2f} s after the request, {held} characters held first) ")
         b.landed("task-64mib")
         self.assertEqual(b.text("#task-status"), "succeeded")
         self.assertLess(held, size // 2, "the page holds most of the 64 MiB log at first, not only its tail")
