@@ -110,7 +110,7 @@ struct MalformedRequestTests {
         Case(method: .post, path: "/api/v1/agent-types/nope/rotate-token", status: 404, code: "not_found"),
         // Unknown routes
         Case(method: .get, path: "/api/v1/nope", status: 404, code: "not_found"),
-        Case(method: .get, path: "/", status: 404, code: "not_found"),
+        Case(method: .get, path: "/nope", status: 404, code: "not_found"),
         // Agent protocol
         Case(
             method: .post, path: "/api/v1/agent/register",

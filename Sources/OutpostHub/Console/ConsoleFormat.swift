@@ -21,9 +21,10 @@ enum ConsoleFormat {
         date.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: false))
     }
 
-    /// "4 s ago", "3 min ago", "2 h ago", "5 d ago".
+    /// "just now", "4 s ago", "3 min ago", "2 h 5 min ago", "5 d 1 h ago".
     static func ago(_ date: Date, now: Date) -> String {
-        duration(max(0, now.timeIntervalSince(date))) + " ago"
+        let seconds = now.timeIntervalSince(date)
+        return seconds < 1 ? "just now" : duration(seconds.rounded(.down)) + " ago"
     }
 
     /// "850 ms", "12 s", "3 min 4 s", "2 h 5 min", "3 d 4 h".

@@ -15,6 +15,7 @@ enum ConsoleLayout {
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <meta name="color-scheme" content="light dark">
         <title>\(page.title) · Outpost</title>
+        <link rel="icon" href="data:,">
         <link rel="stylesheet" href="/assets/console.css?v=\(assetVersion)">
         <script src="/assets/console.js?v=\(assetVersion)" defer></script>
         </head>

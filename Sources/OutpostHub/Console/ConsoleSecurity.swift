@@ -32,14 +32,13 @@ enum ConsoleSecurity {
     }
 
     /// Why a POST is refused as cross-site, or `nil` when it came from the console's
-    /// own pages. Browsers send `Sec-Fetch-Site` and `Origin` with every form post; a
-    /// client that sends neither (a script with a stolen page) still needs the CSRF
-    /// token, which only a page of this session holds.
+    /// own pages. Browsers send `Sec-Fetch-Site` with every form post (older ones only
+    /// `Origin`, compared with the request's host); a client that sends neither still
+    /// needs the CSRF token, which only a page of this session holds.
     static func crossSiteReason(_ request: Request) -> String? {
         if let site = request.headers[.secFetchSite] {
-            // The browser's own word, which no page can set. Under Referrer-Policy:
-            // no-referrer, Chromium sends `Origin: null` with same-origin form posts,
-            // so the Origin check below is only for clients without Sec-Fetch-Site.
+            // The browser itself says where the request came from; its `Origin` is then
+            // `null` on the console's own forms (the pages' Referrer-Policy is no-referrer).
             return site == "same-origin" ? nil : "the request came from another site (Sec-Fetch-Site: \(site))"
         }
         guard let origin = request.headers[.origin] else { return nil }

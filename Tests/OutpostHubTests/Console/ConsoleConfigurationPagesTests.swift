@@ -10,7 +10,7 @@ import Testing
 /// Targets and agent types from the console: the same checks and messages as the API.
 @Suite("Web console configuration")
 struct ConsoleConfigurationPagesTests {
-    typealias S = ConsoleSessionTests
+    typealias S = ConsoleSignInTests
 
     static func post(_ api: API, _ path: String, cookie: String, csrf: String, _ fields: [(String, String)]) async throws -> Reply {
         try await api.send(

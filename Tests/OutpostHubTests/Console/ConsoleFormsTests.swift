@@ -1,5 +1,6 @@
 import Foundation
 import OutpostCore
+import OutpostStore
 import Testing
 
 @testable import OutpostHub

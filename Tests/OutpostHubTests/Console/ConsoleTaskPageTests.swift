@@ -11,7 +11,7 @@ import Testing
 /// pages, through the real router with a simulated agent.
 @Suite("Web console tasks")
 struct ConsoleTaskPageTests {
-    typealias S = ConsoleSessionTests
+    typealias S = ConsoleSignInTests
 
     /// A running task with `log` written by a simulated agent.
     static func runningTask(_ hub: TestHub, _ api: API, log: String) async throws -> (task: TaskRecord, agent: SimAgent) {
@@ -67,16 +67,16 @@ struct ConsoleTaskPageTests {
             try await hub.withAPI { api in
                 // "é" is two bytes: a cut between them must not reach the browser.
                 let (task, agent) = try await Self.runningTask(hub, api, log: "ab\u{1b}[31mé\n")
-                #expect(try await agent.finish(api, task.id, logBytes: 9).status == .ok)
+                #expect(try await agent.finish(api, task.id, logBytes: 10).status == .ok)
                 let (cookie, _) = try await S.signIn(api, token: hub.adminToken)
                 let events = try await api.send(.get, "/tasks/\(task.id)/log/events?offset=2", token: .none, headers: S.browser(cookie: cookie))
                 #expect(events.header("Content-Type") == "text/event-stream; charset=utf-8")
                 let text = events.text
                 #expect(text.contains("event: status\ndata: {\"status\":\"succeeded\",\"terminal\":true"))
-                #expect(text.contains("event: log\nid: 9\ndata: \"\\u001b[31mé\\n\"\n\n"))
+                #expect(text.contains("event: log\nid: 10\ndata: \"\\u001b[31mé\\n\"\n\n"))
                 #expect(text.hasSuffix("\n\n") && text.contains("event: end\n"))
                 var resumed = S.browser(cookie: cookie)
-                resumed[.lastEventID] = "9"
+                resumed[.lastEventID] = "10"
                 let again = try await api.send(.get, "/tasks/\(task.id)/log/events", token: .none, headers: resumed)
                 #expect(!again.text.contains("event: log"))
                 #expect(again.text.contains("event: end"))
@@ -154,7 +154,8 @@ struct ConsoleTaskPageTests {
                 let (cookie, _) = try await S.signIn(api, token: hub.adminToken)
                 let list = try await api.send(.get, "/agents", token: .none, headers: S.browser(cookie: cookie))
                 #expect(list.text.contains("<tr data-agent=\"agent-one\">"))
-                #expect(list.text.contains("class=\"agent-status agent-busy\">busy<"))
+                #expect(list.text.contains("class=\"agent-status agent-online\">online<"))
+                #expect(list.text.contains("<td class=\"agent-running num\">1</td>"))
                 let page = try await api.send(.get, "/agents/agent-one", token: .none, headers: S.browser(cookie: cookie))
                 #expect(page.text.contains("<tr data-task=\"\(task.id)\">"))
                 let csrf = try S.csrf(in: page.text)
