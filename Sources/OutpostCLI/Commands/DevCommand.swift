@@ -63,7 +63,12 @@ struct DevCommand: AsyncParsableCommand {
             agent.name = "local-agent"
             agent.workDirectory = dataDirectory + "/agent"
             agent.maskedValues = [NamedSecretValue(name: "the hub's admin token", value: adminToken)]
-            await group.addServiceUnlessShutdown(AgentDaemon(configuration: agent, logger: LogSetup.logger("outpost.agent")))
+            // A drained agent (the console's Drain button) deregisters and returns: the hub
+            // stays up, as it does for agents elsewhere; a failing agent still stops dev.
+            await group.addServiceUnlessShutdown(
+                .init(
+                    service: AgentDaemon(configuration: agent, logger: LogSetup.logger("outpost.agent")),
+                    successTerminationBehavior: .ignore))
             let lines = "OUTPOST_HUB=\(url)\nOUTPOST_TOKEN=\(adminToken)\n"
             try Self.writeEnvFile(lines, in: dataDirectory)
             Output.raw(Array(lines.utf8))

@@ -92,7 +92,7 @@ extension Console {
                 <span id="log-state" class="log-state">loading</span>
                 <span id="log-size" class="log-size">\(size)</span>
                 <button id="log-earlier" type="button" hidden>Load earlier output</button>
-                <label class="follow"><input id="log-follow" type="checkbox" checked> Follow</label>
+                <label class="follow" for="log-follow"><input id="log-follow" type="checkbox" checked> Follow</label>
                 <a id="log-download" href="/tasks/\(id)/log.txt?download=1" download>Download the whole log</a>
                 </div>
                 <p id="log-truncated" class="hint"\(truncatedHidden)>The hub stopped storing this log at its size limit (max_log_bytes); the end is missing.</p>
