@@ -41,8 +41,9 @@ extension RouteTable {
 }
 
 extension Request {
-    /// The filters and page of `GET /api/v1/tasks`. An empty value means no filter (as
-    /// an HTML form sends a field left blank); a malformed one is a 400 naming it.
+    /// The filters and page of `GET /api/v1/tasks`. An empty text value means no filter
+    /// (as an HTML form sends a field left blank); a malformed one, or an empty time, is
+    /// a 400 naming it.
     func taskQuery() throws -> TaskQuery {
         var query = TaskQuery()
         if let text = try filter("status") {
@@ -76,8 +77,10 @@ extension Request {
     }
 
     /// An ISO 8601 timestamp query parameter (`2026-12-07T10:00:00Z`, fractions allowed).
+    /// A time; unlike the other filters an empty value is refused, as the description's
+    /// `date-time` format says.
     private func timestamp(_ name: String) throws -> Date? {
-        guard let text = try filter(name) else { return nil }
+        guard let text = try query(name) else { return nil }
         guard let date = WireJSON.parseDate(text) else {
             throw HubError.invalid(
                 "query parameter \"\(name)\" must be an ISO 8601 timestamp such as 2026-12-07T10:00:00Z")
