@@ -59,7 +59,7 @@ struct ConsoleAPITests {
     func t0Hub(_ hub: TestHub) -> Date { hub.clock.date.addingTimeInterval(-15) }
 
     @Test("a malformed from, to or after is a 400 that names it", arguments: [
-        ("from=yesterday", "\"from\""), ("to=2026-13-01T00:00:00Z", "\"to\""), ("to=", "\"to\""), ("after=nope", "\"after\""),
+        ("from=yesterday", "\"from\""), ("to=2026-13-01T00:00:00Z", "\"to\""), ("to=", "\"to\""), ("status=", "status"), ("after=nope", "\"after\""),
         ("after=MTcwMDAwMDAwMA", "\"after\""), ("status=done", "status"), ("limit=0", "\"limit\""),
     ])
     func malformedParameters(query: String, named: String) async throws {

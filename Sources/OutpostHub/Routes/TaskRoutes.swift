@@ -42,11 +42,12 @@ extension RouteTable {
 
 extension Request {
     /// The filters and page of `GET /api/v1/tasks`. An empty text value means no filter
-    /// (as an HTML form sends a field left blank); a malformed one, or an empty time, is
-    /// a 400 naming it.
+    /// (as an HTML form sends a field left blank); a malformed one, or an empty status or
+    /// time, is a 400 naming it.
     func taskQuery() throws -> TaskQuery {
         var query = TaskQuery()
-        if let text = try filter("status") {
+        // An empty status is refused as before: the description's enum has no "".
+        if let text = try self.query("status") {
             guard let status = TaskStatus(rawValue: text) else {
                 let known = TaskStatus.allCases.map(\.rawValue).joined(separator: ", ")
                 throw HubError.invalid("unknown status \"\(text)\"; use one of \(known)")
