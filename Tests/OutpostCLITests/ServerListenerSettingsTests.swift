@@ -18,10 +18,12 @@ struct ServerListenerSettingsTests {
         #expect(defaults.maxConnections == 32_768)
         #expect(defaults.maxConnectionsPerPeer == 8_192)
         #expect(defaults.offlineAgentRetention == .seconds(86_400))
+        #expect(defaults.consoleSessionLifetime == .seconds(43_200))
         #expect(defaults.metricsToken == nil)
 
         let file = try ConfigFile.parse(
-            "header_read_timeout: 5s\nidle_timeout: 2m\nmax_connections: 1000\noffline_agent_retention: 2h\n",
+            "header_read_timeout: 5s\nidle_timeout: 2m\nmax_connections: 1000\noffline_agent_retention: 2h\n"
+                + "console_session_lifetime: 30m\n",
             path: "server.yaml")
         let settings = try ServerSettings.resolve(
             flags: .init(), file: file, environment: ["OUTPOST_SERVER_MAX_CONNECTIONS_PER_PEER": "0"])
@@ -30,6 +32,7 @@ struct ServerListenerSettingsTests {
         #expect(settings.maxConnections == 1000)
         #expect(settings.maxConnectionsPerPeer == 0)
         #expect(settings.offlineAgentRetention == .seconds(7200))
+        #expect(settings.consoleSessionLifetime == .seconds(1800))
     }
 
     @Test(
@@ -39,6 +42,7 @@ struct ServerListenerSettingsTests {
             ("idle_timeout: 5s\n", "server.yaml:1: idle_timeout"),
             ("max_connections: 3\n", "server.yaml:1: max_connections"),
             ("offline_agent_retention: 1s\n", "server.yaml:1: offline_agent_retention"),
+            ("console_session_lifetime: 40d\n", "server.yaml:1: console_session_lifetime"),
         ])
     func badValues(yaml: String, prefix: String) throws {
         let file = try ConfigFile.parse(yaml, path: "server.yaml")

@@ -43,17 +43,18 @@ struct Console: Sendable {
     }
 
     /// Adds a console route; `role` `nil` means open to anyone (sign-in, assets).
+    /// `session: false` skips reading the session (assets: no database read per file).
     func on(
         _ router: Router<HubRequestContext>, _ method: HTTPRequest.Method, _ path: String, role: APIRole?,
-        _ handler: @escaping Handler
+        session: Bool = true, _ handler: @escaping Handler
     ) {
         router.on(RouterPath(path), method: method) { request, context in
-            await answer(request, context: context, method: method, role: role, handler: handler)
+            await answer(request, context: context, method: method, role: role, session: session, handler: handler)
         }
     }
 
     private func answer(
-        _ request: Request, context: HubRequestContext, method: HTTPRequest.Method, role: APIRole?,
+        _ request: Request, context: HubRequestContext, method: HTTPRequest.Method, role: APIRole?, session: Bool,
         handler: Handler
     ) async -> Response {
         var user: ConsoleUser?
@@ -63,7 +64,7 @@ struct Console: Sendable {
                 hub.logger.notice("console refused a cross-site request", metadata: ["path": "\(request.uri.path)"])
                 throw HubError(.forbidden, "refused: \(reason)")
             }
-            user = try await sessions.user(of: request)
+            if session || role != nil { user = try await sessions.user(of: request) }
             if let role {
                 guard let signedIn = user else {
                     return render(.redirect("/sign-in"), request: request, user: nil, flash: nil)

@@ -9,7 +9,7 @@ import NIOCore
 extension Console {
     func addAssetRoutes(_ router: Router<HubRequestContext>) {
         for asset in ConsoleAsset.allCases {
-            on(router, .get, "/assets/\(asset.fileName)", role: nil) { _ in
+            on(router, .get, "/assets/\(asset.fileName)", role: nil, session: false) { _ in
                 guard let bytes = asset.bytes else {
                     throw HubError(.internal, "the console's \(asset.fileName) is missing from the hub's resources")
                 }

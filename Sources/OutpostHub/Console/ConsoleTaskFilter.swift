@@ -90,23 +90,29 @@ struct ConsoleTaskFilter: Sendable, Equatable {
     static func time(_ text: String?, field: String) throws -> Date? {
         guard var text else { return nil }
         if text.hasSuffix("Z") { text.removeLast() }
-        let parts = text.split(separator: "T")
-        let day = parts.first?.split(separator: "-").compactMap { Int($0) } ?? []
-        let clock = parts.count == 2 ? parts[1].split(separator: ":").compactMap { Double($0) } : []
+        let parts = text.split(separator: "T", omittingEmptySubsequences: false)
+        let day = parts.first?.split(separator: "-", omittingEmptySubsequences: false).compactMap { Int($0) } ?? []
+        let clock = parts.count == 2 ? parts[1].split(separator: ":", omittingEmptySubsequences: false) : []
         guard parts.count == 2, day.count == 3, (2...3).contains(clock.count) else {
             throw HubError.invalid("\(field): write a time as YYYY-MM-DDTHH:MM (UTC), not \"\(text.prefix(40))\"")
+        }
+        // Every number is checked against its range before it is used: a client sends them.
+        let invalid = HubError.invalid("\(field): \"\(text.prefix(40))\" is not a valid date and time")
+        guard let hour = Int(clock[0]), (0..<24).contains(hour), let minute = Int(clock[1]), (0..<60).contains(minute),
+            (1...9999).contains(day[0])
+        else { throw invalid }
+        var second = 0.0
+        if clock.count == 3 {
+            guard let value = Double(clock[2]), value >= 0, value < 60 else { throw invalid }
+            second = value
         }
         var components = DateComponents()
         components.year = day[0]
         components.month = day[1]
         components.day = day[2]
-        components.hour = Int(clock[0])
-        components.minute = Int(clock[1])
-        guard components.isValidDate(in: Calendar.utc), let date = Calendar.utc.date(from: components),
-            (0..<24).contains(clock[0]), (0..<60).contains(clock[1])
-        else {
-            throw HubError.invalid("\(field): \"\(text.prefix(40))\" is not a valid date and time")
-        }
-        return date.addingTimeInterval(clock.count == 3 ? clock[2] : 0)
+        components.hour = hour
+        components.minute = minute
+        guard components.isValidDate(in: Calendar.utc), let date = Calendar.utc.date(from: components) else { throw invalid }
+        return date.addingTimeInterval(second)
     }
 }

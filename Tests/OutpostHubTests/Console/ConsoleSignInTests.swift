@@ -191,6 +191,12 @@ struct ConsoleSignInTests {
                 #expect(try await api.send(.get, "/tasks", token: .none, headers: Self.browser(cookie: opsCookie)).status == .ok)
                 #expect(try await api.send(.delete, "/api/v1/tokens/ops").status == .noContent)
                 #expect(try await api.send(.get, "/tasks", token: .none, headers: Self.browser(cookie: opsCookie)).status == .seeOther)
+
+                // Rotating a token signs its browsers out too.
+                let (adminCookie, _) = try await Self.signIn(api, token: hub.adminToken)
+                #expect(try await api.send(.get, "/tasks", token: .none, headers: Self.browser(cookie: adminCookie)).status == .ok)
+                #expect(try await api.send(.post, "/api/v1/tokens/admin/rotate", body: "").status == .ok)
+                #expect(try await api.send(.get, "/tasks", token: .none, headers: Self.browser(cookie: adminCookie)).status == .seeOther)
             }
         }
     }
