@@ -32,6 +32,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        // NIO's HTTP/1 ⇄ HTTPTypes codec, for the hub's listener that upgrades agent
+        // channels (already built for Hummingbird, so it costs no build time).
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         // X.509 certificates: the hub's CA for agent certificates, and clear TLS errors.
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
@@ -89,6 +92,10 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                // The agent channel: one WebSocket per agent (`Channel/`).
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -164,6 +171,9 @@ let package = Package(
             dependencies: [
                 "OutpostCore", "OutpostTransport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // The agent channel's WebSocket client (HubChannel).
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
                 // The per-request TLS configuration of the hub's trust.
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -55,6 +55,9 @@ package struct AgentConfiguration: Sendable {
     package var masking: MaskingPolicy.Configuration = MaskingPolicy.Configuration()
     /// Ask the hub to tell this agent to disconnect once it finished one task (ephemeral agents). Default `false`.
     package var disconnectAfterJob = false
+    /// Talk to the hub over one persistent channel (a WebSocket), falling back to the long
+    /// poll where it is refused; `false` uses the long poll only (`long_poll`). Default `true`.
+    package var hubChannel = true
     /// Ask the hub to tell this agent to disconnect after this long without a task (autoscaling). Default `nil`.
     package var idleTimeout: Duration?
     /// User-token enforcement (`jwk_url`): when set, a task runs only if its user token

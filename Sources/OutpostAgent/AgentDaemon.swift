@@ -39,7 +39,8 @@ package struct AgentDaemon: Service {
             configuration: configuration,
             hub: FailoverAgentHub(
                 hubURLs: configuration.hubURLs, registrationToken: configuration.registrationToken,
-                trust: configuration.hubTrust, insecureHTTP: configuration.insecureHTTP, logger: logger),
+                trust: configuration.hubTrust, insecureHTTP: configuration.insecureHTTP,
+                channel: configuration.hubChannel, logger: logger),
             logger: logger)
     }
 

@@ -20,14 +20,29 @@ package final class TCPRelay: Sendable {
     private let connections = Connections()
 
     /// Starts relaying connections to `127.0.0.1:upstreamPort`.
-    package init(upstreamPort: Int) throws {
+    /// - Parameter refusingUpgrades: act as a proxy that does not pass WebSocket
+    ///   upgrades: a connection whose first request asks for one (an `Upgrade` header)
+    ///   gets a `403` HTML page of the proxy's own and is closed; others are relayed.
+    package init(upstreamPort: Int, refusingUpgrades: Bool = false) throws {
         let (fd, port) = try LoopbackSocket.open(listenBacklog: 64)
         listener = fd
         self.port = port
         // The thread holds the connections, not the relay, so dropping the relay ends it.
         let connections = self.connections
-        Thread { Self.acceptLoop(listener: fd, upstreamPort: upstreamPort, connections: connections) }.start()
+        Thread {
+            Self.acceptLoop(
+                listener: fd, upstreamPort: upstreamPort, refusingUpgrades: refusingUpgrades, connections: connections)
+        }.start()
     }
+
+    /// Closes every open connection under its clients, as a network failure does, and
+    /// goes on relaying new ones.
+    package func dropConnections() {
+        connections.drop()
+    }
+
+    /// How many connections were refused for asking for an upgrade.
+    package var refusedUpgrades: Int { connections.refusedUpgrades }
 
     deinit {
         // Wakes the accepting thread (accept fails), which then ends.
@@ -50,6 +65,7 @@ package final class TCPRelay: Sendable {
             var isCut = false
             /// Sockets of the connections being relayed (both ends), to shut down on `cut()`.
             var open: Set<Int32> = []
+            var refusedUpgrades = 0
         }
 
         private let state = Mutex(State())
@@ -68,6 +84,19 @@ package final class TCPRelay: Sendable {
             state.withLock { state in
                 state.open.subtract(sockets)
                 for fd in sockets { close(fd) }
+            }
+        }
+
+        var refusedUpgrades: Int { state.withLock { $0.refusedUpgrades } }
+
+        func refusedUpgrade() { state.withLock { $0.refusedUpgrades += 1 } }
+
+        func drop() {
+            state.withLock { state in
+                for fd in state.open {
+                    TCPRelay.resetOnClose(fd)
+                    shutdown(fd, Int32(SHUT_RDWR))
+                }
             }
         }
 
@@ -90,31 +119,69 @@ package final class TCPRelay: Sendable {
         func end() -> Bool { remaining.withLock { $0 -= 1; return $0 == 0 } }
     }
 
-    private static func acceptLoop(listener: Int32, upstreamPort: Int, connections: Connections) {
+    private static func acceptLoop(listener: Int32, upstreamPort: Int, refusingUpgrades: Bool, connections: Connections) {
         while true {
             let client = accept(listener, nil, nil)
             if client < 0 {
                 if errno == EINTR || errno == ECONNABORTED { continue }
                 return  // the listener was shut down
             }
-            guard let upstream = dial(port: upstreamPort) else {
-                resetOnClose(client)
-                close(client)
-                continue
+            if refusingUpgrades {
+                Thread { screenForUpgrade(client: client, upstreamPort: upstreamPort, connections: connections) }.start()
+            } else {
+                relay(client: client, upstreamPort: upstreamPort, connections: connections, head: [])
             }
-            guard connections.add([client, upstream]) else {
-                resetOnClose(client)
-                close(client)
-                close(upstream)
-                continue
-            }
-            let pumps = PumpCount()
-            for (from, to) in [(client, upstream), (upstream, client)] {
-                Thread {
-                    pump(from: from, to: to)
-                    if pumps.end() { connections.remove([client, upstream]) }
-                }.start()
-            }
+        }
+    }
+
+    /// Reads the first request head; refuses it if it asks for an upgrade, else relays
+    /// the connection with the head sent on first.
+    private static func screenForUpgrade(client: Int32, upstreamPort: Int, connections: Connections) {
+        var head: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while head.count < 64 << 10 {
+            let count = buffer.withUnsafeMutableBytes { read(client, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { break }
+            head.append(contentsOf: buffer[0..<count])
+            if head.count >= 4, String(decoding: head, as: UTF8.self).contains("\r\n\r\n") { break }
+        }
+        let text = String(decoding: head, as: UTF8.self).lowercased()
+        if text.contains("\r\nupgrade:") {
+            connections.refusedUpgrade()
+            let page = "<html><body><h1>403 Forbidden</h1>WebSocket upgrades are not allowed by this proxy.</body></html>"
+            let answer =
+                "HTTP/1.1 403 Forbidden\r\ncontent-type: text/html\r\ncontent-length: \(page.utf8.count)\r\nconnection: close\r\n\r\n"
+                + page
+            _ = answer.withCString { send(client, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+            shutdown(client, Int32(SHUT_WR))
+            close(client)
+            return
+        }
+        relay(client: client, upstreamPort: upstreamPort, connections: connections, head: head)
+    }
+
+    private static func relay(client: Int32, upstreamPort: Int, connections: Connections, head: [UInt8]) {
+        guard let upstream = dial(port: upstreamPort) else {
+            resetOnClose(client)
+            close(client)
+            return
+        }
+        guard connections.add([client, upstream]) else {
+            resetOnClose(client)
+            close(client)
+            close(upstream)
+            return
+        }
+        if !head.isEmpty {
+            _ = head.withUnsafeBytes { send(upstream, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        }
+        let pumps = PumpCount()
+        for (from, to) in [(client, upstream), (upstream, client)] {
+            Thread {
+                pump(from: from, to: to)
+                if pumps.end() { connections.remove([client, upstream]) }
+            }.start()
         }
     }
 

@@ -33,17 +33,17 @@ package final class FailoverAgentHub: AgentHubAPI {
     private let machine: Mutex<HubFailoverStateMachine>
     private let logger: Logger
 
-    /// One `HubClientAgentHub` per URL, all with the same trust and registration token.
+    /// One hub per URL, all with the same trust and registration token: over the agent
+    /// channel (`ChannelAgentHub`), or with `channel` false by long poll only.
     package convenience init(
         hubURLs: [String], registrationToken: String, trust: HubTrust = .system, insecureHTTP: Bool = false,
-        logger: Logger
+        channel: Bool = true, logger: Logger
     ) {
         self.init(
             replicas: hubURLs.map { url in
-                Replica(
-                    url: url,
-                    hub: HubClientAgentHub(
-                        hubURL: url, registrationToken: registrationToken, trust: trust, insecureHTTP: insecureHTTP))
+                let http = HubClientAgentHub(
+                    hubURL: url, registrationToken: registrationToken, trust: trust, insecureHTTP: insecureHTTP)
+                return Replica(url: url, hub: channel ? ChannelAgentHub(http: http, logger: logger) : http)
             },
             logger: logger)
     }

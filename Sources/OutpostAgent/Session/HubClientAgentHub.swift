@@ -28,7 +28,7 @@ package struct HubClientAgentHub: AgentHubAPI {
     package var currentURL: String { registrationClient.baseURL }
 
     /// A client for one call: the session's token and its current client certificate.
-    private func client(_ agentToken: String) -> HubClient {
+    package func client(_ agentToken: String) -> HubClient {
         registrationClient.withToken(agentToken).withClientIdentity(identity.current)
     }
 

@@ -104,6 +104,11 @@ struct AgentCommand: AsyncParsableCommand {
             help: "Ephemeral agent: run one task, then deregister and exit 0 (the hub decides, so no task is lost).")
         var disconnectAfterJob = false
 
+        @Flag(
+            name: .customLong("long-poll"),
+            help: "Talk to the hub by HTTP long poll only, never over the persistent WebSocket channel (the agent also falls back to the long poll by itself where a proxy refuses the channel).")
+        var longPoll = false
+
         @Option(
             name: .customLong("disconnect-after-idle-timeout"),
             help: ArgumentHelp(
@@ -144,7 +149,7 @@ struct AgentCommand: AsyncParsableCommand {
             let settings = try AgentSettings.resolve(
                 flags: .init(
                     hub: hub, token: token, tokenFile: tokenFile, name: name, tags: tags, concurrency: concurrency, workDir: workDir,
-                    killGrace: killGrace, disconnectAfterJob: disconnectAfterJob, idleTimeout: idleTimeout,
+                    killGrace: killGrace, disconnectAfterJob: disconnectAfterJob, longPoll: longPoll, idleTimeout: idleTimeout,
                     awsSTSEndpoint: awsSTSEndpoint, jwkURL: jwkURL, runAs: runAs, hubCA: trust.hubCA,
                     hubCertSHA256: trust.hubCertSHA256, insecureHTTP: trust.insecureHTTP),
                 configFile: configFile)

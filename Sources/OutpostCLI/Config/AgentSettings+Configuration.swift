@@ -25,6 +25,7 @@ extension AgentSettings {
         configuration.masking.sensitiveNameSuffixes = secrets.maskEnvironmentSuffixes
         configuration.integrations = IntegrationCatalog.builtIn.merging(integrations)
         configuration.disconnectAfterJob = disconnectAfterJob
+        configuration.hubChannel = !longPoll
         configuration.idleTimeout = idleTimeout
         configuration.signsAWSIdentityUpFront = awsSTSEndpoint != nil
         configuration.maskedValues = ProviderCredentials.values(of: secrets)

@@ -35,6 +35,8 @@ struct AgentSettings {
     var secrets = SecretsSettings()
     /// Ask the hub to end this agent after one task (`disconnect_after_job`, default false).
     var disconnectAfterJob = false
+    /// Talk to the hub by long poll only, never over the persistent channel (`long_poll`, default false).
+    var longPoll = false
     /// Ask the hub to end this agent after this long without a task (`disconnect_after_idle_timeout`).
     var idleTimeout: Duration?
     /// STS endpoint to sign the AWS identity for (`aws_sts_endpoint`); setting it sends the
@@ -61,6 +63,7 @@ struct AgentSettings {
         "hub", "token", "token_file", "name", "tags", "concurrency", "work_dir", "kill_grace", "max_log_bytes", "secrets",
         "disconnect_after_job", "disconnect_after_idle_timeout", "aws_sts_endpoint", "aws_region", "jwk_url",
         "jwt_issuer", "jwt_audience", "jwt_leeway", "integrations", "run_as", "hub_ca", "hub_cert_sha256", "insecure_http",
+        "long_poll",
     ]
 
     struct Flags {
@@ -74,6 +77,7 @@ struct AgentSettings {
         var workDir: String?
         var killGrace: String?
         var disconnectAfterJob = false
+        var longPoll = false
         var idleTimeout: String?
         var awsSTSEndpoint: String?
         var jwkURL: String?
@@ -112,6 +116,7 @@ struct AgentSettings {
         settings.integrations = try IntegrationsSettings.resolve(file: file)
         settings.disconnectAfterJob =
             try layers.bool("disconnect_after_job", flag: ("--disconnect-after-job", flags.disconnectAfterJob)) ?? false
+        settings.longPoll = try layers.bool("long_poll", flag: ("--long-poll", flags.longPoll)) ?? false
         settings.idleTimeout = try layers.duration(
             "disconnect_after_idle_timeout", flag: ("--disconnect-after-idle-timeout", flags.idleTimeout),
             range: 1...2_592_000)

@@ -53,4 +53,7 @@ package enum APIErrorCode: String, Sendable, CaseIterable, Codable {
     /// The agent's type requires a client certificate (mutual TLS) naming the agent
     /// of the token, and the connection presented none, or one naming another agent.
     case clientCertificateRequired = "client_certificate_required"
+    /// `GET /api/v1/agent/channel` without a WebSocket upgrade, or offering no channel
+    /// version this hub speaks (the message names both): use the long poll.
+    case channelUnsupported = "channel_unsupported"
 }

@@ -5,6 +5,34 @@ import OutpostStore
 
 /// Agent protocol operations: log, finish (registration: `Hub+Registration.swift`).
 extension Hub {
+    /// Marks a claimed task running (the agent spawned it). `userSubject`: the verified
+    /// subject of the task's user token, when the agent checked one.
+    func startTask(id: String, agent: AgentIdentity, userSubject: String?) async throws -> TaskRecord {
+        if let userSubject, userSubject.utf8.count > 1024 {
+            throw HubError.invalid("user_subject must be at most 1024 characters")
+        }
+        let task: TaskRecord
+        do {
+            task = try await store.startTask(id: id, agentID: agent.id, userSubject: userSubject, at: now())
+        } catch {
+            switch error.code {
+            case .conflict: throw try await conflictOnTask(id, error, finishedMessage: "drop it")
+            case .notFound, .forbidden: throw Self.noTaskForAgent(id)
+            default: throw error
+            }
+        }
+        await dispatcher.taskStarted(id)
+        taskChanged(id)
+        return task
+    }
+
+    /// Takes an agent's answer to a `list_secrets` control message.
+    func reportSecretListing(_ requestID: String, from agent: AgentIdentity, listing: SecretListing) async throws {
+        guard try await deliverSecretListing(requestID, from: agent, listing: listing) else {
+            throw HubError.notFound("no open secret listing \"\(requestID)\" for this agent (it may have timed out)")
+        }
+    }
+
     /// Appends a chunk of log at `offset` (idempotent; a gap is refused).
     func appendLog(taskID: String, agent: AgentIdentity, offset: Int64, bytes: [UInt8]) async throws -> Int64 {
         let cap = configuration.maxLogBytes

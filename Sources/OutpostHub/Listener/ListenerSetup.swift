@@ -29,7 +29,8 @@ struct ListenerSetup {
             // Hummingbird's own idle timeout stays off: `ConnectionGuardHandler` enforces
             // the header-read and idle timeouts, which Hummingbird cannot tell apart.
             HubHTTPChannel(
-                http1: HTTP1Channel(responder: responder, configuration: .init(idleTimeout: nil)), tls: tls,
+                http1: HTTP1Channel(responder: responder, configuration: .init(idleTimeout: nil)),
+                agentChannels: AgentChannelUpgrade(hub: hub), tls: tls,
                 timeouts: timeouts, limiter: limiter, metrics: metrics, logger: logger)
         }
         serverConfiguration = ApplicationConfiguration(

@@ -6,8 +6,8 @@ import OutpostStore
 /// `/api/v1/agent/*`: the agent protocol (DESIGN.md). `register` takes a registration
 /// token; everything else the agent token it returned.
 extension RouteTable {
-    /// Largest log chunk one request may carry (the agent flushes at 64 KiB).
-    static let maxLogChunkBytes = 8 * 1024 * 1024
+    /// Largest log chunk one request may carry (the agent sends at most 1 MiB).
+    static let maxLogChunkBytes = AgentChannel.maxLogChunkBytes
 
     mutating func addAgentProtocolRoutes(hub: Hub) {
         add(.post, "/api/v1/agent/register", auth: .registration) { request, context in
@@ -36,20 +36,7 @@ extension RouteTable {
             let id = try context.pathParameter("id")
             let agent = try context.agent()
             let body = try await request.decodeOptionalJSON(StartRequest.self)
-            if let subject = body?.userSubject, subject.utf8.count > 1024 {
-                throw HubError.invalid("user_subject must be at most 1024 characters")
-            }
-            let task: TaskRecord
-            do {
-                task = try await hub.store.startTask(
-                    id: id, agentID: agent.id, userSubject: body?.userSubject, at: hub.now())
-            } catch let error as StoreError where error.code == .conflict {
-                throw try await hub.conflictOnTask(id, error, finishedMessage: "drop it")
-            } catch let error as StoreError where error.code == .notFound || error.code == .forbidden {
-                throw Hub.noTaskForAgent(id)
-            }
-            await hub.dispatcher.taskStarted(id)
-            hub.taskChanged(id)
+            let task = try await hub.startTask(id: id, agent: agent, userSubject: body?.userSubject)
             return try .json(task)
         }
 
@@ -69,6 +56,13 @@ extension RouteTable {
             let id = try context.pathParameter("id")
             let body = try await request.decodeJSON(FinishRequest.self)
             return try .json(try await hub.finishTask(id: id, agent: try context.agent(), finish: body))
+        }
+
+        // The persistent channel (docs/api.md): a WebSocket upgrade of this path is taken
+        // by the listener before routing (`AgentChannelUpgrade`); a request that reaches
+        // the router was not upgraded, and learns why.
+        add(.get, AgentChannel.path, auth: .agent) { request, _ in
+            throw AgentChannelUpgrade.refusal(offered: request.headers[.secWebSocketProtocol], upgrade: request.headers[.upgrade])
         }
 
         add(.post, "/api/v1/agent/deregister", auth: .agent) { _, context in

@@ -48,6 +48,12 @@ struct ErrorMiddleware: RouterMiddleware {
 
     /// Maps any error to a `HubError`.
     func translate(_ error: any Error, request: Request) -> HubError {
+        if let error = error as? HTTPError { return translate(error, request: request) }
+        return Self.translate(error)
+    }
+
+    /// Maps an error that no HTTP request framed (a call over the agent channel) to a `HubError`.
+    static func translate(_ error: any Error) -> HubError {
         switch error {
         case let error as HubError:
             if error.code == .internal {
@@ -60,8 +66,8 @@ struct ErrorMiddleware: RouterMiddleware {
             return HubError(.invalidRequest, error.message)
         case is NIOTooManyBytesError:
             return HubError(.tooLarge, "the request body is too large")
-        case let error as HTTPError:
-            return translate(error, request: request)
+        case let error as WireDecodingError:
+            return HubError(.invalidRequest, error.message)
         case HTTPParserError.invalidEOFState:
             // The client went away mid-body (an agent killed mid-request): its
             // fault, not the hub's, and no one is left to read the answer.
@@ -146,6 +152,7 @@ extension HubError.Code {
         case .uriTooLong: .uriTooLong
         case .headersTooLarge: .requestHeaderFieldsTooLarge
         case .tooManyConnections: .serviceUnavailable
+        case .channelUnsupported: .upgradeRequired
         }
     }
 }

@@ -15,10 +15,7 @@ extension RouteTable {
         add(.post, "/api/v1/agent/secret-listings/{id}", auth: .agent) { request, context in
             let id = try context.pathParameter("id")
             let listing = try await request.decodeJSON(SecretListing.self)
-            let agent = try context.agent()
-            guard try await hub.deliverSecretListing(id, from: agent, listing: listing) else {
-                throw HubError.notFound("no open secret listing \"\(id)\" for this agent (it may have timed out)")
-            }
+            try await hub.reportSecretListing(id, from: try context.agent(), listing: listing)
             return Response(status: .noContent)
         }
     }

@@ -1,0 +1,222 @@
+import Foundation
+import HTTPTypes
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOWebSocket
+import OutpostCore
+import ServiceLifecycle
+
+/// Serves one agent's channel: reads calls, runs each through the same hub
+/// operation its HTTP route runs, and writes one reply per call.
+///
+/// Calls run concurrently (a poll waits while logs and finishes flow), at most
+/// `maxCallsInFlight` at once: past that the session stops reading, so a flooding
+/// agent is slowed by TCP rather than growing the hub's memory. Every call re-checks
+/// the agent's session and certificate, as each HTTP call does. The channel ends
+/// when the agent closes it, on a protocol error, when nothing arrives for
+/// `silenceLimit`, or when the hub shuts down (a close frame, then the socket).
+struct AgentChannelSession: Sendable {
+    let hub: Hub
+    let accepted: AgentChannelUpgrade.Accepted
+    let channel: any Channel
+    let logger: Logger
+
+    static let maxCallsInFlight = 64
+
+    func serve(_ socket: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>) async {
+        let polls = PollRegistry()
+        do {
+            try await socket.executeThenClose { inbound, outbound in
+                let writer = ChannelReplyWriter(outbound: outbound)
+                try await withGracefulShutdownHandler {
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        var inFlight = 0
+                        defer { group.cancelAll() }
+                        for try await frame in inbound {
+                            switch frame.opcode {
+                            case .text, .binary:
+                                if inFlight >= Self.maxCallsInFlight {
+                                    try await group.next()
+                                    inFlight -= 1
+                                }
+                                inFlight += 1
+                                let data = frame.unmaskedData
+                                let binary = frame.opcode == .binary
+                                group.addTask { await self.run(data, binary: binary, writer: writer, polls: polls) }
+                            case .ping:
+                                try await writer.write(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData))
+                            case .connectionClose:
+                                try? await writer.close(code: .normalClosure)
+                                return
+                            default:
+                                break
+                            }
+                        }
+                    }
+                } onGracefulShutdown: {
+                    // Polls answer empty (the dispatcher's shutdown); then say goodbye.
+                    channel.eventLoop.execute {
+                        let frame = WebSocketFrame(
+                            fin: true, opcode: .connectionClose, data: Self.closeData(.goingAway, channel.allocator))
+                        channel.writeAndFlush(frame).whenComplete { _ in channel.close(promise: nil) }
+                    }
+                }
+            }
+        } catch {
+            logger.debug("agent channel ended", metadata: ["agent": "\(accepted.agent.name)", "error": "\(error)"])
+        }
+        polls.cancelAll()
+    }
+
+    // MARK: One call
+
+    private func run(_ data: ByteBuffer, binary: Bool, writer: ChannelReplyWriter, polls: PollRegistry) async {
+        var reply: ChannelReply
+        do {
+            let (call, chunk) = try Self.decode(data, binary: binary)
+            do {
+                reply = try await perform(call, chunk: chunk, polls: polls)
+            } catch {
+                reply = ChannelReply(id: call.id, error: fault(error, call: call))
+            }
+        } catch {
+            if let id = Self.callID(data, binary: binary) {
+                let hubError = HubError.invalid("unreadable channel call: \(error)")
+                reply = ChannelReply(
+                    id: id,
+                    error: ChannelFault(
+                        status: Int(hubError.code.httpStatus.code), code: hubError.code.rawValue, message: hubError.message))
+                try? await writer.write(reply)
+                return
+            }
+            // No id to answer: the agent broke the framing; tell it and end the channel.
+            logger.warning(
+                "unreadable call on an agent channel; closing it",
+                metadata: ["agent": "\(accepted.agent.name)", "error": "\(error)"])
+            try? await writer.close(code: .protocolError)
+            return
+        }
+        try? await writer.write(reply)
+    }
+
+    private func perform(_ call: ChannelCall, chunk: [UInt8]?, polls: PollRegistry) async throws -> ChannelReply {
+        if call.op == .cancel {
+            if let target = call.cancels { polls.cancel(target) }
+            return ChannelReply(id: call.id)
+        }
+        let agent = try await AgentChannelUpgrade.authenticate(token: accepted.token, channel: channel, hub: hub)
+        switch call.op {
+        case .poll:
+            let request = try Self.required(call.poll, "poll")
+            let work = Task { try await hub.poll(agent: agent, request: request) }
+            polls.insert(call.id, work)
+            defer { polls.remove(call.id) }
+            let response = try await withTaskCancellationHandler { try await work.value } onCancel: { work.cancel() }
+            return ChannelReply(id: call.id, poll: response)
+        case .start:
+            _ = try await hub.startTask(
+                id: try Self.required(call.taskID, "task_id"), agent: agent, userSubject: call.start?.userSubject)
+            return ChannelReply(id: call.id)
+        case .log:
+            let next = try await hub.appendLog(
+                taskID: try Self.required(call.taskID, "task_id"), agent: agent,
+                offset: try Self.required(call.offset, "offset"), bytes: chunk ?? [])
+            return ChannelReply(id: call.id, nextOffset: next)
+        case .finish:
+            _ = try await hub.finishTask(
+                id: try Self.required(call.taskID, "task_id"), agent: agent, finish: try Self.required(call.finish, "finish"))
+            return ChannelReply(id: call.id)
+        case .secretListing:
+            try await hub.reportSecretListing(
+                try Self.required(call.requestID, "request_id"), from: agent, listing: try Self.required(call.listing, "listing"))
+            return ChannelReply(id: call.id)
+        case .deregister:
+            try await hub.takeAgentOffline(agentID: agent.id, reason: "agent \(agent.name) deregistered")
+            return ChannelReply(id: call.id)
+        case .cancel:
+            return ChannelReply(id: call.id)
+        }
+    }
+
+    /// The call and, for a binary frame, its log chunk.
+    static func decode(_ data: ByteBuffer, binary: Bool) throws -> (ChannelCall, [UInt8]?) {
+        let bytes = data.readableBytesView
+        guard binary else { return (try WireJSON.decodeRequest(ChannelCall.self, from: bytes), nil) }
+        let (header, chunk) = try ChannelFrame.splitLogFrame(bytes)
+        let call = try WireJSON.decodeRequest(ChannelCall.self, from: header)
+        guard call.op == .log else {
+            throw WireDecodingError(.invalidValue, field: "op", "a binary channel frame carries a log call, not \(call.op.rawValue)")
+        }
+        let all = Array(bytes)
+        return (call, Array(all[chunk]))
+    }
+
+    /// The id of a call that could not be decoded strictly, to answer it with the reason.
+    private static func callID(_ data: ByteBuffer, binary: Bool) -> UInt64? {
+        struct Identified: Decodable { let id: UInt64 }
+        var bytes = Array(data.readableBytesView)
+        if binary {
+            guard let (header, _) = try? ChannelFrame.splitLogFrame(bytes) else { return nil }
+            bytes = Array(header)
+        }
+        return (try? WireJSON.decoder().decode(Identified.self, from: Data(bytes)))?.id
+    }
+
+    private static func required<T>(_ value: T?, _ field: String) throws -> T {
+        guard let value else { throw HubError.invalid("this call needs the field \"\(field)\"") }
+        return value
+    }
+
+    /// The failure as the HTTP route would have answered it.
+    private func fault(_ error: any Error, call: ChannelCall) -> ChannelFault {
+        let hubError = ErrorMiddleware.translate(error)
+        if hubError.code == .internal {
+            logger.error(
+                "agent channel call failed",
+                metadata: [
+                    "op": "\(call.op.rawValue)", "agent": "\(accepted.agent.name)",
+                    "error": "\(hubError.underlying.map { "\($0)" } ?? hubError.message)",
+                ])
+        }
+        return ChannelFault(
+            status: Int(hubError.code.httpStatus.code), code: hubError.code.rawValue, message: hubError.message,
+            expectedOffset: hubError.expectedOffset)
+    }
+
+    static func closeData(_ code: WebSocketErrorCode, _ allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 2)
+        buffer.write(webSocketErrorCode: code)
+        return buffer
+    }
+}
+
+/// Writes replies and control frames; shared by the concurrent calls of one channel.
+private struct ChannelReplyWriter: Sendable {
+    let outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>
+
+    func write(_ reply: ChannelReply) async throws {
+        let data = try WireJSON.encoder().encode(reply)
+        try await outbound.write(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: data)))
+    }
+
+    func write(_ frame: WebSocketFrame) async throws {
+        try await outbound.write(frame)
+    }
+
+    func close(code: WebSocketErrorCode) async throws {
+        try await outbound.write(
+            WebSocketFrame(fin: true, opcode: .connectionClose, data: AgentChannelSession.closeData(code, ByteBufferAllocator())))
+        outbound.finish()
+    }
+}
+
+/// The polls in flight on one channel, so a `cancel` call (or the channel's end) stops them.
+private final class PollRegistry: Sendable {
+    private let tasks = NIOLockedValueBox<[UInt64: Task<PollResponse, any Error>]>([:])
+
+    func insert(_ id: UInt64, _ task: Task<PollResponse, any Error>) { tasks.withLockedValue { $0[id] = task } }
+    func remove(_ id: UInt64) { _ = tasks.withLockedValue { $0.removeValue(forKey: id) } }
+    func cancel(_ id: UInt64) { tasks.withLockedValue { $0[id] }?.cancel() }
+    func cancelAll() { for task in tasks.withLockedValue({ Array($0.values) }) { task.cancel() } }
+}
