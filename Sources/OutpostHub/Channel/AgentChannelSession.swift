@@ -82,12 +82,8 @@ struct AgentChannelSession: Sendable {
             }
         } catch {
             if let id = Self.callID(data, binary: binary) {
-                let hubError = HubError.invalid("unreadable channel call: \(error)")
-                reply = ChannelReply(
-                    id: id,
-                    error: ChannelFault(
-                        status: Int(hubError.code.httpStatus.code), code: hubError.code.rawValue, message: hubError.message))
-                try? await writer.write(reply)
+                try? await writer.write(
+                    ChannelReply(id: id, error: ChannelFault(HubError.invalid("unreadable channel call: \(error)"))))
                 return
             }
             // No id to answer: the agent broke the framing; tell it and end the channel.
@@ -179,9 +175,7 @@ struct AgentChannelSession: Sendable {
                     "error": "\(hubError.underlying.map { "\($0)" } ?? hubError.message)",
                 ])
         }
-        return ChannelFault(
-            status: Int(hubError.code.httpStatus.code), code: hubError.code.rawValue, message: hubError.message,
-            expectedOffset: hubError.expectedOffset)
+        return ChannelFault(hubError)
     }
 
     static func closeData(_ code: WebSocketErrorCode, _ allocator: ByteBufferAllocator) -> ByteBuffer {
@@ -219,4 +213,13 @@ private final class PollRegistry: Sendable {
     func remove(_ id: UInt64) { _ = tasks.withLockedValue { $0.removeValue(forKey: id) } }
     func cancel(_ id: UInt64) { tasks.withLockedValue { $0[id] }?.cancel() }
     func cancelAll() { for task in tasks.withLockedValue({ Array($0.values) }) { task.cancel() } }
+}
+
+extension ChannelFault {
+    /// The status and API error an HTTP route answers for `error`.
+    init(_ error: HubError) {
+        self.init(
+            status: Int(error.code.httpStatus.code), code: error.code.rawValue, message: error.message,
+            expectedOffset: error.expectedOffset)
+    }
 }
