@@ -20,7 +20,9 @@ struct FailoverSocketTests {
         let trust = HubTrust(roots: .caFile(path: "hub-ca.pem", certificates: [try setup.serverCA.certificateDER]))
         let logs = CapturedLogs(label: "outpost.agent.test")
         let urls = ["https://127.0.0.1:\(refusing.port)", closing.url, setup.server.url]
-        let hub = FailoverAgentHub(hubURLs: urls, registrationToken: "op_registration_token", trust: trust, logger: logs.logger)
+        // Over HTTP: the test counts the requests each call makes (a channel adds an upgrade).
+        let hub = FailoverAgentHub(
+            hubURLs: urls, registrationToken: "op_registration_token", trust: trust, channel: false, logger: logs.logger)
         hub.useClientIdentity(try setup.identity().0)
 
         // The test server answers 404 to the agent routes: an answer, so the call ends there.
