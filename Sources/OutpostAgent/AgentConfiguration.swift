@@ -58,6 +58,10 @@ package struct AgentConfiguration: Sendable {
     /// Talk to the hub over one persistent channel (a WebSocket), falling back to the long
     /// poll where it is refused; `false` uses the long poll only (`long_poll`). Default `true`.
     package var hubChannel = true
+    /// Become the child subreaper of the agent's process (`OrphanAdoption`), so the sweep
+    /// after a task reads only the agent's own process tree. Only for a process whose
+    /// every child is a task (`outpost agent start`, `outpost dev`). Default `false`.
+    package var adoptsOrphans = false
     /// Ask the hub to tell this agent to disconnect after this long without a task (autoscaling). Default `nil`.
     package var idleTimeout: Duration?
     /// User-token enforcement (`jwk_url`): when set, a task runs only if its user token

@@ -98,6 +98,9 @@ package struct AgentDaemon: Service {
         defer { close(lock) }
         logger.info("work directory", metadata: ["path": "\(paths.root)"])
         paths.cleanUpLeftovers(logger: logger)
+        if configuration.adoptsOrphans, !OrphanAdoption.adopt() {
+            logger.notice("cannot become the subreaper of task processes; sweeping all of /proc after each task instead")
+        }
         // Over HTTPS the agent asks for a client certificate at each registration (its
         // type may require one); over plain HTTP there is no handshake to present it in.
         let overTLS = configuration.hubURLs.contains { $0.lowercased().hasPrefix("https://") }

@@ -23,6 +23,13 @@ enum GlibcExtras {
     /// `pipe2`, to create pipes close-on-exec atomically.
     static let pipe2: Pipe2? = symbol("pipe2")
 
+    /// `prctl` is variadic in C, which Swift cannot call; every option used here
+    /// takes plain integers, so the fixed five-argument form is what the kernel sees.
+    typealias Prctl = @convention(c) (Int32, UInt, UInt, UInt, UInt) -> Int32
+    static let prctl: Prctl? = symbol("prctl")
+    /// `PR_SET_CHILD_SUBREAPER` of `<linux/prctl.h>` (not exported to Swift).
+    static let prSetChildSubreaper: Int32 = 36
+
     static func symbol<T>(_ name: String) -> T? {
         // RTLD_DEFAULT is the null handle on glibc and musl.
         guard let pointer = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else { return nil }

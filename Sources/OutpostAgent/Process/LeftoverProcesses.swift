@@ -58,17 +58,34 @@ enum LeftoverProcesses {
         unlink("\(directory)/\(taskID).json")
     }
 
+    /// Where to look for a task's processes.
+    enum Scope {
+        /// The agent's own process tree, when it adopts orphans (`OrphanAdoption`):
+        /// a task's every leftover is there, so no other process is read. Else the machine.
+        case ownTree
+        /// Every process on the machine: what an earlier run of the agent left (its
+        /// orphans went to init, not to this process).
+        case machine
+    }
+
     /// SIGKILLs every process that belongs to the task: members of its session
-    /// while its leader is verifiably the same process, and anywhere on the
-    /// machine any process that carries the task's `OUTPOST_TASK_ID` and started
-    /// no earlier than the leader (that catches descendants that left the session).
+    /// while its leader is verifiably the same process, and any process that carries
+    /// the task's `OUTPOST_TASK_ID` and started no earlier than the leader (that
+    /// catches descendants that left the session), looking where `scope` says.
+    /// With orphans adopted, the dead ones are reaped before and after.
     /// - Returns: how many processes were signalled.
     @discardableResult
-    static func killProcesses(of record: RunningTaskRecord, excluding: Set<pid_t> = []) -> Int {
+    static func killProcesses(of record: RunningTaskRecord, scope: Scope = .ownTree, excluding: Set<pid_t> = []) -> Int {
         let leader = ProcStat.read(pid: record.pid)
         let leaderIsOurs = leader?.startTime == record.startTime
+        var candidates: [pid_t]?
+        if scope == .ownTree, OrphanAdoption.isActive {
+            OrphanAdoption.reapAdoptedZombies()
+            candidates = OrphanAdoption.descendants()
+        }
+        defer { if candidates != nil { OrphanAdoption.reapAdoptedZombies() } }
         var killed = 0
-        for pid in ProcStat.allPIDs() where !excluding.contains(pid) && pid != getpid() {
+        for pid in candidates ?? ProcStat.allPIDs() where !excluding.contains(pid) && pid != getpid() {
             guard let stat = ProcStat.read(pid: pid), stat.state != "Z" else { continue }
             let inSession = leaderIsOurs && stat.session == record.pid
             let marked =
@@ -97,7 +114,7 @@ enum LeftoverProcesses {
                 logger.warning("ignoring an unreadable process record \(path)")
                 continue
             }
-            let killed = killProcesses(of: record)
+            let killed = killProcesses(of: record, scope: .machine)
             if killed > 0 {
                 logger.notice(
                     "killed \(killed) leftover process(es) of task \(record.taskID) from an earlier run of this agent")

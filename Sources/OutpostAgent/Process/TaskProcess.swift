@@ -105,6 +105,7 @@ final class TaskProcess: Sendable {
         var status: Int32 = 0
         var rc: pid_t
         repeat { rc = waitpid(pid, &status, 0) } while rc < 0 && errno == EINTR
+        OrphanAdoption.leaderReaped(pid)
         close(outputFD)
         close(wake.read)
         close(wake.write)

@@ -138,7 +138,10 @@ final class TaskRunner: Sendable {
 
         let launched: LaunchedProcess
         do {
-            launched = try ProcessLauncher.launch(prepared.launch)
+            launched = try OrphanAdoption.launching { () throws(AgentError) -> (LaunchedProcess, pid_t) in
+                let launched = try ProcessLauncher.launch(prepared.launch)
+                return (launched, launched.pid)
+            }
         } catch {
             return await reportWithoutProcess(Verdict(status: .failed, exitCode: nil, error: error.message))
         }
@@ -173,6 +176,7 @@ final class TaskRunner: Sendable {
             _ = kill(-launched.pid, SIGKILL)
             var status: Int32 = 0
             _ = waitpid(launched.pid, &status, 0)
+            OrphanAdoption.leaderReaped(launched.pid)
             close(launched.outputFD)
             return await reportWithoutProcess(Verdict(status: .failed, exitCode: nil, error: error.message))
         }

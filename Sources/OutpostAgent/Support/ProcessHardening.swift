@@ -13,10 +13,7 @@ package enum ProcessHardening {
     /// `PR_SET_DUMPABLE` and `PR_GET_DUMPABLE` of `<linux/prctl.h>` (not exported to Swift).
     private static let prSetDumpable: Int32 = 4
     private static let prGetDumpable: Int32 = 3
-    /// `prctl` is variadic in C, which Swift cannot call; every option used here
-    /// takes plain integers, so the fixed five-argument form is what the kernel sees.
-    private typealias Prctl = @convention(c) (Int32, UInt, UInt, UInt, UInt) -> Int32
-    private static let prctl: Prctl? = GlibcExtras.symbol("prctl")
+    private static let prctl = GlibcExtras.prctl
 
     /// Makes the process non-dumpable: its `/proc/PID/environ`, `mem`, `maps`... become
     /// root-owned and unreadable to other processes of the same user, ptrace attach is

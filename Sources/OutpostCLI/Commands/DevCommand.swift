@@ -62,6 +62,7 @@ struct DevCommand: AsyncParsableCommand {
             var agent = AgentConfiguration(hubURLs: [url], registrationToken: registrationToken)
             agent.name = "local-agent"
             agent.workDirectory = dataDirectory + "/agent"
+            agent.adoptsOrphans = true
             agent.maskedValues = [NamedSecretValue(name: "the hub's admin token", value: adminToken)]
             // A drained agent (the console's Drain button) deregisters and returns: the hub
             // stays up, as it does for agents elsewhere; a failing agent still stops dev.

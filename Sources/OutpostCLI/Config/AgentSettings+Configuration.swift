@@ -26,6 +26,8 @@ extension AgentSettings {
         configuration.integrations = IntegrationCatalog.builtIn.merging(integrations)
         configuration.disconnectAfterJob = disconnectAfterJob
         configuration.hubChannel = !longPoll
+        // This process starts no children but tasks: it may reap their orphans.
+        configuration.adoptsOrphans = true
         configuration.idleTimeout = idleTimeout
         configuration.signsAWSIdentityUpFront = awsSTSEndpoint != nil
         configuration.maskedValues = ProviderCredentials.values(of: secrets)
