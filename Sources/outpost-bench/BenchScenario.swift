@@ -42,6 +42,7 @@ struct BenchOptions: Sendable {
 /// The scenarios `outpost-bench` knows, in the order "all" runs them.
 let allScenarios: [any BenchScenario] = [
     DispatchLatencyScenario(),
+    TransportScenario(),
     ThroughputScenario(),
     HubThroughputScenario(),
     FleetScaleScenario(),

@@ -107,7 +107,7 @@ final class BenchHub: @unchecked Sendable {
     @discardableResult
     func startAgent(
         name: String, registrationToken: String, tags: TagSet = .empty, concurrency: Int = 1,
-        environment: [String: String] = [:]
+        environment: [String: String] = [:], arguments extra: [String] = []
     ) throws -> BenchProcess {
         let work = try directory.subdirectory("agent-\(name)")
         var arguments = [
@@ -116,6 +116,7 @@ final class BenchHub: @unchecked Sendable {
         ]
         if !tags.isEmpty { arguments += ["--tags", tags.description] }
         if let caFile { arguments += ["--hub-ca", caFile] }
+        arguments += extra
         let agent = try BenchProcess(
             options.outpostBinary, arguments, environment: Self.childEnvironment(environment),
             outputPath: directory.file("agent-\(name).log"))
