@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import OutpostClient
 import OutpostCore
 import OutpostTestSupport
@@ -100,6 +101,38 @@ struct AgentChannelTests {
             hubURL: cluster.hub.url, token: registered.agentToken, protocols: "outpost-agent.v99, outpost-agent.v1")
         #expect(accepted.hasPrefix("HTTP/1.1 101"), "\(accepted)")
         #expect(accepted.lowercased().contains("sec-websocket-protocol: outpost-agent.v1"), "\(accepted)")
+    }
+
+    @Test("a poll cancelled right behind it is answered at once, not at its deadline (the cancel is never read first)")
+    func cancelRightBehindPoll() async throws {
+        // A heartbeat timeout of 60 s lets the hub hold a poll for its full 25 s.
+        let cluster = try await Cluster(heartbeatTimeout: "60s")
+        defer { cluster.terminate() }
+        let registered = try await HubClient(baseURL: cluster.hub.url, token: cluster.registrationToken)
+            .register(RegisterRequest(name: "raw-agent-2", tags: .empty, version: "test", os: "test", concurrency: 1))
+        let client = HubClient(baseURL: cluster.hub.url, token: registered.agentToken)
+        let channel: HubChannel
+        do {
+            channel = try await HubChannel.open(client: client)
+        } catch {
+            Issue.record("the channel did not open: \(error)")
+            return
+        }
+        defer { channel.close() }
+        // The hub holds a poll with no free slot for 25 s unless it is cancelled.
+        for round in 1...20 {
+            let started = ContinuousClock.now
+            let poll = Task {
+                var call = ChannelCall(id: 0, op: .poll)
+                call.poll = PollRequest(running: [], freeSlots: 0)
+                return try await channel.send(call, timeout: .seconds(60), cancelOnTaskCancellation: true)
+            }
+            poll.cancel()
+            let reply = try await poll.value
+            #expect(reply.error == nil, "round \(round): \(String(describing: reply.error))")
+            let waited = ContinuousClock.now - started
+            #expect(waited < .seconds(5), "round \(round): the cancelled poll was answered after \(waited)")
+        }
     }
 
     @Test("1,000 tasks raced over 4 agents on their channels each run exactly once")

@@ -43,7 +43,17 @@ struct AgentChannelSession: Sendable {
                                 inFlight += 1
                                 let data = frame.unmaskedData
                                 let binary = frame.opcode == .binary
-                                group.addTask { await self.run(data, binary: binary, writer: writer, polls: polls) }
+                                let call = Result { try Self.decode(data, binary: binary) }
+                                // In frame order, here: a poll is started (and registered) before a
+                                // later `cancel` of it is read, though the calls then run concurrently.
+                                if case .success((let decoded, _)) = call {
+                                    if decoded.op == .poll {
+                                        polls.start(decoded.id) { try await self.perform(decoded, chunk: nil) }
+                                    } else if decoded.op == .cancel, let target = decoded.cancels {
+                                        polls.cancel(target)
+                                    }
+                                }
+                                group.addTask { await self.run(call, data, binary: binary, writer: writer, polls: polls) }
                             case .ping:
                                 try await writer.write(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData))
                             case .connectionClose:
@@ -71,16 +81,23 @@ struct AgentChannelSession: Sendable {
 
     // MARK: One call
 
-    private func run(_ data: ByteBuffer, binary: Bool, writer: ChannelReplyWriter, polls: PollRegistry) async {
-        var reply: ChannelReply
-        do {
-            let (call, chunk) = try Self.decode(data, binary: binary)
+    private func run(
+        _ decoded: Result<(ChannelCall, [UInt8]?), any Error>, _ data: ByteBuffer, binary: Bool, writer: ChannelReplyWriter,
+        polls: PollRegistry
+    ) async {
+        let reply: ChannelReply
+        switch decoded {
+        case .success((let call, let chunk)):
             do {
-                reply = try await perform(call, chunk: chunk, polls: polls)
+                switch call.op {
+                case .poll: reply = try await polls.answer(call.id)  // started by the reader
+                case .cancel: reply = ChannelReply(id: call.id)  // applied by the reader
+                default: reply = try await perform(call, chunk: chunk)
+                }
             } catch {
                 reply = ChannelReply(id: call.id, error: fault(error, call: call))
             }
-        } catch {
+        case .failure(let error):
             if let id = Self.callID(data, binary: binary) {
                 try? await writer.write(
                     ChannelReply(id: id, error: ChannelFault(HubError.invalid("unreadable channel call: \(error)"))))
@@ -96,20 +113,12 @@ struct AgentChannelSession: Sendable {
         try? await writer.write(reply)
     }
 
-    private func perform(_ call: ChannelCall, chunk: [UInt8]?, polls: PollRegistry) async throws -> ChannelReply {
-        if call.op == .cancel {
-            if let target = call.cancels { polls.cancel(target) }
-            return ChannelReply(id: call.id)
-        }
+    private func perform(_ call: ChannelCall, chunk: [UInt8]?) async throws -> ChannelReply {
         let agent = try await AgentChannelUpgrade.authenticate(token: accepted.token, channel: channel, hub: hub)
         switch call.op {
         case .poll:
             let request = try Self.required(call.poll, "poll")
-            let work = Task { try await hub.poll(agent: agent, request: request) }
-            polls.insert(call.id, work)
-            defer { polls.remove(call.id) }
-            let response = try await withTaskCancellationHandler { try await work.value } onCancel: { work.cancel() }
-            return ChannelReply(id: call.id, poll: response)
+            return ChannelReply(id: call.id, poll: try await hub.poll(agent: agent, request: request))
         case .start:
             _ = try await hub.startTask(
                 id: try Self.required(call.taskID, "task_id"), agent: agent, userSubject: call.start?.userSubject)
@@ -207,10 +216,21 @@ private struct ChannelReplyWriter: Sendable {
 
 /// The polls in flight on one channel, so a `cancel` call (or the channel's end) stops them.
 private final class PollRegistry: Sendable {
-    private let tasks = NIOLockedValueBox<[UInt64: Task<PollResponse, any Error>]>([:])
+    private let tasks = NIOLockedValueBox<[UInt64: Task<ChannelReply, any Error>]>([:])
 
-    func insert(_ id: UInt64, _ task: Task<PollResponse, any Error>) { tasks.withLockedValue { $0[id] = task } }
-    func remove(_ id: UInt64) { _ = tasks.withLockedValue { $0.removeValue(forKey: id) } }
+    /// Starts poll `id` now (the reader calls this in frame order).
+    func start(_ id: UInt64, _ body: @escaping @Sendable () async throws -> ChannelReply) {
+        let task = Task { try await body() }
+        tasks.withLockedValue { $0[id] = task }
+    }
+
+    /// The answer of poll `id`, once it has one; cancelling the caller cancels the poll.
+    func answer(_ id: UInt64) async throws -> ChannelReply {
+        guard let task = tasks.withLockedValue({ $0[id] }) else { throw HubError(.internal, "poll \(id) was not started") }
+        defer { _ = tasks.withLockedValue { $0.removeValue(forKey: id) } }
+        return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+    }
+
     func cancel(_ id: UInt64) { tasks.withLockedValue { $0[id] }?.cancel() }
     func cancelAll() { for task in tasks.withLockedValue({ Array($0.values) }) { task.cancel() } }
 }

@@ -39,7 +39,8 @@ extension Hub {
             }
             let claimed = try await claim(handout.candidates, for: agent)
             let response = PollResponse(assignments: handout.redeliveries + claimed, controls: handout.controls)
-            if !response.isEmpty || handout.isFinal || ContinuousClock.now >= deadline {
+            // Cancelled: the agent asked for this answer now (a channel `cancel`) or is gone.
+            if !response.isEmpty || handout.isFinal || ContinuousClock.now >= deadline || Task.isCancelled {
                 await dispatcher.answered(agentID: agent.id, now: now())
                 return response
             }
