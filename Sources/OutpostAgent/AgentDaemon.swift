@@ -98,7 +98,8 @@ package struct AgentDaemon: Service {
         defer { close(lock) }
         logger.info("work directory", metadata: ["path": "\(paths.root)"])
         paths.cleanUpLeftovers(logger: logger)
-        if configuration.adoptsOrphans, !OrphanAdoption.adopt() {
+        let adopting = configuration.adoptsOrphans && OrphanAdoption.adopt()
+        if configuration.adoptsOrphans, !adopting {
             logger.notice("cannot become the subreaper of task processes; sweeping all of /proc after each task instead")
         }
         // Over HTTPS the agent asks for a client certificate at each registration (its
@@ -121,9 +122,13 @@ package struct AgentDaemon: Service {
                 logger: logger)
         }
 
-        // The renewer lives as long as the session loop (it needs a session to renew for).
+        // The renewer lives as long as the session loop (it needs a session to renew for),
+        // and so does the reaper of adopted orphans (a task's sweep kills them, but they
+        // die a moment later, and one may die on its own while the agent is idle).
+        let reaper = adopting ? OrphanReaper(clock: clock) : nil
         let end = await withTaskGroup(of: Void.self, returning: SessionLoop.End.self) { group in
             if let renewer { group.addTask { await renewer.run() } }
+            if let reaper { group.addTask { await reaper.run() } }
             let end = await session.run()
             group.cancelAll()
             return end

@@ -19,25 +19,31 @@ struct OrphanAdoptionTests {
         defer { cluster.terminate() }
         let agent = try await cluster.startAgent(name: "adopting-agent")
         _ = try await cluster.client.createTarget(Target(name: "t", integration: "bash"))
-        // The subshell exits at once, so the new session's sleep is an orphan while the task runs.
-        let script = #"(setsid sleep 300 & echo $! > "$PWD/orphan.pid"); sleep 0.3; cat "$PWD/orphan.pid"; sleep 3"#
+        // The subshell exits at once, so the new session's sleep is an orphan while the task
+        // runs; the task then waits until the test has looked (it creates `go`).
+        let script = #"""
+            (setsid sleep 300 & echo $! > "$PWD/orphan.pid"); sleep 0.3
+            echo "$(cat "$PWD/orphan.pid") $PWD"
+            while [ ! -e "$PWD/go" ]; do sleep 0.05; done
+            """#
         let task = try await cluster.client.createTask(CreateTaskRequest(target: "t", script: script))
 
-        var orphan: pid_t?
+        var line: [Substring] = []
         #expect(
             await eventually(timeout: .seconds(30)) {
                 let log = (try? await cluster.client.readLog(taskID: task.id).bytes) ?? []
-                orphan = pid_t(String(decoding: log, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
-                return orphan != nil
+                line = String(decoding: log, as: UTF8.self).split(separator: "\n").first?.split(separator: " ") ?? []
+                return line.count == 2
             })
-        let pid = try #require(orphan)
+        let pid = try #require(line.first.flatMap { pid_t($0) })
         #expect(parent(of: pid) == agent.process.pid, "the orphan should be the agent's child while the task runs")
+        FileManager.default.createFile(atPath: String(line[1]) + "/go", contents: nil)
 
         let done = try await cluster.waitForTask(task.id)
         #expect(done.status == .succeeded, "\(done.status): \(done.error ?? "")")
         // Killed and reaped: not even a zombie is left.
         #expect(await eventually(timeout: .seconds(10)) { !FileManager.default.fileExists(atPath: "/proc/\(pid)") })
-        #expect(zombieChildren(of: agent.process.pid).isEmpty)
+        #expect(await eventually(timeout: .seconds(10)) { zombieChildren(of: agent.process.pid).isEmpty })
     }
 }
 

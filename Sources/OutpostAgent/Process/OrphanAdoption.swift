@@ -113,6 +113,19 @@ enum OrphanAdoption {
     }
 }
 
+/// Reaps adopted orphans twice a second until cancelled: a task's sweep kills its
+/// orphans, but they die a moment later, and one may die on its own while the agent
+/// has no task (then no sweep would come).
+struct OrphanReaper: Sendable {
+    let clock: any AgentClock
+
+    func run() async {
+        while (try? await clock.sleep(for: .milliseconds(500))) != nil {
+            OrphanAdoption.reapAdoptedZombies()
+        }
+    }
+}
+
 extension String {
     fileprivate func trimmingSpacesAndNewlines() -> String {
         var s = Substring(self)
