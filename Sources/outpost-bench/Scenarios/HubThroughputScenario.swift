@@ -9,25 +9,34 @@ import OutpostCore
 /// four agent requests, so a quarter of that rate is the ceiling.
 struct HubThroughputScenario: BenchScenario {
     let name = "hub"
-    let summary = "simulated agents (no processes), 100 and 1,000 of them: hub tasks/s and CPU s per 1,000 tasks"
+    let summary =
+        "simulated agents (no processes), 100 and 1,000 of them, by long poll and over agent channels: hub tasks/s and CPU s per 1,000 tasks"
 
     func run(_ options: BenchOptions) async throws -> [BenchRow] {
         let tasks = options.scaled(20_000, minimum: 500)
         var rows: [BenchRow] = []
-        for agents in [100, 1000].map({ options.scaled($0, minimum: 2) }) {
-            rows += try await BenchHub.with(options, scenario: "\(name)-\(agents)") { hub in
-                try await measure(hub, agents: agents, tasks: tasks)
+        for channel in [false, true] {
+            for agents in [100, 1000].map({ options.scaled($0, minimum: 2) }) {
+                rows += try await BenchHub.with(options, scenario: "\(name)-\(agents)") { hub in
+                    try await measure(hub, agents: agents, tasks: tasks, channel: channel)
+                }
             }
         }
         return rows
     }
 
-    private func measure(_ hub: BenchHub, agents count: Int, tasks: Int) async throws -> [BenchRow] {
+    private func measure(_ hub: BenchHub, agents count: Int, tasks: Int, channel: Bool) async throws -> [BenchRow] {
         let token = try await hub.registrationToken()
         try await hub.createTarget("bench-sim")
-        log("hub: registering \(count) simulated agents")
-        let agents = try await SimulatedAgent.registerMany(
+        log("hub: registering \(count) simulated agents\(channel ? " on agent channels" : "")")
+        var agents = try await SimulatedAgent.registerMany(
             hub: hub, registrationToken: token, count: count, name: { String(format: "bench-sim-%06d", $0) })
+        if channel {
+            var opened: [SimulatedAgent] = []
+            for agent in agents { opened.append(try await agent.useChannel()) }
+            agents = opened
+        }
+        let label = channel ? "\(count) channel agents" : "\(count) simulated agents"
 
         let bareRate = try await healthRate(hub, parallel: min(count, 64), seconds: 2)
 
@@ -57,13 +66,13 @@ struct HubThroughputScenario: BenchScenario {
         return [
             BenchRow(name, "baseline: GET /healthz, \(min(count, 64)) keep-alive clients", value: bareRate, unit: "req/s",
                      notes: "a task costs 4 agent requests: ceiling \(formatFigure(ceiling)) tasks/s"),
-            BenchRow(name, "\(count) simulated agents: tasks/s", value: rate, unit: "tasks/s", ratio: rate / ceiling,
+            BenchRow(name, "\(label): tasks/s", value: rate, unit: "tasks/s", ratio: rate / ceiling,
                      goal: .atLeast(10_000),
                      notes: "\(tasks) tasks in \(formatFigure(seconds)) s; bench process used "
                          + "\(formatFigure(benchCPUSeconds)) CPU s (same 2 cores)"),
-            BenchRow(name, "\(count) simulated agents: hub CPU per 1,000 tasks", value: hubCPUSeconds / Double(tasks) * 1000,
+            BenchRow(name, "\(label): hub CPU per 1,000 tasks", value: hubCPUSeconds / Double(tasks) * 1000,
                      unit: "CPU s", notes: "poll + start + log + finish, SQLite"),
-            BenchRow(name, "\(count) simulated agents: submit rate", value: Double(tasks) / submitSeconds, unit: "tasks/s",
+            BenchRow(name, "\(label): submit rate", value: Double(tasks) / submitSeconds, unit: "tasks/s",
                      notes: "16 parallel callers; hub CPU \(formatFigure(submitCPUSeconds / Double(tasks) * 1000)) s per 1,000"),
         ]
     }

@@ -5,11 +5,25 @@ import OutpostCore
 import Synchronization
 
 /// An agent inside the bench process: it speaks the real agent protocol
-/// (register, long poll, start, one log chunk, finish) over real sockets,
-/// but spawns nothing, so what is measured is the hub.
+/// (register, long poll, start, one log chunk, finish) over real sockets, by HTTP or
+/// over the agent channel (`useChannel()`), but spawns nothing, so what is measured
+/// is the hub.
 struct SimulatedAgent: Sendable {
     let name: String
     let client: HubClient
+    /// The agent's channel, when it talks over one.
+    var channel: HubChannel?
+
+    /// This agent, talking over its own agent channel from now on.
+    func useChannel() async throws -> SimulatedAgent {
+        var copy = self
+        do {
+            copy.channel = try await HubChannel.open(client: client)
+        } catch {
+            throw BenchError("\(name): cannot open the agent channel: \(error)")
+        }
+        return copy
+    }
 
     /// The log every simulated task "prints".
     static let logLine = Array("simulated task output\n".utf8)
@@ -44,6 +58,7 @@ struct SimulatedAgent: Sendable {
     /// Polls and completes every task it gets until the surrounding task is
     /// cancelled. `received` is called for each assignment as it arrives.
     func work(received: @Sendable (TaskAssignment) -> Void = { _ in }, finished: @Sendable () -> Void = {}) async throws {
+        if let channel { return try await work(over: channel, received: received, finished: finished) }
         while !Task.isCancelled {
             let answer: PollResponse
             do {
@@ -60,6 +75,50 @@ struct SimulatedAgent: Sendable {
                     _ = try await client.finishTask(
                         id: assignment.taskID,
                         FinishRequest(status: .succeeded, exitCode: 0, error: nil, logBytes: Int64(Self.logLine.count)))
+                } catch {
+                    if Task.isCancelled { return }
+                    throw BenchError("\(name): task \(assignment.taskID) failed: \(error)")
+                }
+                finished()
+            }
+        }
+    }
+}
+
+extension SimulatedAgent {
+    /// `work` over the agent channel: the same calls, as channel messages.
+    private func work(
+        over channel: HubChannel, received: @Sendable (TaskAssignment) -> Void, finished: @Sendable () -> Void
+    ) async throws {
+        func send(_ call: ChannelCall, chunk: [UInt8]? = nil, timeout: TimeAmount = .seconds(120)) async throws -> ChannelReply {
+            let reply = try await channel.send(call, chunk: chunk, timeout: timeout)
+            if let fault = reply.error { throw HubChannel.error(of: fault) }
+            return reply
+        }
+        while !Task.isCancelled {
+            var poll = ChannelCall(id: 0, op: .poll)
+            poll.poll = PollRequest(running: [], freeSlots: 1)
+            let answer: PollResponse
+            do {
+                answer = try await send(poll, timeout: .seconds(90)).poll ?? PollResponse()
+            } catch {
+                if Task.isCancelled { return }
+                throw BenchError("\(name): poll failed: \(error)")
+            }
+            for assignment in answer.assignments {
+                received(assignment)
+                do {
+                    var start = ChannelCall(id: 0, op: .start)
+                    start.taskID = assignment.taskID
+                    _ = try await send(start)
+                    var log = ChannelCall(id: 0, op: .log)
+                    log.taskID = assignment.taskID
+                    log.offset = 0
+                    _ = try await send(log, chunk: Self.logLine)
+                    var finish = ChannelCall(id: 0, op: .finish)
+                    finish.taskID = assignment.taskID
+                    finish.finish = FinishRequest(status: .succeeded, exitCode: 0, error: nil, logBytes: Int64(Self.logLine.count))
+                    _ = try await send(finish)
                 } catch {
                     if Task.isCancelled { return }
                     throw BenchError("\(name): task \(assignment.taskID) failed: \(error)")
