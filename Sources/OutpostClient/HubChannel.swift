@@ -133,13 +133,8 @@ package final class HubChannel: Sendable {
         if let refusal = connection.refusal { throw .failed(refusal) }
         let tls: TLSConfiguration?
         do {
-            let trusted = try await connection.tlsConfiguration(baseURL: client.baseURL)
-            if connection.isTLS {
-                let base = trusted ?? connection.trust.tlsConfiguration()
-                tls = client.clientIdentity.map { $0.applied(to: base) } ?? base
-            } else {
-                tls = nil
-            }
+            // A socket of its own needs a configuration even for the system trust.
+            tls = connection.isTLS ? try await client.tlsConfiguration() ?? connection.trust.tlsConfiguration() : nil
         } catch {
             throw .failed(error)
         }

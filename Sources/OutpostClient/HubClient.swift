@@ -2,6 +2,7 @@ package import AsyncHTTPClient
 import Foundation
 package import NIOCore
 import NIOHTTP1
+import NIOSSL
 import OutpostCore
 package import OutpostTransport
 
@@ -125,13 +126,7 @@ package struct HubClient: Sendable {
     {
         if let refusal = connection.refusal { throw refusal }
         var request = HTTPClientRequest(url: baseURL + path)
-        let trusted = try await connection.tlsConfiguration(baseURL: baseURL)
-        if let clientIdentity, connection.isTLS {
-            // The system trust has no configuration of its own; the identity needs one.
-            request.tlsConfiguration = clientIdentity.applied(to: trusted ?? connection.trust.tlsConfiguration())
-        } else {
-            request.tlsConfiguration = trusted
-        }
+        request.tlsConfiguration = try await tlsConfiguration()
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         request.headers.add(name: "User-Agent", value: "outpost/\(OutpostVersion.current)")
@@ -140,6 +135,15 @@ package struct HubClient: Sendable {
             request.body = .bytes(body)
         }
         return request
+    }
+
+    /// The TLS configuration of this client's trust and identity, or `nil` for the
+    /// HTTP client's own (system trust without an identity, or plain HTTP).
+    func tlsConfiguration() async throws(ClientError) -> TLSConfiguration? {
+        let trusted = try await connection.tlsConfiguration(baseURL: baseURL)
+        guard let clientIdentity, connection.isTLS else { return trusted }
+        // The system trust has no configuration of its own; the identity needs one.
+        return clientIdentity.applied(to: trusted ?? connection.trust.tlsConfiguration())
     }
 
     func decode<T: Decodable>(_ type: T.Type, from body: ByteBuffer, path: String) throws(ClientError) -> T {

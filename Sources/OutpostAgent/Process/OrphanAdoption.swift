@@ -1,3 +1,4 @@
+import OutpostCore
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -104,7 +105,7 @@ enum OrphanAdoption {
             else { continue }
             readAny = true
             for field in bytes.split(separator: UInt8(ascii: " ")) {
-                if let child = pid_t(String(decoding: field, as: UTF8.self).trimmingSpacesAndNewlines()) {
+                if let child = pid_t(String(decoding: field, as: UTF8.self).trimmingSpaces()) {
                     children.append(child)
                 }
             }
@@ -126,11 +127,3 @@ struct OrphanReaper: Sendable {
     }
 }
 
-extension String {
-    fileprivate func trimmingSpacesAndNewlines() -> String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\n" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\n" { s.removeLast() }
-        return String(s)
-    }
-}

@@ -32,12 +32,14 @@ final class ChannelKeeper: Sendable {
         self.logger = logger
     }
 
-    /// Retires the channel in use (a new certificate, a deregistration): the next call opens another.
+    /// Retires the channel in use (a new certificate, a deregistration): the next call
+    /// opens another. An open under way is disowned too: it carries the old certificate.
     func retire() {
         let old = state.withLock { state -> HubChannel? in
             defer {
                 state.channel = nil
                 state.token = nil
+                state.opening = nil
             }
             return state.channel
         }
@@ -94,8 +96,10 @@ final class ChannelKeeper: Sendable {
             }
             switch installed {
             case nil:
-                // Replaced meanwhile (a retirement): serve this call, then close.
-                channel.retire()
+                // Disowned while it opened (a new certificate or token): it must not serve
+                // calls; this one fails as an unreachable hub does and is retried.
+                channel.close()
+                throw ClientError(.unreachable, "the channel to the hub at \(channel.baseURL) was replaced while it opened")
             case 1:
                 logger.info(
                     "opened the agent channel to the hub", metadata: ["hub": "\(channel.baseURL)", "version": "\(channel.version)"])

@@ -138,20 +138,22 @@ package enum ChannelFrame {
         return frame
     }
 
-    /// Splits a binary log frame into its call's JSON and the chunk's range.
+    /// Splits a binary log frame into its call's JSON and the chunk's range (in the
+    /// frame's own indices), without copying the chunk: log frames are up to 8 MiB.
     /// - Throws: `WireDecodingError` when the header length runs past the frame.
-    package static func splitLogFrame(_ frame: some RandomAccessCollection<UInt8>) throws(WireDecodingError)
-        -> (header: ArraySlice<UInt8>, chunk: Range<Int>)
+    package static func splitLogFrame<Frame: RandomAccessCollection<UInt8>>(_ frame: Frame) throws(WireDecodingError)
+        -> (header: [UInt8], chunk: Range<Frame.Index>)
     {
-        let bytes = Array(frame)
-        guard bytes.count >= 4 else {
+        guard frame.count >= 4 else {
             throw WireDecodingError(.malformed, field: "", "a binary channel frame must start with a 4-byte header length")
         }
-        let length = Int(bytes[0]) << 24 | Int(bytes[1]) << 16 | Int(bytes[2]) << 8 | Int(bytes[3])
-        guard length <= bytes.count - 4 else {
+        let length = frame.prefix(4).reduce(0) { $0 << 8 | Int($1) }
+        guard length <= frame.count - 4 else {
             throw WireDecodingError(
-                .malformed, field: "", "the binary channel frame's header length \(length) runs past its \(bytes.count) bytes")
+                .malformed, field: "", "the binary channel frame's header length \(length) runs past its \(frame.count) bytes")
         }
-        return (bytes[4..<(4 + length)], (4 + length)..<bytes.count)
+        let headerStart = frame.index(frame.startIndex, offsetBy: 4)
+        let chunkStart = frame.index(headerStart, offsetBy: length)
+        return (Array(frame[headerStart..<chunkStart]), chunkStart..<frame.endIndex)
     }
 }

@@ -153,8 +153,7 @@ struct AgentChannelSession: Sendable {
         guard call.op == .log else {
             throw WireDecodingError(.invalidValue, field: "op", "a binary channel frame carries a log call, not \(call.op.rawValue)")
         }
-        let all = Array(bytes)
-        return (call, Array(all[chunk]))
+        return (call, Array(bytes[chunk]))
     }
 
     /// The id of a call that could not be decoded strictly, to answer it with the reason.
@@ -163,7 +162,7 @@ struct AgentChannelSession: Sendable {
         var bytes = Array(data.readableBytesView)
         if binary {
             guard let (header, _) = try? ChannelFrame.splitLogFrame(bytes) else { return nil }
-            bytes = Array(header)
+            bytes = header
         }
         return (try? WireJSON.decoder().decode(Identified.self, from: Data(bytes)))?.id
     }

@@ -10,17 +10,19 @@ import OutpostCore
 /// router would (401, 403, or 426 `channel_unsupported` naming both versions), and
 /// the connection is closed: NIO cannot hand a refused upgrade on to the router.
 struct AgentChannelUpgrade: Sendable {
-    /// An upgrade that checked out.
-    struct Accepted: Sendable {
+    /// An upgrade that checked out. Its description never shows the token.
+    struct Accepted: Sendable, CustomStringConvertible {
         let agent: AgentIdentity
         /// The bearer token, so each call re-checks the session as an HTTP call would.
         let token: String
         let version: Int
+
+        var description: String { "Accepted(agent: \(agent.name), version: \(version))" }
     }
 
     let hub: Hub
-    /// Channel versions this hub speaks. Tests set others to see a mismatch.
-    var versions: Set<Int> = [AgentChannel.version]
+    /// Channel versions this hub speaks.
+    let versions: Set<Int> = [AgentChannel.version]
 
     /// What to do with an upgrade request.
     enum Decision: Sendable {

@@ -208,13 +208,12 @@ struct HubHTTPChannel: ServerChildChannel {
 
     /// Answers a refused upgrade with the API's error body and closes the connection.
     private static func answer(_ error: HubError, on channel: any Channel) async {
-        let body = APIErrorBody(code: error.code.rawValue, message: error.message, expectedOffset: error.expectedOffset)
-        let data = (try? WireJSON.encoder().encode(body)) ?? Data("{}".utf8)
+        let data = error.wireBody
         var head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: Int(error.code.httpStatus.code)))
         head.headers.add(name: "content-type", value: "application/json; charset=utf-8")
         head.headers.add(name: "content-length", value: String(data.count))
         head.headers.add(name: "connection", value: "close")
-        if error.code == .unauthorized || error.code == .agentOffline { head.headers.add(name: "www-authenticate", value: "Bearer") }
+        if error.asksForBearer { head.headers.add(name: "www-authenticate", value: "Bearer") }
         channel.write(HTTPServerResponsePart.head(head), promise: nil)
         channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: data))), promise: nil)
         try? await channel.writeAndFlush(HTTPServerResponsePart.end(nil)).get()

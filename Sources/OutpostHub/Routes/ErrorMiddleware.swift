@@ -118,17 +118,27 @@ struct ErrorMiddleware: RouterMiddleware {
     }
 
     static func response(for error: HubError) -> Response {
-        let body = APIErrorBody(code: error.code.rawValue, message: error.message, expectedOffset: error.expectedOffset)
-        let data = (try? WireJSON.encoder().encode(body)) ?? Data("{}".utf8)
+        let data = error.wireBody
         var headers = HTTPFields()
         headers[.contentType] = "application/json; charset=utf-8"
         headers[.contentLength] = String(data.count)
-        if error.code == .unauthorized || error.code == .agentOffline {
+        if error.asksForBearer {
             headers[.wwwAuthenticate] = "Bearer"
         }
         return Response(
             status: error.code.httpStatus, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
+}
+
+extension HubError {
+    /// The API's error body `{"error":{"code","message"}}` for this error.
+    var wireBody: Data {
+        let body = APIErrorBody(code: code.rawValue, message: message, expectedOffset: expectedOffset)
+        return (try? WireJSON.encoder().encode(body)) ?? Data("{}".utf8)
+    }
+
+    /// Answers carrying it ask for a bearer token (`WWW-Authenticate: Bearer`).
+    var asksForBearer: Bool { code == .unauthorized || code == .agentOffline }
 }
 
 extension HubError.Code {
