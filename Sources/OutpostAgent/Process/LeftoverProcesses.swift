@@ -72,18 +72,13 @@ enum LeftoverProcesses {
     /// while its leader is verifiably the same process, and any process that carries
     /// the task's `OUTPOST_TASK_ID` and started no earlier than the leader (that
     /// catches descendants that left the session), looking where `scope` says.
-    /// With orphans adopted, the dead ones are reaped before and after.
+    /// (Adopted orphans it kills are reaped by `OrphanReaper`.)
     /// - Returns: how many processes were signalled.
     @discardableResult
     static func killProcesses(of record: RunningTaskRecord, scope: Scope = .ownTree, excluding: Set<pid_t> = []) -> Int {
         let leader = ProcStat.read(pid: record.pid)
         let leaderIsOurs = leader?.startTime == record.startTime
-        var candidates: [pid_t]?
-        if scope == .ownTree, OrphanAdoption.isActive {
-            OrphanAdoption.reapAdoptedZombies()
-            candidates = OrphanAdoption.descendants()
-        }
-        defer { if candidates != nil { OrphanAdoption.reapAdoptedZombies() } }
+        let candidates = scope == .ownTree && OrphanAdoption.isActive ? OrphanAdoption.descendants() : nil
         var killed = 0
         for pid in candidates ?? ProcStat.allPIDs() where !excluding.contains(pid) && pid != getpid() {
             guard let stat = ProcStat.read(pid: pid), stat.state != "Z" else { continue }

@@ -13,7 +13,7 @@ import Musl
 /// (`descendants()`) instead of every process on the machine.
 ///
 /// Adopted orphans that die become the agent's zombies; the agent reaps them
-/// (`reapAdoptedZombies()`), never a task's leader, whose exit status its runner
+/// (`OrphanReaper`, twice a second), never a task's leader, whose exit status its runner
 /// collects: leaders are registered at spawn (`launching`), under the same lock the
 /// reaping takes, so a leader that exits at once is never mistaken for an orphan.
 ///

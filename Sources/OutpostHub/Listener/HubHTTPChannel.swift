@@ -36,7 +36,7 @@ struct HubHTTPChannel: ServerChildChannel {
     }
 
     let http1: HTTP1Channel
-    /// Agent channels; `nil` answers every upgrade over HTTP (the router says why).
+    /// Agent channels; `nil` refuses every WebSocket upgrade (404, then the connection closes).
     let agentChannels: AgentChannelUpgrade?
     let tls: ServerTLS?
     let timeouts: ConnectionTimeouts.Limits
