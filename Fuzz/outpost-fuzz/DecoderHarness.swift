@@ -24,9 +24,31 @@ enum DecoderHarness {
             precondition(chunk.upperBound == bytes.count && chunk.lowerBound >= 4, "a log frame's chunk must end the frame")
         }
         _ = try? decoder.decode(ChannelReply.self, from: data)
+        // A task stream as `outpost task run` reads it, whole and in two pieces: the
+        // log bytes that come out must be the same either way.
+        let whole = decodeTaskStream([bytes[...]])
+        let split = decodeTaskStream([bytes[..<(bytes.count / 2)], bytes[(bytes.count / 2)...]])
+        precondition(whole == nil || split == nil || whole == split, "a task stream decodes differently when split")
         if let text = String(bytes: bytes, encoding: .utf8) {
             _ = try? DurationParser.seconds(text)
             _ = WireJSON.parseDate(text)
         }
+    }
+
+    /// The log bytes and count of other events of a task stream, `nil` when malformed.
+    private static func decodeTaskStream(_ pieces: [ArraySlice<UInt8>]) -> [UInt8]? {
+        var decoder = TaskStreamDecoder()
+        var log: [UInt8] = []
+        var events: UInt8 = 0
+        do {
+            for piece in pieces {
+                try decoder.feed(piece) { event in
+                    if case .log(_, let bytes) = event { log += bytes } else { events &+= 1 }
+                }
+            }
+        } catch {
+            return nil
+        }
+        return log + [events, decoder.endedComplete() ? 1 : 0]
     }
 }

@@ -42,7 +42,40 @@ struct FailureTests {
         defer { cluster.terminate() }
         try await cluster.startAgent(name: "steady-agent-1")
         _ = try await cluster.client.createTarget(Target(name: "t", integration: "bash"))
-        // ~3 seconds of numbered lines, some long, then exit 7.
+        let (script, expected) = Self.numberedLines()
+        let task = try await cluster.client.createTask(CreateTaskRequest(target: "t", script: script))
+        #expect(await eventually(timeout: .seconds(30)) { ((try? await cluster.client.task(id: task.id).logBytes) ?? 0) > 0 })
+        try await cluster.hub.killAndRestart()
+
+        let done = try await cluster.waitForTask(task.id, timeout: .seconds(60))
+        #expect(done.status == .failed)
+        #expect(done.exitCode == 7)
+        let log = try await cluster.client.readLog(taskID: task.id)
+        #expect(String(decoding: log.bytes, as: UTF8.self) == expected)
+    }
+
+    @Test("`outpost task run` across a hub SIGKILL and restart prints the whole log once and exits with the task's code")
+    func taskRunRidesOutHubRestart() async throws {
+        let cluster = try await Cluster(heartbeatTimeout: "10s")
+        defer { cluster.terminate() }
+        try await cluster.startAgent(name: "steady-agent-2")
+        _ = try await cluster.client.createTarget(Target(name: "t", integration: "bash"))
+        let (script, expected) = Self.numberedLines()
+        // The run's one stream breaks with the hub; the CLI resumes at the byte it reached.
+        let run = try ChildProcess(
+            ["task", "run", "t", "--script", script],
+            environment: ChildProcess.baseEnvironment(["OUTPOST_HUB": cluster.hub.url, "OUTPOST_TOKEN": cluster.hub.adminToken]))
+        run.closeStdin()
+        #expect(await eventually(timeout: .seconds(30)) { run.stdout.contains("line 0003") })
+        try await cluster.hub.killAndRestart()
+        let code = await run.waitForExit(timeout: .seconds(90))
+        if code == nil { await run.kill9() }
+        #expect(code == 7, "stderr: \(run.stderr)")
+        #expect(run.stdout == expected)
+    }
+
+    /// About 3 seconds of numbered lines, some long, then exit 7; and the log it writes.
+    private static func numberedLines() -> (script: String, log: String) {
         let script = """
             for i in $(seq 1 60); do
               printf 'line %04d %s\\n' "$i" "$(printf 'x%.0s' $(seq 1 $((i * 7))))"
@@ -54,14 +87,6 @@ struct FailureTests {
         for i in 1...60 {
             expected += String(format: "line %04d %@\n", i, String(repeating: "x", count: i * 7))
         }
-        let task = try await cluster.client.createTask(CreateTaskRequest(target: "t", script: script))
-        #expect(await eventually(timeout: .seconds(30)) { ((try? await cluster.client.task(id: task.id).logBytes) ?? 0) > 0 })
-        try await cluster.hub.killAndRestart()
-
-        let done = try await cluster.waitForTask(task.id, timeout: .seconds(60))
-        #expect(done.status == .failed)
-        #expect(done.exitCode == 7)
-        let log = try await cluster.client.readLog(taskID: task.id)
-        #expect(String(decoding: log.bytes, as: UTF8.self) == expected)
+        return (script, expected)
     }
 }

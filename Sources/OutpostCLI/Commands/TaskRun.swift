@@ -58,15 +58,28 @@ struct TaskRun: AsyncParsableCommand {
         let request = try makeRequest()
         let userToken = try readUserToken()
         let hub = try client.makeClient()
-        let task = try await withHub { () async throws(ClientError) in
-            try await hub.createTask(request, userToken: userToken)
-        }
         if detach {
+            let task = try await withHub { () async throws(ClientError) in
+                try await hub.createTask(request, userToken: userToken)
+            }
             if json { try Output.json(task) } else { Output.line(task.id) }
             return
         }
-        if !json { try await TaskLogStreamer(hub: hub, taskID: task.id).stream(from: 0) }
-        let final = try await TaskWaiter(hub: hub).waitUntilTerminal(task.id)
+        // One request submits and follows the task to its end; if that stream breaks
+        // (a hub restart), the log and the result are picked up where it stopped.
+        let end = try await withHub { () async throws(ClientError) in
+            try await hub.runTask(request, userToken: userToken, includeLog: !json) { bytes in
+                FileHandle.standardOutput.write(Data(bytes))
+            }
+        }
+        let final: TaskRecord
+        switch end {
+        case .finished(let task):
+            final = task
+        case .interrupted(let task, let logOffset, _):
+            if !json { try await TaskLogStreamer(hub: hub, taskID: task.id).stream(from: logOffset) }
+            final = try await TaskWaiter(hub: hub).waitUntilTerminal(task.id)
+        }
         if json { try Output.json(final) }
         throw TaskOutcome.exit(for: final)
     }

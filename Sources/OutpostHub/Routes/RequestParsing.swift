@@ -72,9 +72,10 @@ extension Request {
     }
 
     /// `true` or `false`, as the API description says; absent means `false`.
-    func queryBool(_ name: String) throws -> Bool {
+    func queryBool(_ name: String, default absent: Bool = false) throws -> Bool {
         switch try query(name) {
-        case nil, "false": false
+        case nil: absent
+        case "false": false
         case "true": true
         default: throw HubError.invalid("query parameter \"\(name)\" must be true or false")
         }

@@ -4,7 +4,8 @@ import Hummingbird
 import OutpostCore
 import OutpostStore
 
-/// `/api/v1/tasks`: submit and cancel (operator), list and get, optionally waiting (reader).
+/// `/api/v1/tasks`: submit (and follow to the end with `?follow=true`) and cancel
+/// (operator), list and get, optionally waiting (reader).
 ///
 /// A task may carry its submitter's session token (JWT) in the `X-Outpost-User-Token`
 /// header, for agents that enforce user tokens; the hub holds it in memory only.
@@ -17,8 +18,11 @@ extension RouteTable {
             let body = try await request.decodeJSON(
                 CreateTaskRequest.self, limit: hub.configuration.maxScriptBytes + 64 * 1024)
             let userToken = try InputValidation.userToken(request.headers[.outpostUserToken])
+            let follow = try request.queryBool("follow")
+            let includeLog = try request.queryBool("log", default: true)
             let task = try await hub.createTask(body, createdBy: try context.apiToken().name, userToken: userToken)
-            return try .json(task, status: .created)
+            guard follow else { return try .json(task, status: .created) }
+            return TaskRunStreaming.respond(hub: hub, task: task, includeLog: includeLog)
         }
 
         add(.get, "/api/v1/tasks", auth: .reader) { request, _ in

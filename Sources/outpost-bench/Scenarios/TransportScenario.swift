@@ -7,7 +7,8 @@ import OutpostCore
 /// task by task in alternation so the machine's drift weighs on both alike:
 /// - submit -> result of `true`, against the floor (spawn + 2 keep-alive round trips);
 /// - Celery's benchmark workload, like for like: 300 sequential `echo hi` whose output
-///   is read back (submit, wait for the result, read the log), as tasks per second;
+///   is read back, as tasks per second;
+/// each task is submitted and followed to its end in one request, as `outpost task run` does;
 /// - CPU per task of hub and agent over a burst of tasks.
 struct TransportScenario: BenchScenario {
     let name = "transport"
@@ -102,19 +103,15 @@ struct TransportScenario: BenchScenario {
         return rows
     }
 
-    /// Submits one task, waits for its result (and reads its log); the seconds it took.
+    /// Submits one task and follows it to its result (and its log) in one request, as
+    /// `outpost task run` does; the seconds it took.
     private func run(_ hub: BenchHub, script: String, readLog: Bool) async throws -> Double {
         let start = ContinuousClock.now
-        let created = try await hub.submit("bench-transport", script: script)
-        var task = created
-        while !task.status.isTerminal { task = try await hub.admin.task(id: created.id, waitSeconds: 30) }
+        let (task, log) = try await hub.run("bench-transport", script: script, includeLog: readLog)
         guard task.status == .succeeded else {
             throw BenchError("task \(task.id) ended \(task.status.rawValue): \(task.error ?? "")")
         }
-        if readLog {
-            let page = try await hub.admin.readLog(taskID: task.id)
-            guard page.bytes == Array("hi\n".utf8) else { throw BenchError("task \(task.id) printed other than hi") }
-        }
+        if readLog, log != Array("hi\n".utf8) { throw BenchError("task \(task.id) printed other than hi") }
         return (ContinuousClock.now - start).seconds
     }
 }

@@ -167,6 +167,18 @@ final class BenchHub: @unchecked Sendable {
         try await admin.createTask(CreateTaskRequest(target: target, script: script, timeoutSeconds: timeoutSeconds))
     }
 
+    /// Submits a task and follows it to its end in one request, as `outpost task run`
+    /// does; the terminal task and its log.
+    func run(_ target: String, script: String, includeLog: Bool = true) async throws -> (TaskRecord, [UInt8]) {
+        var log: [UInt8] = []
+        let end = try await admin.runTask(
+            CreateTaskRequest(target: target, script: script), includeLog: includeLog) { log += $0 }
+        switch end {
+        case .finished(let task): return (task, log)
+        case .interrupted(let task, _, let error): throw BenchError("the stream of task \(task.id) broke: \(error.message)")
+        }
+    }
+
     /// Submits `count` tasks from `parallel` callers at once; returns their ids.
     func submitMany(_ target: String, script: String, count: Int, parallel: Int = 16) async throws -> [String] {
         try await withThrowingTaskGroup(of: [String].self) { group in
