@@ -7,7 +7,8 @@ import SQLKit
 /// `synchronous=NORMAL` (durable across process crashes; a power loss may drop
 /// the last commits), foreign keys on and a busy timeout, so another process
 /// briefly holding the file (a backup, the CLI) delays rather than fails calls.
-/// Operations run one after another in arrival order (see `ConnectionGate`).
+/// Operations run one after another in arrival order; writes that queue up behind
+/// a busy connection commit together (see `ConnectionGate`).
 ///
 /// The queries themselves live in the `SQLHubStore` extensions and are shared
 /// with the PostgreSQL store; this type only owns the connection.
@@ -82,9 +83,81 @@ package final class SQLiteHubStore: SQLHubStore {
         await gate.close()
     }
 
+    /// Runs `body` in a write transaction, possibly together with other writes that
+    /// queued meanwhile (group commit, see `ConnectionGate`); returns once committed.
     func write<T>(_ operation: String, _ body: (any SQLDatabase) async throws -> T) async throws(StoreError) -> T {
-        try await transaction(operation, begin: dialect.beginWrite, body)
+        let result = WriteResult<T>()
+        // `body` runs before this call returns (here, or in another writer's group
+        // while this one waits), never after: it does not really escape.
+        try await withoutActuallyEscaping(body) { body async throws(StoreError) in
+            try await runGrouped(GroupedWrite(operation: operation) { db in result.value = try await body(db) })
+        }
+        guard let value = result.value else { throw StoreError(.database, "\(operation): the write produced no result") }
+        return value
     }
+
+    /// Queues `write`; leads its group when its turn comes, else waits for the leader.
+    private func runGrouped(_ write: GroupedWrite) async throws(StoreError) {
+        if let connection = try await gate.acquire(for: write) {
+            let group = [write] + (await gate.takeQueuedWrites())
+            if await commit(group, on: connection) { await gate.committed(writes: group.count) }
+            await gate.release()
+            for other in group.dropFirst() { other.resume(.done) }
+        }
+        if let failure = write.failure { throw failure }
+    }
+
+    /// Runs `group` in one transaction, each write in a savepoint when there are
+    /// several, and commits; sets `failure` on each write that did not take effect.
+    /// Returns whether the transaction committed.
+    private func commit(_ group: [GroupedWrite], on connection: SQLiteDirectConnection) async -> Bool {
+        let db = SQLiteDirectDatabase(connection: connection, logger: logger)
+        func failAll(_ error: any Error) -> Bool {
+            for write in group where write.failure == nil { write.failure = dialect.storeError(error, while: write.operation) }
+            return false
+        }
+        do {
+            try await db.raw(SQLQueryString(dialect.beginWrite)).run()
+        } catch {
+            return failAll(error)
+        }
+        let isolated = group.count > 1
+        for write in group {
+            do {
+                if isolated { try await db.raw("SAVEPOINT grouped_write").run() }
+                try await write.body(db)
+                if isolated { try await db.raw("RELEASE grouped_write").run() }
+            } catch {
+                write.failure = dialect.storeError(error, while: write.operation)
+                do {
+                    guard isolated else { throw error }
+                    try await db.raw("ROLLBACK TO grouped_write").run()
+                    try await db.raw("RELEASE grouped_write").run()
+                } catch {
+                    // A lone write failed, or its savepoint could not be undone: nothing commits.
+                    try? await db.raw("ROLLBACK").run()
+                    return failAll(error)
+                }
+            }
+        }
+        do {
+            try await db.raw("COMMIT").run()
+            return true
+        } catch {
+            // A failed COMMIT leaves the transaction open.
+            try? await db.raw("ROLLBACK").run()
+            return failAll(error)
+        }
+    }
+
+    /// Writes and the transactions that committed them so far (group commit at work).
+    package func writeStatistics() async -> (writes: Int, transactions: Int) {
+        let statistics = await gate.statistics
+        return (statistics.writes, statistics.transactions)
+    }
+
+    /// Writes waiting for the connection now.
+    var queuedWrites: Int { get async { await gate.queuedWrites } }
 
     func read<T>(_ operation: String, _ body: (any SQLDatabase) async throws -> T) async throws(StoreError) -> T {
         try await transaction(operation, begin: dialect.beginRead, body)
@@ -112,4 +185,10 @@ package final class SQLiteHubStore: SQLHubStore {
             throw dialect.storeError(error, while: operation)
         }
     }
+}
+
+/// Where a grouped write leaves its result for its caller.
+private final class WriteResult<T>: @unchecked Sendable {
+    /// Set by the write's body (on the leader's task) before the caller is resumed.
+    var value: T?
 }
