@@ -135,7 +135,9 @@ final class GroupedWrite: @unchecked Sendable {
     enum Role: Sendable { case lead, done }
 
     let operation: String
-    let body: (any SQLDatabase) async throws -> Void
+    /// Dropped once run: it captures a closure its writer passed without escaping,
+    /// which must hold no reference by the time the writer is resumed.
+    private(set) var body: ((any SQLDatabase) async throws -> Void)?
     /// Set by the leader when `body` or the group's commit failed.
     var failure: StoreError?
     fileprivate var continuation: CheckedContinuation<Role, Never>?
@@ -143,6 +145,17 @@ final class GroupedWrite: @unchecked Sendable {
     init(operation: String, body: @escaping (any SQLDatabase) async throws -> Void) {
         self.operation = operation
         self.body = body
+    }
+
+    /// Runs the write's statements, once.
+    func run(on db: any SQLDatabase) async throws {
+        defer { body = nil }
+        try await body?(db)
+    }
+
+    /// Drops the statements unrun (the group failed before reaching them).
+    func discard() {
+        body = nil
     }
 
     /// Tells the writer it leads a group (`.lead`), or that its group committed or failed (`.done`).

@@ -112,6 +112,7 @@ package final class SQLiteHubStore: SQLHubStore {
     /// Returns whether the transaction committed.
     private func commit(_ group: [GroupedWrite], on connection: SQLiteDirectConnection) async -> Bool {
         let db = SQLiteDirectDatabase(connection: connection, logger: logger)
+        defer { for write in group { write.discard() } }
         func failAll(_ error: any Error) -> Bool {
             for write in group where write.failure == nil { write.failure = dialect.storeError(error, while: write.operation) }
             return false
@@ -125,7 +126,7 @@ package final class SQLiteHubStore: SQLHubStore {
         for write in group {
             do {
                 if isolated { try await db.raw("SAVEPOINT grouped_write").run() }
-                try await write.body(db)
+                try await write.run(on: db)
                 if isolated { try await db.raw("RELEASE grouped_write").run() }
             } catch {
                 write.failure = dialect.storeError(error, while: write.operation)
