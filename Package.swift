@@ -1,6 +1,10 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 // Upcoming features the model codebases (Hummingbird) turn on; we do likewise.
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
@@ -9,12 +13,28 @@ let swiftSettings: [SwiftSetting] = [
 ]
 
 // The `outpost` executable is linked by lld with packed relative relocations
-// (DT_RELR, glibc 2.36+): the loader reads about 70,000 of them at every start, and
-// as 24-byte RELA entries they were 2.2 MB of every process's resident memory
-// (docs/performance.md, "A smaller agent").
-let executableLinkerSettings: [LinkerSetting] = [
-    .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"], .when(platforms: [.linux])),
-]
+// (DT_RELR): the loader reads about 70,000 of them at every start, and as 24-byte
+// RELA entries they were 2.2 MB of every process's resident memory
+// (docs/performance.md, "Footprint"). DT_RELR needs glibc 2.36 or later where the
+// binary runs; a machine with an older glibc builds it as before.
+let executableLinkerSettings: [LinkerSetting] =
+    glibcSupportsPackedRelocations
+    ? [.unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"], .when(platforms: [.linux]))]
+    : []
+
+#if canImport(Glibc)
+var glibcSupportsPackedRelocations: Bool {
+    // "glibc 2.36"
+    var text = [CChar](repeating: 0, count: 64)
+    guard confstr(Int32(_CS_GNU_LIBC_VERSION), &text, text.count) > 0 else { return false }
+    let version = String(cString: text).split(separator: " ").last ?? ""
+    let parts = version.split(separator: ".").compactMap { Int($0) }
+    guard parts.count >= 2 else { return false }
+    return (parts[0], parts[1]) >= (2, 36)
+}
+#else
+let glibcSupportsPackedRelocations = false
+#endif
 
 let package = Package(
     name: "outpost",
@@ -241,7 +261,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "OutpostCoreTests", dependencies: ["OutpostCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "OutpostCoreTests", dependencies: ["OutpostCore", "OutpostTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "OutpostTransportTests",
             dependencies: [

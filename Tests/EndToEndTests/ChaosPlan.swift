@@ -1,4 +1,5 @@
 import OutpostCore
+import OutpostTestSupport
 
 /// One task of the chaos test: the script it runs and what a run of it must leave behind.
 struct ChaosTask: Sendable {

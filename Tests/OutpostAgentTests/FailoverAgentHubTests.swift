@@ -186,7 +186,7 @@ struct FailoverAgentHubTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let clock = SystemAgentClock()
         let spool = try LogSpool(path: directory + "/task.log", clock: clock)
-        var rng = SplitMix64(seed: 7)
+        var rng = SeededRandom(seed: 7)
         let produced = (0..<1000).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         try spool.append(produced)
         spool.finishWriting()

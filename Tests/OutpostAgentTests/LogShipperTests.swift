@@ -163,7 +163,7 @@ struct LogShipperTests {
             try? FileManager.default.removeItem(atPath: directory)
         }
         let sink = RecordingSink { call in
-            var rng = SplitMix64(seed: UInt64(call))
+            var rng = SeededRandom(seed: UInt64(call))
             switch rng.next() % 100 {
             case 0..<25: return .unreachable
             case 25..<35: return .answerLost
@@ -174,7 +174,7 @@ struct LogShipperTests {
         let run = shipper(spool, sink, clock: clock, flushBytes: 4096, interval: .milliseconds(1))
         async let outcome = run.run()
 
-        var rng = SplitMix64(seed: 42)
+        var rng = SeededRandom(seed: 42)
         var produced: [UInt8] = []
         while produced.count < 1 << 20 {
             let chunk = (0..<Int(rng.next() % 9000 + 1)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
@@ -206,18 +206,5 @@ struct LogShipperTests {
             let outcome = await shipper(spool, sink, clock: clock, flushBytes: 10, interval: .milliseconds(1)).run()
             #expect(outcome == expected)
         }
-    }
-}
-
-/// A small deterministic random number generator for reproducible failure patterns.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import OutpostCore
+import OutpostTestSupport
 import Testing
 
 /// `WireJSON.decodeRequest`: the strict reading of request bodies, and the parser under it.
@@ -94,7 +95,7 @@ struct StrictDecodingTests {
 
     @Test("random and mutated bytes never trap the parser or the decoder")
     func randomBytes() {
-        var generator = SplitMix(seed: 11)
+        var generator = SeededRandom(seed: 11)
         let seeds = [
             #"{"status":"succeeded","log_bytes":12,"exit_code":0,"error":null}"#,
             #"{"name":"n","integration":"i","tags":["a"],"env":{"A":"b"},"secrets":[{"provider":"p","path":"x"}]}"#,
@@ -132,18 +133,5 @@ struct StrictDecodingTests {
         #expect(throws: DecodingError.self) { try WireJSON.decoder().decode(TaskAssignment.self, from: Data(bad.utf8)) }
         let good = #"{"task_id":"x","target":"# + target + #","script":"s","timeout_seconds":604800}"#
         #expect(try WireJSON.decoder().decode(TaskAssignment.self, from: Data(good.utf8)).timeoutSeconds == 604_800)
-    }
-}
-
-/// A small deterministic generator, so a failure reproduces.
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

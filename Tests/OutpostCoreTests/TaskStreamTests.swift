@@ -1,5 +1,6 @@
 import Foundation
 import OutpostCore
+import OutpostTestSupport
 import Testing
 
 @Suite("Task stream (submit and follow)")
@@ -53,7 +54,7 @@ struct TaskStreamTests {
         let (bytes, log, final) = stream(chunks: chunks)
         // Every single cut point, then many random multi-cuts (seeded, so repeatable).
         var cutSets = (0...bytes.count).map { [$0] }
-        var generator = SplitMix(seed: 16)
+        var generator = SeededRandom(seed: 16)
         for _ in 0..<300 {
             cutSets.append((0..<Int.random(in: 2...12, using: &generator)).map { _ in Int.random(in: 0...bytes.count, using: &generator) })
         }
@@ -100,18 +101,5 @@ struct TaskStreamTests {
                 Issue.record("not a WireDecodingError: \(type(of: error))")
             }
         }
-    }
-}
-
-/// A small seeded generator, so random cuts repeat from run to run.
-private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
