@@ -32,6 +32,13 @@ struct OrphanAdoptionTests {
                 orphan = text.firstIndex(of: "\n").flatMap { pid_t(text[..<$0]) }
                 return orphan != nil
             })
+        if orphan == nil {
+            // Say where it stopped: the task's state and what the agent logged.
+            let seen = try? await cluster.client.task(id: task.id)
+            Issue.record(
+                "no pid in the log: task \(seen?.status.rawValue ?? "?") with \(seen?.logBytes ?? 0) log bytes; agent log:\n\(agent.process.stderr.suffix(3000))"
+            )
+        }
         let pid = try #require(orphan)
         #expect(parent(of: pid) == agent.process.pid, "the orphan should be the agent's child while the task runs")
 
