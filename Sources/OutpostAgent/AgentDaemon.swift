@@ -109,9 +109,10 @@ package struct AgentDaemon: Service {
 
         let credentials = SessionCredentials()
         let name = configuration.name ?? Identifiers.readableAgentName()
-        let context = RunnerContext(
+        var context = RunnerContext(
             configuration: configuration, hub: hub, credentials: credentials, clock: clock, paths: paths,
             inheritedEnvironment: environment, logger: logger)
+        context.slotTakenOver = { [control] taskID in control.slotTakenOver(taskID) }
         let session = SessionLoop(
             configuration: configuration, hub: hub, clock: clock, control: control, credentials: credentials,
             context: context, name: name, key: key, logger: logger)

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 package import NIOCore
 import NIOHTTP1
@@ -31,8 +32,21 @@ extension HubClient {
         return try decode(LogAppendResponse.self, from: body, path: "log")
     }
 
-    package func finishTask(id: String, _ request: FinishRequest) async throws(ClientError) -> TaskRecord {
-        try await call(.POST, "/api/v1/agent/tasks/\(Self.segment(id))/finish", json: request)
+    /// Reports a task's end: the task as the hub stored it, and whether the agent's
+    /// waiting poll took over its slot (`AgentProtocol.pollTookSlotHeader`).
+    package func finishTask(id: String, _ request: FinishRequest) async throws(ClientError)
+        -> (task: TaskRecord, pollTookSlot: Bool)
+    {
+        let path = "/api/v1/agent/tasks/\(Self.segment(id))/finish"
+        let bytes: [UInt8]
+        do {
+            bytes = Array(try WireJSON.encoder().encode(request))
+        } catch {
+            throw ClientError(.invalidRequest, "cannot encode the request body: \(error)")
+        }
+        let (head, body) = try await send(.POST, path, body: bytes)
+        let tookSlot = head.headers.first(name: AgentProtocol.pollTookSlotHeader) == "true"
+        return (try decode(TaskRecord.self, from: body, path: path), tookSlot)
     }
 
     /// Renews the agent's client certificate; must go out presenting the current one.

@@ -67,6 +67,33 @@ struct AgentDaemonTests {
         }
     }
 
+    @Test("a finish whose slot the hub's waiting poll took over keeps that poll open: the next task comes back on it")
+    func slotTakenOverKeepsThePoll() async throws {
+        let env = try TestEnvironment()
+        defer { env.remove() }
+        // Empty polls would hang for a minute: the second task can only come back on the
+        // poll that was open when the first finished (or on a new one, which would show).
+        let hub = FakeHub(pollWait: .seconds(60))
+        hub.state.update { $0.takesSlotsOver = true }
+        let agent = daemon(env, hub: hub)
+        let gate = "while [ ! -e \"$SCRATCH/go\" ]; do sleep 0.02; done\n"
+        let tasks = [env.assignment(gate + "echo task 1"), env.assignment("echo task 2")]
+        hub.enqueue(tasks[0])
+
+        async let run: Void = agent.run()
+        #expect(await hub.waitFor { $0.polls.last == PollRequest(running: [tasks[0].taskID], freeSlots: 0) })
+        hub.enqueue(tasks[1])
+        _ = FileManager.default.createFile(atPath: env.scratch + "/go", contents: nil)
+        #expect(await hub.waitFor(timeout: .seconds(10)) { $0.finishes[tasks[1].taskID] != nil })
+        agent.beginGracefulShutdown()
+        try await run
+        let state = hub.state.value
+        for task in tasks { #expect(state.finishes[task.taskID]?.status == .succeeded) }
+        // No poll after the first announced a free slot: the second task came back on the
+        // poll the agent kept open through the first task's finish.
+        #expect(state.polls.dropFirst().allSatisfy { $0.freeSlots == 0 }, "\(state.polls)")
+    }
+
     @Test("a refused registration token ends run() with an error saying what to do, without the token")
     func refusedToken() async throws {
         let env = try TestEnvironment()

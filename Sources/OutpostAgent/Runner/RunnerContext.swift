@@ -50,6 +50,9 @@ struct RunnerContext: Sendable {
     var inheritedEnvironment: [String: String]
     /// The user tasks run as; `nil`: the agent's own.
     var runAs: TaskIdentity?
+    /// Told the id of a task whose finish the hub answered by handing its slot to the
+    /// agent's waiting poll: that slot is free at once (`DaemonControl.slotTakenOver`).
+    var slotTakenOver: @Sendable (String) -> Void = { _ in }
     var logger: Logger
 
     init(

@@ -1,3 +1,4 @@
+import Synchronization
 import Logging
 import OutpostClient
 import OutpostCore
@@ -105,12 +106,15 @@ extension TaskRunner {
                 status: verdict.status, exitCode: verdict.exitCode, error: verdict.error, logBytes: logBytes,
                 userSubject: state.value.userSubject)
             let taskID = self.taskID
+            let receipt = FinishReceipt()
             let outcome = await callHub("finish") { hub, token throws(ClientError) in
-                try await hub.finishTask(id: taskID, request, agentToken: token)
+                receipt.pollTookSlot = try await hub.finishTask(id: taskID, request, agentToken: token)
             }
             switch outcome {
             case .done:
                 logger.info("task finished", metadata: ["status": "\(verdict.status.rawValue)", "log_bytes": "\(logBytes)"])
+                // The slot is free from now on, while this runner still tidies up.
+                if receipt.pollTookSlot { context.slotTakenOver(taskID) }
                 return
             case .gone:
                 logger.notice("the hub no longer wants a report for this task")
@@ -155,5 +159,16 @@ extension TaskRunner {
             await group.next()
             group.cancelAll()
         }
+    }
+}
+
+/// What the hub's answer to a finish said beyond success, carried out of the call's closure.
+private final class FinishReceipt: Sendable {
+    private let tookSlot = Mutex(false)
+
+    /// The agent's waiting poll took over the task's slot.
+    var pollTookSlot: Bool {
+        get { tookSlot.withLock { $0 } }
+        set { tookSlot.withLock { $0 = newValue } }
     }
 }

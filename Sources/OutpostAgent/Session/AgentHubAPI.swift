@@ -19,7 +19,10 @@ package protocol AgentHubAPI: Sendable {
     func startTask(id: String, userSubject: String?, agentToken: String) async throws(ClientError)
     /// Appends log bytes at `offset`; returns the hub's next expected offset.
     func appendLog(taskID: String, offset: Int64, bytes: [UInt8], agentToken: String) async throws(ClientError) -> Int64
-    func finishTask(id: String, _ request: FinishRequest, agentToken: String) async throws(ClientError)
+    /// Reports a task's end. Returns whether the hub's waiting poll of this agent took
+    /// over the task's slot (`AgentProtocol.pollTookSlotHeader`): then the agent keeps
+    /// that poll open, as the hub hands it work for the slot.
+    func finishTask(id: String, _ request: FinishRequest, agentToken: String) async throws(ClientError) -> Bool
     func deregister(agentToken: String) async throws(ClientError)
     /// Renews the agent's client certificate (mTLS agent types); goes out presenting the current one.
     func renewCertificate(_ request: CertificateRenewalRequest, agentToken: String) async throws(ClientError)

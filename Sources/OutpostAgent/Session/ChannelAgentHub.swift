@@ -77,14 +77,14 @@ package final class ChannelAgentHub: AgentHubAPI {
         return next
     }
 
-    package func finishTask(id: String, _ request: FinishRequest, agentToken: String) async throws(ClientError) {
+    package func finishTask(id: String, _ request: FinishRequest, agentToken: String) async throws(ClientError) -> Bool {
         guard let channel = try await channel(agentToken) else {
             return try await http.finishTask(id: id, request, agentToken: agentToken)
         }
         var call = ChannelCall(id: 0, op: .finish)
         call.taskID = id
         call.finish = request
-        _ = try await send(call, on: channel)
+        return try await send(call, on: channel).pollTookSlot == true
     }
 
     package func deregister(agentToken: String) async throws(ClientError) {

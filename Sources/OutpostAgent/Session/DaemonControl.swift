@@ -5,7 +5,11 @@ import OutpostCore
 struct DaemonState: Sendable {
     var mode: AgentSessionStateMachine.Mode = .active
     var runners: [String: TaskRunner] = [:]
-    /// How many runners have ended; a change wakes a poll that announced no free slot.
+    /// Runners still tidying up whose slot the hub already gave to the waiting poll
+    /// (their finish said so): they take no slot and are not listed as running.
+    var slotsTakenOver: Set<String> = []
+    /// How many runners have ended without the hub taking their slot over; a change
+    /// wakes a poll that announced no free slot, so the next poll announces it.
     var finishedRunners = 0
     /// Successful registrations so far; a change tells the certificate renewer to
     /// start over from `certificate`.
@@ -16,7 +20,10 @@ struct DaemonState: Sendable {
     /// a change interrupts the poll and makes the session register again.
     var certificateLapses = 0
 
-    var runningIDs: [String] { runners.keys.sorted() }
+    var runningIDs: [String] { runners.keys.filter { !slotsTakenOver.contains($0) }.sorted() }
+
+    /// Slots its runners take.
+    var busySlots: Int { runners.count - slotsTakenOver.count }
 }
 
 final class DaemonControl: Sendable {
@@ -64,8 +71,14 @@ final class DaemonControl: Sendable {
     func remove(_ taskID: String) {
         state.update {
             $0.runners[taskID] = nil
-            $0.finishedRunners += 1
+            if $0.slotsTakenOver.remove(taskID) == nil { $0.finishedRunners += 1 }
         }
+    }
+
+    /// The hub gave the task's slot to the agent's waiting poll (the runner's finish
+    /// said so): the slot is free now, though the runner still tidies up.
+    func slotTakenOver(_ taskID: String) {
+        state.update { if $0.runners[taskID] != nil { $0.slotsTakenOver.insert(taskID) } }
     }
 
     func runner(_ taskID: String) -> TaskRunner? {

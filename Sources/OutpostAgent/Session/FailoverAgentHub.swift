@@ -118,7 +118,7 @@ package final class FailoverAgentHub: AgentHubAPI {
         }
     }
 
-    package func finishTask(id: String, _ request: FinishRequest, agentToken: String) async throws(ClientError) {
+    package func finishTask(id: String, _ request: FinishRequest, agentToken: String) async throws(ClientError) -> Bool {
         try await send { hub throws(ClientError) in try await hub.finishTask(id: id, request, agentToken: agentToken) }
     }
 

@@ -60,8 +60,8 @@ package struct HubClientAgentHub: AgentHubAPI {
         try await client(agentToken).appendLog(taskID: taskID, offset: offset, bytes: bytes).nextOffset
     }
 
-    package func finishTask(id: String, _ request: FinishRequest, agentToken: String) async throws(ClientError) {
-        _ = try await client(agentToken).finishTask(id: id, request)
+    package func finishTask(id: String, _ request: FinishRequest, agentToken: String) async throws(ClientError) -> Bool {
+        try await client(agentToken).finishTask(id: id, request).pollTookSlot
     }
 
     package func deregister(agentToken: String) async throws(ClientError) {

@@ -99,7 +99,7 @@ struct SessionLoop: Sendable {
                     switch await poll(request, timeout: machine.pollDeadline, sent: snapshot) {
                     case .answer(let response):
                         machine.pollSucceeded()
-                        accept(response, into: &group)
+                        await accept(response, into: &group)
                     case .failed(let error):
                         if case .backOff(let attempt) = machine.pollFailed(error) {
                             logRetry("poll failed", error, attempt: attempt)
@@ -248,14 +248,15 @@ struct SessionLoop: Sendable {
     // MARK: Work from the hub
 
     /// Starts runners for new assignments and applies control messages.
-    private func accept(_ response: PollResponse, into group: inout DiscardingTaskGroup) {
+    private func accept(_ response: PollResponse, into group: inout DiscardingTaskGroup) async {
+        await awaitSlotsHandedOver(for: response.assignments.count)
         for assignment in response.assignments {
             let snapshot = control.state.value
             guard snapshot.runners[assignment.taskID] == nil else { continue }
             let plan: TaskRunner.Plan
             if snapshot.mode == .stopping {
                 plan = .reject("the agent was stopping when the task arrived")
-            } else if snapshot.runners.count >= configuration.concurrency {
+            } else if snapshot.busySlots >= configuration.concurrency {
                 plan = .reject("the agent had no free slot (it runs \(configuration.concurrency) task(s) at once)")
             } else {
                 plan = .run
@@ -294,6 +295,21 @@ struct SessionLoop: Sendable {
                 }
             }
         }
+    }
+
+    /// Longest wait for slots the hub already counts free (see below).
+    static let slotHandOverWait: Duration = .seconds(5)
+
+    /// Waits, briefly, until `count` more tasks fit. The hub hands a finished task's
+    /// slot to the waiting poll as it answers the finish, so the poll's answer may
+    /// overtake the runner marking its slot free by a moment; a hand-out that still
+    /// does not fit after `slotHandOverWait` is refused as before.
+    private func awaitSlotsHandedOver(for count: Int) async {
+        let limit = configuration.concurrency
+        guard count > 0, control.state.value.busySlots + count > limit else { return }
+        _ = await control.state.wait(
+            until: { $0.busySlots + count <= limit || $0.mode == .stopping },
+            deadline: clock.now() + Self.slotHandOverWait, clock: clock)
     }
 
     /// Lists secret names (never values) for the hub and reports them; a failure

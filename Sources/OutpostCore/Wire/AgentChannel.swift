@@ -88,6 +88,9 @@ package struct ChannelReply: Codable, Sendable, Equatable {
     package var poll: PollResponse?
     /// `log`: the offset the hub expects next.
     package var nextOffset: Int64?
+    /// `finish`: the agent's waiting poll took over the task's slot (see
+    /// `AgentProtocol.pollTookSlotHeader`); absent otherwise.
+    package var pollTookSlot: Bool?
     /// Set when the call failed: what `POST` of the same call would have answered.
     package var error: ChannelFault?
 
@@ -101,6 +104,7 @@ package struct ChannelReply: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case id, poll, error
         case nextOffset = "next_offset"
+        case pollTookSlot = "poll_took_slot"
     }
 }
 

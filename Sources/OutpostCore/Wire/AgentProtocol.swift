@@ -13,6 +13,12 @@
 package enum AgentProtocol {
     /// Version of this wire protocol; the hub refuses agents it cannot speak to.
     package static let version = 1
+    /// Header of a finish answer (`true`) when the agent's waiting poll took over the
+    /// finished task's slot: the hub counts it free and hands work to that poll, so
+    /// the agent keeps the poll open instead of cancelling it to announce the slot.
+    /// Absent: the agent announces the slot with a new poll, as before. (Over the
+    /// channel: the reply's `poll_took_slot`.)
+    package static let pollTookSlotHeader = "Outpost-Poll-Took-Slot"
 }
 
 /// Body of `POST /api/v1/agent/register`.

@@ -129,9 +129,11 @@ struct AgentChannelSession: Sendable {
                 offset: try Self.required(call.offset, "offset"), bytes: chunk ?? [])
             return ChannelReply(id: call.id, nextOffset: next)
         case .finish:
-            _ = try await hub.finishTask(
+            let outcome = try await hub.finishTask(
                 id: try Self.required(call.taskID, "task_id"), agent: agent, finish: try Self.required(call.finish, "finish"))
-            return ChannelReply(id: call.id)
+            var reply = ChannelReply(id: call.id)
+            if outcome.pollTookSlot { reply.pollTookSlot = true }
+            return reply
         case .secretListing:
             try await hub.reportSecretListing(
                 try Self.required(call.requestID, "request_id"), from: agent, listing: try Self.required(call.listing, "listing"))

@@ -30,6 +30,10 @@ struct AgentSession {
     var pollGeneration: UInt64 = 0
     /// The waiter of its current poll, while it waits.
     var waiterID: Int?
+    /// The tasks its current poll listed as running: each held a slot that poll did not
+    /// offer. When the agent reports one of them finished, that slot is free and the
+    /// waiting poll takes work (`Dispatcher.agentFinished`).
+    var pollHolds: Set<String> = []
 
     init(record: AgentRecord, tokenHash: String?, lastSeen: Date) {
         identity = AgentIdentity(record)

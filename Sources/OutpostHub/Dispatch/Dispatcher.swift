@@ -113,6 +113,31 @@ actor Dispatcher {
         }
     }
 
+    /// The agent reported the end of a task its waiting poll counted as running: the
+    /// slot is free, so that poll takes work now — the next task travels back on the
+    /// poll already open while the finish is answered, instead of the agent cancelling
+    /// the poll and sending a new one to say it has room. Call after `tasksEnded`.
+    /// Returns whether the waiting poll took the slot over (the agent then keeps it).
+    func agentFinished(_ taskID: String, agentID: String) -> Bool {
+        guard var session = agents[agentID], let waiterID = session.waiterID, session.pollHolds.remove(taskID) != nil
+        else { return false }
+        session.freeSlots = min(session.record.concurrency, session.freeSlots + 1)
+        agents[agentID] = session
+        let slots = session.slotsForNewWork
+        guard slots > 0, !isShuttingDown else { return true }
+        var handout = DispatchHandout()
+        while handout.candidates.count < slots, let entry = queue.popOldest(runnableBy: session.identity.route) {
+            handout.candidates.append(entry)
+        }
+        if handout.candidates.isEmpty {
+            waiters.wantTasks(waiterID)
+        } else {
+            handout.controls = takeControls(of: agentID)
+            answer(agentID: agentID, waiterID: waiterID, with: handout)
+        }
+        return true
+    }
+
     /// Queues a control message for an agent and wakes its waiting poll.
     func send(_ message: ControlMessage, to agentID: String) {
         guard agents[agentID] != nil else { return }
@@ -159,6 +184,7 @@ actor Dispatcher {
         }
         session.freeSlots = max(0, request.freeSlots)
         session.draining = request.draining
+        session.pollHolds = Set(request.running)
 
         // Reconcile the agent's view with ours.
         let running = Set(request.running)

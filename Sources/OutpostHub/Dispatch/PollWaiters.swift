@@ -74,6 +74,16 @@ struct PollWaiters {
         return (best, waiter.agentID)
     }
 
+    /// Indexes a waiting poll that registered without room as one that takes tasks now
+    /// (its agent freed a slot), in its place by age.
+    mutating func wantTasks(_ id: Int) {
+        guard let waiter = waiters[id], case .waiting = waiter.state else { return }
+        var ids = byRoute[waiter.route] ?? []
+        guard !ids.contains(id) else { return }
+        ids.insert(id, at: ids.firstIndex { $0 > id } ?? ids.endIndex)
+        byRoute[waiter.route] = ids
+    }
+
     /// Whether the waiting poll is indexed as one that takes tasks.
     func wantsTasks(_ id: Int) -> Bool {
         guard let waiter = waiters[id] else { return false }

@@ -76,7 +76,15 @@ extension Hub {
     /// verdict; another status or exit code afterwards is a 409. Ownership is checked
     /// (by the store) before anything about the task is told: another agent's task gets
     /// the very answer an unknown task gets.
-    func finishTask(id: String, agent: AgentIdentity, finish: FinishRequest) async throws -> TaskRecord {
+    /// What an agent's finish did.
+    struct FinishOutcome: Sendable {
+        var task: TaskRecord
+        /// The agent's waiting poll took the task's slot over (`Dispatcher.agentFinished`):
+        /// the agent need not cancel that poll to say it has room.
+        var pollTookSlot: Bool
+    }
+
+    func finishTask(id: String, agent: AgentIdentity, finish: FinishRequest) async throws -> FinishOutcome {
         try InputValidation.validate(finish: finish)
         // Read only to tell, after the store accepted the call, whether it ended the task now.
         let before = try await store.task(id: id)
@@ -94,13 +102,14 @@ extension Hub {
             }
         }
         if task.status.isTerminal, before?.status.isTerminal == false { await tasksEnded([task]) }
+        let pollTookSlot = await dispatcher.agentFinished(id, agentID: agent.id)
         if task.lateStatus != nil, before?.lateStatus == nil {
             logger.notice(
                 "a lost task's agent came back and reported its end; kept as its late result",
                 metadata: ["task": "\(id)", "agent": "\(agent.name)"])
             taskChanged(id)
         }
-        return task
+        return FinishOutcome(task: task, pollTookSlot: pollTookSlot)
     }
 
     /// The answer for a task that does not exist and for another agent's task alike,

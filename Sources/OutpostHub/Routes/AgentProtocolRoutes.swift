@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 import NIOCore
 import OutpostCore
@@ -55,7 +56,10 @@ extension RouteTable {
         add(.post, "/api/v1/agent/tasks/{id}/finish", auth: .agent) { request, context in
             let id = try context.pathParameter("id")
             let body = try await request.decodeJSON(FinishRequest.self)
-            return try .json(try await hub.finishTask(id: id, agent: try context.agent(), finish: body))
+            let outcome = try await hub.finishTask(id: id, agent: try context.agent(), finish: body)
+            var response = try Response.json(outcome.task)
+            if outcome.pollTookSlot { response.headers[.outpostPollTookSlot] = "true" }
+            return response
         }
 
         // The persistent channel (docs/api.md): a WebSocket upgrade of this path is taken
@@ -71,4 +75,9 @@ extension RouteTable {
             return .noContent()
         }
     }
+}
+
+extension HTTPField.Name {
+    /// `AgentProtocol.pollTookSlotHeader`.
+    static let outpostPollTookSlot = Self(AgentProtocol.pollTookSlotHeader)!
 }

@@ -67,7 +67,7 @@ final class CertificateHub: AgentHubAPI {
     func appendLog(taskID: String, offset: Int64, bytes: [UInt8], agentToken: String) async throws(ClientError) -> Int64 {
         throw unused
     }
-    func finishTask(id: String, _ request: FinishRequest, agentToken: String) async throws(ClientError) { throw unused }
+    func finishTask(id: String, _ request: FinishRequest, agentToken: String) async throws(ClientError) -> Bool { throw unused }
     func deregister(agentToken: String) async throws(ClientError) { throw unused }
     func reportSecretListing(requestID: String, _ listing: SecretListing, agentToken: String) async throws(ClientError) {
         throw unused

@@ -30,6 +30,11 @@ final class FakeHub: AgentHubAPI {
         var calls: [String] = []
         /// Protocol rules the agent broke (append before start, ...).
         var violations: [String] = []
+        /// Act as a hub whose waiting poll takes over a finished task's slot: a finish
+        /// answers `true` and gives every waiting poll one more slot.
+        var takesSlotsOver = false
+        /// Slots finishes handed to waiting polls so far.
+        var slotGrants = 0
     }
 
     let state = WatchedState(State())
@@ -59,18 +64,20 @@ final class FakeHub: AgentHubAPI {
     }
 
     func poll(_ request: PollRequest, timeout: Duration, agentToken: String) async throws(ClientError) -> PollResponse {
-        let failure = state.update { state -> ClientError? in
+        let (failure, grantsBefore) = state.update { state -> (ClientError?, Int) in
             state.calls.append("poll")
             state.polls.append(request)
-            return state.pollFailures.isEmpty ? nil : state.pollFailures.removeFirst()
+            return (state.pollFailures.isEmpty ? nil : state.pollFailures.removeFirst(), state.slotGrants)
         }
         if let failure { throw failure }
-        let freeSlots = request.freeSlots
+        let requested = request.freeSlots
+        let slots: @Sendable (State) -> Int = { requested + $0.slotGrants - grantsBefore }
         _ = await state.wait(
-            until: { ($0.assignments.isEmpty || freeSlots == 0) && $0.controls.isEmpty ? false : true },
+            until: { ($0.assignments.isEmpty || slots($0) == 0) && $0.controls.isEmpty ? false : true },
             deadline: SystemAgentClock().now() + pollWait, clock: SystemAgentClock())  // one shared origin
         if Task.isCancelled { throw ClientError(.unreachable, "poll cancelled") }
         return state.update { state in
+            let freeSlots = slots(state)
             let assignments = freeSlots > 0 ? Array(state.assignments.prefix(freeSlots)) : []
             state.assignments.removeFirst(assignments.count)
             let controls = state.controls
@@ -107,7 +114,7 @@ final class FakeHub: AgentHubAPI {
         return try result.get()
     }
 
-    func finishTask(id: String, _ request: FinishRequest, agentToken: String) async throws(ClientError) {
+    func finishTask(id: String, _ request: FinishRequest, agentToken: String) async throws(ClientError) -> Bool {
         let result = state.update { state -> Result<Void, ClientError> in
             state.calls.append("finish:\(id)")
             guard request.logBytes <= Int64(state.logs[id]?.count ?? 0) else {
@@ -115,9 +122,11 @@ final class FakeHub: AgentHubAPI {
             }
             state.finishes[id] = request
             state.finishTokens[id] = agentToken
+            if state.takesSlotsOver { state.slotGrants += 1 }
             return .success(())
         }
         try result.get()
+        return state.value.takesSlotsOver
     }
 
     func deregister(agentToken: String) async throws(ClientError) {

@@ -113,9 +113,9 @@ final class FakeReplica: AgentHubAPI {
         }
     }
 
-    func finishTask(id: String, _ request: FinishRequest, agentToken: String) async throws(ClientError) {
+    func finishTask(id: String, _ request: FinishRequest, agentToken: String) async throws(ClientError) -> Bool {
         try enter("finish:\(id)")
-        try await database.finishTask(id: id, request, agentToken: agentToken)
+        return try await database.finishTask(id: id, request, agentToken: agentToken)
     }
 
     func deregister(agentToken: String) async throws(ClientError) {
