@@ -73,18 +73,19 @@ package final class HubChannel: Sendable {
     ) async throws(ClientError) -> ChannelReply {
         var call = call
         call.id = ids.add(1, ordering: .relaxed).newValue
-        let frame: WebSocketFrame
+        let frame: ByteBuffer
         do {
             let json = try WireJSON.encoder().encode(call)
-            var buffer = channel.allocator.buffer(capacity: json.count + (chunk?.count ?? 0) + 4)
-            if let chunk {
-                buffer.writeInteger(UInt32(json.count))
-                buffer.writeBytes(json)
-                buffer.writeBytes(chunk)
-            } else {
-                buffer.writeBytes(json)
+            let length = chunk.map { 4 + json.count + $0.count } ?? json.count
+            frame = MaskedFrame.make(binary: chunk != nil, payloadLength: length, allocator: channel.allocator) { buffer in
+                if let chunk {
+                    buffer.writeInteger(UInt32(json.count))
+                    buffer.writeBytes(json)
+                    buffer.writeBytes(chunk)
+                } else {
+                    buffer.writeBytes(json)
+                }
             }
-            frame = WebSocketFrame(fin: true, opcode: chunk == nil ? .text : .binary, maskKey: .random(), data: buffer)
         } catch {
             throw ClientError(.invalidRequest, "cannot encode the channel call: \(error)")
         }
@@ -92,7 +93,7 @@ package final class HubChannel: Sendable {
         let (handler, channel, id, baseURL) = (self.handler, self.channel, call.id, self.baseURL)
         channel.eventLoop.execute {
             handler.value.register(id, promise: promise, timeout: timeout)
-            channel.writeAndFlush(frame).whenFailure { error in
+            handler.value.writeFrame(frame).whenFailure { error in
                 handler.value.fail(id, ClientError(.unreachable, "cannot send to the hub at \(baseURL) over its channel: \(error)"))
             }
         }
@@ -208,8 +209,9 @@ package final class HubChannel: Sendable {
                         maxFrameSize: AgentChannel.maxFrameBytes,
                         upgradePipelineHandler: { channel, response in
                             channel.eventLoop.makeCompletedFuture {
-                                let handler = ChannelCallHandler(baseURL: baseURL)
                                 let pipeline = channel.pipeline.syncOperations
+                                let handler = ChannelCallHandler(
+                                    baseURL: baseURL, frameWriter: try pipeline.context(handlerType: WebSocketFrameEncoder.self))
                                 try pipeline.addHandler(
                                     NIOWebSocketFrameAggregator(
                                         minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1024,

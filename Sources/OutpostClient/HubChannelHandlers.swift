@@ -25,8 +25,18 @@ final class ChannelCallHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Ids of `cancel` calls, from the top of the range, apart from the caller's ids.
     private var nextCancelID: UInt64 = 1 << 63
 
-    init(baseURL: String) {
+    /// The frame encoder's context: a frame masked here (`MaskedFrame`) is written
+    /// from it, so it goes to the socket without passing through the encoder.
+    private let frameWriter: ChannelHandlerContext
+
+    init(baseURL: String, frameWriter: ChannelHandlerContext) {
         self.baseURL = baseURL
+        self.frameWriter = frameWriter
+    }
+
+    /// Sends a whole frame built by `MaskedFrame`.
+    func writeFrame(_ frame: ByteBuffer) -> EventLoopFuture<Void> {
+        frameWriter.writeAndFlush(NIOAny(frame))
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -68,7 +78,10 @@ final class ChannelCallHandler: ChannelInboundHandler, RemovableChannelHandler {
         var call = ChannelCall(id: nextCancelID, op: .cancel)
         call.cancels = id
         guard let json = try? WireJSON.encoder().encode(call) else { return }
-        channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .text, maskKey: .random(), data: ByteBuffer(bytes: json)), promise: nil)
+        let frame = MaskedFrame.make(binary: false, payloadLength: json.count, allocator: channel.allocator) {
+            $0.writeBytes(json)
+        }
+        writeFrame(frame).whenFailure { _ in }
     }
 
     /// Closes the socket once no call waits on it.

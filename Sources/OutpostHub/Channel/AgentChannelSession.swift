@@ -41,7 +41,7 @@ struct AgentChannelSession: Sendable {
                                     inFlight -= 1
                                 }
                                 inFlight += 1
-                                let data = frame.unmaskedData
+                                let data = Self.unmasked(frame)
                                 let binary = frame.opcode == .binary
                                 let call = Result { try Self.decode(data, binary: binary) }
                                 // In frame order, here: a poll is started (and registered) before a
@@ -147,6 +147,16 @@ struct AgentChannelSession: Sendable {
     }
 
     /// The call and, for a binary frame, its log chunk.
+    /// The frame's payload, unmasked eight bytes at a time (`WebSocketMask`; NIO's
+    /// `unmaskedData` goes byte by byte). No extension is negotiated, so the payload
+    /// is the whole of the masked data.
+    static func unmasked(_ frame: WebSocketFrame) -> ByteBuffer {
+        var data = frame.data
+        guard let key = frame.maskKey else { return data }
+        data.withUnsafeMutableReadableBytes { WebSocketMask.apply(key: key, to: $0) }
+        return data
+    }
+
     static func decode(_ data: ByteBuffer, binary: Bool) throws -> (ChannelCall, [UInt8]?) {
         let bytes = data.readableBytesView
         guard binary else { return (try WireJSON.decodeRequest(ChannelCall.self, from: bytes), nil) }
