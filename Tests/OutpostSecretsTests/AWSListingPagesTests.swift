@@ -61,12 +61,14 @@ struct AWSListingPagesTests {
 
     @Test("pages that together take longer than the timeout list fine: each request is bounded on its own")
     func slowPages() async throws {
-        let fake = FakePages(pages: 5, delay: .milliseconds(300))
+        // 5 pages of 0.6 s take 3 s, past the 2 s timeout; each alone has 1.4 s to spare
+        // (0.7 s with 0.3 s pages and 1 s was not enough for CI's parallel secret suite).
+        let fake = FakePages(pages: 5, delay: .milliseconds(600))
         try await withFakeServer(fake.router()) { url in
             let clock = ContinuousClock()
             let started = clock.now
-            let names = try await Self.provider(url, timeout: "1s").list(prefix: "")
-            #expect(clock.now - started > .seconds(1))
+            let names = try await Self.provider(url, timeout: "2s").list(prefix: "")
+            #expect(clock.now - started > .seconds(2))
             #expect(names.count == 10)
             #expect(await fake.requests == 5)
         }
