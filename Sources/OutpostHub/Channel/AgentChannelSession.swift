@@ -146,7 +146,6 @@ struct AgentChannelSession: Sendable {
         }
     }
 
-    /// The call and, for a binary frame, its log chunk.
     /// The frame's payload, unmasked eight bytes at a time (`WebSocketMask`; NIO's
     /// `unmaskedData` goes byte by byte). No extension is negotiated, so the payload
     /// is the whole of the masked data.
@@ -157,6 +156,7 @@ struct AgentChannelSession: Sendable {
         return data
     }
 
+    /// The call and, for a binary frame, its log chunk.
     static func decode(_ data: ByteBuffer, binary: Bool) throws -> (ChannelCall, [UInt8]?) {
         let bytes = data.readableBytesView
         guard binary else { return (try WireJSON.decodeRequest(ChannelCall.self, from: bytes), nil) }

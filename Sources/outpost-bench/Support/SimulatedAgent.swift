@@ -58,11 +58,10 @@ struct SimulatedAgent: Sendable {
     /// Polls and completes every task it gets until the surrounding task is
     /// cancelled. `received` is called for each assignment as it arrives.
     func work(received: @Sendable (TaskAssignment) -> Void = { _ in }, finished: @Sendable () -> Void = {}) async throws {
-        if let channel { return try await work(over: channel, received: received, finished: finished) }
         while !Task.isCancelled {
             let answer: PollResponse
             do {
-                answer = try await client.poll(PollRequest(running: [], freeSlots: 1), timeout: .seconds(90))
+                answer = try await poll()
             } catch {
                 if Task.isCancelled { return }
                 throw BenchError("\(name): poll failed: \(error)")
@@ -70,11 +69,7 @@ struct SimulatedAgent: Sendable {
             for assignment in answer.assignments {
                 received(assignment)
                 do {
-                    _ = try await client.startTask(id: assignment.taskID)
-                    _ = try await client.appendLog(taskID: assignment.taskID, offset: 0, bytes: Self.logLine)
-                    _ = try await client.finishTask(
-                        id: assignment.taskID,
-                        FinishRequest(status: .succeeded, exitCode: 0, error: nil, logBytes: Int64(Self.logLine.count)))
+                    try await complete(assignment.taskID)
                 } catch {
                     if Task.isCancelled { return }
                     throw BenchError("\(name): task \(assignment.taskID) failed: \(error)")
@@ -83,49 +78,47 @@ struct SimulatedAgent: Sendable {
             }
         }
     }
-}
 
-extension SimulatedAgent {
-    /// `work` over the agent channel: the same calls, as channel messages.
-    private func work(
-        over channel: HubChannel, received: @Sendable (TaskAssignment) -> Void, finished: @Sendable () -> Void
-    ) async throws {
-        func send(_ call: ChannelCall, chunk: [UInt8]? = nil, timeout: TimeAmount = .seconds(120)) async throws -> ChannelReply {
-            let reply = try await channel.send(call, chunk: chunk, timeout: timeout)
-            if let fault = reply.error { throw HubChannel.error(of: fault) }
-            return reply
+    // MARK: The calls, over the channel or by HTTP
+
+    /// One poll offering one free slot.
+    private func poll() async throws -> PollResponse {
+        let request = PollRequest(running: [], freeSlots: 1)
+        guard let channel else { return try await client.poll(request, timeout: .seconds(90)) }
+        var call = ChannelCall(id: 0, op: .poll)
+        call.poll = request
+        return try await Self.send(call, on: channel, timeout: .seconds(90)).poll ?? PollResponse()
+    }
+
+    /// Start, one log chunk, finish.
+    private func complete(_ taskID: String) async throws {
+        let finish = FinishRequest(status: .succeeded, exitCode: 0, error: nil, logBytes: Int64(Self.logLine.count))
+        guard let channel else {
+            _ = try await client.startTask(id: taskID)
+            _ = try await client.appendLog(taskID: taskID, offset: 0, bytes: Self.logLine)
+            _ = try await client.finishTask(id: taskID, finish)
+            return
         }
-        while !Task.isCancelled {
-            var poll = ChannelCall(id: 0, op: .poll)
-            poll.poll = PollRequest(running: [], freeSlots: 1)
-            let answer: PollResponse
-            do {
-                answer = try await send(poll, timeout: .seconds(90)).poll ?? PollResponse()
-            } catch {
-                if Task.isCancelled { return }
-                throw BenchError("\(name): poll failed: \(error)")
-            }
-            for assignment in answer.assignments {
-                received(assignment)
-                do {
-                    var start = ChannelCall(id: 0, op: .start)
-                    start.taskID = assignment.taskID
-                    _ = try await send(start)
-                    var log = ChannelCall(id: 0, op: .log)
-                    log.taskID = assignment.taskID
-                    log.offset = 0
-                    _ = try await send(log, chunk: Self.logLine)
-                    var finish = ChannelCall(id: 0, op: .finish)
-                    finish.taskID = assignment.taskID
-                    finish.finish = FinishRequest(status: .succeeded, exitCode: 0, error: nil, logBytes: Int64(Self.logLine.count))
-                    _ = try await send(finish)
-                } catch {
-                    if Task.isCancelled { return }
-                    throw BenchError("\(name): task \(assignment.taskID) failed: \(error)")
-                }
-                finished()
-            }
-        }
+        var start = ChannelCall(id: 0, op: .start)
+        start.taskID = taskID
+        _ = try await Self.send(start, on: channel)
+        var log = ChannelCall(id: 0, op: .log)
+        log.taskID = taskID
+        log.offset = 0
+        _ = try await Self.send(log, chunk: Self.logLine, on: channel)
+        var end = ChannelCall(id: 0, op: .finish)
+        end.taskID = taskID
+        end.finish = finish
+        _ = try await Self.send(end, on: channel)
+    }
+
+    /// A channel call; a failed one throws the error HTTP would have.
+    private static func send(
+        _ call: ChannelCall, chunk: [UInt8]? = nil, on channel: HubChannel, timeout: TimeAmount = .seconds(120)
+    ) async throws -> ChannelReply {
+        let reply = try await channel.send(call, chunk: chunk, timeout: timeout)
+        if let fault = reply.error { throw HubChannel.error(of: fault) }
+        return reply
     }
 }
 
