@@ -98,7 +98,7 @@ let package = Package(
             name: "OutpostCLI",
             dependencies: [
                 "OutpostCore", "OutpostHub", "OutpostStore", "OutpostAgent", "OutpostClient", "OutpostSecrets",
-                "OutpostMasking", "OutpostTransport",
+                "OutpostMasking", "OutpostTransport", "OutpostSigning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -158,7 +158,7 @@ let package = Package(
         .target(
             name: "OutpostAgent",
             dependencies: [
-                "OutpostCore", "OutpostClient", "OutpostSecrets", "OutpostMasking", "OutpostTransport",
+                "OutpostCore", "OutpostClient", "OutpostSecrets", "OutpostMasking", "OutpostTransport", "OutpostSigning",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -185,6 +185,17 @@ let package = Package(
                 // Azure's Service Fabric identity endpoint: one HTTPS request whose server
                 // certificate is pinned by thumbprint (AsyncHTTPClient has no such check).
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Signed tasks: the submitter's keys, the signature over a task, and the agent's
+        // check of it (pure; the agent's key loading and replay journal do the I/O).
+        .target(
+            name: "OutpostSigning",
+            dependencies: [
+                "OutpostCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -262,6 +273,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "OutpostCoreTests", dependencies: ["OutpostCore", "OutpostTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "OutpostSigningTests",
+            dependencies: [
+                "OutpostSigning", "OutpostCore", "OutpostTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "OutpostTransportTests",
             dependencies: [

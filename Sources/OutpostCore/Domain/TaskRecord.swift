@@ -29,6 +29,10 @@ package struct TaskRecord: Codable, Sendable, Equatable {
     package var userTokenRequired: Bool
     /// The subject (`sub`) of the user token the agent verified, when it checked one.
     package var userSubject: String?
+    /// The task was submitted with a signature (signed tasks); the hub cannot check it.
+    package var signed: Bool
+    /// The id of the key whose signature the agent verified before running the task.
+    package var signedBy: String?
     /// Set when the task's agent came back after the task was marked `lost` and
     /// reported how it ended (a late result): the status it reported. The task's own
     /// status stays `lost`.
@@ -57,6 +61,8 @@ package struct TaskRecord: Codable, Sendable, Equatable {
         createdBy: String? = nil,
         userTokenRequired: Bool = false,
         userSubject: String? = nil,
+        signed: Bool = false,
+        signedBy: String? = nil,
         lateStatus: TaskStatus? = nil,
         lateExitCode: Int32? = nil,
         lateFinishedAt: Date? = nil,
@@ -78,6 +84,8 @@ package struct TaskRecord: Codable, Sendable, Equatable {
         self.createdBy = createdBy
         self.userTokenRequired = userTokenRequired
         self.userSubject = userSubject
+        self.signed = signed
+        self.signedBy = signedBy
         self.lateStatus = lateStatus
         self.lateExitCode = lateExitCode
         self.lateFinishedAt = lateFinishedAt
@@ -97,6 +105,8 @@ package struct TaskRecord: Codable, Sendable, Equatable {
         case createdBy = "created_by"
         case userTokenRequired = "user_token_required"
         case userSubject = "user_subject"
+        case signed
+        case signedBy = "signed_by"
         case lateStatus = "late_status"
         case lateExitCode = "late_exit_code"
         case lateFinishedAt = "late_finished_at"
@@ -121,6 +131,8 @@ package struct TaskRecord: Codable, Sendable, Equatable {
             createdBy: try c.decodeIfPresent(String.self, forKey: .createdBy),
             userTokenRequired: try c.decodeIfPresent(Bool.self, forKey: .userTokenRequired) ?? false,
             userSubject: try c.decodeIfPresent(String.self, forKey: .userSubject),
+            signed: try c.decodeIfPresent(Bool.self, forKey: .signed) ?? false,
+            signedBy: try c.decodeIfPresent(String.self, forKey: .signedBy),
             lateStatus: try c.decodeIfPresent(TaskStatus.self, forKey: .lateStatus),
             lateExitCode: try c.decodeIfPresent(Int32.self, forKey: .lateExitCode),
             lateFinishedAt: try c.decodeIfPresent(Date.self, forKey: .lateFinishedAt),
@@ -146,6 +158,8 @@ package struct TaskRecord: Codable, Sendable, Equatable {
         try c.encode(createdBy, forKey: .createdBy)
         try c.encode(userTokenRequired, forKey: .userTokenRequired)
         try c.encode(userSubject, forKey: .userSubject)
+        try c.encode(signed, forKey: .signed)
+        try c.encode(signedBy, forKey: .signedBy)
         try c.encode(lateStatus, forKey: .lateStatus)
         try c.encode(lateExitCode, forKey: .lateExitCode)
         try c.encode(lateFinishedAt, forKey: .lateFinishedAt)

@@ -6,15 +6,27 @@ package struct CreateTaskRequest: Codable, Sendable, Equatable {
     package var script: String
     /// Overrides the target's timeout; `nil` means the target's or the hub's default.
     package var timeoutSeconds: Int?
+    /// The task's id, chosen by the client (`tsk_` and 16 to 64 characters of
+    /// `[0-9a-z]`); `nil` lets the hub choose. A signed task names its id in the
+    /// signature, so it must choose it.
+    package var id: String?
+    /// The submitter's signature of the task (signed tasks, docs/signed-tasks.md);
+    /// stored with the task and handed to the agent unchanged.
+    package var signature: SignedTaskEnvelope?
 
-    package init(target: String, script: String, timeoutSeconds: Int? = nil) {
+    package init(
+        target: String, script: String, timeoutSeconds: Int? = nil, id: String? = nil,
+        signature: SignedTaskEnvelope? = nil
+    ) {
         self.target = target
         self.script = script
         self.timeoutSeconds = timeoutSeconds
+        self.id = id
+        self.signature = signature
     }
 
     enum CodingKeys: String, CodingKey {
-        case target, script
+        case target, script, id, signature
         case timeoutSeconds = "timeout_seconds"
     }
 }

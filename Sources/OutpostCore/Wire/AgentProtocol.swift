@@ -194,17 +194,24 @@ package struct TaskAssignment: Codable, Sendable, Equatable {
     /// The submitting user's session token (JWT), for agents that enforce user
     /// tokens. Added by the hub from memory when it hands the task out; never stored.
     package var userToken: String?
+    /// The submitter's signature, as the client sent it (signed tasks). The agent
+    /// checks it against everything above before it fetches any secret.
+    package var signature: SignedTaskEnvelope?
 
-    package init(taskID: String, target: Target, script: String, timeoutSeconds: Int, userToken: String? = nil) {
+    package init(
+        taskID: String, target: Target, script: String, timeoutSeconds: Int, userToken: String? = nil,
+        signature: SignedTaskEnvelope? = nil
+    ) {
         self.taskID = taskID
         self.target = target
         self.script = script
         self.timeoutSeconds = timeoutSeconds
         self.userToken = userToken
+        self.signature = signature
     }
 
     enum CodingKeys: String, CodingKey {
-        case target, script
+        case target, script, signature
         case taskID = "task_id"
         case timeoutSeconds = "timeout_seconds"
         case userToken = "user_token"
@@ -219,6 +226,7 @@ package struct TaskAssignment: Codable, Sendable, Equatable {
         script = try c.decode(String.self, forKey: .script)
         timeoutSeconds = try c.decode(Int.self, forKey: .timeoutSeconds)
         userToken = try c.decodeIfPresent(String.self, forKey: .userToken)
+        signature = try c.decodeIfPresent(SignedTaskEnvelope.self, forKey: .signature)
         guard (0...Self.maxTimeoutSeconds).contains(timeoutSeconds) else {
             throw DecodingError.dataCorruptedError(
                 forKey: .timeoutSeconds, in: c, debugDescription: "must be from 0 to \(Self.maxTimeoutSeconds) seconds")
@@ -334,13 +342,19 @@ package struct FinishRequest: Codable, Sendable, Equatable {
     package var logBytes: Int64
     /// The verified subject of the task's user token, when the agent checked one.
     package var userSubject: String?
+    /// The key id of the task's signature, when the agent verified one.
+    package var signedBy: String?
 
-    package init(status: TaskStatus, exitCode: Int32?, error: String?, logBytes: Int64, userSubject: String? = nil) {
+    package init(
+        status: TaskStatus, exitCode: Int32?, error: String?, logBytes: Int64, userSubject: String? = nil,
+        signedBy: String? = nil
+    ) {
         self.status = status
         self.exitCode = exitCode
         self.error = error
         self.logBytes = logBytes
         self.userSubject = userSubject
+        self.signedBy = signedBy
     }
 
     enum CodingKeys: String, CodingKey {
@@ -348,15 +362,50 @@ package struct FinishRequest: Codable, Sendable, Equatable {
         case exitCode = "exit_code"
         case logBytes = "log_bytes"
         case userSubject = "user_subject"
+        case signedBy = "signed_by"
     }
+
+    /// What the agent verified about who submitted the task.
+    package var submitter: VerifiedSubmitter { VerifiedSubmitter(userSubject: userSubject, signedBy: signedBy) }
 }
 
 /// Optional body of `POST /api/v1/agent/tasks/{id}/start`.
 package struct StartRequest: Codable, Sendable, Equatable {
     /// The verified subject of the task's user token, when the agent checked one.
     package var userSubject: String?
+    /// The key id of the task's signature, when the agent verified one.
+    package var signedBy: String?
 
-    package init(userSubject: String? = nil) { self.userSubject = userSubject }
+    package init(userSubject: String? = nil, signedBy: String? = nil) {
+        self.userSubject = userSubject
+        self.signedBy = signedBy
+    }
 
-    enum CodingKeys: String, CodingKey { case userSubject = "user_subject" }
+    package init(_ submitter: VerifiedSubmitter) {
+        self.init(userSubject: submitter.userSubject, signedBy: submitter.signedBy)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case userSubject = "user_subject"
+        case signedBy = "signed_by"
+    }
+
+    /// What the agent verified about who submitted the task.
+    package var submitter: VerifiedSubmitter { VerifiedSubmitter(userSubject: userSubject, signedBy: signedBy) }
+}
+
+/// What an agent verified about who submitted a task before running it: the user
+/// token's subject (`jwk_url`) and the signing key (signed tasks). Empty when it
+/// checked neither.
+package struct VerifiedSubmitter: Sendable, Equatable {
+    package var userSubject: String?
+    package var signedBy: String?
+
+    package init(userSubject: String? = nil, signedBy: String? = nil) {
+        self.userSubject = userSubject
+        self.signedBy = signedBy
+    }
+
+    package static let none = VerifiedSubmitter()
+    package var isEmpty: Bool { userSubject == nil && signedBy == nil }
 }
