@@ -67,6 +67,9 @@ package struct AgentConfiguration: Sendable {
     /// User-token enforcement (`jwk_url`): when set, a task runs only if its user token
     /// passes this check. Default `nil` (tasks need no user token).
     package var userTokens: (any UserTokenChecking)?
+    /// Signed tasks (`require_signed_tasks`, `verification_keys`): whether a task must
+    /// carry its submitter's signature, and the keys trusted to make it. Default: off.
+    package var signedTasks = SignedTaskSettings()
     /// Signs an STS `GetCallerIdentity` request with the agent's AWS credentials, for
     /// agent types with the `aws-sts` name policy. Called when registering, only if the
     /// hub asks for it (or `signsAWSIdentityUpFront`). Default `nil`: cannot.
@@ -196,5 +199,23 @@ extension AgentConfiguration: CustomStringConvertible, CustomReflectable {
                 "insecureHTTP": insecureHTTP,
             ],
             displayStyle: .struct)
+    }
+}
+
+/// An agent's signed-task settings; the daemon turns them into a `TaskSignatureGate`
+/// once its work directory (which holds the replay journal) is claimed.
+package struct SignedTaskSettings: Sendable {
+    /// `require_signed_tasks`: `off` (default), `warn` or `require`. The agent type's
+    /// hint from the hub can make it stricter, never laxer.
+    package var mode: SignedTaskMode
+    /// `verification_keys`: the trusted public keys (a JWKS file or URL); `nil`: none.
+    package var keys: (any VerificationKeySource)?
+    /// Clock difference tolerated on a signature's validity window. Default 30 s.
+    package var leeway: Duration
+
+    package init(mode: SignedTaskMode = .off, keys: (any VerificationKeySource)? = nil, leeway: Duration = .seconds(30)) {
+        self.mode = mode
+        self.keys = keys
+        self.leeway = leeway
     }
 }

@@ -113,6 +113,11 @@ package struct AgentDaemon: Service {
             configuration: configuration, hub: hub, credentials: credentials, clock: clock, paths: paths,
             inheritedEnvironment: environment, logger: logger)
         context.slotTakenOver = { [control] taskID in control.slotTakenOver(taskID) }
+        let signatures = TaskSignatureGate(
+            mode: configuration.signedTasks.mode, keys: configuration.signedTasks.keys,
+            journal: try NonceJournal(path: paths.signedTaskNonces, now: Date()),
+            leeway: configuration.signedTasks.leeway.timeInterval, logger: logger)
+        context.signatures = signatures
         let session = SessionLoop(
             configuration: configuration, hub: hub, clock: clock, control: control, credentials: credentials,
             context: context, name: name, key: key, logger: logger)

@@ -18,6 +18,8 @@ package struct AgentError: Error, Sendable, CustomStringConvertible {
         case launchFailed
         /// A task's user token failed the agent's check (`jwk_url`).
         case userTokenRejected
+        /// A task's signature failed the agent's check (`require_signed_tasks`).
+        case signatureRejected
         /// A file or process operation failed.
         case io
     }

@@ -19,7 +19,7 @@ package struct OutpostCommand: AsyncParsableCommand {
         subcommands: [
             DevCommand.self, ServerCommand.self, AgentCommand.self, TargetCommand.self, TaskCommand.self,
             AgentsCommand.self, AgentTypeCommand.self, SecretsCommand.self, IntegrationsCommand.self,
-            TokensCommand.self,
+            TokensCommand.self, KeysCommand.self,
         ]
     )
 

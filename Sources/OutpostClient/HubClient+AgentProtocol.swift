@@ -17,10 +17,10 @@ extension HubClient {
         try await call(.POST, "/api/v1/agent/poll", json: request, timeout: timeout)
     }
 
-    package func startTask(id: String, userSubject: String? = nil) async throws(ClientError) -> TaskRecord {
-        guard let userSubject else { return try await call(.POST, "/api/v1/agent/tasks/\(Self.segment(id))/start") }
-        return try await call(
-            .POST, "/api/v1/agent/tasks/\(Self.segment(id))/start", json: StartRequest(userSubject: userSubject))
+    /// `report`: what the agent verified about the submitter; an empty one sends no body.
+    package func startTask(id: String, _ report: StartRequest = StartRequest()) async throws(ClientError) -> TaskRecord {
+        guard !report.submitter.isEmpty else { return try await call(.POST, "/api/v1/agent/tasks/\(Self.segment(id))/start") }
+        return try await call(.POST, "/api/v1/agent/tasks/\(Self.segment(id))/start", json: report)
     }
 
     /// Appends masked log bytes at `offset`. Idempotent: a retried chunk is not duplicated.

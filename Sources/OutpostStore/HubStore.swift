@@ -149,7 +149,7 @@ package protocol HubStore: Sendable {
     /// `assigned → running`, sets `started_at` (and the verified user-token subject).
     /// Idempotent for a running task.
     /// - Throws: `.notFound`, `.forbidden` (another agent's task), `.conflict` (terminal).
-    func startTask(id: String, agentID: String, userSubject: String?, at: Date) async throws(StoreError) -> TaskRecord
+    func startTask(id: String, agentID: String, submitter: VerifiedSubmitter, at: Date) async throws(StoreError) -> TaskRecord
     /// Queued or assigned tasks that need a user token the hub no longer holds (it
     /// restarted): they become `rejected` with `reason`. Returns them.
     func rejectTasksAwaitingUserToken(reason: String, at: Date) async throws(StoreError) -> [TaskRecord]
@@ -343,7 +343,7 @@ extension HubStore {
 
     /// Starts a task that carried no user token.
     package func startTask(id: String, agentID: String, at: Date) async throws(StoreError) -> TaskRecord {
-        try await startTask(id: id, agentID: agentID, userSubject: nil, at: at)
+        try await startTask(id: id, agentID: agentID, submitter: .none, at: at)
     }
 
     /// Issues a new registration token.

@@ -21,6 +21,7 @@ extension Migration {
         hotTables,
         replicaRelay,
         console,
+        signedTasks,
     ]
 
     /// Timestamps are unix seconds as doubles, booleans are 0/1 integers, JSON is
@@ -207,6 +208,16 @@ extension Migration {
             "CREATE INDEX relay_requests_open ON relay_requests (created_at) WHERE answer IS NULL",
             // The submitter's user token sealed with the replicas' cluster key, until the task starts.
             "ALTER TABLE tasks ADD COLUMN sealed_user_token TEXT",
+        ]
+    }
+
+    /// Signed tasks (issue 17): whether a task came with its submitter's signature (the
+    /// envelope itself is part of the stored assignment), and the key id the agent
+    /// verified it with.
+    static let signedTasks = Migration(version: 10, name: "signed tasks") { d in
+        [
+            "ALTER TABLE tasks ADD COLUMN signed \(d.integerType) NOT NULL DEFAULT 0",
+            "ALTER TABLE tasks ADD COLUMN signed_by TEXT",
         ]
     }
 }

@@ -25,7 +25,8 @@ extension SQLHubStore {
                     set: """
                         status = \(bind: next.rawValue), exit_code = \(bind: finish.exitCode.map(Int.init)),
                         error = \(bind: finish.error), finished_at = \(bind: at.unixSeconds),
-                        user_subject = COALESCE(\(bind: finish.userSubject), user_subject)
+                        user_subject = COALESCE(\(bind: finish.userSubject), user_subject),
+                        signed_by = COALESCE(\(bind: finish.signedBy), signed_by)
                         """)
             case .recordLateResult(let late):
                 try Self.requireWholeLog(task, finish: finish)

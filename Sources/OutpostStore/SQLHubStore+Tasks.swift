@@ -19,13 +19,14 @@ extension SQLHubStore {
                     """
                     INSERT INTO tasks (id, target, status, tags, assignment, agent_name, exit_code, error, created_at,
                         started_at, finished_at, timeout_seconds, log_bytes, log_truncated, cancel_requested, created_by,
-                        user_token_required, agent_types, sealed_user_token)
+                        user_token_required, agent_types, sealed_user_token, signed)
                     VALUES (\(bind: task.id), \(bind: task.target), \(bind: task.status.rawValue), \(bind: route.tags.description),
                         \(bind: assignmentJSON), \(bind: task.agent), \(bind: task.exitCode.map(Int.init)), \(bind: task.error),
                         \(bind: task.createdAt.unixSeconds), \(bind: task.startedAt?.unixSeconds),
                         \(bind: task.finishedAt?.unixSeconds), \(bind: task.timeoutSeconds), \(bind: task.logBytes),
                         \(bind: task.logTruncated.storedFlag), \(bind: task.cancelRequested.storedFlag), \(bind: task.createdBy),
-                        \(bind: task.userTokenRequired.storedFlag), \(bind: agentTypes), \(bind: sealedUserToken))
+                        \(bind: task.userTokenRequired.storedFlag), \(bind: agentTypes), \(bind: sealedUserToken),
+                        \(bind: (assignment.signature != nil).storedFlag))
                     """
                 ).run()
             } catch where dialect.constraint(error) == .unique {
@@ -157,7 +158,7 @@ extension SQLHubStore {
     }
 
     /// - Throws: `.notFound`, `.forbidden` (not this agent's task), `.conflict` (queued or terminal).
-    package func startTask(id: String, agentID: String, userSubject: String?, at: Date) async throws(StoreError)
+    package func startTask(id: String, agentID: String, submitter: VerifiedSubmitter, at: Date) async throws(StoreError)
         -> TaskRecord
     {
         try await write("starting task \(id)") { db in
@@ -169,7 +170,8 @@ extension SQLHubStore {
                     db, id: id, from: task.record.status,
                     set: """
                         status = \(bind: next.rawValue), started_at = \(bind: at.unixSeconds),
-                        user_subject = COALESCE(\(bind: userSubject), user_subject)
+                        user_subject = COALESCE(\(bind: submitter.userSubject), user_subject),
+                        signed_by = COALESCE(\(bind: submitter.signedBy), signed_by)
                         """)
             case .none, .signalAgentToCancel, .recordLateResult:
                 return task.record

@@ -46,7 +46,7 @@ struct FailoverAgentHubTests {
         let setup = Replicas(3)
         let token = try await setup.register()
         _ = try await setup.hub.poll(Self.poll, timeout: .seconds(5), agentToken: token)
-        try await setup.hub.startTask(id: "tsk_1", userSubject: nil, agentToken: token)
+        try await setup.hub.startTask(id: "tsk_1", StartRequest(), agentToken: token)
         #expect(try await setup.hub.appendLog(taskID: "tsk_1", offset: 0, bytes: "hello\n".bytes, agentToken: token) == 6)
         try await setup.hub.finishTask(
             id: "tsk_1", FinishRequest(status: .succeeded, exitCode: 0, error: nil, logBytes: 6), agentToken: token)
@@ -71,7 +71,7 @@ struct FailoverAgentHubTests {
         // The first replica is back: the agent stays where it works.
         setup.a.revive()
         _ = try await setup.hub.poll(Self.poll, timeout: .seconds(5), agentToken: token)
-        try await setup.hub.startTask(id: "tsk_1", userSubject: nil, agentToken: token)
+        try await setup.hub.startTask(id: "tsk_1", StartRequest(), agentToken: token)
         #expect(setup.a.state.value.calls == ["register"])
         #expect(setup.b.state.value.calls == ["register", "poll", "start:tsk_1"])
 
@@ -97,7 +97,7 @@ struct FailoverAgentHubTests {
         let setup = Replicas()
         setup.a.state.update { $0.nextAnswer = answer }
         let error = await #expect(throws: ClientError.self) {
-            try await setup.hub.startTask(id: "tsk_1", userSubject: nil, agentToken: "agent-token-1")
+            try await setup.hub.startTask(id: "tsk_1", StartRequest(), agentToken: "agent-token-1")
         }
         #expect(error == answer)
         #expect(setup.b.state.value.calls.isEmpty)
@@ -177,7 +177,7 @@ struct FailoverAgentHubTests {
         let setup = Replicas()
         let token = try await setup.register()
         let taskID = "tsk_log"
-        try await setup.hub.startTask(id: taskID, userSubject: nil, agentToken: token)
+        try await setup.hub.startTask(id: taskID, StartRequest(), agentToken: token)
         // The third chunk (bytes 200..<300) kills the first replica.
         setup.a.state.update { $0.dieOnAppend = (number: 3, how: death) }
 

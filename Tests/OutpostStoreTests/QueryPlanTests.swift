@@ -138,7 +138,7 @@ struct QueryPlanTests {
             }
             for task in seeded.prefix(2) {
                 _ = try await store.claimTask(id: task.id, agentID: nightShift.id, agentName: nightShift.name, at: t0)
-                _ = try await store.startTask(id: task.id, agentID: nightShift.id, userSubject: "alice", at: t0)
+                _ = try await store.startTask(id: task.id, agentID: nightShift.id, submitter: VerifiedSubmitter(userSubject: "alice"), at: t0)
             }
             let newest = try #require(seeded.last)
             let cursor = TaskCursor(after: newest)

@@ -27,7 +27,7 @@ struct TaskQueryTests {
                 let agent = agents[i % 5 == 3 ? 1 : 0]
                 _ = try await store.claimTask(id: id, agentID: agent.id, agentName: agent.name, at: t0)
                 let subject: String? = [2: "alice", 3: "bob"][i % 5]
-                _ = try await store.startTask(id: id, agentID: agent.id, userSubject: subject, at: t0)
+                _ = try await store.startTask(id: id, agentID: agent.id, submitter: VerifiedSubmitter(userSubject: subject), at: t0)
                 if i % 5 == 4 {
                     _ = try await store.finishTask(
                         id: id, agentID: agent.id,

@@ -39,6 +39,8 @@ struct RunnerContext: Sendable {
     var secrets: any SecretResolver
     /// User-token enforcement; `nil` when the agent has no `jwk_url`.
     var userTokens: (any UserTokenChecking)?
+    /// Signed-task enforcement; `nil` only in tests that do not exercise it.
+    var signatures: (any TaskSignatureChecking)?
     var maskingPolicy: MaskingPolicy
     /// Every value the agent holds, masked in every task's log whether or not the task can
     /// see it: its sensitive variables (`*_TOKEN`, ...), its registration token, what its

@@ -16,6 +16,7 @@ extension TaskRunner {
     /// working directory, the script and the spool.
     /// - Throws: `AgentError` whose message becomes the task's rejection reason.
     func prepare() async throws(AgentError) -> PreparedTask {
+        try await checkSignature()
         try await checkUserToken()
         let target = assignment.target
         guard let integration = context.integrations.integration(named: target.integration) else {
@@ -100,13 +101,30 @@ extension TaskRunner {
         return invocation
     }
 
+    /// With signed tasks enforced, what runs must be exactly what its submitter signed,
+    /// checked before anything else (no secret is fetched for a refused task).
+    private func checkSignature() async throws(AgentError) {
+        guard let gate = context.signatures else { return }
+        switch await gate.check(assignment, now: Date()) {
+        case .notChecked:
+            break
+        case .verified(let kid):
+            state.update { $0.submitter.signedBy = kid }
+            logger.info("task signature verified", metadata: ["kid": "\(kid)"])
+        case .warned(let reason):
+            logger.warning("running a task whose signature does not check out (require_signed_tasks: warn): \(reason)")
+        case .rejected(let reason):
+            throw AgentError(.signatureRejected, "signed task refused: \(reason)")
+        }
+    }
+
     /// With user-token enforcement, the task's user token must verify before anything
     /// else happens (no secret is fetched for a refused task).
     private func checkUserToken() async throws(AgentError) {
         guard let checker = context.userTokens else { return }
         switch await checker.decide(assignment.userToken, now: Date()) {
         case .accepted(let subject):
-            state.update { $0.userSubject = subject }
+            state.update { $0.submitter.userSubject = subject }
             logger.info("user token verified", metadata: ["subject": "\(subject)"])
         case .rejected(let reason):
             throw AgentError(.userTokenRejected, "user token refused: \(reason)")

@@ -53,9 +53,9 @@ extension TaskRunner {
     /// longer ours.
     func deliver(_ spool: LogSpool) async {
         let taskID = self.taskID
-        let subject = state.value.userSubject
+        let report = StartRequest(state.value.submitter)
         let started = await callHub("start") { hub, token throws(ClientError) in
-            try await hub.startTask(id: taskID, userSubject: subject, agentToken: token)
+            try await hub.startTask(id: taskID, report, agentToken: token)
         }
         switch started {
         case .done:
@@ -104,7 +104,7 @@ extension TaskRunner {
         for _ in 0..<3 {
             let request = FinishRequest(
                 status: verdict.status, exitCode: verdict.exitCode, error: verdict.error, logBytes: logBytes,
-                userSubject: state.value.userSubject)
+                userSubject: state.value.submitter.userSubject, signedBy: state.value.submitter.signedBy)
             let taskID = self.taskID
             let receipt = FinishReceipt()
             let outcome = await callHub("finish") { hub, token throws(ClientError) in

@@ -42,8 +42,9 @@ struct RunnerState: Sendable {
     var processDone = false
     /// What to report; set with `processDone`, `nil` when nothing is to be reported.
     var verdict: Verdict?
-    /// The verified subject of the task's user token (user-token enforcement).
-    var userSubject: String?
+    /// What the agent verified about the submitter (user token, signature), reported
+    /// with the start and the finish.
+    var submitter = VerifiedSubmitter.none
 }
 
 /// Runs one assigned task from start to report: checks, process, log, finish.

@@ -15,8 +15,8 @@ package protocol AgentHubAPI: Sendable {
     func register(_ request: RegisterRequest) async throws(ClientError) -> RegisterResponse
     /// Long poll; `timeout` bounds the whole call and must exceed the hub's poll wait.
     func poll(_ request: PollRequest, timeout: Duration, agentToken: String) async throws(ClientError) -> PollResponse
-    /// `userSubject`: the verified subject of the task's user token, when checked.
-    func startTask(id: String, userSubject: String?, agentToken: String) async throws(ClientError)
+    /// `report`: what the agent verified about the submitter (user token, signature).
+    func startTask(id: String, _ report: StartRequest, agentToken: String) async throws(ClientError)
     /// Appends log bytes at `offset`; returns the hub's next expected offset.
     func appendLog(taskID: String, offset: Int64, bytes: [UInt8], agentToken: String) async throws(ClientError) -> Int64
     /// Reports a task's end. Returns whether the hub's waiting poll of this agent took

@@ -53,13 +53,13 @@ package final class ChannelAgentHub: AgentHubAPI {
         return try await send(call, on: channel, timeout: timeout, cancellable: true).poll ?? PollResponse()
     }
 
-    package func startTask(id: String, userSubject: String?, agentToken: String) async throws(ClientError) {
+    package func startTask(id: String, _ report: StartRequest, agentToken: String) async throws(ClientError) {
         guard let channel = try await channel(agentToken) else {
-            return try await http.startTask(id: id, userSubject: userSubject, agentToken: agentToken)
+            return try await http.startTask(id: id, report, agentToken: agentToken)
         }
         var call = ChannelCall(id: 0, op: .start)
         call.taskID = id
-        if let userSubject { call.start = StartRequest(userSubject: userSubject) }
+        if !report.submitter.isEmpty { call.start = report }
         _ = try await send(call, on: channel)
     }
 

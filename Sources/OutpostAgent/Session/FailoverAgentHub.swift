@@ -104,9 +104,9 @@ package final class FailoverAgentHub: AgentHubAPI {
         try await send { hub throws(ClientError) in try await hub.poll(request, timeout: timeout, agentToken: agentToken) }
     }
 
-    package func startTask(id: String, userSubject: String?, agentToken: String) async throws(ClientError) {
+    package func startTask(id: String, _ report: StartRequest, agentToken: String) async throws(ClientError) {
         try await send { hub throws(ClientError) in
-            try await hub.startTask(id: id, userSubject: userSubject, agentToken: agentToken)
+            try await hub.startTask(id: id, report, agentToken: agentToken)
         }
     }
 

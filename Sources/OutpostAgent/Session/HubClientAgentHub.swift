@@ -52,8 +52,8 @@ package struct HubClientAgentHub: AgentHubAPI {
         return try await client(agentToken).poll(request, timeout: .milliseconds(max(milliseconds, 1)))
     }
 
-    package func startTask(id: String, userSubject: String?, agentToken: String) async throws(ClientError) {
-        _ = try await client(agentToken).startTask(id: id, userSubject: userSubject)
+    package func startTask(id: String, _ report: StartRequest, agentToken: String) async throws(ClientError) {
+        _ = try await client(agentToken).startTask(id: id, report)
     }
 
     package func appendLog(taskID: String, offset: Int64, bytes: [UInt8], agentToken: String) async throws(ClientError) -> Int64 {

@@ -22,6 +22,8 @@ struct WorkDirectory: Sendable {
     var running: String { "\(root)/running" }
     /// The agent's own key (`AgentKey`); not a leftover, so restarts keep it.
     var identityKey: String { "\(root)/identity.key" }
+    /// The nonces of signed tasks accepted here, kept until they expire (`NonceJournal`).
+    var signedTaskNonces: String { "\(root)/signed-task-nonces" }
 
     /// `path` made absolute against the current directory (tasks run elsewhere).
     init(path: String) {

@@ -4,6 +4,7 @@ import OutpostAgent
 import OutpostCore
 import OutpostMasking
 import OutpostSecrets
+import OutpostSigning
 import AsyncHTTPClient
 import Logging
 
@@ -131,6 +132,20 @@ struct AgentCommand: AsyncParsableCommand {
         var jwkURL: String?
 
         @Option(
+            name: .customLong("require-signed-tasks"),
+            help: ArgumentHelp(
+                "Signed tasks: `true` runs only tasks whose submitter's signature verifies against --verification-keys (others are rejected with the reason); `warn` logs a failed check and runs the task; `false` (default) does not check.",
+                valueName: "true|warn|false"))
+        var requireSignedTasks: String?
+
+        @Option(
+            name: .customLong("verification-keys"),
+            help: ArgumentHelp(
+                "Signed tasks: the public keys trusted to sign tasks, as a JWKS file (re-read when it changes) or an http(s) URL (`outpost keys generate` writes one).",
+                valueName: "file|url"))
+        var verificationKeys: String?
+
+        @Option(
             name: .customLong("run-as"),
             help: ArgumentHelp(
                 "Run every task as this user (name or uid), so tasks cannot read the agent's files or memory; the agent must run as root.",
@@ -150,7 +165,8 @@ struct AgentCommand: AsyncParsableCommand {
                 flags: .init(
                     hub: hub, token: token, tokenFile: tokenFile, name: name, tags: tags, concurrency: concurrency, workDir: workDir,
                     killGrace: killGrace, disconnectAfterJob: disconnectAfterJob, longPoll: longPoll, idleTimeout: idleTimeout,
-                    awsSTSEndpoint: awsSTSEndpoint, jwkURL: jwkURL, runAs: runAs, hubCA: trust.hubCA,
+                    awsSTSEndpoint: awsSTSEndpoint, jwkURL: jwkURL, requireSignedTasks: requireSignedTasks,
+                    verificationKeys: verificationKeys, runAs: runAs, hubCA: trust.hubCA,
                     hubCertSHA256: trust.hubCertSHA256, insecureHTTP: trust.insecureHTTP),
                 configFile: configFile)
             let configuration = try settings.agentConfiguration()
@@ -170,8 +186,7 @@ struct AgentCommand: AsyncParsableCommand {
             let secretsHTTP = SecretHTTP.makeClient()
             do {
                 try await run(
-                    configuration, secretsHTTP: secretsHTTP, secrets: settings.secrets, userTokens: settings.userTokens,
-                    awsSTSEndpoint: settings.awsSTSEndpoint, awsRegion: settings.awsRegion, logger: logger)
+                    configuration, secretsHTTP: secretsHTTP, settings: settings, logger: logger)
             } catch {
                 try? await secretsHTTP.shutdown()
                 throw error
@@ -180,14 +195,14 @@ struct AgentCommand: AsyncParsableCommand {
         }
 
         private func run(
-            _ configuration: AgentConfiguration, secretsHTTP: HTTPClient, secrets: SecretsSettings,
-            userTokens: AgentSettings.UserTokenSettings?, awsSTSEndpoint: String?, awsRegion: String?, logger: Logger
+            _ configuration: AgentConfiguration, secretsHTTP: HTTPClient, settings: AgentSettings, logger: Logger
         ) async throws {
             var configuration = configuration
-            configuration.secrets = try Self.secretSet(secrets, http: secretsHTTP, logger: logger)
-            configuration.userTokens = try Self.userTokenVerifier(userTokens, http: secretsHTTP, logger: logger)
+            configuration.secrets = try Self.secretSet(settings.secrets, http: secretsHTTP, logger: logger)
+            configuration.userTokens = try Self.userTokenVerifier(settings.userTokens, http: secretsHTTP, logger: logger)
+            configuration.signedTasks = try Self.signedTasks(settings, http: secretsHTTP, logger: logger)
             // Signed afresh for every registration: a signature is good for about 15 minutes.
-            let (endpoint, region) = (awsSTSEndpoint, awsRegion)
+            let (endpoint, region) = (settings.awsSTSEndpoint, settings.awsRegion)
             let http = SecretHTTP(client: secretsHTTP, timeout: .seconds(10))
             configuration.awsIdentitySigner = {
                 try await AWSCallerIdentityRequest.signedCallerIdentity(
@@ -220,6 +235,29 @@ struct AgentCommand: AsyncParsableCommand {
             }
             logger.info("user-token enforcement on: tasks run only with a valid user token", metadata: ["jwk_url": "\(settings.jwkURL)"])
             return UserTokenVerifier(policy: policy, client: http, logger: logger)
+        }
+
+        /// Signed-task enforcement; a key file that cannot be used is a usage error (exit 2).
+        static func signedTasks(_ settings: AgentSettings, http: HTTPClient, logger: Logger) throws -> SignedTaskSettings {
+            var signed = SignedTaskSettings(mode: settings.signedTaskMode)
+            if let location = settings.verificationKeys {
+                let lowered = location.lowercased()
+                if lowered.hasPrefix("https://") || lowered.hasPrefix("http://") {
+                    signed.keys = VerificationKeyURL(url: location, fetcher: HTTPKeySetFetcher(client: http), logger: logger)
+                } else {
+                    do {
+                        signed.keys = try VerificationKeyFile(path: location, logger: logger)
+                    } catch {
+                        throw CLIExit.usage(error.cause)
+                    }
+                }
+            }
+            if signed.mode != .off {
+                logger.info(
+                    "signed tasks: \(signed.mode == .require ? "tasks run only with a valid signature" : "a failed signature check is logged, and the task runs")",
+                    metadata: ["verification_keys": "\(settings.verificationKeys ?? "")"])
+            }
+            return signed
         }
 
         /// Builds the configured providers; a bad option is a usage error (exit 2).

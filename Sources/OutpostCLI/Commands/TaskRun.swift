@@ -24,6 +24,13 @@ struct TaskRun: AsyncParsableCommand {
             With --user-token-file the task carries your session token (JWT) to agents that \
             enforce user tokens; the hub keeps it in memory only and the agent records the \
             verified subject on the task.
+
+            With --sign-key the task carries your signature over everything it will run \
+            (target, integration, script, environment, secret references, tags, timeout), \
+            valid for --sign-valid-for (default 10m). Agents with require_signed_tasks run it \
+            only if nothing was changed on the way, once. See docs/signed-tasks.md.
+              outpost keys generate --out ~/.outpost/keys
+              outpost task run prod-db --file fix.sql --sign-key ~/.outpost/keys/task-signing-key.pem
             """
     )
 
@@ -46,6 +53,18 @@ struct TaskRun: AsyncParsableCommand {
             valueName: "path"))
     var userTokenFile: String?
 
+    @Option(
+        name: .customLong("sign-key"),
+        help: ArgumentHelp(
+            "Sign the task with this private key (from `outpost keys generate`), for agents that require signed tasks. Also OUTPOST_SIGN_KEY.",
+            valueName: "path"))
+    var signKey: String?
+
+    @Option(
+        name: .customLong("sign-valid-for"),
+        help: ArgumentHelp("How long the signature stays valid, from 1s to 23h59m (default 10m).", valueName: "duration"))
+    var signValidFor: String?
+
     @Flag(help: "Print the task id and return without waiting.")
     var detach = false
 
@@ -55,9 +74,13 @@ struct TaskRun: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
-        let request = try makeRequest()
+        var request = try makeRequest()
         let userToken = try readUserToken()
         let hub = try client.makeClient()
+        if let signing = try TaskSigning(keyPath: signKey, validFor: signValidFor) {
+            let described = try await withHub { () async throws(ClientError) in try await hub.target(named: target) }
+            request = try signing.sign(request, for: described)
+        }
         if detach {
             let task = try await withHub { () async throws(ClientError) in
                 try await hub.createTask(request, userToken: userToken)

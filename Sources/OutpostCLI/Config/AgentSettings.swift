@@ -46,6 +46,11 @@ struct AgentSettings {
     var awsRegion: String?
     /// User-token enforcement (`jwk_url`, `jwt_issuer`, `jwt_audience`, `jwt_leeway`).
     var userTokens: UserTokenSettings?
+    /// Signed tasks (`require_signed_tasks`: true, false or warn; default false).
+    var signedTaskMode = SignedTaskMode.off
+    /// The public keys trusted to sign tasks (`verification_keys`): a JWKS file or an
+    /// http(s) URL of one. Default none.
+    var verificationKeys: String?
     /// Run tasks as this user, name or uid (`run_as`; needs the agent to run as root).
     /// Default: tasks run as the agent's user.
     var runAs: String?
@@ -63,7 +68,7 @@ struct AgentSettings {
         "hub", "token", "token_file", "name", "tags", "concurrency", "work_dir", "kill_grace", "max_log_bytes", "secrets",
         "disconnect_after_job", "disconnect_after_idle_timeout", "aws_sts_endpoint", "aws_region", "jwk_url",
         "jwt_issuer", "jwt_audience", "jwt_leeway", "integrations", "run_as", "hub_ca", "hub_cert_sha256", "insecure_http",
-        "long_poll",
+        "long_poll", "require_signed_tasks", "verification_keys",
     ]
 
     struct Flags {
@@ -81,6 +86,8 @@ struct AgentSettings {
         var idleTimeout: String?
         var awsSTSEndpoint: String?
         var jwkURL: String?
+        var requireSignedTasks: String?
+        var verificationKeys: String?
         var runAs: String?
         var hubCA: String?
         var hubCertSHA256: String?
@@ -136,7 +143,28 @@ struct AgentSettings {
                 }
             }
         }
+        try resolveSignedTasks(into: &settings, layers: layers, flags: flags)
         return settings
+    }
+
+    /// `require_signed_tasks` and `verification_keys`: enforcing needs keys to enforce with.
+    private static func resolveSignedTasks(into settings: inout AgentSettings, layers: ConfigLayers, flags: Flags)
+        throws(ConfigError)
+    {
+        settings.verificationKeys = try layers.string(
+            "verification_keys", flag: ("--verification-keys", flags.verificationKeys))
+        guard let (text, origin) = try layers.raw("require_signed_tasks", flag: ("--require-signed-tasks", flags.requireSignedTasks))
+        else { return }
+        guard let mode = SignedTaskMode(setting: text) else {
+            throw ConfigError(
+                key: "require_signed_tasks", origin: origin, problem: "must be true, false or warn, not \"\(text)\"")
+        }
+        if mode != .off, settings.verificationKeys == nil {
+            throw ConfigError(
+                key: "require_signed_tasks", origin: origin,
+                problem: "needs verification_keys: the JWKS file or URL of the keys trusted to sign tasks")
+        }
+        settings.signedTaskMode = mode
     }
 
     /// `hub`: one URL, or several replicas of one hub as repeated `--hub` flags, a YAML

@@ -5,15 +5,13 @@ import OutpostStore
 
 /// Agent protocol operations: log, finish (registration: `Hub+Registration.swift`).
 extension Hub {
-    /// Marks a claimed task running (the agent spawned it). `userSubject`: the verified
-    /// subject of the task's user token, when the agent checked one.
-    func startTask(id: String, agent: AgentIdentity, userSubject: String?) async throws -> TaskRecord {
-        if let userSubject, userSubject.utf8.count > 1024 {
-            throw HubError.invalid("user_subject must be at most 1024 characters")
-        }
+    /// Marks a claimed task running (the agent spawned it). `submitter`: what the agent
+    /// verified about who submitted it (user token subject, signing key).
+    func startTask(id: String, agent: AgentIdentity, submitter: VerifiedSubmitter) async throws -> TaskRecord {
+        try InputValidation.validate(submitter: submitter)
         let task: TaskRecord
         do {
-            task = try await store.startTask(id: id, agentID: agent.id, userSubject: userSubject, at: now())
+            task = try await store.startTask(id: id, agentID: agent.id, submitter: submitter, at: now())
         } catch {
             switch error.code {
             case .conflict: throw try await conflictOnTask(id, error, finishedMessage: "drop it")

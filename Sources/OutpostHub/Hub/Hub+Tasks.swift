@@ -18,10 +18,13 @@ extension Hub {
         let timeout = request.timeoutSeconds ?? target.timeoutSeconds ?? configuration.defaultTaskTimeoutSeconds
         let now = now()
         let task = TaskRecord(
-            id: Identifiers.make(prefix: "tsk"), target: target.name, createdAt: now, timeoutSeconds: timeout,
-            createdBy: createdBy, userTokenRequired: userToken != nil)
+            id: request.id ?? Identifiers.make(prefix: "tsk"), target: target.name, createdAt: now,
+            timeoutSeconds: timeout, createdBy: createdBy, userTokenRequired: userToken != nil,
+            signed: request.signature != nil)
+        // The signature goes to the agent exactly as the client sent it.
         let assignment = TaskAssignment(
-            taskID: task.id, target: target, script: request.script, timeoutSeconds: timeout)
+            taskID: task.id, target: target, script: request.script, timeoutSeconds: timeout,
+            signature: request.signature)
         try await store.insertTask(
             task, assignment: assignment, route: target.route, sealedUserToken: try sealForReplicas(userToken, taskID: task.id))
         if let userToken { userTokens.keep(userToken, forTask: task.id) }

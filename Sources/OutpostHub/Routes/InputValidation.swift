@@ -60,6 +60,54 @@ package enum InputValidation {
                 message: "script is \(task.script.utf8.count) bytes; the hub accepts at most \(maxScriptBytes)")
         }
         if let timeout = task.timeoutSeconds { try validate(timeoutSeconds: timeout) }
+        if let id = task.id { try validate(taskID: id) }
+        if let signature = task.signature { try validate(signature: signature, of: task) }
+    }
+
+    /// A client-chosen task id: `tsk_` and 16 to 64 characters of `[0-9a-z]` (what the
+    /// hub's own ids look like; agents use the id as a file name).
+    package static func validate(taskID id: String) throws(ValidationError) {
+        let body = id.utf8.dropFirst(4)
+        guard id.hasPrefix("tsk_"), (16...64).contains(body.count),
+            body.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) })
+        else {
+            throw ValidationError(
+                field: "id", message: "id must be \"tsk_\" followed by 16 to 64 lowercase letters or digits")
+        }
+    }
+
+    /// The hub cannot verify a signature (it holds no keys agents trust), and does not
+    /// try; it checks only what lets an honest client hear of a mistake now rather than
+    /// from an agent's refusal: the envelope's shape, and that it names this task.
+    static func validate(signature: SignedTaskEnvelope, of task: CreateTaskRequest) throws(ValidationError) {
+        guard let id = task.id else {
+            throw ValidationError(
+                field: "id", message: "a signed task must carry the id it was signed for (the id field)")
+        }
+        guard signature.payloadType == SignedTaskPayload.payloadType else {
+            throw ValidationError(
+                field: "signature.payloadType", message: "signature.payloadType must be \(SignedTaskPayload.payloadType)")
+        }
+        guard (1...SignedTaskEnvelope.maxSignatures).contains(signature.signatures.count),
+            signature.signatures.allSatisfy({ !$0.keyid.isEmpty && $0.keyid.utf8.count <= 256 && $0.sig.utf8.count <= 1024 })
+        else {
+            throw ValidationError(
+                field: "signature.signatures",
+                message: "signature.signatures must hold 1 to \(SignedTaskEnvelope.maxSignatures) entries, each with a "
+                    + "keyid of 1 to 256 characters and a sig of at most 1 KiB")
+        }
+        guard signature.payload.utf8.count <= SignedTaskEnvelope.maxEncodedBytes, let bytes = signature.payloadBytes,
+            let payload = try? SignedTaskPayload(canonical: bytes)
+        else {
+            throw ValidationError(
+                field: "signature.payload", message: "signature.payload is not the base64 of a canonical task payload")
+        }
+        guard payload.content.taskID == id, payload.content.target == task.target else {
+            throw ValidationError(
+                field: "signature.payload",
+                message: "the signature was made for task \(payload.content.taskID) of target "
+                    + "\(payload.content.target), not for this request's id and target")
+        }
     }
 
     /// A user token header: a compact JWT, so printable ASCII without spaces, at most 16 KiB.
@@ -138,6 +186,17 @@ package enum InputValidation {
         }
         if let error = request.error, error.utf8.count > 64 * 1024 {
             throw ValidationError(field: "error", message: "error must be at most 64 KiB")
+        }
+        try validate(submitter: request.submitter)
+    }
+
+    /// What an agent reports it verified: bounded, since it is stored and shown.
+    package static func validate(submitter: VerifiedSubmitter) throws(ValidationError) {
+        if let subject = submitter.userSubject, subject.utf8.count > 1024 {
+            throw ValidationError(field: "user_subject", message: "user_subject must be at most 1024 characters")
+        }
+        if let kid = submitter.signedBy, kid.isEmpty || kid.utf8.count > 256 {
+            throw ValidationError(field: "signed_by", message: "signed_by must be 1 to 256 characters")
         }
     }
 }

@@ -63,7 +63,7 @@ final class CertificateHub: AgentHubAPI {
     func poll(_ request: PollRequest, timeout: Duration, agentToken: String) async throws(ClientError) -> PollResponse {
         throw unused
     }
-    func startTask(id: String, userSubject: String?, agentToken: String) async throws(ClientError) { throw unused }
+    func startTask(id: String, _ report: StartRequest, agentToken: String) async throws(ClientError) { throw unused }
     func appendLog(taskID: String, offset: Int64, bytes: [UInt8], agentToken: String) async throws(ClientError) -> Int64 {
         throw unused
     }

@@ -19,6 +19,7 @@ final class FakeHub: AgentHubAPI {
         var polls: [PollRequest] = []
         var started: [String: String] = [:]  // task id → token used
         var startSubjects: [String: String] = [:]  // task id → user subject reported at start
+        var startSigners: [String: String] = [:]  // task id → signing key id reported at start
         var logs: [String: [UInt8]] = [:]
         var finishes: [String: FinishRequest] = [:]
         var finishTokens: [String: String] = [:]
@@ -86,11 +87,12 @@ final class FakeHub: AgentHubAPI {
         }
     }
 
-    func startTask(id: String, userSubject: String?, agentToken: String) async throws(ClientError) {
+    func startTask(id: String, _ report: StartRequest, agentToken: String) async throws(ClientError) {
         state.update { state in
             state.calls.append("start:\(id)")
             state.started[id] = agentToken
-            if let userSubject { state.startSubjects[id] = userSubject }
+            if let userSubject = report.userSubject { state.startSubjects[id] = userSubject }
+            if let signedBy = report.signedBy { state.startSigners[id] = signedBy }
         }
     }
 

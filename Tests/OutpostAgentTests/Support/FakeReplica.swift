@@ -89,9 +89,9 @@ final class FakeReplica: AgentHubAPI {
         return try await database.poll(request, timeout: timeout, agentToken: agentToken)
     }
 
-    func startTask(id: String, userSubject: String?, agentToken: String) async throws(ClientError) {
+    func startTask(id: String, _ report: StartRequest, agentToken: String) async throws(ClientError) {
         try enter("start:\(id)")
-        try await database.startTask(id: id, userSubject: userSubject, agentToken: agentToken)
+        try await database.startTask(id: id, report, agentToken: agentToken)
     }
 
     func appendLog(taskID: String, offset: Int64, bytes: [UInt8], agentToken: String) async throws(ClientError) -> Int64 {
