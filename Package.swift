@@ -322,7 +322,7 @@ let package = Package(
             name: "OutpostAgentTests",
             dependencies: [
                 "OutpostAgent", "OutpostSecrets", "OutpostMasking", "OutpostClient", "OutpostCore", "OutpostTestSupport",
-                "OutpostTransport",
+                "OutpostTransport", "OutpostSigning",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -58,9 +58,10 @@ package protocol HubStore: Sendable {
     /// - Throws: `.notFound`.
     func rotateAgentTypeToken(named name: String, newHash: String, revoked: Bool, at: Date) async throws(StoreError)
         -> AgentType
-    /// Replaces the tags the type's agents may carry (checked at registration).
+    /// Changes the fields of `change` that are set (the tags its agents may carry, the
+    /// signed-task mode it asks for); the others stay.
     /// - Throws: `.notFound`.
-    func setAgentTypeAllowedTags(named name: String, allowedTags: [TagPattern]) async throws(StoreError) -> AgentType
+    func updateAgentType(named name: String, _ change: AgentTypeChange) async throws(StoreError) -> AgentType
 
     // MARK: Targets
 
@@ -351,5 +352,18 @@ extension HubStore {
         -> AgentType
     {
         try await rotateAgentTypeToken(named: name, newHash: newHash, revoked: false, at: at)
+    }
+}
+
+/// What `updateAgentType` changes: each field set replaces the stored one.
+package struct AgentTypeChange: Sendable, Equatable {
+    /// The tags the type's agents may carry (checked at registration).
+    package var allowedTags: [TagPattern]?
+    /// The signed-task mode its agents are asked to enforce.
+    package var signedTasks: SignedTaskMode?
+
+    package init(allowedTags: [TagPattern]? = nil, signedTasks: SignedTaskMode? = nil) {
+        self.allowedTags = allowedTags
+        self.signedTasks = signedTasks
     }
 }

@@ -218,6 +218,9 @@ extension Migration {
         [
             "ALTER TABLE tasks ADD COLUMN signed \(d.integerType) NOT NULL DEFAULT 0",
             "ALTER TABLE tasks ADD COLUMN signed_by TEXT",
+            // The mode an agent type asks its agents to enforce, and the one each agent reported.
+            "ALTER TABLE agent_types ADD COLUMN signed_tasks TEXT NOT NULL DEFAULT 'off'",
+            "ALTER TABLE agents ADD COLUMN signed_tasks TEXT NOT NULL DEFAULT 'off'",
         ]
     }
 }

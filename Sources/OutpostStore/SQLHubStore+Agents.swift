@@ -21,12 +21,12 @@ extension SQLHubStore {
                     """
                     INSERT INTO agents (id, name, type, tags, status, version, os, concurrency, provider_fingerprint,
                         token_hash, registered_at, last_seen_at, aws_arn, disconnect_after_job, idle_timeout_seconds,
-                        exclusive_key)
+                        exclusive_key, signed_tasks)
                     VALUES (\(bind: agent.id), \(bind: agent.name), \(bind: agent.type), \(bind: tags),
                         \(bind: agent.status.rawValue), \(bind: agent.version), \(bind: agent.os), \(bind: agent.concurrency),
                         \(bind: agent.providerFingerprint), \(bind: tokenHash), \(bind: agent.registeredAt.unixSeconds),
                         \(bind: agent.lastSeenAt.unixSeconds), \(bind: agent.awsARN), \(bind: agent.disconnectAfterJob.storedFlag),
-                        \(bind: agent.idleTimeoutSeconds), \(bind: exclusiveKey))
+                        \(bind: agent.idleTimeoutSeconds), \(bind: exclusiveKey), \(bind: agent.signedTasks.rawValue))
                     """
                 ).run()
             } catch {

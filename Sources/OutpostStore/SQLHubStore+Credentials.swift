@@ -118,11 +118,13 @@ extension SQLHubStore {
                 try await db.raw(
                     """
                     INSERT INTO agent_types (name, registration_token_hash, created_at, token_rotated_at, name_policy,
-                        aws_rules, name_release_seconds, exclusive, token_revoked, allowed_tags, require_client_cert)
+                        aws_rules, name_release_seconds, exclusive, token_revoked, allowed_tags, require_client_cert,
+                        signed_tasks)
                     VALUES (\(bind: type.name), \(bind: registrationTokenHash), \(bind: type.createdAt.unixSeconds),
                         \(bind: type.tokenRotatedAt.unixSeconds), \(bind: type.namePolicy.rawValue), \(bind: awsRules),
                         \(bind: type.nameReleaseSeconds), \(bind: type.exclusive.storedFlag), \(bind: type.tokenRevoked.storedFlag),
-                        \(bind: allowedTags), \(bind: type.requireClientCertificate.storedFlag))
+                        \(bind: allowedTags), \(bind: type.requireClientCertificate.storedFlag),
+                        \(bind: type.signedTasks.rawValue))
                     """
                 ).run()
             } catch where dialect.constraint(error) == .unique {
@@ -181,15 +183,17 @@ extension SQLHubStore {
         }
     }
 
-    package func setAgentTypeAllowedTags(named name: String, allowedTags: [TagPattern]) async throws(StoreError)
-        -> AgentType
-    {
-        let encoded = try StoreJSON.encode(allowedTags, column: "allowed_tags")
-        return try await write("changing the allowed tags of agent type \"\(name)\"") { db in
+    package func updateAgentType(named name: String, _ change: AgentTypeChange) async throws(StoreError) -> AgentType {
+        let allowedTags = try change.allowedTags.map { tags throws(StoreError) in
+            try StoreJSON.encode(tags, column: "allowed_tags")
+        }
+        return try await write("changing agent type \"\(name)\"") { db in
             guard
                 let row = try await db.raw(
                     """
-                    UPDATE agent_types SET allowed_tags = \(bind: encoded) WHERE name = \(bind: name)
+                    UPDATE agent_types SET allowed_tags = COALESCE(\(bind: allowedTags), allowed_tags),
+                        signed_tasks = COALESCE(\(bind: change.signedTasks?.rawValue), signed_tasks)
+                    WHERE name = \(bind: name)
                     RETURNING \(unsafeRaw: StoredColumns.agentType)
                     """
                 ).first()

@@ -16,14 +16,14 @@ enum StoredColumns {
     /// `tasks_active_agent` alone (its condition repeated word for word).
     static let agent = """
         a.id, a.name, a.type, a.tags, a.status, a.version, a.os, a.concurrency, a.provider_fingerprint, \
-        a.registered_at, a.last_seen_at, a.aws_arn, a.disconnect_after_job, a.idle_timeout_seconds, \
+        a.registered_at, a.last_seen_at, a.aws_arn, a.disconnect_after_job, a.idle_timeout_seconds, a.signed_tasks, \
         (SELECT COUNT(*) FROM tasks t WHERE t.agent_id = a.id AND t.status IN ('assigned', 'running')) AS running_tasks
         """
 
     static let target = "name, integration, tags, env, secrets, timeout_seconds, created_at, agent_types"
     static let agentType = """
         name, name_policy, aws_rules, name_release_seconds, exclusive, token_revoked, created_at, token_rotated_at, \
-        allowed_tags, require_client_cert
+        allowed_tags, require_client_cert, signed_tasks
         """
     static let apiToken = "id, name, token_hash, role, created_at, last_used_at"
 }
@@ -93,7 +93,8 @@ extension SQLRow {
             lastSeenAt: try date("last_seen_at"),
             awsARN: try optionalColumn("aws_arn"),
             disconnectAfterJob: try flag("disconnect_after_job"),
-            idleTimeoutSeconds: try optionalColumn("idle_timeout_seconds")
+            idleTimeoutSeconds: try optionalColumn("idle_timeout_seconds"),
+            signedTasks: try signedTaskMode()
         )
     }
 
@@ -121,7 +122,17 @@ extension SQLRow {
             name: try column("name"), namePolicy: policy, aws: aws,
             nameReleaseSeconds: try column("name_release_seconds"), exclusive: try flag("exclusive"),
             allowedTags: try json("allowed_tags"), tokenRevoked: try flag("token_revoked"), createdAt: try date("created_at"),
-            tokenRotatedAt: try date("token_rotated_at"), requireClientCertificate: try flag("require_client_cert"))
+            tokenRotatedAt: try date("token_rotated_at"), requireClientCertificate: try flag("require_client_cert"),
+            signedTasks: try signedTaskMode())
+    }
+
+    /// `signed_tasks` of an agent or an agent type.
+    private func signedTaskMode() throws(StoreError) -> SignedTaskMode {
+        let raw = try column("signed_tasks", as: String.self)
+        guard let mode = SignedTaskMode(rawValue: raw) else {
+            throw StoreError(.database, "stored signed-task mode \"\(raw)\" is not one this Outpost knows")
+        }
+        return mode
     }
 
     func apiToken() throws(StoreError) -> APITokenRow {

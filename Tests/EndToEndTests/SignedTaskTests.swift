@@ -227,6 +227,36 @@ struct SignedTaskTests {
         #expect(late.error?.contains("the signature expired at") == true, "\(late.error ?? "")")
     }
 
+    @Test("an agent type's signed-task hint raises what its agents enforce, and `outpost agents` shows it")
+    func agentTypeHint() async throws {
+        let cluster = try await Cluster()
+        defer { cluster.terminate() }
+        let signers = try await Signers(cluster: cluster)
+        let created = try await cluster.cli(["agent-type", "create", "strict", "--signed-tasks", "require", "--json"])
+        #expect(created.code == 0, "\(created.stderr)")
+        let token = try WireJSON.decoder().decode(AgentTypeTokenResponse.self, from: Data(created.stdout.utf8))
+        #expect(token.agentType.signedTasks == .require)
+        _ = try await cluster.client.createTarget(Target(name: "hinted", integration: "bash"))
+        // The agent's own setting is off; it holds keys, and its type asks for require.
+        let agent = try AgentHarness(
+            hub: cluster.hub.url, registrationToken: token.registrationToken, name: "hinted-agent-1",
+            workDirectory: cluster.directory.file("hinted"), tags: nil, concurrency: 1,
+            arguments: ["--kill-grace", "2s", "--verification-keys", signers.trusted],
+            environment: ChildProcess.baseEnvironment())
+        defer { agent.process.signal(SIGKILL) }
+        try await agent.waitUntilOnline(cluster.client)
+        let listed = try await cluster.cli(["agents", "--json"])
+        let agents = try WireJSON.decoder().decode(ListResponse<AgentRecord>.self, from: Data(listed.stdout.utf8)).items
+        #expect(agents.first { $0.name == "hinted-agent-1" }?.signedTasks == .require)
+        #expect(agent.process.stderr.contains("this agent's type asks for signed tasks: enforcing require"))
+
+        let unsigned = try await Self.runTask(cluster, ["hinted", "--script", "true"])
+        #expect(unsigned.task?.status == .rejected)
+        let signed = try await Self.runTask(cluster, ["hinted", "--script", "true", "--sign-key", signers.bob])
+        #expect(signed.task?.status == .succeeded)
+        #expect(signed.task?.signedBy == "bob")
+    }
+
     @Test("bad input: a world-readable key, a missing key set, an unusable key set, and require without keys fail fast with the reason")
     func badInput() async throws {
         let cluster = try await Cluster()

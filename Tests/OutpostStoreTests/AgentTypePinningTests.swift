@@ -18,10 +18,16 @@ struct AgentTypePinningTests {
             #expect(try await store.agentType(named: "prod-eu")?.allowedTags == patterns)
             #expect(try await store.agentType(registrationTokenHash: "h1")?.allowedTags == patterns)
 
-            let changed = try await store.setAgentTypeAllowedTags(named: "prod-eu", allowedTags: [.any])
+            let changed = try await store.updateAgentType(named: "prod-eu", AgentTypeChange(allowedTags: [.any]))
             #expect(changed.allowedTags == [.any])
+            #expect(changed.signedTasks == .off)
             #expect(try await store.listAgentTypes().map(\.allowedTags) == [[.any]])
-            await expectStoreError(.notFound) { try await store.setAgentTypeAllowedTags(named: "nope", allowedTags: []) }
+            // Each field changes alone: the signed-task mode leaves the tags as they are.
+            let strict = try await store.updateAgentType(named: "prod-eu", AgentTypeChange(signedTasks: .require))
+            #expect(strict.signedTasks == .require)
+            #expect(strict.allowedTags == [.any])
+            #expect(try await store.agentType(registrationTokenHash: "h1")?.signedTasks == .require)
+            await expectStoreError(.notFound) { try await store.updateAgentType(named: "nope", AgentTypeChange(allowedTags: [])) }
         }
     }
 

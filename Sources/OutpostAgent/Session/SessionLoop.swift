@@ -68,6 +68,8 @@ struct SessionLoop: Sendable {
                             }
                             continue
                         }
+                        // Before the first poll: no task may arrive under a laxer mode than the type asks.
+                        await context.signatures?.adopt(hubHint: response.signedTasks)
                         credentials.set(response.agentToken)
                         control.registered(certificate: response.clientCertificate)
                         machine.registerSucceeded(pollTimeoutSeconds: response.pollTimeoutSeconds)
@@ -163,7 +165,7 @@ struct SessionLoop: Sendable {
             concurrency: configuration.concurrency, providerFingerprint: configuration.secrets.providerFingerprint,
             awsIdentity: awsIdentity, disconnectAfterJob: configuration.disconnectAfterJob,
             idleTimeoutSeconds: configuration.idleTimeout.map { Double($0.components.seconds) },
-            certificateSigningRequest: csr)
+            certificateSigningRequest: csr, signedTasks: configuration.signedTasks.mode)
         let hub = self.hub
         let control = self.control
         return await withTaskGroup(of: RegisterOutcome.self) { group in

@@ -18,6 +18,8 @@ package enum TaskSignatureOutcome: Sendable, Equatable {
 /// What the runner asks of signed-task enforcement; `TaskSignatureGate` is the real one.
 package protocol TaskSignatureChecking: Sendable {
     func check(_ assignment: TaskAssignment, now: Date) async -> TaskSignatureOutcome
+    /// Takes the mode the agent's type asks for (from each registration answer).
+    func adopt(hubHint: SignedTaskMode) async
 }
 
 /// An agent's enforcement of signed tasks: the mode (its own `require_signed_tasks`, or

@@ -28,11 +28,12 @@ struct AgentsCommand: AsyncParsableCommand {
             let agents = try await withHub { () async throws(ClientError) in try await hub.listAgents(includeOffline: all) }
             if json { return try Output.json(ListResponse(items: agents)) }
             Output.table(
-                header: ["NAME", "TYPE", "TAGS", "STATUS", "RUNNING", "VERSION", "LAST SEEN"],
+                header: ["NAME", "TYPE", "TAGS", "STATUS", "RUNNING", "SIGNED TASKS", "VERSION", "LAST SEEN"],
                 rows: agents.map {
                     [
                         $0.name, $0.type, $0.tags.isEmpty ? "-" : $0.tags.description, $0.status.rawValue,
-                        "\($0.runningTasks)/\($0.concurrency)", $0.version, Output.time($0.lastSeenAt),
+                        "\($0.runningTasks)/\($0.concurrency)", $0.signedTasks.rawValue, $0.version,
+                        Output.time($0.lastSeenAt),
                     ]
                 })
         }
@@ -144,6 +145,13 @@ struct AgentTypeCommand: AsyncParsableCommand {
             help: "Comma-separated tags or * globs its agents may carry (default: none; '*' allows any).")
         var allowedTags: String?
 
+        @Option(
+            name: .customLong("signed-tasks"),
+            help: ArgumentHelp(
+                "Ask its agents to enforce signed tasks: off (default), warn or require. A hint: each agent enforces the stricter of this and its own require_signed_tasks, with its own keys.",
+                valueName: "mode"))
+        var signedTasks: String?
+
         @Flag(help: "Print JSON.")
         var json = false
 
@@ -159,6 +167,9 @@ struct AgentTypeCommand: AsyncParsableCommand {
                 allowed.isEmpty
                     ? "its agents may carry no tags (outpost agent-type set \(created.agentType.name) --allowed-tags ... allows some)"
                     : "its agents may carry tags matching \(allowed.map(\.pattern).joined(separator: ","))")
+            if created.agentType.signedTasks != .off {
+                Output.line("its agents are asked to enforce signed tasks: \(created.agentType.signedTasks.rawValue)")
+            }
             if created.agentType.requireClientCertificate {
                 Output.line("its agents must present a client certificate the hub issues them at registration (mutual TLS)")
             }
@@ -175,6 +186,7 @@ struct AgentTypeCommand: AsyncParsableCommand {
             var request = CreateAgentTypeRequest(name: name, namePolicy: policy, exclusive: exclusive)
             if requireClientCert { request.requireClientCertificate = true }
             if let allowedTags { request.allowedTags = try AgentTypeCommand.patterns(allowedTags) }
+            request.signedTasks = try signedTasks.map(AgentTypeCommand.signedTaskMode)
             if nameRelease != "immediate" {
                 do {
                     request.nameReleaseSeconds = try DurationParser.seconds(nameRelease)
@@ -212,14 +224,14 @@ struct AgentTypeCommand: AsyncParsableCommand {
             let types = try await withHub { () async throws(ClientError) in try await hub.listAgentTypes() }
             if json { return try Output.json(ListResponse(items: types)) }
             Output.table(
-                header: ["NAME", "ALLOWED TAGS", "NAME POLICY", "EXCLUSIVE", "NAME RELEASE", "TOKEN", "TOKEN ISSUED"],
+                header: ["NAME", "ALLOWED TAGS", "NAME POLICY", "EXCLUSIVE", "NAME RELEASE", "SIGNED TASKS", "TOKEN", "TOKEN ISSUED"],
                 rows: types.map {
                     [
                         $0.name, $0.allowedTags.isEmpty ? "-" : $0.allowedTags.map(\.pattern).joined(separator: ","),
                         $0.namePolicy.rawValue + ($0.aws.map { " (\($0.accountID))" } ?? ""),
                         $0.exclusive ? "yes" : "no",
                         $0.nameReleaseSeconds > 0 ? DurationParser.format($0.nameReleaseSeconds) : "immediate",
-                        $0.tokenRevoked ? "revoked" : "active", Output.time($0.tokenRotatedAt),
+                        $0.signedTasks.rawValue, $0.tokenRevoked ? "revoked" : "active", Output.time($0.tokenRotatedAt),
                     ]
                 })
         }
@@ -228,15 +240,19 @@ struct AgentTypeCommand: AsyncParsableCommand {
     struct Update: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "set",
-            abstract: "Change an agent type: which tags its agents may carry.",
+            abstract: "Change an agent type: which tags its agents may carry, the signed-task mode it asks for.",
             discussion: """
                 --allowed-tags replaces the whole list ('' allows no tags, '*' every tag). It applies \
                 at once: online agents of the type with a tag the new list does not allow are \
                 drained (they finish their running tasks, take no new ones, then exit), and every \
                 later registration is checked.
 
-                Example:
+                --signed-tasks (off, warn, require) reaches each agent of the type when it next \
+                registers; an agent enforces the stricter of it and its own require_signed_tasks.
+
+                Examples:
                   outpost agent-type set prod-eu --allowed-tags prod,eu,'team-*'
+                  outpost agent-type set prod-eu --signed-tasks require
                 """)
 
         @Argument(help: "Name of the agent type.")
@@ -245,7 +261,12 @@ struct AgentTypeCommand: AsyncParsableCommand {
         @Option(
             name: .customLong("allowed-tags"),
             help: "Comma-separated tags or * globs its agents may carry ('' for none, '*' for any).")
-        var allowedTags: String
+        var allowedTags: String?
+
+        @Option(
+            name: .customLong("signed-tasks"),
+            help: ArgumentHelp("The signed-task mode its agents are asked to enforce: off, warn or require.", valueName: "mode"))
+        var signedTasks: String?
 
         @Flag(help: "Print JSON.")
         var json = false
@@ -253,13 +274,28 @@ struct AgentTypeCommand: AsyncParsableCommand {
         @OptionGroup var client: ClientOptions
 
         func run() async throws {
-            let request = UpdateAgentTypeRequest(allowedTags: try AgentTypeCommand.patterns(allowedTags))
+            guard allowedTags != nil || signedTasks != nil else {
+                throw CLIExit.usage("nothing to change: give --allowed-tags and/or --signed-tasks")
+            }
+            let request = UpdateAgentTypeRequest(
+                allowedTags: try allowedTags.map(AgentTypeCommand.patterns),
+                signedTasks: try signedTasks.map(AgentTypeCommand.signedTaskMode))
             let hub = try client.makeClient()
             let type = try await withHub { () async throws(ClientError) in try await hub.updateAgentType(named: name, request) }
             if json { return try Output.json(type) }
             let allowed = type.allowedTags.map(\.pattern).joined(separator: ",")
-            Output.line("agent type \(type.name) now allows \(allowed.isEmpty ? "no tags" : "tags matching \(allowed)")")
+            Output.line(
+                "agent type \(type.name) now allows \(allowed.isEmpty ? "no tags" : "tags matching \(allowed)"); "
+                    + "signed tasks: \(type.signedTasks.rawValue)")
         }
+    }
+
+    /// `--signed-tasks`: off, warn or require.
+    static func signedTaskMode(_ text: String) throws -> SignedTaskMode {
+        guard let mode = SignedTaskMode(rawValue: text.lowercased()) else {
+            throw CLIExit.usage("--signed-tasks: must be off, warn or require, not \"\(text)\"")
+        }
+        return mode
     }
 
     /// `--allowed-tags` checked before any network call; a bad entry is a usage error (exit 2).

@@ -34,11 +34,15 @@ package struct AgentRecord: Codable, Sendable, Equatable {
     package var disconnectAfterJob: Bool
     /// The hub tells the agent to disconnect after this long without a task.
     package var idleTimeoutSeconds: Double?
+    /// The signed-task mode the agent enforces: the stricter of its own setting and
+    /// its type's hint, as it reported at registration.
+    package var signedTasks: SignedTaskMode
 
     package init(
         id: String, name: String, type: String, tags: TagSet, status: Status, version: String, os: String,
         concurrency: Int, runningTasks: Int = 0, providerFingerprint: String = "", registeredAt: Date,
-        lastSeenAt: Date, awsARN: String? = nil, disconnectAfterJob: Bool = false, idleTimeoutSeconds: Double? = nil
+        lastSeenAt: Date, awsARN: String? = nil, disconnectAfterJob: Bool = false, idleTimeoutSeconds: Double? = nil,
+        signedTasks: SignedTaskMode = .off
     ) {
         self.id = id
         self.name = name
@@ -55,6 +59,7 @@ package struct AgentRecord: Codable, Sendable, Equatable {
         self.awsARN = awsARN
         self.disconnectAfterJob = disconnectAfterJob
         self.idleTimeoutSeconds = idleTimeoutSeconds
+        self.signedTasks = signedTasks
     }
 
     enum CodingKeys: String, CodingKey {
@@ -66,6 +71,7 @@ package struct AgentRecord: Codable, Sendable, Equatable {
         case awsARN = "aws_arn"
         case disconnectAfterJob = "disconnect_after_job"
         case idleTimeoutSeconds = "idle_timeout_seconds"
+        case signedTasks = "signed_tasks"
     }
 }
 

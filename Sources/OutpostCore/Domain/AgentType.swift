@@ -27,6 +27,10 @@ package struct AgentType: Codable, Sendable, Equatable {
     /// Its agents get a short-lived certificate from the hub's CA at registration, and
     /// every later call must present it (mutual TLS) naming the agent of the token.
     package var requireClientCertificate: Bool
+    /// The signed-task mode its agents are asked to enforce (a hint: an agent enforces
+    /// the stricter of this and its own `require_signed_tasks`; the hub cannot enforce
+    /// it, since a hub that could would be the one thing signatures guard against).
+    package var signedTasks: SignedTaskMode
     package var createdAt: Date
     /// When the registration token was last issued (or revoked).
     package var tokenRotatedAt: Date
@@ -34,7 +38,7 @@ package struct AgentType: Codable, Sendable, Equatable {
     package init(
         name: String, namePolicy: NamePolicy = .agent, aws: AWSNamingRules? = nil, nameReleaseSeconds: Double = 0,
         exclusive: Bool = false, allowedTags: [TagPattern] = [], tokenRevoked: Bool = false, createdAt: Date,
-        tokenRotatedAt: Date, requireClientCertificate: Bool = false
+        tokenRotatedAt: Date, requireClientCertificate: Bool = false, signedTasks: SignedTaskMode = .off
     ) {
         self.name = name
         self.namePolicy = namePolicy
@@ -46,6 +50,7 @@ package struct AgentType: Codable, Sendable, Equatable {
         self.createdAt = createdAt
         self.tokenRotatedAt = tokenRotatedAt
         self.requireClientCertificate = requireClientCertificate
+        self.signedTasks = signedTasks
     }
 
     enum CodingKeys: String, CodingKey {
@@ -57,5 +62,6 @@ package struct AgentType: Codable, Sendable, Equatable {
         case createdAt = "created_at"
         case tokenRotatedAt = "token_rotated_at"
         case requireClientCertificate = "require_client_cert"
+        case signedTasks = "signed_tasks"
     }
 }

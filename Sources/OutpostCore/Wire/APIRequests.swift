@@ -46,11 +46,13 @@ package struct CreateAgentTypeRequest: Codable, Sendable, Equatable {
     package var allowedTags: [String]?
     /// Its agents must present a hub-issued client certificate (mutual TLS). Default false.
     package var requireClientCertificate: Bool?
+    /// The signed-task mode its agents are asked to enforce (`off`, `warn`, `require`). Default `off`.
+    package var signedTasks: SignedTaskMode?
 
     package init(
         name: String, namePolicy: AgentType.NamePolicy? = nil, aws: AWSNamingRules? = nil,
         nameReleaseSeconds: Double? = nil, exclusive: Bool? = nil, allowedTags: [String]? = nil,
-        requireClientCertificate: Bool? = nil
+        requireClientCertificate: Bool? = nil, signedTasks: SignedTaskMode? = nil
     ) {
         self.name = name
         self.namePolicy = namePolicy
@@ -59,10 +61,12 @@ package struct CreateAgentTypeRequest: Codable, Sendable, Equatable {
         self.exclusive = exclusive
         self.allowedTags = allowedTags
         self.requireClientCertificate = requireClientCertificate
+        self.signedTasks = signedTasks
     }
 
     enum CodingKeys: String, CodingKey {
         case name, aws, exclusive
+        case signedTasks = "signed_tasks"
         case namePolicy = "name_policy"
         case nameReleaseSeconds = "name_release_seconds"
         case allowedTags = "allowed_tags"
@@ -75,13 +79,18 @@ package struct UpdateAgentTypeRequest: Codable, Sendable, Equatable {
     /// Replaces the type's allowed tags. Online agents of the type with a tag the
     /// new list does not allow are drained; every later registration is checked.
     package var allowedTags: [String]?
+    /// Changes the signed-task mode its agents are asked to enforce; agents online take
+    /// it at their next registration.
+    package var signedTasks: SignedTaskMode?
 
-    package init(allowedTags: [String]? = nil) {
+    package init(allowedTags: [String]? = nil, signedTasks: SignedTaskMode? = nil) {
         self.allowedTags = allowedTags
+        self.signedTasks = signedTasks
     }
 
     enum CodingKeys: String, CodingKey {
         case allowedTags = "allowed_tags"
+        case signedTasks = "signed_tasks"
     }
 }
 

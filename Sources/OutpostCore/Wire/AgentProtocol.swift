@@ -43,12 +43,14 @@ package struct RegisterRequest: Codable, Sendable, Equatable {
     /// PEM certificate signing request for the agent's own key (P-256, kept in its
     /// work directory). The hub signs it when the agent type requires client certificates.
     package var certificateSigningRequest: String?
+    /// The signed-task mode the agent enforces by its own setting (`require_signed_tasks`).
+    package var signedTasks: SignedTaskMode
 
     package init(
         name: String?, tags: TagSet, version: String, os: String, concurrency: Int,
         providerFingerprint: String = "", protocolVersion: Int = AgentProtocol.version,
         awsIdentity: SignedHTTPRequest? = nil, disconnectAfterJob: Bool = false, idleTimeoutSeconds: Double? = nil,
-        certificateSigningRequest: String? = nil
+        certificateSigningRequest: String? = nil, signedTasks: SignedTaskMode = .off
     ) {
         self.name = name
         self.tags = tags
@@ -61,10 +63,12 @@ package struct RegisterRequest: Codable, Sendable, Equatable {
         self.disconnectAfterJob = disconnectAfterJob
         self.idleTimeoutSeconds = idleTimeoutSeconds
         self.certificateSigningRequest = certificateSigningRequest
+        self.signedTasks = signedTasks
     }
 
     enum CodingKeys: String, CodingKey {
         case name, tags, version, os, concurrency
+        case signedTasks = "signed_tasks"
         case providerFingerprint = "provider_fingerprint"
         case protocolVersion = "protocol_version"
         case awsIdentity = "aws_identity"
@@ -86,6 +90,7 @@ package struct RegisterRequest: Codable, Sendable, Equatable {
         disconnectAfterJob = try c.decodeIfPresent(Bool.self, forKey: .disconnectAfterJob) ?? false
         idleTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .idleTimeoutSeconds)
         certificateSigningRequest = try c.decodeIfPresent(String.self, forKey: .certificateSigningRequest)
+        signedTasks = try c.decodeIfPresent(SignedTaskMode.self, forKey: .signedTasks) ?? .off
     }
 }
 
@@ -103,10 +108,14 @@ package struct RegisterResponse: Codable, Sendable, Equatable {
     /// For agent types that require client certificates: the agent's certificate,
     /// which every later call must present (mutual TLS).
     package var clientCertificate: ClientCertificateGrant?
+    /// The signed-task mode the agent's type asks for: the agent enforces the stricter
+    /// of this and its own. Absent from older hubs: `off`.
+    package var signedTasks: SignedTaskMode
 
     package init(
         agentID: String, name: String, agentToken: String, pollTimeoutSeconds: Double,
-        heartbeatTimeoutSeconds: Double, clientCertificate: ClientCertificateGrant? = nil
+        heartbeatTimeoutSeconds: Double, clientCertificate: ClientCertificateGrant? = nil,
+        signedTasks: SignedTaskMode = .off
     ) {
         self.agentID = agentID
         self.name = name
@@ -114,10 +123,12 @@ package struct RegisterResponse: Codable, Sendable, Equatable {
         self.pollTimeoutSeconds = pollTimeoutSeconds
         self.heartbeatTimeoutSeconds = heartbeatTimeoutSeconds
         self.clientCertificate = clientCertificate
+        self.signedTasks = signedTasks
     }
 
     enum CodingKeys: String, CodingKey {
         case name
+        case signedTasks = "signed_tasks"
         case agentID = "agent_id"
         case agentToken = "agent_token"
         case pollTimeoutSeconds = "poll_timeout_seconds"
@@ -135,6 +146,8 @@ package struct RegisterResponse: Codable, Sendable, Equatable {
         pollTimeoutSeconds = try c.decode(Double.self, forKey: .pollTimeoutSeconds)
         heartbeatTimeoutSeconds = try c.decode(Double.self, forKey: .heartbeatTimeoutSeconds)
         clientCertificate = try c.decodeIfPresent(ClientCertificateGrant.self, forKey: .clientCertificate)
+        // An unknown mode from a newer hub is read as the strictest, never as off.
+        signedTasks = try c.decodeIfPresent(String.self, forKey: .signedTasks).map { SignedTaskMode(rawValue: $0) ?? .require } ?? .off
         for (key, value) in [(CodingKeys.pollTimeoutSeconds, pollTimeoutSeconds), (.heartbeatTimeoutSeconds, heartbeatTimeoutSeconds)]
         where !(0...86_400).contains(value) {
             throw DecodingError.dataCorruptedError(

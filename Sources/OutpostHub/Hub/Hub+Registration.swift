@@ -31,7 +31,8 @@ extension Hub {
         return RegisterResponse(
             agentID: record.id, name: record.name, agentToken: token,
             pollTimeoutSeconds: configuration.effectivePollTimeout.seconds,
-            heartbeatTimeoutSeconds: configuration.heartbeatTimeout.seconds, clientCertificate: grant)
+            heartbeatTimeoutSeconds: configuration.heartbeatTimeout.seconds, clientCertificate: grant,
+            signedTasks: type.signedTasks)
     }
 
     /// For a type that requires client certificates: the agent's checked CSR
@@ -86,7 +87,9 @@ extension Hub {
                 type: type.name, tags: request.tags, status: .online, version: request.version, os: request.os,
                 concurrency: request.concurrency, providerFingerprint: request.providerFingerprint,
                 registeredAt: now, lastSeenAt: now, awsARN: naming.awsARN, disconnectAfterJob: request.disconnectAfterJob,
-                idleTimeoutSeconds: request.idleTimeoutSeconds)
+                idleTimeoutSeconds: request.idleTimeoutSeconds,
+                // What the agent will enforce: its own mode, raised by the type's hint it gets back.
+                signedTasks: max(request.signedTasks, type.signedTasks))
             do {
                 try await store.insertAgent(record, tokenHash: tokenHash, exclusiveKey: exclusiveKey)
                 return record

@@ -105,7 +105,7 @@ extension Hub {
             name: request.name, namePolicy: request.namePolicy ?? .agent, aws: request.aws,
             nameReleaseSeconds: request.nameReleaseSeconds ?? 0, exclusive: request.exclusive ?? false,
             allowedTags: allowedTags, createdAt: now, tokenRotatedAt: now,
-            requireClientCertificate: requireClientCertificate)
+            requireClientCertificate: requireClientCertificate, signedTasks: request.signedTasks ?? .off)
         do {
             try await store.insertAgentType(type, registrationTokenHash: TokenHasher.hash(token))
         } catch {
@@ -121,7 +121,7 @@ extension Hub {
             metadata: [
                 "type": "\(type.name)", "name_policy": "\(type.namePolicy.rawValue)", "exclusive": "\(type.exclusive)",
                 "allowed_tags": "\(type.allowedTags.map(\.pattern).joined(separator: ","))",
-                "require_client_cert": "\(requireClientCertificate)",
+                "require_client_cert": "\(requireClientCertificate)", "signed_tasks": "\(type.signedTasks.rawValue)",
             ])
         return AgentTypeTokenResponse(agentType: type, registrationToken: token)
     }
@@ -130,25 +130,34 @@ extension Hub {
     /// agents of the type carrying a tag it no longer allows are drained (they finish
     /// their running tasks, take no new ones, and are told to leave), and every
     /// registration from now on is checked against it.
+    ///
+    /// A new signed-task mode reaches each agent of the type at its next registration.
     func updateAgentType(named name: String, _ request: UpdateAgentTypeRequest) async throws -> AgentType {
-        guard let patterns = request.allowedTags else {
+        let change = AgentTypeChange(
+            allowedTags: try request.allowedTags.map { patterns in try Self.allowedTags(patterns) },
+            signedTasks: request.signedTasks)
+        guard change.allowedTags != nil || change.signedTasks != nil else {
             guard let type = try await store.agentType(named: name) else {
                 throw HubError.notFound("no agent type named \"\(name)\"")
             }
             return type
         }
-        let allowedTags = try Self.allowedTags(patterns)
         let type: AgentType
         do {
-            type = try await store.setAgentTypeAllowedTags(named: name, allowedTags: allowedTags)
+            type = try await store.updateAgentType(named: name, change)
         } catch {
             guard error.code == .notFound else { throw error }
             throw HubError.notFound("no agent type named \"\(name)\"")
         }
-        logger.notice(
-            "agent type's allowed tags changed",
-            metadata: ["type": "\(name)", "allowed_tags": "\(patterns.joined(separator: ","))"])
-        try await drainAgents(ofType: name, outside: allowedTags)
+        if let signedTasks = change.signedTasks {
+            logger.notice("agent type's signed-task mode changed", metadata: ["type": "\(name)", "signed_tasks": "\(signedTasks.rawValue)"])
+        }
+        if let allowedTags = change.allowedTags {
+            logger.notice(
+                "agent type's allowed tags changed",
+                metadata: ["type": "\(name)", "allowed_tags": "\(allowedTags.map(\.pattern).joined(separator: ","))"])
+            try await drainAgents(ofType: name, outside: allowedTags)
+        }
         return type
     }
 
