@@ -24,6 +24,18 @@ enum DecoderHarness {
             precondition(chunk.upperBound == bytes.count && chunk.lowerBound >= 4, "a log frame's chunk must end the frame")
         }
         _ = try? decoder.decode(ChannelReply.self, from: data)
+        // Signed tasks: the canonical form is a fixed point, and a payload the agent
+        // accepts is exactly its own canonical serialization.
+        if let value = try? JSONParser.parse(bytes), let canonical = try? CanonicalJSON.encode(value) {
+            let again = (try? JSONParser.parse(canonical)).flatMap { try? CanonicalJSON.encode($0) }
+            precondition(again == canonical, "canonical JSON is not a fixed point")
+        }
+        if let payload = try? SignedTaskPayload(canonical: bytes) {
+            precondition((try? payload.canonicalBytes()) == bytes, "an accepted payload is not its own canonical form")
+        }
+        if let envelope = try? WireJSON.decodeRequest(SignedTaskEnvelope.self, from: bytes), let payload = envelope.payloadBytes {
+            _ = SignedTaskEnvelope.preAuthenticationEncoding(payloadType: envelope.payloadType, payload: payload)
+        }
         // A task stream as `outpost task run` reads it, whole and in two pieces: the
         // log bytes that come out must be the same either way.
         let whole = decodeTaskStream([bytes[...]])

@@ -25,6 +25,10 @@ struct TaskGet: AsyncParsableCommand {
         Output.line("agent:      \(task.agent ?? "-")")
         if let error = task.error { Output.line("error:      \(error)") }
         Output.line("created:    \(Output.time(task.createdAt)) by \(task.createdBy ?? "-")")
+        if let subject = task.userSubject { Output.line("user:       \(subject)") }
+        if task.signed {
+            Output.line("signed by:  \(task.signedBy.map { "key \($0) (verified by the agent)" } ?? "not verified by an agent yet")")
+        }
         Output.line("started:    \(Output.time(task.startedAt))")
         Output.line("finished:   \(Output.time(task.finishedAt))")
         Output.line("duration:   \(Output.elapsed(from: task.startedAt, to: task.finishedAt))")

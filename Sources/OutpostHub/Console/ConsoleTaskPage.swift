@@ -66,6 +66,13 @@ extension Console {
             ConsoleFormat.time(task.createdAt), ConsoleFormat.time(task.startedAt), ConsoleFormat.time(task.finishedAt)
         )
         let size: String = ConsoleFormat.bytes(task.logBytes)
+        // The hub cannot check a signature; only what an agent verified is named as a signer.
+        let signature: String =
+            switch (task.signed, task.signedBy) {
+            case (_, let kid?): "key \(kid), verified by the agent"
+            case (true, nil): "signed; no agent has verified it"
+            case (false, nil): "not signed"
+            }
         return ConsolePage(
             title: "Task \(task.id)", section: .tasks,
             body: """
@@ -79,6 +86,7 @@ extension Console {
                 <dt>Exit code</dt><dd id="task-exit-code">\(exitCode)</dd>
                 <dt>Run by</dt><dd id="task-created-by">\(task.createdBy)</dd>
                 <dt>User</dt><dd id="task-user">\(task.userSubject)</dd>
+                <dt>Signature</dt><dd id="task-signature">\(signature)</dd>
                 <dt>Created</dt><dd id="task-created">\(created)</dd>
                 <dt>Started</dt><dd id="task-started">\(started)</dd>
                 <dt>Finished</dt><dd id="task-finished">\(finished)</dd>
