@@ -82,6 +82,8 @@ let package = Package(
             name: "outpost-bench",
             dependencies: [
                 "OutpostMasking", "OutpostCore", "OutpostClient", "OutpostTransport",
+                // The signing scenario signs tasks as a client would.
+                "OutpostSigning",
                 // OutpostStore, PostgresNIO, Logging: the history scenario seeds a stopped hub's database.
                 "OutpostStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

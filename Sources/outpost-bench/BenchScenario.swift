@@ -51,4 +51,5 @@ let allScenarios: [any BenchScenario] = [
     MaskingScenario(),
     ReplicasScenario(),
     HistoryScenario(),
+    SignedTaskScenario(),
 ]

@@ -153,6 +153,17 @@ struct AgentSettings {
     {
         settings.verificationKeys = try layers.string(
             "verification_keys", flag: ("--verification-keys", flags.verificationKeys))
+        if let location = settings.verificationKeys, location.lowercased().hasPrefix("http://"),
+            let (_, origin) = try layers.raw("verification_keys", flag: ("--verification-keys", flags.verificationKeys))
+        {
+            // Whoever can change the keys in transit can sign tasks: plain HTTP only on this host.
+            let host = URL(string: location)?.host ?? ""
+            guard LoopbackHost.contains(host) else {
+                throw ConfigError(
+                    key: "verification_keys", origin: origin,
+                    problem: "\(location) is plain http: anyone on the way could swap the keys; use https:// or a file")
+            }
+        }
         guard let (text, origin) = try layers.raw("require_signed_tasks", flag: ("--require-signed-tasks", flags.requireSignedTasks))
         else { return }
         guard let mode = SignedTaskMode(setting: text) else {
