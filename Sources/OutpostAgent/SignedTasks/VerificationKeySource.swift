@@ -67,16 +67,15 @@ package actor VerificationKeyFile: VerificationKeySource {
 
     /// What tells a changed file apart without reading it.
     struct FileStamp: Equatable {
-        var inode: UInt64 = 0
-        var size: Int64 = -1
-        var modified: Int64 = 0
+        var inode: UInt64?
+        var size: UInt64?
+        var modified: Date?
 
         init(path: String) {
-            var info = stat()
-            guard stat(path, &info) == 0 else { return }
-            inode = UInt64(info.st_ino)
-            size = Int64(info.st_size)
-            modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return }
+            inode = (attributes[.systemFileNumber] as? NSNumber)?.uint64Value
+            size = (attributes[.size] as? NSNumber)?.uint64Value
+            modified = attributes[.modificationDate] as? Date
         }
     }
 }

@@ -12,11 +12,16 @@ enum TokenFile {
     /// - Returns: the token, and a warning when group or others may read the file.
     /// - Throws: `ConfigError` naming the key and the file when it cannot be read or is empty.
     static func read(path: String, key: String, origin: ConfigOrigin) throws(ConfigError) -> (token: String, warning: String?) {
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            throw ConfigError(key: key, origin: origin, problem: "cannot read the token file \(path): \(String(cString: strerror(errno)))")
+        let attributes: [FileAttributeKey: Any]
+        do {
+            attributes = try FileManager.default.attributesOfItem(atPath: path)
+        } catch {
+            // The operating system's reason (ENOENT, EACCES...), as strerror words it.
+            let code = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError)?.code ?? Int(ENOENT)
+            throw ConfigError(
+                key: key, origin: origin, problem: "cannot read the token file \(path): \(String(cString: strerror(Int32(code))))")
         }
-        guard info.st_mode & S_IFMT == S_IFREG else {
+        guard attributes[.type] as? FileAttributeType == .typeRegular else {
             throw ConfigError(key: key, origin: origin, problem: "the token file \(path) is not a regular file")
         }
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -29,7 +34,7 @@ enum TokenFile {
         guard !token.contains(where: { $0.isNewline }) else {
             throw ConfigError(key: key, origin: origin, problem: "the token file \(path) holds more than one line; it must hold the token only")
         }
-        let permissions = info.st_mode & 0o777
+        let permissions = ((attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0o777) & 0o777
         let warning: String? =
             permissions & 0o077 == 0
             ? nil
