@@ -32,12 +32,19 @@ extension Console {
             guard let assignment = try await hub.store.taskAssignment(id: id) else {
                 throw HubError.notFound("no task with id \"\(id)\"")
             }
+            // The console holds no one's key: an unsigned copy would only be refused.
+            guard assignment.signature == nil else {
+                return .redirect("/tasks/\(URLText.encode(id))", flash: .error(Self.signedRerunHint))
+            }
             let request = CreateTaskRequest(
                 target: assignment.target.name, script: assignment.script, timeoutSeconds: assignment.timeoutSeconds)
             let task = try await hub.createTask(request, createdBy: user.token.name)
             return .redirect("/tasks/\(URLText.encode(task.id))", flash: .notice("re-run of \(id)"))
         }
     }
+
+    /// Why a signed task has no "Run again" here.
+    static let signedRerunHint = "This task was signed by its submitter; the console cannot sign, so run it again with outpost task run --sign-key."
 
     private func taskPage(_ task: TaskRecord, script: String?, user: ConsoleUser) -> ConsolePage {
         let id = URLText.encode(task.id)
@@ -46,7 +53,11 @@ extension Console {
             if !task.status.isTerminal {
                 actions.append(ConsoleLayout.actionForm(user, action: "/tasks/\(id)/cancel", id: "cancel", button: "Cancel", buttonID: "cancel-submit", buttonClass: "danger"))
             }
-            actions.append(ConsoleLayout.actionForm(user, action: "/tasks/\(id)/rerun", id: "rerun", button: "Run again", buttonID: "rerun-submit"))
+            if task.signed {
+                actions.append("<span class=\"hint\" id=\"rerun-signed\">\(Self.signedRerunHint)</span>")
+            } else {
+                actions.append(ConsoleLayout.actionForm(user, action: "/tasks/\(id)/rerun", id: "rerun", button: "Run again", buttonID: "rerun-submit"))
+            }
         }
         let agent: HTML = task.agent.map { "<a href=\"/agents/\(URLText.encode($0))\">\($0)</a>" } ?? "<span class=\"none\">not assigned yet</span>"
         // Values are worked out before the page's literal: a long interpolated literal

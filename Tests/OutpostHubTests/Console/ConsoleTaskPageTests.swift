@@ -111,6 +111,34 @@ struct ConsoleTaskPageTests {
         }
     }
 
+    @Test("a signed task shows its signature and offers no console re-run, which could only make an unsigned copy")
+    func signedTaskPage() async throws {
+        try await TestHub.with { hub in
+            try await hub.withAPI { api in
+                try await hub.createTarget(api, name: "local")
+                let id = SignedTaskSubmissionTests.id
+                let created = try await api.send(
+                    .post, "/api/v1/tasks",
+                    encodable: CreateTaskRequest(
+                        target: "local", script: "echo hi", timeoutSeconds: 60, id: id,
+                        signature: try SignedTaskSubmissionTests.envelope()))
+                #expect(created.status == .created)
+                let (cookie, _) = try await S.signIn(api, token: hub.adminToken)
+                let page = try await api.send(.get, "/tasks/\(id)", token: .none, headers: S.browser(cookie: cookie))
+                #expect(page.text.contains(#"<dd id="task-signature">signed; no agent has verified it</dd>"#))
+                #expect(page.text.contains(#"id="rerun-signed""#))
+                #expect(!page.text.contains(#"id="rerun-submit""#))
+                let csrf = try S.csrf(in: page.text)
+                let rerun = try await api.send(
+                    .post, "/tasks/\(id)/rerun", token: .none, body: S.form([("_csrf", csrf)]), contentType: S.formType,
+                    headers: S.browser(cookie: cookie))
+                #expect(rerun.status == .seeOther)
+                #expect(rerun.header("Location") == "/tasks/\(id)")
+                #expect(try await hub.store.listTasks(status: nil, limit: 10).count == 1, "no unsigned copy was made")
+            }
+        }
+    }
+
     @Test func theTaskListFiltersPagesAndRemembersItsFilter() async throws {
         try await TestHub.with { hub in
             try await hub.withAPI { api in
