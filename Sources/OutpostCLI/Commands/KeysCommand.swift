@@ -27,11 +27,10 @@ struct KeysGenerate: ParsableCommand {
         commandName: "generate",
         abstract: "Write a new task-signing key pair: a private key (0600) and a public JWKS for agents.",
         discussion: """
-            Writes exactly two files into DIR (created 0700 if missing; existing files are \
+            Writes exactly two files into DIR (created 0700 if missing; an existing file is \
             never overwritten):
-              task-signing-key.pem        the private key, mode 0600: keep it with the person who signs
-              task-verification-keys.json the public key as a JSON Web Key Set: give it to agents
-                                          as verification_keys (as is, or merged into a larger set)
+              task-signing-key.pem         the private key (0600): stays with the signer
+              task-verification-keys.json  the public key as a JWKS: agents' verification_keys
 
             The key id (kid) is --kid, or the key's RFC 7638 thumbprint. To limit what a key \
             may sign for, add "allowed_targets" and/or "allowed_tags" (lists of names or \
@@ -46,7 +45,7 @@ struct KeysGenerate: ParsableCommand {
     @Option(help: ArgumentHelp("Directory to write the two files into.", valueName: "dir"))
     var out: String
 
-    @Option(help: ArgumentHelp("ed25519 (default) or es256 (ECDSA P-256).", valueName: "algorithm"))
+    @Option(help: ArgumentHelp("ed25519 or es256 (ECDSA P-256).", valueName: "algorithm"))
     var algorithm = "ed25519"
 
     @Option(help: ArgumentHelp("Key id agents see in signatures (default: the key's thumbprint).", valueName: "kid"))
