@@ -30,7 +30,7 @@ struct KeysGenerate: ParsableCommand {
             Writes exactly two files into DIR (created 0700 if missing; an existing file is \
             never overwritten):
               task-signing-key.pem         the private key (0600): stays with the signer
-              task-verification-keys.json  the public key as a JWKS: agents' verification_keys
+              task-verification-keys.json  the public key (a JWKS): for verification_keys
 
             The key id (kid) is --kid, or the key's RFC 7638 thumbprint. To limit what a key \
             may sign for, add "allowed_targets" and/or "allowed_tags" (lists of names or \
