@@ -218,6 +218,8 @@ extension Migration {
         [
             "ALTER TABLE tasks ADD COLUMN signed \(d.integerType) NOT NULL DEFAULT 0",
             "ALTER TABLE tasks ADD COLUMN signed_by TEXT",
+            // `warn` mode: why the agent's check failed when it ran the task anyway.
+            "ALTER TABLE tasks ADD COLUMN signature_warning TEXT",
             // The mode an agent type asks its agents to enforce, and the one each agent reported.
             "ALTER TABLE agent_types ADD COLUMN signed_tasks TEXT NOT NULL DEFAULT 'off'",
             "ALTER TABLE agents ADD COLUMN signed_tasks TEXT NOT NULL DEFAULT 'off'",

@@ -26,7 +26,8 @@ extension SQLHubStore {
                         status = \(bind: next.rawValue), exit_code = \(bind: finish.exitCode.map(Int.init)),
                         error = \(bind: finish.error), finished_at = \(bind: at.unixSeconds),
                         user_subject = COALESCE(\(bind: finish.userSubject), user_subject),
-                        signed_by = COALESCE(\(bind: finish.signedBy), signed_by)
+                        signed_by = COALESCE(\(bind: finish.signedBy), signed_by),
+                        signature_warning = COALESCE(\(bind: finish.signatureWarning), signature_warning)
                         """)
             case .recordLateResult(let late):
                 try Self.requireWholeLog(task, finish: finish)

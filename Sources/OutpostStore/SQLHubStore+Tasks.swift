@@ -171,7 +171,8 @@ extension SQLHubStore {
                     set: """
                         status = \(bind: next.rawValue), started_at = \(bind: at.unixSeconds),
                         user_subject = COALESCE(\(bind: submitter.userSubject), user_subject),
-                        signed_by = COALESCE(\(bind: submitter.signedBy), signed_by)
+                        signed_by = COALESCE(\(bind: submitter.signedBy), signed_by),
+                        signature_warning = COALESCE(\(bind: submitter.signatureWarning), signature_warning)
                         """)
             case .none, .signalAgentToCancel, .recordLateResult:
                 return task.record

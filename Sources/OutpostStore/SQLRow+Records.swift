@@ -9,7 +9,7 @@ enum StoredColumns {
     static let task = """
         id, target, status, exit_code, agent_id, agent_name, error, created_at, started_at, finished_at, \
         timeout_seconds, log_bytes, log_truncated, cancel_requested, created_by, user_token_required, user_subject, \
-        signed, signed_by, late_status, late_exit_code, late_finished_at, late_log_offset
+        signed, signed_by, signature_warning, late_status, late_exit_code, late_finished_at, late_log_offset
         """
 
     /// An agent (table alias `a`) with the count of its unfinished tasks, read from
@@ -63,6 +63,7 @@ extension SQLRow {
             userSubject: try optionalColumn("user_subject"),
             signed: try flag("signed"),
             signedBy: try optionalColumn("signed_by"),
+            signatureWarning: try optionalColumn("signature_warning"),
             lateStatus: try optionalColumn("late_status", as: String.self).flatMap(TaskStatus.init(rawValue:)),
             lateExitCode: try optionalColumn("late_exit_code", as: Int64.self).map { Int32(truncatingIfNeeded: $0) },
             lateFinishedAt: try optionalDate("late_finished_at"),

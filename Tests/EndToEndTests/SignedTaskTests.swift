@@ -205,10 +205,16 @@ struct SignedTaskTests {
         let unsigned = try await Self.runTask(cluster, ["migrating", "--script", "echo ran"])
         #expect(unsigned.task?.status == .succeeded)
         #expect(unsigned.task?.signedBy == nil)
+        // The hub shows what `require` would have refused, for the migration.
+        #expect(unsigned.task?.signatureWarning == "the task is not signed, and this agent runs only signed tasks")
         let bySomeoneElse = try await Self.runTask(cluster, ["migrating", "--script", "echo ran", "--sign-key", signers.bob])
         #expect(bySomeoneElse.task?.status == .succeeded)
+        #expect(bySomeoneElse.task?.signatureWarning?.contains(#"signed by key "bob", which this agent does not trust"#) == true)
+        let shown = try await cluster.cli(["task", "get", bySomeoneElse.task?.id ?? "?"])
+        #expect(shown.stdout.contains("signature:  not verified (the agent, in warn mode, ran it anyway): the task is signed by key"))
         let signed = try await Self.runTask(cluster, ["migrating", "--script", "echo ran", "--sign-key", signers.alice])
         #expect(signed.task?.signedBy == "alice")
+        #expect(signed.task?.signatureWarning == nil)
         #expect(await eventually {
             warned.process.stderr.contains("running a task whose signature does not check out (require_signed_tasks: warn): the task is not signed")
                 && warned.process.stderr.contains(#"signed by key "bob", which this agent does not trust"#)

@@ -113,6 +113,8 @@ extension TaskRunner {
             logger.info("task signature verified", metadata: ["kid": "\(kid)"])
         case .warned(let reason):
             logger.warning("running a task whose signature does not check out (require_signed_tasks: warn): \(reason)")
+            // Reported with the task, so the hub shows what `require` would refuse.
+            state.update { $0.submitter.signatureWarning = String(reason.prefix(1000)) }
         case .rejected(let reason):
             throw AgentError(.signatureRejected, "signed task refused: \(reason)")
         }

@@ -104,7 +104,7 @@ extension TaskRunner {
         for _ in 0..<3 {
             let request = FinishRequest(
                 status: verdict.status, exitCode: verdict.exitCode, error: verdict.error, logBytes: logBytes,
-                userSubject: state.value.submitter.userSubject, signedBy: state.value.submitter.signedBy)
+                submitter: state.value.submitter)
             let taskID = self.taskID
             let receipt = FinishReceipt()
             let outcome = await callHub("finish") { hub, token throws(ClientError) in

@@ -26,8 +26,12 @@ struct TaskGet: AsyncParsableCommand {
         if let error = task.error { Output.line("error:      \(error)") }
         Output.line("created:    \(Output.time(task.createdAt)) by \(task.createdBy ?? "-")")
         if let subject = task.userSubject { Output.line("user:       \(subject)") }
-        if task.signed {
-            Output.line("signed by:  \(task.signedBy.map { "key \($0) (verified by the agent)" } ?? "not verified by an agent yet")")
+        if let kid = task.signedBy {
+            Output.line("signed by:  key \(kid) (verified by the agent)")
+        } else if let warning = task.signatureWarning {
+            Output.line("signature:  not verified (the agent, in warn mode, ran it anyway): \(warning)")
+        } else if task.signed {
+            Output.line("signed by:  not verified by an agent yet")
         }
         Output.line("started:    \(Output.time(task.startedAt))")
         Output.line("finished:   \(Output.time(task.finishedAt))")

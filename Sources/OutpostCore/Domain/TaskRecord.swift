@@ -33,6 +33,9 @@ package struct TaskRecord: Codable, Sendable, Equatable {
     package var signed: Bool
     /// The id of the key whose signature the agent verified before running the task.
     package var signedBy: String?
+    /// Why the agent's signature check failed when it ran the task anyway
+    /// (`require_signed_tasks: warn`): what `require` would have refused it for.
+    package var signatureWarning: String?
     /// Set when the task's agent came back after the task was marked `lost` and
     /// reported how it ended (a late result): the status it reported. The task's own
     /// status stays `lost`.
@@ -63,6 +66,7 @@ package struct TaskRecord: Codable, Sendable, Equatable {
         userSubject: String? = nil,
         signed: Bool = false,
         signedBy: String? = nil,
+        signatureWarning: String? = nil,
         lateStatus: TaskStatus? = nil,
         lateExitCode: Int32? = nil,
         lateFinishedAt: Date? = nil,
@@ -86,6 +90,7 @@ package struct TaskRecord: Codable, Sendable, Equatable {
         self.userSubject = userSubject
         self.signed = signed
         self.signedBy = signedBy
+        self.signatureWarning = signatureWarning
         self.lateStatus = lateStatus
         self.lateExitCode = lateExitCode
         self.lateFinishedAt = lateFinishedAt
@@ -107,6 +112,7 @@ package struct TaskRecord: Codable, Sendable, Equatable {
         case userSubject = "user_subject"
         case signed
         case signedBy = "signed_by"
+        case signatureWarning = "signature_warning"
         case lateStatus = "late_status"
         case lateExitCode = "late_exit_code"
         case lateFinishedAt = "late_finished_at"
@@ -133,6 +139,7 @@ package struct TaskRecord: Codable, Sendable, Equatable {
             userSubject: try c.decodeIfPresent(String.self, forKey: .userSubject),
             signed: try c.decodeIfPresent(Bool.self, forKey: .signed) ?? false,
             signedBy: try c.decodeIfPresent(String.self, forKey: .signedBy),
+            signatureWarning: try c.decodeIfPresent(String.self, forKey: .signatureWarning),
             lateStatus: try c.decodeIfPresent(TaskStatus.self, forKey: .lateStatus),
             lateExitCode: try c.decodeIfPresent(Int32.self, forKey: .lateExitCode),
             lateFinishedAt: try c.decodeIfPresent(Date.self, forKey: .lateFinishedAt),
@@ -160,6 +167,7 @@ package struct TaskRecord: Codable, Sendable, Equatable {
         try c.encode(userSubject, forKey: .userSubject)
         try c.encode(signed, forKey: .signed)
         try c.encode(signedBy, forKey: .signedBy)
+        try c.encode(signatureWarning, forKey: .signatureWarning)
         try c.encode(lateStatus, forKey: .lateStatus)
         try c.encode(lateExitCode, forKey: .lateExitCode)
         try c.encode(lateFinishedAt, forKey: .lateFinishedAt)

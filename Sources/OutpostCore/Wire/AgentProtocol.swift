@@ -357,10 +357,12 @@ package struct FinishRequest: Codable, Sendable, Equatable {
     package var userSubject: String?
     /// The key id of the task's signature, when the agent verified one.
     package var signedBy: String?
+    /// `warn` mode: why the task's signature check failed (the task ran anyway).
+    package var signatureWarning: String?
 
     package init(
         status: TaskStatus, exitCode: Int32?, error: String?, logBytes: Int64, userSubject: String? = nil,
-        signedBy: String? = nil
+        signedBy: String? = nil, signatureWarning: String? = nil
     ) {
         self.status = status
         self.exitCode = exitCode
@@ -368,6 +370,13 @@ package struct FinishRequest: Codable, Sendable, Equatable {
         self.logBytes = logBytes
         self.userSubject = userSubject
         self.signedBy = signedBy
+        self.signatureWarning = signatureWarning
+    }
+
+    package init(status: TaskStatus, exitCode: Int32?, error: String?, logBytes: Int64, submitter: VerifiedSubmitter) {
+        self.init(
+            status: status, exitCode: exitCode, error: error, logBytes: logBytes, userSubject: submitter.userSubject,
+            signedBy: submitter.signedBy, signatureWarning: submitter.signatureWarning)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -376,10 +385,13 @@ package struct FinishRequest: Codable, Sendable, Equatable {
         case logBytes = "log_bytes"
         case userSubject = "user_subject"
         case signedBy = "signed_by"
+        case signatureWarning = "signature_warning"
     }
 
     /// What the agent verified about who submitted the task.
-    package var submitter: VerifiedSubmitter { VerifiedSubmitter(userSubject: userSubject, signedBy: signedBy) }
+    package var submitter: VerifiedSubmitter {
+        VerifiedSubmitter(userSubject: userSubject, signedBy: signedBy, signatureWarning: signatureWarning)
+    }
 }
 
 /// Optional body of `POST /api/v1/agent/tasks/{id}/start`.
@@ -388,37 +400,47 @@ package struct StartRequest: Codable, Sendable, Equatable {
     package var userSubject: String?
     /// The key id of the task's signature, when the agent verified one.
     package var signedBy: String?
+    /// `warn` mode: why the task's signature check failed (the task runs anyway).
+    package var signatureWarning: String?
 
-    package init(userSubject: String? = nil, signedBy: String? = nil) {
+    package init(userSubject: String? = nil, signedBy: String? = nil, signatureWarning: String? = nil) {
         self.userSubject = userSubject
         self.signedBy = signedBy
+        self.signatureWarning = signatureWarning
     }
 
     package init(_ submitter: VerifiedSubmitter) {
-        self.init(userSubject: submitter.userSubject, signedBy: submitter.signedBy)
+        self.init(
+            userSubject: submitter.userSubject, signedBy: submitter.signedBy, signatureWarning: submitter.signatureWarning)
     }
 
     enum CodingKeys: String, CodingKey {
         case userSubject = "user_subject"
         case signedBy = "signed_by"
+        case signatureWarning = "signature_warning"
     }
 
     /// What the agent verified about who submitted the task.
-    package var submitter: VerifiedSubmitter { VerifiedSubmitter(userSubject: userSubject, signedBy: signedBy) }
+    package var submitter: VerifiedSubmitter {
+        VerifiedSubmitter(userSubject: userSubject, signedBy: signedBy, signatureWarning: signatureWarning)
+    }
 }
 
 /// What an agent verified about who submitted a task before running it: the user
-/// token's subject (`jwk_url`) and the signing key (signed tasks). Empty when it
-/// checked neither.
+/// token's subject (`jwk_url`) and the signing key (signed tasks), or, in `warn`
+/// mode, why the signature did not check out. Empty when it checked nothing.
 package struct VerifiedSubmitter: Sendable, Equatable {
     package var userSubject: String?
     package var signedBy: String?
+    /// `require_signed_tasks: warn`: why the task's signature check failed (the task ran anyway).
+    package var signatureWarning: String?
 
-    package init(userSubject: String? = nil, signedBy: String? = nil) {
+    package init(userSubject: String? = nil, signedBy: String? = nil, signatureWarning: String? = nil) {
         self.userSubject = userSubject
         self.signedBy = signedBy
+        self.signatureWarning = signatureWarning
     }
 
     package static let none = VerifiedSubmitter()
-    package var isEmpty: Bool { userSubject == nil && signedBy == nil }
+    package var isEmpty: Bool { userSubject == nil && signedBy == nil && signatureWarning == nil }
 }

@@ -79,10 +79,11 @@ extension Console {
         let size: String = ConsoleFormat.bytes(task.logBytes)
         // The hub cannot check a signature; only what an agent verified is named as a signer.
         let signature: String =
-            switch (task.signed, task.signedBy) {
-            case (_, let kid?): "key \(kid), verified by the agent"
-            case (true, nil): "signed; no agent has verified it"
-            case (false, nil): "not signed"
+            switch (task.signed, task.signedBy, task.signatureWarning) {
+            case (_, let kid?, _): "key \(kid), verified by the agent"
+            case (_, nil, let warning?): "not verified: \(warning) (the agent, in warn mode, ran it anyway)"
+            case (true, nil, nil): "signed; no agent has verified it"
+            case (false, nil, nil): "not signed"
             }
         return ConsolePage(
             title: "Task \(task.id)", section: .tasks,

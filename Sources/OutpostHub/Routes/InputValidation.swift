@@ -198,6 +198,9 @@ package enum InputValidation {
         if let kid = submitter.signedBy, kid.isEmpty || kid.utf8.count > 256 {
             throw ValidationError(field: "signed_by", message: "signed_by must be 1 to 256 characters")
         }
+        if let warning = submitter.signatureWarning, warning.utf8.count > 4096 {
+            throw ValidationError(field: "signature_warning", message: "signature_warning must be at most 4 KiB")
+        }
     }
 }
 
