@@ -121,3 +121,61 @@ struct TaskSignatureGateTests {
         #expect(throws: KeySetError.self) { try VerificationKeyFile(path: fixture.keysPath, logger: Self.logger) }
     }
 }
+
+/// When the agent fetches a key set from a URL: no I/O, a counting fetcher.
+@Suite("Signed-task keys from a URL")
+struct VerificationKeyURLTests {
+    final class Fetcher: KeySetFetcher, @unchecked Sendable {
+        let lock = NSLock()
+        var document: [UInt8]
+        var failing = false
+        var fetches = 0
+        init(_ keys: [TaskVerificationKey]) { document = TaskVerificationKeySet(keys: keys).json() }
+
+        func fetchKeySet(from url: String) async throws(KeySetFetchError) -> [UInt8] {
+            let (failing, document) = lock.withLock {
+                fetches += 1
+                return (self.failing, self.document)
+            }
+            if failing { throw KeySetFetchError("HTTP 503") }
+            return document
+        }
+    }
+
+    static let alice = TaskSigningKey.generate(.ed25519, kid: "alice").publicKey
+    static let bob = TaskSigningKey.generate(.ed25519, kid: "bob").publicKey
+    static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+
+    @Test("fetched once, again for an unknown key id at most every 30 s, and when older than 5 minutes")
+    func refreshes() async throws {
+        let fetcher = Fetcher([Self.alice])
+        let source = VerificationKeyURL(url: "https://keys.internal/jwks.json", fetcher: fetcher, logger: TaskSignatureGateTests.logger)
+        #expect(try await source.keySet(wanting: ["alice"], now: Self.t0).keyIDs == ["alice"])
+        #expect(try await source.keySet(wanting: ["alice"], now: Self.t0.addingTimeInterval(10)).keyIDs == ["alice"])
+        #expect(fetcher.fetches == 1)
+        // Bob is added at the source; a task signed by bob asks for a refresh, not within 30 s of the last.
+        fetcher.lock.withLock { fetcher.document = TaskVerificationKeySet(keys: [Self.alice, Self.bob]).json() }
+        #expect(try await source.keySet(wanting: ["bob"], now: Self.t0.addingTimeInterval(20)).keyIDs == ["alice"])
+        #expect(fetcher.fetches == 1)
+        #expect(try await source.keySet(wanting: ["bob"], now: Self.t0.addingTimeInterval(31)).keyIDs == ["alice", "bob"])
+        #expect(fetcher.fetches == 2)
+        // Alice is removed; the next fetch after 5 minutes drops her.
+        fetcher.lock.withLock { fetcher.document = TaskVerificationKeySet(keys: [Self.bob]).json() }
+        #expect(try await source.keySet(wanting: ["alice"], now: Self.t0.addingTimeInterval(200)).keyIDs == ["alice", "bob"])
+        #expect(try await source.keySet(wanting: ["alice"], now: Self.t0.addingTimeInterval(340)).keyIDs == ["bob"])
+    }
+
+    @Test("an unreachable URL: the last copy serves for 20 minutes, then tasks are refused with the cause")
+    func unreachable() async throws {
+        let fetcher = Fetcher([Self.alice])
+        let source = VerificationKeyURL(url: "https://keys.internal/jwks.json", fetcher: fetcher, logger: TaskSignatureGateTests.logger)
+        _ = try await source.keySet(wanting: ["alice"], now: Self.t0)
+        fetcher.lock.withLock { fetcher.failing = true }
+        #expect(try await source.keySet(wanting: ["alice"], now: Self.t0.addingTimeInterval(1000)).keyIDs == ["alice"])
+        await #expect { try await source.keySet(wanting: ["alice"], now: Self.t0.addingTimeInterval(1300)) } throws: { error in
+            (error as? KeySetError)?.cause == "the verification keys at https://keys.internal/jwks.json could not be fetched: HTTP 503"
+        }
+        let never = VerificationKeyURL(url: "https://keys.internal/jwks.json", fetcher: fetcher, logger: TaskSignatureGateTests.logger)
+        await #expect(throws: KeySetError.self) { try await never.keySet(wanting: ["alice"], now: Self.t0) }
+    }
+}

@@ -106,9 +106,11 @@ package actor VerificationKeyURL: VerificationKeySource {
 
     package func keySet(wanting keyIDs: [String], now: Date) async throws(KeySetError) -> TaskVerificationKeySet {
         let fresh = current.map { now.timeIntervalSince($0.fetchedAt) < maximumAge } ?? false
-        let hasAll = current.map { set in keyIDs.contains { set.keys.keys[$0] != nil } } ?? false
+        // One trusted key among the signatures' ids is enough; none may mean the set changed.
+        let knowsOne = current.map { set in keyIDs.contains { set.keys.keys[$0] != nil } } ?? false
         let mayFetch = lastAttempt.map { now.timeIntervalSince($0) >= minimumRefreshInterval || now < $0 } ?? true
-        if (!fresh || !hasAll) && mayFetch { await fetch(now: now) }
+        if (!fresh || !knowsOne) && mayFetch { await fetch(now: now) }
+        // While the URL cannot be reached, the last copy serves for a while (stale-if-error).
         if let current, now.timeIntervalSince(current.fetchedAt) < maximumAge * 4 { return current.keys }
         throw KeySetError(
             "the verification keys at \(url) could not be fetched: \(lastFailure?.cause ?? "not fetched yet")")
