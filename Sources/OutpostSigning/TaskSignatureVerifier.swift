@@ -142,8 +142,7 @@ package struct TaskSignatureVerifier: Sendable {
                 field.phrase
             }
         }
-        let list = parts.count == 1 ? parts[0] : parts.dropLast().joined(separator: ", ") + " and " + parts.last!
-        return "the task differs from what was signed: \(list) \(parts.count == 1 ? "was" : "were") changed"
+        return "the task differs from what was signed: \(SignedTaskContent.list(parts)) \(parts.count == 1 ? "was" : "were") changed"
     }
 
     /// The names (never values) of variables added, removed or changed.

@@ -43,7 +43,11 @@ final class Cluster: @unchecked Sendable {
     ) {
         let process = try ChildProcess(
             arguments,
-            environment: ChildProcess.baseEnvironment(["OUTPOST_HUB": hub.url, "OUTPOST_TOKEN": hub.adminToken]))
+            environment: ChildProcess.baseEnvironment([
+                "OUTPOST_HUB": hub.url, "OUTPOST_TOKEN": hub.adminToken,
+                // `task run --sign-key` records the targets it signed for: here, not in the user's home.
+                "OUTPOST_KNOWN_TARGETS": directory.file("known_targets.json"),
+            ]))
         if let stdin { process.send(stdin: stdin) } else { process.closeStdin() }
         let code = await process.waitForExit(timeout: timeout)
         if code == nil { await process.kill9() }

@@ -263,6 +263,34 @@ struct SignedTaskTests {
         #expect(signed.task?.signedBy == "bob")
     }
 
+    @Test("a target the hub changed between two signatures is not signed again until the signer accepts the change")
+    func knownTargets() async throws {
+        let cluster = try await Cluster()
+        defer { cluster.terminate() }
+        let signers = try await Signers(cluster: cluster)
+        try await cluster.startAgent(name: "signed-agent-7", arguments: Self.enforcingArguments(signers.trusted))
+        _ = try await cluster.client.createTarget(Target(name: "watched", integration: "bash", env: ["MODE": "read-only"]))
+        let first = try await Self.runTask(cluster, ["watched", "--script", "echo $MODE", "--sign-key", signers.alice])
+        #expect(first.task?.status == .succeeded)
+        #expect(first.stderr.contains("first signature for target watched on \(cluster.hub.url)"))
+        let again = try await Self.runTask(cluster, ["watched", "--script", "echo $MODE", "--sign-key", signers.alice])
+        #expect(again.task?.status == .succeeded)
+        #expect(!again.stderr.contains("first signature"))
+
+        // The hub (compromised, or an admin) changes the target behind the signer's back.
+        try await cluster.client.deleteTarget(named: "watched")
+        _ = try await cluster.client.createTarget(Target(name: "watched", integration: "bash", env: ["MODE": "read-write"]))
+        let refused = try await cluster.cli(["task", "run", "watched", "--script", "echo $MODE", "--sign-key", signers.alice])
+        #expect(refused.code == 2)
+        #expect(refused.stderr.contains(
+            "target watched changed on the hub since you last signed for it: the environment variables changed"), "\(refused.stderr)")
+        let accepted = try await Self.runTask(
+            cluster, ["watched", "--script", "echo $MODE", "--sign-key", signers.alice, "--accept-target-change"])
+        #expect(accepted.task?.status == .succeeded)
+        let settled = try await Self.runTask(cluster, ["watched", "--script", "echo $MODE", "--sign-key", signers.alice])
+        #expect(settled.code == 0, "\(settled.stderr)")
+    }
+
     @Test("bad input: a world-readable key, a missing key set, an unusable key set, and require without keys fail fast with the reason")
     func badInput() async throws {
         let cluster = try await Cluster()

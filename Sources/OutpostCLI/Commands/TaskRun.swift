@@ -60,6 +60,11 @@ struct TaskRun: AsyncParsableCommand {
             valueName: "path"))
     var signKey: String?
 
+    @Flag(
+        name: .customLong("accept-target-change"),
+        help: "Sign for a target that changed on the hub since you last signed for it (after checking the change).")
+    var acceptTargetChange = false
+
     @Option(
         name: .customLong("sign-valid-for"),
         help: ArgumentHelp("How long the signature stays valid, from 1s to 23h59m (default 10m).", valueName: "duration"))
@@ -77,9 +82,12 @@ struct TaskRun: AsyncParsableCommand {
         var request = try makeRequest()
         let userToken = try readUserToken()
         let hub = try client.makeClient()
-        if let signing = try TaskSigning(keyPath: signKey, validFor: signValidFor) {
+        if var signing = try TaskSigning(keyPath: signKey, validFor: signValidFor) {
+            signing.acceptTargetChange = acceptTargetChange
             let described = try await withHub { () async throws(ClientError) in try await hub.target(named: target) }
-            request = try signing.sign(request, for: described)
+            request = try signing.sign(request, for: described, hub: hub.baseURL)
+        } else if acceptTargetChange {
+            throw CLIExit.usage("--accept-target-change: only applies with --sign-key")
         }
         if detach {
             let task = try await withHub { () async throws(ClientError) in

@@ -10,6 +10,10 @@ import OutpostSigning
 struct TaskSigning {
     let signer: TaskSigner
     let validity: Duration
+    /// The targets signed for before, to notice one the hub changed in between.
+    var knownTargets = KnownTargets.default()
+    /// `--accept-target-change`: sign a target that changed since the last signature, and record it.
+    var acceptTargetChange = false
 
     /// `nil` when no key was given (flag or `OUTPOST_SIGN_KEY`).
     /// - Throws: a usage error naming the file or flag (never the key's content).
@@ -23,7 +27,22 @@ struct TaskSigning {
     }
 
     /// `request` with the id the signature names, its explicit timeout and the signature.
-    func sign(_ request: CreateTaskRequest, for target: Target) throws -> CreateTaskRequest {
+    /// - Throws: a usage error when `target` changed since the last signature for it on
+    ///   `hub` (unless accepted), naming what changed.
+    func sign(_ request: CreateTaskRequest, for target: Target, hub: String) throws -> CreateTaskRequest {
+        switch try knownTargets.check(target, hub: hub, accept: acceptTargetChange) {
+        case .firstUse:
+            Output.error("outpost: first signature for target \(target.name) on \(hub): its definition is recorded in \(knownTargets.path)")
+        case .unchanged:
+            break
+        case .changed(let fields) where acceptTargetChange:
+            Output.error("outpost: signing target \(target.name) with its changed \(Self.list(fields)), as --accept-target-change asks")
+        case .changed(let fields):
+            throw CLIExit.usage(
+                "--sign-key: target \(target.name) changed on the hub since you last signed for it: \(Self.list(fields)) "
+                    + "changed. Check it (outpost target get \(target.name)); if the change is right, sign again with "
+                    + "--accept-target-change")
+        }
         var signed = request
         signed.id = signed.id ?? Identifiers.make(prefix: "tsk")
         // The agent checks the timeout it is handed, so the signature names one: the
@@ -42,6 +61,11 @@ struct TaskSigning {
                 + "\(target.secrets.count) secret reference\(target.secrets.count == 1 ? "" : "s"), "
                 + "tags [\(target.tags)], timeout \(signed.timeoutSeconds!)s, valid for \(validity)")
         return signed
+    }
+
+    /// "the integration and the secret references"
+    static func list(_ fields: [SignedTaskContent.Field]) -> String {
+        SignedTaskContent.list(fields.map(\.phrase))
     }
 
     /// The timeout a signed task gets when neither the flag nor the target sets one

@@ -74,6 +74,12 @@ package struct SignedTaskContent: Sendable, Equatable {
         }
     }
 
+    /// "a", "a and b", "a, b and c": how messages list changed parts.
+    package static func list(_ parts: [String]) -> String {
+        guard let last = parts.last else { return "nothing" }
+        return parts.count == 1 ? last : parts.dropLast().joined(separator: ", ") + " and " + last
+    }
+
     /// The fields in which `other` differs from `self`, in `Field` order.
     package func differences(from other: SignedTaskContent) -> [Field] {
         Field.allCases.filter { field in
