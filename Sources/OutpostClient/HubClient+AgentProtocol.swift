@@ -19,7 +19,7 @@ extension HubClient {
 
     /// `report`: what the agent verified about the submitter; an empty one sends no body.
     package func startTask(id: String, _ report: StartRequest = StartRequest()) async throws(ClientError) -> TaskRecord {
-        guard !report.submitter.isEmpty else { return try await call(.POST, "/api/v1/agent/tasks/\(Self.segment(id))/start") }
+        guard !report.isEmpty else { return try await call(.POST, "/api/v1/agent/tasks/\(Self.segment(id))/start") }
         return try await call(.POST, "/api/v1/agent/tasks/\(Self.segment(id))/start", json: report)
     }
 

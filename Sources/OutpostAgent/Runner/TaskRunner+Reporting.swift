@@ -53,7 +53,7 @@ extension TaskRunner {
     /// longer ours.
     func deliver(_ spool: LogSpool) async {
         let taskID = self.taskID
-        let report = StartRequest(state.value.submitter)
+        let report = state.value.submitter
         let started = await callHub("start") { hub, token throws(ClientError) in
             try await hub.startTask(id: taskID, report, agentToken: token)
         }

@@ -59,7 +59,7 @@ package final class ChannelAgentHub: AgentHubAPI {
         }
         var call = ChannelCall(id: 0, op: .start)
         call.taskID = id
-        if !report.submitter.isEmpty { call.start = report }
+        if !report.isEmpty { call.start = report }
         _ = try await send(call, on: channel)
     }
 

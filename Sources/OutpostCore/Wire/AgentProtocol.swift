@@ -394,46 +394,26 @@ package struct FinishRequest: Codable, Sendable, Equatable {
     }
 }
 
-/// Optional body of `POST /api/v1/agent/tasks/{id}/start`.
-package struct StartRequest: Codable, Sendable, Equatable {
+/// Optional body of `POST /api/v1/agent/tasks/{id}/start`: what the agent verified
+/// about who submitted the task, as it is.
+package typealias StartRequest = VerifiedSubmitter
+
+/// What an agent verified about who submitted a task before running it: the user
+/// token's subject (`jwk_url`) and the signing key (signed tasks), or, in `warn`
+/// mode, why the signature did not check out. Empty when it checked nothing.
+package struct VerifiedSubmitter: Codable, Sendable, Equatable {
     /// The verified subject of the task's user token, when the agent checked one.
     package var userSubject: String?
     /// The key id of the task's signature, when the agent verified one.
     package var signedBy: String?
-    /// `warn` mode: why the task's signature check failed (the task runs anyway).
+    /// `require_signed_tasks: warn`: why the task's signature check failed (the task runs anyway).
     package var signatureWarning: String?
-
-    package init(userSubject: String? = nil, signedBy: String? = nil, signatureWarning: String? = nil) {
-        self.userSubject = userSubject
-        self.signedBy = signedBy
-        self.signatureWarning = signatureWarning
-    }
-
-    package init(_ submitter: VerifiedSubmitter) {
-        self.init(
-            userSubject: submitter.userSubject, signedBy: submitter.signedBy, signatureWarning: submitter.signatureWarning)
-    }
 
     enum CodingKeys: String, CodingKey {
         case userSubject = "user_subject"
         case signedBy = "signed_by"
         case signatureWarning = "signature_warning"
     }
-
-    /// What the agent verified about who submitted the task.
-    package var submitter: VerifiedSubmitter {
-        VerifiedSubmitter(userSubject: userSubject, signedBy: signedBy, signatureWarning: signatureWarning)
-    }
-}
-
-/// What an agent verified about who submitted a task before running it: the user
-/// token's subject (`jwk_url`) and the signing key (signed tasks), or, in `warn`
-/// mode, why the signature did not check out. Empty when it checked nothing.
-package struct VerifiedSubmitter: Sendable, Equatable {
-    package var userSubject: String?
-    package var signedBy: String?
-    /// `require_signed_tasks: warn`: why the task's signature check failed (the task ran anyway).
-    package var signatureWarning: String?
 
     package init(userSubject: String? = nil, signedBy: String? = nil, signatureWarning: String? = nil) {
         self.userSubject = userSubject

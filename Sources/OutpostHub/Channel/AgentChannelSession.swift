@@ -121,7 +121,7 @@ struct AgentChannelSession: Sendable {
             return ChannelReply(id: call.id, poll: try await hub.poll(agent: agent, request: request))
         case .start:
             _ = try await hub.startTask(
-                id: try Self.required(call.taskID, "task_id"), agent: agent, submitter: call.start?.submitter ?? .none)
+                id: try Self.required(call.taskID, "task_id"), agent: agent, submitter: call.start ?? .none)
             return ChannelReply(id: call.id)
         case .log:
             let next = try await hub.appendLog(

@@ -37,7 +37,7 @@ extension RouteTable {
             let id = try context.pathParameter("id")
             let agent = try context.agent()
             let body = try await request.decodeOptionalJSON(StartRequest.self)
-            let task = try await hub.startTask(id: id, agent: agent, submitter: body?.submitter ?? .none)
+            let task = try await hub.startTask(id: id, agent: agent, submitter: body ?? .none)
             return try .json(task)
         }
 
