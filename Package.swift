@@ -369,7 +369,8 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 // OutpostSecrets: AWSAuthProcessTests seeds moto (signature checking on) with its SigV4 client.
-                "OutpostClient", "OutpostCore", "OutpostSecrets", "OutpostTestSupport",
+                // OutpostSigning: SignedTaskTests signs as a client with a skewed clock would.
+                "OutpostClient", "OutpostCore", "OutpostSecrets", "OutpostSigning", "OutpostTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),

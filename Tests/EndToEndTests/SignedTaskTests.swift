@@ -1,6 +1,7 @@
 import Foundation
 import OutpostClient
 import OutpostCore
+import OutpostSigning
 import OutpostTestSupport
 import Testing
 
@@ -194,7 +195,7 @@ struct SignedTaskTests {
         #expect(((try? String(contentsOfFile: marker, encoding: .utf8)) ?? "") == "once\n")
     }
 
-    @Test("warn mode runs a task that fails the check and logs why; expired and unknown-key tasks are refused in require mode")
+    @Test("warn mode runs a task that fails the check, logs why and records it; expired and not-yet-valid signatures are refused in require mode")
     func warnModeAndExpiry() async throws {
         let cluster = try await Cluster()
         defer { cluster.terminate() }
@@ -220,17 +221,24 @@ struct SignedTaskTests {
                 && warned.process.stderr.contains(#"signed by key "bob", which this agent does not trust"#)
         })
 
-        // Require mode: a signature valid for one second, delivered late.
+        // Require mode: signatures made by a signer whose clock is 12 minutes behind
+        // (expired: 10 minutes of validity) and 3 minutes ahead (not yet valid), past the
+        // agent's 30 s leeway either way.
         warned.process.signal(SIGKILL)
-        let submitted = try await cluster.cli(
-            ["task", "run", "migrating", "--script", "echo late", "--sign-key", signers.alice, "--sign-valid-for", "1s", "--detach"])
-        let lateID = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        // Past the 1 s window and the agent's 30 s leeway.
-        try await Task.sleep(for: .seconds(32))
         try await cluster.startAgent(name: "signed-agent-6", arguments: Self.enforcingArguments(signers.aliceOnlySet))
-        let late = try await cluster.waitForTask(lateID)
-        #expect(late.status == .rejected)
-        #expect(late.error?.contains("the signature expired at") == true, "\(late.error ?? "")")
+        let key = try TaskSigningKey(pemFile: String(contentsOfFile: signers.alice, encoding: .utf8))
+        let target = try await cluster.client.target(named: "migrating")
+        for (offset, reason) in [(-720.0, "the signature expired at"), (180.0, "the signature is not valid before")] {
+            let id = Identifiers.make(prefix: "tsk")
+            let content = SignedTaskContent(
+                taskID: id, target: target, scriptSHA256: TaskSigner.scriptDigest("echo skewed"), timeoutSeconds: 60)
+            let envelope = try TaskSigner(key: key).sign(content, now: Date().addingTimeInterval(offset))
+            _ = try await cluster.client.createTask(
+                CreateTaskRequest(target: "migrating", script: "echo skewed", timeoutSeconds: 60, id: id, signature: envelope))
+            let refused = try await cluster.waitForTask(id)
+            #expect(refused.status == .rejected)
+            #expect(refused.error?.contains(reason) == true, "\(refused.error ?? "")")
+        }
     }
 
     @Test("an agent type's signed-task hint raises what its agents enforce, and `outpost agents` shows it")
