@@ -43,7 +43,7 @@ package struct TaskSignatureVerifier: Sendable {
         guard envelope.payloadType == SignedTaskPayload.payloadType else {
             throw TaskSignatureRejection(
                 .wrongPayloadType,
-                "the signature is for payload type \(SigningText.quote(envelope.payloadType)), "
+                "the signature is for payload type \(UntrustedText.quote(envelope.payloadType)), "
                     + "not \(SignedTaskPayload.payloadType)")
         }
         guard envelope.signatures.count <= SignedTaskEnvelope.maxSignatures else {
@@ -85,23 +85,23 @@ package struct TaskSignatureVerifier: Sendable {
         for signature in envelope.signatures {
             guard let key = keys.keys[signature.keyid] else { continue }
             guard let bytes = SignedTaskEnvelope.decodeBase64(signature.sig) else {
-                failures.append("the signature by key \(SigningText.quote(key.kid)) is not base64")
+                failures.append("the signature by key \(UntrustedText.quote(key.kid)) is not base64")
                 continue
             }
             if key.isValidSignature(bytes, for: message) { return key.kid }
             failures.append(
                 bytes.count == key.algorithm.signatureLength
-                    ? "the signature by key \(SigningText.quote(key.kid)) does not verify (\(key.algorithm.displayName))"
-                    : "the signature by key \(SigningText.quote(key.kid)) is \(bytes.count) bytes where "
+                    ? "the signature by key \(UntrustedText.quote(key.kid)) does not verify (\(key.algorithm.displayName))"
+                    : "the signature by key \(UntrustedText.quote(key.kid)) is \(bytes.count) bytes where "
                         + "\(key.algorithm.displayName) signatures have \(key.algorithm.signatureLength): truncated or "
                         + "not of this algorithm")
         }
         if let failure = failures.first { throw TaskSignatureRejection(.badSignature, failure) }
-        let named = envelope.signatures.map { SigningText.quote($0.keyid) }.joined(separator: ", ")
+        let named = envelope.signatures.map { UntrustedText.quote($0.keyid) }.joined(separator: ", ")
         let skipped = envelope.signatures.compactMap { keys.skipped[$0.keyid] }.first.map {
             " (a key with that id is in the key set but unusable: \($0))"
         } ?? ""
-        let trusted = keys.keyIDs.isEmpty ? "no keys" : keys.keyIDs.map { SigningText.quote($0) }.joined(separator: ", ")
+        let trusted = keys.keyIDs.isEmpty ? "no keys" : keys.keyIDs.map { UntrustedText.quote($0) }.joined(separator: ", ")
         throw TaskSignatureRejection(
             .unknownKey, "the task is signed by key \(named), which this agent does not trust\(skipped); it trusts \(trusted)")
     }
@@ -133,9 +133,9 @@ package struct TaskSignatureVerifier: Sendable {
         let parts = fields.map { field -> String in
             switch field {
             case .taskID:
-                "the task id (signed for \(SigningText.quote(signed.taskID)), handed over as \(SigningText.quote(expected.taskID)))"
+                "the task id (signed for \(UntrustedText.quote(signed.taskID)), handed over as \(UntrustedText.quote(expected.taskID)))"
             case .target:
-                "the target (signed for \(SigningText.quote(signed.target)), handed over as \(SigningText.quote(expected.target)))"
+                "the target (signed for \(UntrustedText.quote(signed.target)), handed over as \(UntrustedText.quote(expected.target)))"
             case .env:
                 "the environment variables (\(changedKeys(signed.env, expected.env)))"
             default:
@@ -148,6 +148,6 @@ package struct TaskSignatureVerifier: Sendable {
     /// The names (never values) of variables added, removed or changed.
     private static func changedKeys(_ signed: [String: String], _ handed: [String: String]) -> String {
         let names = Set(signed.keys).union(handed.keys).filter { signed[$0] != handed[$0] }.sorted()
-        return names.prefix(5).map { SigningText.quote($0) }.joined(separator: ", ") + (names.count > 5 ? ", …" : "")
+        return names.prefix(5).map { UntrustedText.quote($0) }.joined(separator: ", ") + (names.count > 5 ? ", …" : "")
     }
 }

@@ -81,11 +81,11 @@ package struct TaskVerificationKey: Sendable {
     /// Why this key may not sign for `content`, or `nil` when it may.
     package func refusal(for content: SignedTaskContent) -> String? {
         if let allowedTargets, !allowedTargets.contains(where: { $0.matches(content.target) }) {
-            return "key \(SigningText.quote(kid)) may not sign tasks for target \(SigningText.quote(content.target)) "
+            return "key \(UntrustedText.quote(kid)) may not sign tasks for target \(UntrustedText.quote(content.target)) "
                 + "(its allowed_targets: \(allowedTargets.map(\.pattern).joined(separator: ", ")))"
         }
         if let allowedTags, let tag = allowedTags.firstDisallowed(in: TagSet(content.tags)) {
-            return "key \(SigningText.quote(kid)) may not sign tasks for targets tagged \(SigningText.quote(tag)) "
+            return "key \(UntrustedText.quote(kid)) may not sign tasks for targets tagged \(UntrustedText.quote(tag)) "
                 + "(its allowed_tags: \(allowedTags.map(\.pattern).joined(separator: ", ")))"
         }
         return nil

@@ -75,7 +75,7 @@ package struct TaskVerificationKeySet: Sendable {
         }
         func bytes(_ name: String) -> [UInt8]? { string(name).flatMap { Base64URL.decode(Substring($0)) } }
         if let use = string("use"), use != "sig" {
-            return .failure(KeySetError("it is for \"use\": \(SigningText.quote(use)), not for signatures"))
+            return .failure(KeySetError("it is for \"use\": \(UntrustedText.quote(use)), not for signatures"))
         }
         let material: TaskVerificationKey.Material
         switch (string("kty"), string("crv")) {
@@ -94,14 +94,14 @@ package struct TaskVerificationKeySet: Sendable {
         case (let kty, let crv):
             return .failure(
                 KeySetError(
-                    "it is a \(SigningText.quote(kty ?? "")) key\(crv.map { " on \(SigningText.quote($0))" } ?? ""); "
+                    "it is a \(UntrustedText.quote(kty ?? "")) key\(crv.map { " on \(UntrustedText.quote($0))" } ?? ""); "
                         + "only Ed25519 (OKP) and P-256 (EC) keys sign tasks"))
         }
         let key = TaskVerificationKey(kid: kid, material: material)
         if let alg = string("alg"), alg != key.algorithm.rawValue {
             return .failure(
                 KeySetError(
-                    "its \"alg\" \(SigningText.quote(alg)) does not fit a \(key.algorithm.displayName) key "
+                    "its \"alg\" \(UntrustedText.quote(alg)) does not fit a \(key.algorithm.displayName) key "
                         + "(\(key.algorithm.rawValue))"))
         }
         var allowed = key

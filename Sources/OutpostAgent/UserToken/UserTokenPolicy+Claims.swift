@@ -1,4 +1,5 @@
 import Foundation
+import OutpostCore
 
 extension UserTokenPolicy {
     /// Checks the claims of a token whose signature has verified.
@@ -38,11 +39,7 @@ extension UserTokenPolicy {
 /// with control characters replaced, since the token's author chose them.
 enum UserTokenText {
     static func quote(_ text: String, limit: Int = 80) -> String {
-        var shown = String(text.unicodeScalars.prefix(limit).map { scalar -> Character in
-            scalar.properties.generalCategory == .control || scalar == "\"" ? "?" : Character(scalar)
-        })
-        if text.unicodeScalars.count > limit { shown += "…" }
-        return "\"\(shown)\""
+        UntrustedText.quote(text, limit: limit)
     }
 
     static func list(_ values: [String]) -> String {
