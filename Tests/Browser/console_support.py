@@ -18,7 +18,7 @@ import urllib.parse
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -182,6 +182,23 @@ class Browser:
     def wait(self, seconds=WAIT, poll=0.1):
         return WebDriverWait(self.driver, seconds, poll_frequency=poll,
                              ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
+
+    def wait_gone(self, element, seconds=WAIT):
+        """Waits until the page holding element has been replaced (a form posted, a link
+        followed). Chromedriver reports a node of the replaced document as stale, or, when
+        asked while the new document is being built, with the inspector error "Node with
+        given id does not belong to the document": both mean the old page is gone."""
+        def gone(_):
+            try:
+                element.is_enabled()
+                return False
+            except StaleElementReferenceException:
+                return True
+            except WebDriverException as error:
+                if "does not belong to the document" in str(error):
+                    return True
+                raise
+        self.wait(seconds).until(gone)
 
     def find(self, css):
         return self.driver.find_element(By.CSS_SELECTOR, css)

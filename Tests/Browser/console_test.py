@@ -17,7 +17,6 @@ import unittest
 import urllib.parse
 
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select
 
 import console_support as s
@@ -345,7 +344,7 @@ class ConsoleTest(unittest.TestCase):
                 box.clear()
                 box.send_keys(fields.get(key, ""))
             b.find("#filter-submit").click()
-            b.wait().until(EC.staleness_of(form))
+            b.wait_gone(form)
             b.landed("tasks-filtered")
 
         # By status.
@@ -383,7 +382,7 @@ class ConsoleTest(unittest.TestCase):
         # ...and forgotten after #filter-reset.
         reset = b.find("a#filter-reset")
         reset.click()
-        b.wait().until(EC.staleness_of(reset))
+        b.wait_gone(reset)
         b.landed("tasks-reset")
         self.assertEqual(b.find("input#filter-user").get_attribute("value"), "")
         self.assertTrue(set(row_ids(b)) & set(parked), "after reset the list is still filtered")

@@ -109,7 +109,7 @@ extension Hub {
                 watchers.notify(taskID: entry.task.id)
                 publish(.claimed(taskID: entry.task.id))
                 claimed.append(assignment)
-            } catch let error as StoreError where error.code == .forbidden {
+            } catch let error where error.code == .forbidden {
                 // The store's routing check disagrees with the dispatcher's (a bug, never
                 // a client's doing): this agent does not get the task, which stays queued.
                 logger.error(
