@@ -303,6 +303,9 @@ let package = Package(
                 .product(name: "SQLKit", package: "sql-kit"),
                 // EventLoop, for the statement-recording wrapper of a store's database.
                 .product(name: "NIOCore", package: "swift-nio"),
+                // The connection pool's tests open their own connections.
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: swiftSettings
         ),

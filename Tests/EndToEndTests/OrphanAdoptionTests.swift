@@ -20,8 +20,11 @@ struct OrphanAdoptionTests {
         let agent = try await cluster.startAgent(name: "adopting-agent")
         _ = try await cluster.client.createTarget(Target(name: "t", integration: "bash"))
         // The subshell exits at once, so the new session's sleep is an orphan while the task
-        // runs; the task then runs until the test, having looked, cancels it.
-        let script = #"(setsid sleep 300 & echo $! > "$PWD/orphan.pid"); sleep 0.3; cat "$PWD/orphan.pid"; sleep 300"#
+        // runs; the task then runs until the test, having looked, cancels it. It keeps
+        // printing: the masker may hold back the pid line's tail while it could still begin
+        // a masked value (the agent masks sensitive variables it inherits), and only more
+        // output decides that.
+        let script = #"(setsid sleep 300 & echo $! > "$PWD/orphan.pid"); sleep 0.3; cat "$PWD/orphan.pid"; while sleep 0.2; do echo .; done"#
         let task = try await cluster.client.createTask(CreateTaskRequest(target: "t", script: script))
 
         var orphan: pid_t?

@@ -62,15 +62,9 @@ final class StatementRecordingStore: SQLHubStore {
 }
 
 /// Passes every statement to `base`, telling the store first.
-private struct RecordingDatabase: SQLDatabase {
+private struct RecordingDatabase: SQLDatabaseWrapper {
     let base: any SQLDatabase
     let store: StatementRecordingStore
-
-    var logger: Logger { base.logger }
-    var eventLoop: any EventLoop { base.eventLoop }
-    var version: (any SQLDatabaseReportedVersion)? { base.version }
-    var dialect: any SQLDialect { base.dialect }
-    var queryLogLevel: Logger.Level? { base.queryLogLevel }
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
         store.record(query)

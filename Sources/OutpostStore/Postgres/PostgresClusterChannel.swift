@@ -149,11 +149,11 @@ package final class PostgresClusterChannel: ClusterChannel {
         let connection = try await withDeadline(ClusterTiming.queryDeadline + store.settings.connectTimeout) {
             [store] in try await store.dedicatedConnection()
         }
-        defer { Task { try? await connection.close() } }
+        defer { Task { await connection.close() } }
         try await withThrowingTaskGroup(of: Void.self) { group in
             if notify {
                 let notifications = try await withDeadline(ClusterTiming.queryDeadline) {
-                    try await connection.listen(Self.channelName)
+                    try await connection.connection.listen(Self.channelName)
                 }
                 let replicaID = replicaID
                 let continuation = continuation
@@ -177,8 +177,8 @@ package final class PostgresClusterChannel: ClusterChannel {
 
     /// Tries for the leader lock until it holds it, then checks every interval that
     /// the session (and so the lock) is still alive.
-    private func lead(on connection: PostgresConnection) async throws {
-        let sql = connection.sql(queryLogLevel: nil)
+    private func lead(on connection: GuardedConnection) async throws {
+        let sql = connection.sql()
         let lockKey = PostgresAdvisoryLock.leader.key
         while true {
             if leading.withLock({ $0 }) {

@@ -7,35 +7,45 @@ import SQLKit
 
 /// The shared store: one PostgreSQL database that several hub replicas use at once.
 ///
-/// A pool of `settings.poolSize` connections (`PostgresClient`); each operation
-/// leases one, runs its transaction and gives it back. The queries are the ones
-/// every `SQLHubStore` shares; this type owns the pool and the way in.
+/// A pool of `settings.poolSize` connections (`PostgresConnectionPool`); each
+/// operation leases one, runs its transaction and gives it back. The queries are the
+/// ones every `SQLHubStore` shares; this type owns the pool and the way in.
 ///
 /// Nothing hangs: `connect` checks the server once, with the connect timeout, and
 /// fails naming what went wrong (unreachable, TLS, password, database, permission);
-/// later, while the server is unreachable, the pool fails waiting operations once
-/// its circuit breaker trips instead of queueing them for ever.
+/// later, while the server is unreachable, each operation fails within the connect
+/// timeout, and one that finds every connection busy waits a minute at most.
 package final class PostgresHubStore: SQLHubStore {
     let dialect = StoreDialect.postgres
     let logger: Logger
     package let settings: PostgresSettings
-    private let client: PostgresClient
-    private let runner: Task<Void, Never>
-    private let tls: TLSChoice
+    private let pool: PostgresConnectionPool
+    private let tls: TLS
+    typealias TLS = PostgresConnection.Configuration.TLS
 
-    private init(settings: PostgresSettings, client: PostgresClient, tls: TLSChoice, logger: Logger) {
+    private init(settings: PostgresSettings, tls: TLS, logger: Logger) {
         self.settings = settings
-        self.client = client
         self.tls = tls
         self.logger = logger
-        runner = Task { await client.run() }
+        let configuration = Self.connectionConfiguration(settings, tls: tls)
+        let limit = settings.connectTimeout + .seconds(1)
+        pool = PostgresConnectionPool(maximum: settings.poolSize) { id in
+            do {
+                return try await withDeadline(limit) {
+                    try await PostgresConnection.connect(configuration: configuration, id: id, logger: Self.quiet)
+                }
+            } catch is DeadlineExceeded {
+                throw PostgresConnectionPoolFailure(description: "cannot connect: no answer within \(settings.connectTimeout)")
+            }
+        }
     }
 
     /// A connection of its own, outside the pool, for a session that must last
     /// (LISTEN, the leader lock). The caller closes it.
-    func dedicatedConnection() async throws -> PostgresConnection {
-        try await PostgresConnection.connect(
-            configuration: Self.connectionConfiguration(settings, tls: tls), id: 0, logger: Self.quiet)
+    func dedicatedConnection() async throws -> GuardedConnection {
+        GuardedConnection(
+            try await PostgresConnection.connect(
+                configuration: Self.connectionConfiguration(settings, tls: tls), id: 0, logger: Self.quiet))
     }
 
     /// Connects, after checking with one direct connection that the server answers,
@@ -46,20 +56,11 @@ package final class PostgresHubStore: SQLHubStore {
     {
         let tls = try tlsSettings(settings)
         try await probe(settings, tls: tls, logger: logger)
-        var configuration = PostgresClient.Configuration(
-            host: settings.host, port: settings.port, username: settings.user, password: settings.password,
-            database: settings.database, tls: tls.client)
-        configuration.options.maximumConnections = settings.poolSize
-        configuration.options.minimumConnections = 0
-        configuration.options.connectTimeout = settings.connectTimeout
-        configuration.options.additionalStartupParameters = startupParameters(settings)
-        let client = PostgresClient(configuration: configuration, backgroundLogger: quiet)
-        return PostgresHubStore(settings: settings, client: client, tls: tls, logger: logger)
+        return PostgresHubStore(settings: settings, tls: tls, logger: logger)
     }
 
     package func shutdown() async {
-        runner.cancel()
-        await runner.value
+        await pool.shutDown()
     }
 
     func write<T>(_ operation: String, _ body: (any SQLDatabase) async throws -> T) async throws(StoreError) -> T {
@@ -75,11 +76,11 @@ package final class PostgresHubStore: SQLHubStore {
     /// data transaction's commit.
     func autocommit<T>(_ operation: String, _ body: (any SQLDatabase) async throws -> T) async throws(StoreError) -> T {
         do {
-            return try await client.withConnection { connection in
-                try await body(connection.sql(queryLogLevel: nil))
+            return try await pool.withConnection { connection in
+                try await body(connection.sql())
             }
         } catch {
-            throw dialect.storeError(Self.poolFailure(error), while: operation)
+            throw dialect.storeError(error, while: operation)
         }
     }
 
@@ -87,28 +88,56 @@ package final class PostgresHubStore: SQLHubStore {
         _ operation: String, begin: String, _ body: (any SQLDatabase) async throws -> T
     ) async throws(StoreError) -> T {
         do {
-            return try await client.withConnection { connection in
-                // queryLogLevel nil: the driver would log every bound value (tokens' hashes, logs, scripts).
-                let db = connection.sql(queryLogLevel: nil)
-                try await db.raw(SQLQueryString(begin)).run()
+            do {
+                return try await attempt(begin: begin, body)
+            } catch let failure as BeginFailed {
+                // Nothing ran: a connection the server had just ended (a restart, a
+                // terminated session) is replaced, once, by a fresh one.
+                guard failure.connectionLost else { throw failure.cause }
                 do {
-                    let result = try await body(db)
-                    try await db.raw("COMMIT").run()
-                    return result
-                } catch {
-                    try? await db.raw("ROLLBACK").run()
-                    throw error
+                    return try await attempt(begin: begin, body)
+                } catch let failure as BeginFailed {
+                    throw failure.cause
                 }
             }
         } catch {
-            throw dialect.storeError(Self.poolFailure(error), while: operation)
+            throw dialect.storeError(error, while: operation)
         }
     }
 
-    /// The pool's own errors, said in words (the client maps shutdown and cancellation to `PSQLError`s).
-    private static func poolFailure(_ error: any Error) -> any Error {
-        guard error is ConnectionPoolError else { return error }
-        return PostgresConnectionPoolFailure(description: "no connection to the server could be made for a minute")
+    /// One transaction on one leased connection.
+    private func attempt<T>(begin: String, _ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        try await pool.withConnection { connection in
+            let db = connection.sql()
+            do {
+                try await db.raw(SQLQueryString(begin)).run()
+            } catch {
+                let lost = connection.isClosed || PostgresFailure.isConnectionLost(error)
+                if lost { await connection.close() }
+                throw BeginFailed(cause: error, connectionLost: lost)
+            }
+            do {
+                let result = try await body(db)
+                try await db.raw("COMMIT").run()
+                return result
+            } catch {
+                do {
+                    try await db.raw("ROLLBACK").run()
+                } catch {
+                    // In an unknown state, or lost: the pool must not lease it again.
+                    await connection.close()
+                }
+                throw error
+            }
+        }
+    }
+
+    /// A transaction's `BEGIN` failed, so none of its statements ran.
+    private struct BeginFailed: Error {
+        var cause: any Error
+        /// The connection was lost (found closed, or the server ended the session), so
+        /// another may well succeed.
+        var connectionLost: Bool
     }
 
     // MARK: Connecting
@@ -121,17 +150,12 @@ package final class PostgresHubStore: SQLHubStore {
         return [("application_name", "outpost-hub/\(schema)"), ("search_path", schema)]
     }
 
-    struct TLSChoice: Sendable {
-        var client: PostgresClient.Configuration.TLS
-        var connection: PostgresConnection.Configuration.TLS
-    }
-
     /// libpq's sslmode, in NIOSSL's terms.
-    private static func tlsSettings(_ settings: PostgresSettings) throws(StoreError) -> TLSChoice {
+    private static func tlsSettings(_ settings: PostgresSettings) throws(StoreError) -> TLS {
         var tls = TLSConfiguration.makeClientConfiguration()
         switch settings.sslMode {
         case .disable:
-            return TLSChoice(client: .disable, connection: .disable)
+            return .disable
         case .prefer:
             tls.certificateVerification = .none
         case .require:
@@ -155,24 +179,21 @@ package final class PostgresHubStore: SQLHubStore {
         } catch {
             throw StoreError(.database, "cannot set up TLS for \(settings): \(error)")
         }
-        if settings.sslMode == .prefer {
-            return TLSChoice(client: .prefer(tls), connection: .prefer(context))
-        }
-        return TLSChoice(client: .require(tls), connection: .require(context))
+        return settings.sslMode == .prefer ? .prefer(context) : .require(context)
     }
 
     /// One direct connection, bounded by the connect timeout: the error a user sees
     /// when the URL, the password, the network or the grants are wrong.
-    private static func connectionConfiguration(_ settings: PostgresSettings, tls: TLSChoice) -> PostgresConnection.Configuration {
+    private static func connectionConfiguration(_ settings: PostgresSettings, tls: TLS) -> PostgresConnection.Configuration {
         var configuration = PostgresConnection.Configuration(
             host: settings.host, port: settings.port, username: settings.user, password: settings.password,
-            database: settings.database, tls: tls.connection)
+            database: settings.database, tls: tls)
         configuration.options.connectTimeout = .nanoseconds(Int64(settings.connectTimeout.components.seconds) * 1_000_000_000)
         configuration.options.additionalStartupParameters = startupParameters(settings)
         return configuration
     }
 
-    private static func probe(_ settings: PostgresSettings, tls: TLSChoice, logger: Logger) async throws(StoreError) {
+    private static func probe(_ settings: PostgresSettings, tls: TLS, logger: Logger) async throws(StoreError) {
         let configuration = connectionConfiguration(settings, tls: tls)
         let connection: PostgresConnection
         let configured = configuration

@@ -66,6 +66,17 @@ enum PostgresFailure {
         (error as? PSQLError)?.serverInfo?[.sqlState]
     }
 
+    /// Whether `error` says the connection is gone: closed under the statement, or the
+    /// session ended by the server (SQLSTATE class 57P: `pg_terminate_backend`, a
+    /// shutdown, a server not accepting connections yet). The server sends the
+    /// latter just before it closes, so the connection may still look open.
+    static func isConnectionLost(_ error: any Error) -> Bool {
+        if let failure = error as? PostgresConnectionPoolFailure { return failure.isConnectionLost }
+        guard let error = error as? PSQLError else { return false }
+        if let state = error.serverInfo?[.sqlState] { return state.hasPrefix("57P") }
+        return [.serverClosedConnection, .clientClosedConnection, .uncleanShutdown].contains(error.code)
+    }
+
     /// A message for logs and errors. Server errors give their primary message and
     /// SQLSTATE — never the DETAIL line, which can quote the row that conflicted — and
     /// data exceptions (class 22, whose messages quote the offending value) only their
@@ -106,4 +117,6 @@ enum PostgresFailure {
 /// The pool gave up on a connection: how long it tried and what the last attempt said.
 struct PostgresConnectionPoolFailure: Error, CustomStringConvertible {
     var description: String
+    /// The connection a statement ran on closed (`GuardedConnection`).
+    var isConnectionLost = false
 }
