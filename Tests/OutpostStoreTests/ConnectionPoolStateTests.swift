@@ -7,6 +7,7 @@ import Testing
 @Suite("Connection pool decisions")
 struct ConnectionPoolStateTests {
     typealias State = ConnectionPoolState<Int>
+    let now = ContinuousClock.now
 
     @Test("opens up to its maximum, reuses the connection returned last, then makes callers wait")
     func opensReusesThenWaits() {
@@ -26,22 +27,22 @@ struct ConnectionPoolStateTests {
         _ = state.opened()
         _ = state.lease(2)
         _ = state.lease(3)
-        guard case .wake(.handOver(waiter: 2, 10)) = state.giveBack(10, reusable: true) else {
+        guard case .wake(.handOver(waiter: 2, 10)) = state.giveBack(10, reusable: true, at: now) else {
             Issue.record("connection 10 should go to caller 2")
             return
         }
-        guard case .close(wake: .open(waiter: 3)) = state.giveBack(10, reusable: false) else {
+        guard case .close(wake: .open(waiter: 3)) = state.giveBack(10, reusable: false, at: now) else {
             Issue.record("a broken connection should be closed and caller 3 let open one")
             return
         }
         #expect(state.count == 1 && state.opening == 1 && state.waiters.isEmpty)
         let opened = state.opened()
         #expect(opened)
-        guard case .keep = state.giveBack(11, reusable: true) else {
+        guard case .keep = state.giveBack(11, reusable: true, at: now) else {
             Issue.record("with nobody waiting the connection should stay idle")
             return
         }
-        #expect(state.idle == [11])
+        #expect(state.idle.map(\.connection) == [11])
         guard case .use(11) = state.lease(4) else {
             Issue.record("the idle connection should be reused")
             return
@@ -69,11 +70,27 @@ struct ConnectionPoolStateTests {
         _ = state.lease(2)
         _ = state.opened()
         _ = state.opened()
-        _ = state.giveBack(10, reusable: true)
-        _ = state.giveBack(11, reusable: true)
+        _ = state.giveBack(10, reusable: true, at: now)
+        _ = state.giveBack(11, reusable: true, at: now)
         let wakes = state.dropIdle(where: { $0 == 10 })
         #expect(wakes.isEmpty)
-        #expect(state.idle == [11] && state.count == 1)
+        #expect(state.idle.map(\.connection) == [11] && state.count == 1)
+    }
+
+    @Test("a connection idle for the idle timeout is closed instead of leased; a younger one is kept")
+    func idleConnectionsExpire() {
+        var state = State(maximum: 2, idleTimeout: .seconds(60))
+        _ = state.lease(1)
+        _ = state.lease(2)
+        _ = state.opened()
+        _ = state.opened()
+        _ = state.giveBack(10, reusable: true, at: now)
+        _ = state.giveBack(11, reusable: true, at: now + .seconds(30))
+        let early = state.expireIdle(at: now + .seconds(59))
+        #expect(early.isEmpty)
+        let expired = state.expireIdle(at: now + .seconds(60))
+        #expect(expired == [10])
+        #expect(state.idle.map(\.connection) == [11] && state.count == 1)
     }
 
     @Test("a caller that stops waiting leaves the queue; one already woken cannot")
@@ -85,7 +102,7 @@ struct ConnectionPoolStateTests {
         _ = state.lease(3)
         let left = state.stopWaiting(2)
         #expect(left)
-        guard case .wake(.handOver(waiter: 3, 10)) = state.giveBack(10, reusable: true) else {
+        guard case .wake(.handOver(waiter: 3, 10)) = state.giveBack(10, reusable: true, at: now) else {
             Issue.record("caller 3 is next once caller 2 left")
             return
         }
@@ -99,14 +116,14 @@ struct ConnectionPoolStateTests {
         _ = state.lease(1)
         _ = state.lease(2)
         _ = state.opened()
-        _ = state.giveBack(10, reusable: true)
+        _ = state.giveBack(10, reusable: true, at: now)
         _ = state.lease(3)  // takes 10
         _ = state.lease(4)  // waits: 3 holds 10, 2 is opening
         let (close, fail) = state.shutDown()
         #expect(close.isEmpty && fail == [4])
         let openedAfter = state.opened()
         #expect(!openedAfter)
-        guard case .close(wake: nil) = state.giveBack(10, reusable: true) else {
+        guard case .close(wake: nil) = state.giveBack(10, reusable: true, at: now) else {
             Issue.record("a connection given back after shutdown should be closed")
             return
         }
@@ -116,8 +133,8 @@ struct ConnectionPoolStateTests {
         }
     }
 
-    /// Callers ask, open, give back (some broken), fail to connect, give up waiting and
-    /// lose idle connections in any order: the guarantees hold after every step, and
+    /// Callers ask, open, give back (some broken), fail to connect, give up waiting,
+    /// lose idle connections and let them expire in any order: the guarantees hold after every step, and
     /// once every holder gives back and every attempt succeeds, nobody is left waiting.
     @Test("any order of events keeps the limit, leaves no connection idle beside a waiter, serves in order, and strands nobody")
     func anyOrderOfEvents() async {
@@ -149,6 +166,7 @@ private struct PoolModel {
     var queue: [UInt64] = []
     var nextCaller: UInt64 = 0
     var nextConnection = 0
+    var now = ContinuousClock.now
 
     init(maximum: Int) {
         self.maximum = maximum
@@ -156,12 +174,16 @@ private struct PoolModel {
     }
 
     mutating func step(_ event: Int) {
-        switch event % 7 {
+        switch event % 8 {
         case 0, 1: ask()
         case 2: if !held.isEmpty { giveBack(at: event % held.count, reusable: event % 3 != 0) }
         case 3: if openers > 0 { finishOpening(succeeded: event % 4 != 0) }
         case 4: if !queue.isEmpty { giveUp(queue[event % queue.count]) }
         case 5: serverEndsIdle(event)
+        case 7:
+            // Time passes: connections idle for the timeout are closed.
+            now += .seconds(event % 90)
+            _ = state.expireIdle(at: now)
         default: if openers > 0 { finishOpening(succeeded: true) }
         }
     }
@@ -196,7 +218,7 @@ private struct PoolModel {
 
     private mutating func giveBack(at index: Int, reusable: Bool) {
         let connection = held.remove(at: index)
-        switch state.giveBack(connection, reusable: reusable) {
+        switch state.giveBack(connection, reusable: reusable, at: now) {
         case .keep: break
         case .close(let wake): apply(wake)
         case .wake(let wake): apply(wake)
@@ -223,7 +245,7 @@ private struct PoolModel {
 
     private mutating func serverEndsIdle(_ event: Int) {
         guard !state.idle.isEmpty else { return }
-        let victim = state.idle[event % state.idle.count]
+        let victim = state.idle[event % state.idle.count].connection
         for wake in state.dropIdle(where: { $0 == victim }) { apply(wake) }
     }
 

@@ -34,6 +34,20 @@ struct PostgresConnectionPoolTests {
         await pool.shutDown()
     }
 
+    @Test("a connection idle for the idle timeout is closed and replaced, not reused")
+    func idleConnectionsAreReplaced() async throws {
+        let probe = PoolProbe()
+        let pool = probe.pool(maximum: 2, idleTimeout: .milliseconds(200))
+        try await pool.withConnection { try await $0.sql().raw("SELECT 1").run() }
+        try await pool.withConnection { try await $0.sql().raw("SELECT 1").run() }
+        #expect(probe.opened == 1, "a connection idle for less than the timeout is reused")
+        try await Task.sleep(for: .milliseconds(300))
+        try await pool.withConnection { try await $0.sql().raw("SELECT 1").run() }
+        #expect(probe.opened == 2)
+        #expect(await pool.counts == .init(connections: 1, waiting: 0))
+        await pool.shutDown()
+    }
+
     @Test("a caller that finds every connection busy fails after the lease timeout, saying so")
     func leaseTimeout() async throws {
         let pool = PoolProbe().pool(maximum: 1, leaseTimeout: .milliseconds(300))
@@ -229,14 +243,16 @@ private final class PoolProbe: Sendable {
 
     func leave() { numbers.withLock { $0.inUse -= 1 } }
 
-    func pool(maximum: Int, leaseTimeout: Duration = .seconds(60)) -> PostgresConnectionPool {
+    func pool(maximum: Int, leaseTimeout: Duration = .seconds(60), idleTimeout: Duration = .seconds(60))
+        -> PostgresConnectionPool
+    {
         let settings = TestPostgres.settings()!
         var configuration = PostgresConnection.Configuration(
             host: settings.host, port: settings.port, username: settings.user, password: settings.password,
             database: settings.database, tls: .disable)
         configuration.options.additionalStartupParameters = [("application_name", tag)]
         let connect = configuration
-        return PostgresConnectionPool(maximum: maximum, leaseTimeout: leaseTimeout) { id in
+        return PostgresConnectionPool(maximum: maximum, leaseTimeout: leaseTimeout, idleTimeout: idleTimeout) { id in
             let connection = try await PostgresConnection.connect(configuration: connect, id: id, logger: quiet)
             self.numbers.withLock { $0.opened += 1 }
             return connection

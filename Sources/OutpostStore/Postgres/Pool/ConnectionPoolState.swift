@@ -7,6 +7,9 @@
 /// - a waiting caller is woken as soon as it can go on: a connection is handed back
 ///   to it, or room to open one appears (a connection closed, an attempt failed);
 /// - waiting callers are served in the order they asked;
+/// - a connection idle for `idleTimeout` is not leased again (`expireIdle`): a
+///   firewall or NAT may have dropped it without a word, and a statement on it
+///   would wait for TCP to give up;
 /// - after `shutDown` nothing is leased or opened again.
 ///
 /// The pool this replaces (PostgresNIO's `PostgresClient`) could, after the server
@@ -43,19 +46,27 @@ struct ConnectionPoolState<Connection> {
         case wake(Wake)
     }
 
+    /// A connection nobody uses, and since when.
+    struct Idle {
+        var connection: Connection
+        var since: ContinuousClock.Instant
+    }
+
     let maximum: Int
+    let idleTimeout: Duration
     /// Connections nobody uses, the most recently returned last (reused first: it is
     /// the one least likely to have been dropped by the server or a firewall).
-    private(set) var idle: [Connection] = []
+    private(set) var idle: [Idle] = []
     private(set) var leased = 0
     private(set) var opening = 0
     /// Callers waiting, oldest first (a few at most: a queue would not pay off).
     private(set) var waiters: [UInt64] = []
     private(set) var isShutDown = false
 
-    init(maximum: Int) {
+    init(maximum: Int, idleTimeout: Duration = .seconds(60)) {
         precondition(maximum > 0, "a pool needs room for one connection")
         self.maximum = maximum
+        self.idleTimeout = idleTimeout
     }
 
     /// Connections that exist or are being opened.
@@ -65,9 +76,9 @@ struct ConnectionPoolState<Connection> {
     mutating func lease(_ waiter: UInt64) -> LeaseDecision {
         if isShutDown { return .shutDown }
         // Idle connections and waiters never coexist, so taking an idle one jumps no queue.
-        if let connection = idle.popLast() {
+        if let last = idle.popLast() {
             leased += 1
-            return .use(connection)
+            return .use(last.connection)
         }
         if waiters.isEmpty, count < maximum {
             opening += 1
@@ -94,7 +105,7 @@ struct ConnectionPoolState<Connection> {
 
     /// A leased connection comes back; `reusable` is false when it is closed or in an
     /// unknown state (a failed rollback).
-    mutating func giveBack(_ connection: Connection, reusable: Bool) -> Return {
+    mutating func giveBack(_ connection: Connection, reusable: Bool, at now: ContinuousClock.Instant) -> Return {
         leased -= 1
         guard reusable, !isShutDown else { return .close(wake: wakeToOpen()) }
         if let waiter = waiters.first {
@@ -102,7 +113,7 @@ struct ConnectionPoolState<Connection> {
             leased += 1
             return .wake(.handOver(waiter: waiter, connection))
         }
-        idle.append(connection)
+        idle.append(Idle(connection: connection, since: now))
         return .keep
     }
 
@@ -110,8 +121,16 @@ struct ConnectionPoolState<Connection> {
     /// let a waiter open one.
     mutating func dropIdle(where isDead: (Connection) -> Bool) -> [Wake] {
         let before = idle.count
-        idle.removeAll(where: isDead)
+        idle.removeAll { isDead($0.connection) }
         return (0..<(before - idle.count)).compactMap { _ in wakeToOpen() }
+    }
+
+    /// Connections idle for `idleTimeout` or longer at `now`: forgotten, for the caller
+    /// to close. (Nobody waits while connections are idle, so their room wakes no one.)
+    mutating func expireIdle(at now: ContinuousClock.Instant) -> [Connection] {
+        let expired = idle.filter { now - $0.since >= idleTimeout }
+        idle.removeAll { now - $0.since >= idleTimeout }
+        return expired.map(\.connection)
     }
 
     /// A waiting caller gave up (timed out, cancelled). `false`: it was already woken,
@@ -129,7 +148,7 @@ struct ConnectionPoolState<Connection> {
             idle = []
             waiters = []
         }
-        return (idle, waiters)
+        return (idle.map(\.connection), waiters)
     }
 
     private mutating func wakeToOpen() -> Wake? {

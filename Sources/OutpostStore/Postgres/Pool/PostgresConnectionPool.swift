@@ -8,7 +8,8 @@ import PostgresNIO
 /// a caller waits at most `leaseTimeout` for a busy pool, and an unreachable server
 /// fails each attempt within the connect timeout. A connection the server ended
 /// while idle (a restart, `pg_terminate_backend`, an idle timeout) is noticed
-/// before it is leased and replaced.
+/// before it is leased and replaced; one idle for a minute is closed rather than
+/// trusted.
 actor PostgresConnectionPool {
     typealias Connect = @Sendable (_ id: Int) async throws -> PostgresConnection
 
@@ -18,6 +19,7 @@ actor PostgresConnectionPool {
     private var nextConnectionID = 1
     private let connect: Connect
     private let leaseTimeout: Duration
+    private let clock: ContinuousClock
 
     private static let closed = PostgresConnectionPoolFailure(description: "the store is shut down")
 
@@ -27,9 +29,13 @@ actor PostgresConnectionPool {
         case open
     }
 
-    init(maximum: Int, leaseTimeout: Duration = .seconds(60), connect: @escaping Connect) {
-        state = ConnectionPoolState(maximum: maximum)
+    init(
+        maximum: Int, leaseTimeout: Duration = .seconds(60), idleTimeout: Duration = .seconds(60),
+        clock: ContinuousClock = ContinuousClock(), connect: @escaping Connect
+    ) {
+        state = ConnectionPoolState(maximum: maximum, idleTimeout: idleTimeout)
         self.leaseTimeout = leaseTimeout
+        self.clock = clock
         self.connect = connect
     }
 
@@ -68,6 +74,9 @@ actor PostgresConnectionPool {
 
     private func lease() async throws -> GuardedConnection {
         wake(state.dropIdle(where: { $0.isClosed }))
+        for connection in state.expireIdle(at: clock.now) {
+            Task { await connection.close() }
+        }
         let waiter = nextWaiter
         nextWaiter += 1
         switch state.lease(waiter) {
@@ -108,7 +117,7 @@ actor PostgresConnectionPool {
     }
 
     private func giveBack(_ connection: GuardedConnection, lost: Bool = false) async {
-        switch state.giveBack(connection, reusable: !lost && !connection.isClosed) {
+        switch state.giveBack(connection, reusable: !lost && !connection.isClosed, at: clock.now) {
         case .keep:
             break
         case .wake(let wake):
@@ -123,7 +132,7 @@ actor PostgresConnectionPool {
 
     private func wait(_ waiter: UInt64) async throws -> Grant {
         let timeout = Task { [leaseTimeout] in
-            try await Task.sleep(for: leaseTimeout)
+            try await Task.sleep(for: leaseTimeout, clock: clock)
             self.stopWaiting(waiter, because: PostgresConnectionPoolFailure(
                 description: "every connection to the server stayed busy for \(leaseTimeout)"))
         }
