@@ -13,9 +13,9 @@ import Synchronization
 /// fails, and the statement's own promise is never completed, so its caller waits
 /// for ever. Under `pg_terminate_backend` storms a pool of three hit it within
 /// seconds (`PostgresConnectionPoolTests`), and no deadline helps: the wait
-/// ignores cancellation. Every statement run through `sql()`
-/// therefore also fails, with "the connection to the server was closed", once the
-/// connection's close future completes, or at once if it already has.
+/// ignores cancellation. So every statement run through `sql()` also fails, with
+/// "the connection to the server was closed", once the connection's close future
+/// completes, or at once if it already has.
 final class GuardedConnection: Sendable {
     let connection: PostgresConnection
     private let inFlight = Mutex(InFlight())
