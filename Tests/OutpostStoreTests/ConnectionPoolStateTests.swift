@@ -22,9 +22,7 @@ struct ConnectionPoolStateTests {
 
     @Test("a connection given back goes to the oldest waiter; one given back broken lets it open another")
     func givenBackGoesToTheOldestWaiter() {
-        var state = State(maximum: 1)
-        _ = state.lease(1)
-        _ = state.opened()
+        var state = holding(1, of: 1)
         _ = state.lease(2)
         _ = state.lease(3)
         guard case .wake(.handOver(waiter: 2, 10)) = state.giveBack(10, reusable: true, at: now) else {
@@ -65,11 +63,7 @@ struct ConnectionPoolStateTests {
 
     @Test("idle connections the server ended are forgotten, and their room goes to waiters")
     func deadIdleConnectionsAreDropped() {
-        var state = State(maximum: 2)
-        _ = state.lease(1)
-        _ = state.lease(2)
-        _ = state.opened()
-        _ = state.opened()
+        var state = holding(2, of: 2)
         _ = state.giveBack(10, reusable: true, at: now)
         _ = state.giveBack(11, reusable: true, at: now)
         let wakes = state.dropIdle(where: { $0 == 10 })
@@ -79,11 +73,7 @@ struct ConnectionPoolStateTests {
 
     @Test("a connection idle for the idle timeout is closed instead of leased; a younger one is kept")
     func idleConnectionsExpire() {
-        var state = State(maximum: 2, idleTimeout: .seconds(60))
-        _ = state.lease(1)
-        _ = state.lease(2)
-        _ = state.opened()
-        _ = state.opened()
+        var state = holding(2, of: 2, idleTimeout: .seconds(60))
         _ = state.giveBack(10, reusable: true, at: now)
         _ = state.giveBack(11, reusable: true, at: now + .seconds(30))
         let early = state.expireIdle(at: now + .seconds(59))
@@ -95,9 +85,7 @@ struct ConnectionPoolStateTests {
 
     @Test("a caller that stops waiting leaves the queue; one already woken cannot")
     func stopWaiting() {
-        var state = State(maximum: 1)
-        _ = state.lease(1)
-        _ = state.opened()
+        var state = holding(1, of: 1)
         _ = state.lease(2)
         _ = state.lease(3)
         let left = state.stopWaiting(2)
@@ -134,8 +122,9 @@ struct ConnectionPoolStateTests {
     }
 
     /// Callers ask, open, give back (some broken), fail to connect, give up waiting,
-    /// lose idle connections and let them expire in any order: the guarantees hold after every step, and
-    /// once every holder gives back and every attempt succeeds, nobody is left waiting.
+    /// lose idle connections and let them expire in any order: the guarantees hold
+    /// after every step, and once every holder gives back and every attempt
+    /// succeeds, nobody is left waiting.
     @Test("any order of events keeps the limit, leaves no connection idle beside a waiter, serves in order, and strands nobody")
     func anyOrderOfEvents() async {
         await propertyCheck(
@@ -263,6 +252,17 @@ private struct PoolModel {
         #expect(caller == queue.first, "woke \(caller), not the oldest waiter")
         queue.removeAll { $0 == caller }
     }
+}
+
+/// A pool of `maximum` whose first `count` callers (1, 2, …) each opened a connection
+/// and hold it.
+private func holding(_ count: Int, of maximum: Int, idleTimeout: Duration = .seconds(60)) -> ConnectionPoolState<Int> {
+    var state = ConnectionPoolState<Int>(maximum: maximum, idleTimeout: idleTimeout)
+    for caller in 1...count {
+        _ = state.lease(UInt64(caller))
+        _ = state.opened()
+    }
+    return state
 }
 
 private func isOpen(_ decision: ConnectionPoolState<Int>.LeaseDecision) -> Bool {

@@ -90,16 +90,13 @@ package final class PostgresHubStore: SQLHubStore {
         do {
             do {
                 return try await attempt(begin: begin, body)
-            } catch let failure as BeginFailed {
+            } catch let failure as BeginFailed where failure.connectionLost {
                 // Nothing ran: a connection the server had just ended (a restart, a
                 // terminated session) is replaced, once, by a fresh one.
-                guard failure.connectionLost else { throw failure.cause }
-                do {
-                    return try await attempt(begin: begin, body)
-                } catch let failure as BeginFailed {
-                    throw failure.cause
-                }
+                return try await attempt(begin: begin, body)
             }
+        } catch let failure as BeginFailed {
+            throw dialect.storeError(failure.cause, while: operation)
         } catch {
             throw dialect.storeError(error, while: operation)
         }

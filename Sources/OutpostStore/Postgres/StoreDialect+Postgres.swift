@@ -114,7 +114,8 @@ enum PostgresFailure {
     }
 }
 
-/// The pool gave up on a connection: how long it tried and what the last attempt said.
+/// A failure of the store's own connection handling, in words: a pool that stayed busy
+/// or is shut down, an attempt that got no answer, a connection that closed under a statement.
 struct PostgresConnectionPoolFailure: Error, CustomStringConvertible {
     var description: String
     /// The connection a statement ran on closed (`GuardedConnection`).
